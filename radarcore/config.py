@@ -1,0 +1,862 @@
+"""Site configuration: reading, validating and writing site.toml.
+
+site.toml describes a deployment (see interfaces.md): the ``[origin]`` of the
+local East-North-Up frame, one ``[[radar]]`` table per radar, and optional
+``[[asset]]`` tables (protected targets) with their ``[[asset.zone]]`` tables.
+radarcore adds one table of its own, ``[tracker]``, whose keys are all
+optional (defaults in :class:`TrackerConfig`), and one optional radar key,
+``mode`` (``"rotating"`` or ``"staring"``).
+
+Everything is checked on load.  Every failure is a :class:`ConfigError` whose
+text names the file, the key path and what was expected, for example::
+
+    site.toml: radar[1](id=7).sigma_range_m: expected a positive number (metres), got 'abc'
+    site.toml: asset[plant-1].zone[1].polygon: self-intersecting polygon (edges 0 and 2 cross)
+
+Key paths are ``origin.KEY``, ``radar[INDEX](id=ID).KEY`` (index in file
+order; the id is added once it is known), ``asset[ID].KEY`` (``asset[INDEX]``
+while the id is not yet known), ``asset[ID].zone[INDEX].KEY`` and
+``tracker.KEY``.  Unknown keys are errors, at every level.
+
+Type rules: a boolean is never a number; an integer is accepted where a
+float is expected (and stored as a float); a float is not accepted where an
+integer is expected; NaN and infinities are never accepted.
+
+:func:`dump_site` writes a :class:`SiteConfig` back as TOML text that
+:func:`parse_site` reads to an equal :class:`SiteConfig`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = [
+    "ConfigError",
+    "Origin",
+    "RadarConfig",
+    "ZoneConfig",
+    "AssetConfig",
+    "TrackerConfig",
+    "SiteConfig",
+    "ZONE_LEVELS",
+    "RADAR_MODES",
+    "MOTION_MODELS",
+    "load_site",
+    "parse_site",
+    "parse_tracker",
+    "dump_site",
+    "polygon_self_intersection",
+]
+
+#: Zone levels, from the least to the most severe.
+ZONE_LEVELS = ("warning", "alert", "critical")
+#: Radar scan modes: a rotating radar sees a direction once per scan period,
+#: a staring radar sees all of its coverage at every update.
+RADAR_MODES = ("rotating", "staring")
+#: Track motion models: an IMM of constant velocity and two coordinated turns,
+#: or constant velocity alone.
+MOTION_MODELS = ("imm", "cv")
+
+_INT64_MIN = -(2 ** 63)
+_INT64_MAX = 2 ** 63 - 1
+
+
+class ConfigError(ValueError):
+    """An invalid site configuration.
+
+    Parameters
+    ----------
+    source : str
+        The file (or ``"<memory>"``) the configuration came from.
+    key_path : str
+        Where in the file: ``"radar[1](id=7).sigma_range_m"``; ``"(file)"``
+        for a problem with the file as a whole (missing, not TOML).
+    message : str
+        What was expected and what was found.
+    """
+
+    def __init__(self, source: str, key_path: str, message: str):
+        self.source = source
+        self.key_path = key_path
+        self.message = message
+        # args keep the three parts so that the error pickles and copies.
+        super().__init__(source, key_path, message)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.key_path}: {self.message}"
+
+
+# --------------------------------------------------------------------------
+# Configuration records
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Origin:
+    """Tangent point of the local East-North-Up frame (WGS-84)."""
+
+    lat_deg: float
+    lon_deg: float
+    alt_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class RadarConfig:
+    """One radar: position, accuracy (one sigma), timing and coverage.
+
+    ``sigma_radial_velocity_mps`` is None for a radar without Doppler;
+    ``p_detection`` and ``false_alarm_density`` are None when the radar does
+    not give its own, and the tracker defaults apply (see
+    :meth:`SiteConfig.radar_p_detection`).
+    """
+
+    id: int
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    sigma_range_m: float
+    sigma_azimuth_deg: float
+    sigma_elevation_deg: float
+    scan_period_s: float
+    max_range_m: float
+    sigma_radial_velocity_mps: float | None = None
+    p_detection: float | None = None
+    false_alarm_density: float | None = None
+    sac: int | None = None
+    sic: int | None = None
+    mode: str = "rotating"
+
+
+@dataclass(frozen=True)
+class ZoneConfig:
+    """A protected volume around an asset.
+
+    Horizontally either a circle of ``radius_m`` around the asset or a
+    ``polygon`` of ``(lat_deg, lon_deg)`` vertices (the last joins the
+    first); vertically between ``floor_m`` and ``ceiling_m`` above the asset.
+    """
+
+    level: str
+    floor_m: float
+    ceiling_m: float
+    radius_m: float | None = None
+    polygon: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True)
+class AssetConfig:
+    """A protected target and its zones."""
+
+    id: str
+    lat_deg: float
+    lon_deg: float
+    alt_m: float = 0.0
+    name: str = ""
+    zones: tuple[ZoneConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracker parameters (the ``[tracker]`` table; every key optional).
+
+    Attributes
+    ----------
+    motion_model : str
+        ``"imm"`` (constant velocity and two coordinated turns) or ``"cv"``.
+    sigma_accel_mps2 : float
+        Horizontal process noise (white acceleration, one sigma) of the CV model.
+    sigma_accel_vertical_mps2 : float
+        Vertical process noise of every model.
+    imm_turn_rate_dps : float
+        Turn rate of the two coordinated-turn models (+ and -), degrees per second.
+    imm_sigma_accel_mps2 : float
+        Horizontal process noise of each IMM model.
+    imm_p_stay : float
+        Probability that the IMM stays in its model from one step to the next.
+    gate_probability : float
+        Probability that a true plot falls inside the gate (chi-square gate).
+    init_sigma_speed_mps : float
+        Velocity prior of a new track, per axis.
+    confirm_hits : int
+        Plots needed to confirm a tentative track.
+    tentative_timeout_s : float
+        A tentative track not updated for this long is dropped.
+    coast_after_s, delete_after_s : float
+        A confirmed track not updated for ``coast_after_s`` coasts; after
+        ``delete_after_s`` it is deleted.
+    max_sigma_pos_m : float
+        A track whose position sigma exceeds this is deleted.
+    reorder_window_s : float
+        Plots are held this long to put late plots back in time order.
+    frame_s : float
+        Processing frame length.
+    output_period_s : float
+        Period of the track output (tracks.csv epochs).
+    output_tentative : bool
+        Whether tentative tracks are written to the output.
+    p_detection : float
+        Detection probability for radars that do not give their own.
+    false_alarm_density : float
+        False plots per cubic metre per scan, for radars that do not give their own.
+    """
+
+    motion_model: str = "imm"
+    sigma_accel_mps2: float = 2.0
+    sigma_accel_vertical_mps2: float = 0.5
+    imm_turn_rate_dps: float = 15.0
+    imm_sigma_accel_mps2: float = 1.0
+    imm_p_stay: float = 0.95
+    gate_probability: float = 0.9995
+    init_sigma_speed_mps: float = 30.0
+    confirm_hits: int = 3
+    tentative_timeout_s: float = 3.0
+    coast_after_s: float = 2.5
+    delete_after_s: float = 10.0
+    max_sigma_pos_m: float = 1000.0
+    reorder_window_s: float = 1.0
+    frame_s: float = 0.1
+    output_period_s: float = 1.0
+    output_tentative: bool = False
+    p_detection: float = 0.9
+    false_alarm_density: float = 1e-9
+
+    @property
+    def imm_turn_rate_rad_per_s(self) -> float:
+        """``imm_turn_rate_dps`` in radians per second."""
+        return math.radians(self.imm_turn_rate_dps)
+
+    @property
+    def n_models(self) -> int:
+        """Number of motion models: 3 for ``"imm"``, 1 for ``"cv"``."""
+        return 3 if self.motion_model == "imm" else 1
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """A whole deployment: origin, radars, assets and tracker parameters.
+
+    ``source`` (the file it was read from) is not part of equality: two
+    configurations with the same content compare equal wherever they came from.
+    """
+
+    origin: Origin
+    radars: tuple[RadarConfig, ...]
+    assets: tuple[AssetConfig, ...] = ()
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    source: str = field(default="<memory>", compare=False)
+
+    @property
+    def radar_ids(self) -> tuple[int, ...]:
+        """Radar ids in file order."""
+        return tuple(radar.id for radar in self.radars)
+
+    def radar_by_id(self, radar_id: int) -> RadarConfig:
+        """The radar with this id.
+
+        Raises
+        ------
+        KeyError
+            If no radar has this id; the message lists the known ids.
+        """
+        for radar in self.radars:
+            if radar.id == radar_id:
+                return radar
+        known = ", ".join(str(radar.id) for radar in self.radars)
+        raise KeyError(f"{self.source}: no radar with id {radar_id!r} (known radar ids: {known})")
+
+    def radar_p_detection(self, radar_id: int) -> float:
+        """The radar's own detection probability, else the tracker default."""
+        value = self.radar_by_id(radar_id).p_detection
+        return self.tracker.p_detection if value is None else value
+
+    def radar_false_alarm_density(self, radar_id: int) -> float:
+        """The radar's own false-alarm density, else the tracker default."""
+        value = self.radar_by_id(radar_id).false_alarm_density
+        return self.tracker.false_alarm_density if value is None else value
+
+
+# --------------------------------------------------------------------------
+# Value rules
+# --------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one key is checked.
+
+    ``kind`` is ``"number"`` (int or float, stored as float), ``"integer"``,
+    ``"string"`` or ``"boolean"``; ``expected`` says what is wanted in words
+    (``"a positive number"``), ``unit`` the unit in words (``"metres"``), and
+    ``check`` is a further test on the converted value.
+    """
+
+    kind: str
+    expected: str
+    unit: str = ""
+    check: Callable[[Any], bool] | None = None
+
+    def describe_wrong(self) -> str:
+        return f"expected {self.expected}" + (f" ({self.unit})" if self.unit else "")
+
+    def describe_missing(self) -> str:
+        return f"missing (expected {self.expected}" + (f", {self.unit})" if self.unit else ")")
+
+
+def _number(expected: str, unit: str = "", check: Callable[[float], bool] | None = None) -> _Rule:
+    return _Rule("number", expected, unit, check)
+
+
+def _positive(unit: str) -> _Rule:
+    return _number("a positive number", unit, lambda v: v > 0.0)
+
+
+_LATITUDE = _number("a latitude in [-90, 90]", "degrees", lambda v: -90.0 <= v <= 90.0)
+_LONGITUDE = _number("a longitude in [-180, 180]", "degrees", lambda v: -180.0 <= v <= 180.0)
+_HEIGHT = _number("a number", "metres")
+_PROBABILITY = _number("a probability in (0, 1)", "", lambda v: 0.0 < v < 1.0)
+_DENSITY = _number("a non-negative number", "per cubic metre per scan", lambda v: v >= 0.0)
+_BYTE = _Rule("integer", "an integer in [0, 255]", "", lambda v: 0 <= v <= 255)
+_RADAR_ID = _Rule("integer", "a 64-bit integer", "", lambda v: _INT64_MIN <= v <= _INT64_MAX)
+_TEXT = _Rule("string", "a string")
+_BOOLEAN = _Rule("boolean", "true or false")
+
+
+def _choice(choices: tuple[str, ...]) -> _Rule:
+    return _Rule("string", "one of: " + ", ".join(f'"{c}"' for c in choices), "",
+                 lambda v: v in choices)
+
+
+def _show(value: Any) -> str:
+    """``repr`` of a found value, shortened for messages."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _convert(value: Any, rule: _Rule, source: str, path: str) -> Any:
+    """Check ``value`` against ``rule`` and return it converted."""
+    wrong = ConfigError(source, path, f"{rule.describe_wrong()}, got {_show(value)}")
+    if rule.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong
+        try:
+            value = float(value)
+        except OverflowError:
+            raise wrong from None
+        if not math.isfinite(value):
+            raise wrong
+    elif rule.kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+    elif rule.kind == "string":
+        if not isinstance(value, str):
+            raise wrong
+    elif rule.kind == "boolean":
+        if not isinstance(value, bool):
+            raise wrong
+    else:  # pragma: no cover - the rule tables below use only the kinds above
+        raise AssertionError(rule.kind)
+    if rule.check is not None and not rule.check(value):
+        raise wrong
+    return value
+
+
+def _get(table: dict, key: str, rule: _Rule, source: str, prefix: str, default: Any = _MISSING) -> Any:
+    """Read ``table[key]`` by ``rule``; ``default`` when absent, else an error."""
+    path = f"{prefix}.{key}"
+    if key not in table:
+        if default is _MISSING:
+            raise ConfigError(source, path, rule.describe_missing())
+        return default
+    return _convert(table[key], rule, source, path)
+
+
+def _read_values(table: dict, rules: dict[str, _Rule], required: tuple[str, ...],
+                 defaults: dict[str, Any], source: str, prefix: str) -> dict[str, Any]:
+    """Read every key of ``rules``, in order; absent optional keys take ``defaults``."""
+    values = {}
+    for key, rule in rules.items():
+        default = _MISSING if key in required else defaults.get(key)
+        values[key] = _get(table, key, rule, source, prefix, default)
+    return values
+
+
+def _check_unknown(table: dict, allowed: tuple[str, ...], source: str, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            path = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(source, path, "unknown key (expected one of: " + ", ".join(allowed) + ")")
+
+
+def _as_table(value: Any, source: str, path: str, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(source, path, f"expected {what}, got {_show(value)}")
+    return value
+
+
+def _as_table_array(value: Any, source: str, path: str, header: str) -> list:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(source, path, f"expected an array of tables ({header}), got {_show(value)}")
+    return value
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+_ORIGIN_RULES = {"lat_deg": _LATITUDE, "lon_deg": _LONGITUDE, "alt_m": _HEIGHT}
+
+_RADAR_RULES = {
+    "id": _RADAR_ID,
+    "lat_deg": _LATITUDE,
+    "lon_deg": _LONGITUDE,
+    "alt_m": _HEIGHT,
+    "sigma_range_m": _positive("metres"),
+    "sigma_azimuth_deg": _positive("degrees"),
+    "sigma_elevation_deg": _positive("degrees"),
+    "sigma_radial_velocity_mps": _positive("metres per second"),
+    "scan_period_s": _positive("seconds"),
+    "max_range_m": _positive("metres"),
+    "p_detection": _PROBABILITY,
+    "false_alarm_density": _DENSITY,
+    "sac": _BYTE,
+    "sic": _BYTE,
+    "mode": _choice(RADAR_MODES),
+}
+_RADAR_REQUIRED = ("id", "lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_deg",
+                   "sigma_elevation_deg", "scan_period_s", "max_range_m")
+
+_ASSET_RULES = {
+    "id": _Rule("string", "a non-empty string", "", lambda v: v != ""),
+    "name": _TEXT,
+    "lat_deg": _LATITUDE,
+    "lon_deg": _LONGITUDE,
+    "alt_m": _HEIGHT,
+}
+_ASSET_KEYS = tuple(_ASSET_RULES) + ("zone",)
+
+_ZONE_RULES = {
+    "level": _choice(ZONE_LEVELS),
+    "radius_m": _positive("metres"),
+    "floor_m": _number("a number", "metres above the asset"),
+    "ceiling_m": _number("a number", "metres above the asset"),
+}
+_ZONE_KEYS = tuple(_ZONE_RULES) + ("polygon",)
+_POLYGON_EXPECTED = "an array of at least 3 [lat_deg, lon_deg] pairs"
+
+_TRACKER_RULES = {
+    "motion_model": _choice(MOTION_MODELS),
+    "sigma_accel_mps2": _positive("metres per second squared"),
+    "sigma_accel_vertical_mps2": _positive("metres per second squared"),
+    "imm_turn_rate_dps": _positive("degrees per second"),
+    "imm_sigma_accel_mps2": _positive("metres per second squared"),
+    "imm_p_stay": _PROBABILITY,
+    "gate_probability": _PROBABILITY,
+    "init_sigma_speed_mps": _positive("metres per second"),
+    "confirm_hits": _Rule("integer", "an integer >= 1", "", lambda v: v >= 1),
+    "tentative_timeout_s": _positive("seconds"),
+    "coast_after_s": _positive("seconds"),
+    "delete_after_s": _positive("seconds"),
+    "max_sigma_pos_m": _positive("metres"),
+    "reorder_window_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
+    "frame_s": _positive("seconds"),
+    "output_period_s": _positive("seconds"),
+    "output_tentative": _BOOLEAN,
+    "p_detection": _PROBABILITY,
+    "false_alarm_density": _DENSITY,
+}
+_TRACKER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerConfig)}
+assert tuple(_TRACKER_RULES) == tuple(_TRACKER_DEFAULTS), "tracker rules out of step with TrackerConfig"
+
+_SITE_KEYS = ("origin", "radar", "asset", "tracker")
+
+
+def parse_tracker(data: dict, source: str = "<memory>", key_prefix: str = "tracker") -> TrackerConfig:
+    """Validate a ``[tracker]`` table.
+
+    Parameters
+    ----------
+    data : dict
+        The table as read from TOML; absent keys take the defaults of
+        :class:`TrackerConfig`.
+    source : str
+        File name for error messages.
+    key_prefix : str
+        Key path of the table in error messages (``"tracker"``, or e.g.
+        ``"sweep[3]"`` for a parameter sweep).
+
+    Returns
+    -------
+    TrackerConfig
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, a value of the wrong type or out of range,
+        ``coast_after_s > delete_after_s`` or ``frame_s > output_period_s``.
+    """
+    data = _as_table(data, source, key_prefix, "a table")
+    _check_unknown(data, tuple(_TRACKER_RULES), source, key_prefix)
+    values = _read_values(data, _TRACKER_RULES, (), _TRACKER_DEFAULTS, source, key_prefix)
+    if values["coast_after_s"] > values["delete_after_s"]:
+        raise ConfigError(source, f"{key_prefix}.coast_after_s",
+                          f"must not exceed delete_after_s ({values['delete_after_s']!r}), "
+                          f"got {values['coast_after_s']!r}")
+    if values["frame_s"] > values["output_period_s"]:
+        raise ConfigError(source, f"{key_prefix}.frame_s",
+                          f"must not exceed output_period_s ({values['output_period_s']!r}), "
+                          f"got {values['frame_s']!r}")
+    return TrackerConfig(**values)
+
+
+def _parse_origin(data: Any, source: str) -> Origin:
+    table = _as_table(data, source, "origin", "a table [origin]")
+    _check_unknown(table, tuple(_ORIGIN_RULES), source, "origin")
+    values = _read_values(table, _ORIGIN_RULES, ("lat_deg", "lon_deg"), {"alt_m": 0.0}, source, "origin")
+    return Origin(**values)
+
+
+def _parse_radar(table: dict, index: int, source: str) -> RadarConfig:
+    radar_id = _get(table, "id", _RADAR_ID, source, f"radar[{index}]")
+    prefix = f"radar[{index}](id={radar_id})"
+    _check_unknown(table, tuple(_RADAR_RULES), source, prefix)
+    values = _read_values(table, _RADAR_RULES, _RADAR_REQUIRED, {"mode": "rotating"}, source, prefix)
+    return RadarConfig(**values)
+
+
+def _parse_polygon(value: Any, source: str, path: str) -> tuple[tuple[float, float], ...]:
+    if not isinstance(value, list):
+        raise ConfigError(source, path, f"expected {_POLYGON_EXPECTED}, got {_show(value)}")
+    points = []
+    for k, point in enumerate(value):
+        point_path = f"{path}[{k}]"
+        if not isinstance(point, list) or len(point) != 2:
+            raise ConfigError(source, point_path, f"expected a [lat_deg, lon_deg] pair, got {_show(point)}")
+        lat_deg = _convert(point[0], _LATITUDE, source, point_path + "[0]")
+        lon_deg = _convert(point[1], _LONGITUDE, source, point_path + "[1]")
+        points.append((lat_deg, lon_deg))
+    if len(points) < 3:
+        raise ConfigError(source, path, f"expected {_POLYGON_EXPECTED}, got {len(points)} pair(s)")
+    crossing = polygon_self_intersection(points)
+    if crossing is not None:
+        raise ConfigError(source, path,
+                          f"self-intersecting polygon (edges {crossing[0]} and {crossing[1]} cross; "
+                          f"edge k joins point k to point k+1, the last joins the first)")
+    if _twice_signed_area(points) == 0:
+        raise ConfigError(source, path, "degenerate polygon (zero area: all points on one line)")
+    return tuple(points)
+
+
+def _parse_zone(table: dict, prefix: str, source: str) -> ZoneConfig:
+    _check_unknown(table, _ZONE_KEYS, source, prefix)
+    values = _read_values(table, {k: _ZONE_RULES[k] for k in ("level", "floor_m", "ceiling_m")},
+                          ("level", "floor_m", "ceiling_m"), {}, source, prefix)
+    has_radius = "radius_m" in table
+    has_polygon = "polygon" in table
+    if has_radius == has_polygon:
+        found = "both" if has_radius else "neither"
+        raise ConfigError(source, prefix, f"expected exactly one of radius_m or polygon, got {found}")
+    if has_radius:
+        values["radius_m"] = _get(table, "radius_m", _ZONE_RULES["radius_m"], source, prefix)
+    else:
+        values["polygon"] = _parse_polygon(table["polygon"], source, f"{prefix}.polygon")
+    if not values["floor_m"] < values["ceiling_m"]:
+        raise ConfigError(source, f"{prefix}.ceiling_m",
+                          f"expected ceiling_m greater than floor_m ({values['floor_m']!r}), "
+                          f"got {values['ceiling_m']!r}")
+    return ZoneConfig(**values)
+
+
+def _parse_asset(table: dict, index: int, source: str) -> AssetConfig:
+    asset_id = _get(table, "id", _ASSET_RULES["id"], source, f"asset[{index}]")
+    prefix = f"asset[{asset_id}]"
+    _check_unknown(table, _ASSET_KEYS, source, prefix)
+    values = _read_values(table, _ASSET_RULES, ("id", "lat_deg", "lon_deg"),
+                          {"alt_m": 0.0, "name": ""}, source, prefix)
+    zone_tables = _as_table_array(table.get("zone", []), source, f"{prefix}.zone", "[[asset.zone]]")
+    zones = tuple(_parse_zone(zone, f"{prefix}.zone[{k}]", source) for k, zone in enumerate(zone_tables))
+    return AssetConfig(zones=zones, **values)
+
+
+def parse_site(data: dict, source: str = "<memory>") -> SiteConfig:
+    """Validate a site configuration already read from TOML.
+
+    Parameters
+    ----------
+    data : dict
+        The whole document, as from ``tomllib.load``.
+    source : str
+        File name, for error messages and :attr:`SiteConfig.source`.
+
+    Returns
+    -------
+    SiteConfig
+
+    Raises
+    ------
+    ConfigError
+        On the first problem found (file order), naming its key path.
+    """
+    data = _as_table(data, source, "(file)", "a TOML document (a table)")
+    _check_unknown(data, _SITE_KEYS, source, "")
+    if "origin" not in data:
+        raise ConfigError(source, "origin", "missing (expected a table [origin] with lat_deg, lon_deg)")
+    origin = _parse_origin(data["origin"], source)
+
+    radar_tables = _as_table_array(data.get("radar", []), source, "radar", "[[radar]]")
+    if not radar_tables:
+        raise ConfigError(source, "radar", "missing (expected at least one [[radar]] table)")
+    radars = []
+    first_index_of_id: dict[int, int] = {}
+    for index, table in enumerate(radar_tables):
+        radar = _parse_radar(table, index, source)
+        if radar.id in first_index_of_id:
+            raise ConfigError(source, f"radar[{index}](id={radar.id}).id",
+                              f"duplicate radar id {radar.id} (already used by radar[{first_index_of_id[radar.id]}])")
+        first_index_of_id[radar.id] = index
+        radars.append(radar)
+
+    asset_tables = _as_table_array(data.get("asset", []), source, "asset", "[[asset]]")
+    assets = []
+    first_index_of_asset: dict[str, int] = {}
+    for index, table in enumerate(asset_tables):
+        asset = _parse_asset(table, index, source)
+        if asset.id in first_index_of_asset:
+            raise ConfigError(source, f"asset[{asset.id}].id",
+                              f"duplicate asset id {asset.id!r} (assets {first_index_of_asset[asset.id]} "
+                              f"and {index} in file order)")
+        first_index_of_asset[asset.id] = index
+        assets.append(asset)
+
+    tracker = parse_tracker(data.get("tracker", {}), source, "tracker")
+    return SiteConfig(origin=origin, radars=tuple(radars), assets=tuple(assets), tracker=tracker, source=source)
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and validate a site.toml file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    SiteConfig
+        With ``source == str(path)``.
+
+    Raises
+    ------
+    ConfigError
+        With key path ``"(file)"`` when the file cannot be read or is not
+        valid TOML (the parser's message gives the line), otherwise as
+        :func:`parse_site`.
+    """
+    source = str(path)
+    try:
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError(source, "(file)", "file not found") from None
+    except OSError as exc:
+        raise ConfigError(source, "(file)", f"cannot read file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, "(file)", f"invalid TOML: {exc}") from None
+    return parse_site(data, source)
+
+
+# --------------------------------------------------------------------------
+# Polygon geometry
+# --------------------------------------------------------------------------
+
+# Error bound of the floating-point orientation determinant (Shewchuk's
+# ccwerrboundA): when |det| exceeds it, its sign is exact.
+_EPSILON = 2.0 ** -53
+_ORIENTATION_ERROR_BOUND = (3.0 + 16.0 * _EPSILON) * _EPSILON
+
+
+def _orientation(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
+    """Exact sign of the cross product (a - c) x (b - c): +1, -1 or 0.
+
+    The float determinant decides when it is clear of its rounding error
+    bound; otherwise the determinant is recomputed in exact rationals.
+    """
+    left = (ax - cx) * (by - cy)
+    right = (ay - cy) * (bx - cx)
+    det = left - right
+    bound = _ORIENTATION_ERROR_BOUND * (abs(left) + abs(right))
+    if det > bound:
+        return 1
+    if -det > bound:
+        return -1
+    exact = ((Fraction(ax) - Fraction(cx)) * (Fraction(by) - Fraction(cy))
+             - (Fraction(ay) - Fraction(cy)) * (Fraction(bx) - Fraction(cx)))
+    return (exact > 0) - (exact < 0)
+
+
+def _segments_cross(a: tuple, b: tuple, c: tuple, d: tuple) -> bool:
+    """Whether segments ab and cd cross properly (at one point inside both).
+
+    Touching at an end point and collinear overlap are not proper crossings.
+    """
+    if (max(a[0], b[0]) < min(c[0], d[0]) or max(c[0], d[0]) < min(a[0], b[0])
+            or max(a[1], b[1]) < min(c[1], d[1]) or max(c[1], d[1]) < min(a[1], b[1])):
+        return False
+    o1 = _orientation(*a, *b, *c)
+    o2 = _orientation(*a, *b, *d)
+    if o1 * o2 >= 0:
+        return False
+    o3 = _orientation(*c, *d, *a)
+    o4 = _orientation(*c, *d, *b)
+    return o3 * o4 < 0
+
+
+def polygon_self_intersection(polygon) -> tuple[int, int] | None:
+    """First pair of non-adjacent polygon edges that cross, or None.
+
+    Edge ``k`` joins vertex ``k`` to vertex ``k + 1`` (the last edge joins
+    the last vertex to the first).  Every pair of non-adjacent edges
+    ``(i, j)``, ``i < j``, is tested, in lexicographic order, for a proper
+    crossing: with the orientation ``o(p, q, r) = sign((p - r) x (q - r))``,
+    segments ab and cd cross properly when ``o(a, b, c) o(a, b, d) < 0`` and
+    ``o(c, d, a) o(c, d, b) < 0``.  Coordinates are taken as plane
+    coordinates (latitude, longitude); orientations are exact.
+
+    Parameters
+    ----------
+    polygon : sequence of (lat_deg, lon_deg), length n
+
+    Returns
+    -------
+    (i, j) or None
+        The first crossing edge pair, ``i < j``.
+    """
+    points = [(float(p[0]), float(p[1])) for p in polygon]
+    n = len(points)
+    for i in range(n):
+        a, b = points[i], points[(i + 1) % n]
+        # Edge i is adjacent to edges i - 1 and i + 1 (mod n).
+        last = n - 1 if i > 0 else n - 2
+        for j in range(i + 2, last + 1):
+            if _segments_cross(a, b, points[j], points[(j + 1) % n]):
+                return (i, j)
+    return None
+
+
+def _twice_signed_area(points) -> Fraction:
+    """Twice the signed area (shoelace formula), exact."""
+    total = Fraction(0)
+    n = len(points)
+    for k in range(n):
+        x0, y0 = points[k]
+        x1, y1 = points[(k + 1) % n]
+        total += Fraction(x0) * Fraction(y1) - Fraction(x1) * Fraction(y0)
+    return total
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # repr is the shortest text that reads back to the same float.
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    raise TypeError(f"cannot write {value!r} as a TOML value")
+
+
+def dump_site(site: SiteConfig) -> str:
+    """Write a site configuration as site.toml text.
+
+    :func:`parse_site` (or :func:`load_site`) reads the text back to a
+    :class:`SiteConfig` equal to ``site``.  Optional keys whose value is None
+    are left out, so is a radar ``mode`` of ``"rotating"``; the ``[tracker]``
+    table holds only the fields that differ from the defaults and is left
+    out when none does.
+
+    Parameters
+    ----------
+    site : SiteConfig
+
+    Returns
+    -------
+    str
+        TOML text.
+    """
+    lines = ["[origin]"]
+    lines += _key_lines((("lat_deg", float(site.origin.lat_deg)), ("lon_deg", float(site.origin.lon_deg)),
+                         ("alt_m", float(site.origin.alt_m))))
+    for radar in site.radars:
+        lines += ["", "[[radar]]"]
+        items = [("id", int(radar.id))]
+        for key in ("lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_deg",
+                    "sigma_elevation_deg", "sigma_radial_velocity_mps", "scan_period_s", "max_range_m",
+                    "p_detection", "false_alarm_density"):
+            value = getattr(radar, key)
+            if value is not None:
+                items.append((key, float(value)))
+        for key in ("sac", "sic"):
+            value = getattr(radar, key)
+            if value is not None:
+                items.append((key, int(value)))
+        if radar.mode != "rotating":
+            items.append(("mode", radar.mode))
+        lines += _key_lines(items)
+    for asset in site.assets:
+        lines += ["", "[[asset]]"]
+        items = [("id", asset.id)]
+        if asset.name:
+            items.append(("name", asset.name))
+        items += [("lat_deg", float(asset.lat_deg)), ("lon_deg", float(asset.lon_deg)),
+                  ("alt_m", float(asset.alt_m))]
+        lines += _key_lines(items)
+        for zone in asset.zones:
+            lines += ["", "[[asset.zone]]"]
+            items = [("level", zone.level)]
+            if zone.radius_m is not None:
+                items.append(("radius_m", float(zone.radius_m)))
+            items += [("floor_m", float(zone.floor_m)), ("ceiling_m", float(zone.ceiling_m))]
+            lines += _key_lines(items)
+            if zone.polygon is not None:
+                pairs = ", ".join(f"[{float(lat)!r}, {float(lon)!r}]" for lat, lon in zone.polygon)
+                lines.append(f"polygon = [{pairs}]")
+    changed = []
+    for key, default in _TRACKER_DEFAULTS.items():
+        value = getattr(site.tracker, key)
+        if value != default:
+            changed.append((key, float(value) if isinstance(default, float) else value))
+    if changed:
+        lines += ["", "[tracker]"]
+        lines += _key_lines(changed)
+    return "\n".join(lines) + "\n"
+
+
+def _key_lines(items) -> list[str]:
+    return [f"{key} = {_toml_value(value)}" for key, value in items]
