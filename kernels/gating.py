@@ -1,0 +1,292 @@
+"""Gating: which (track, plot) pairs are close enough to be associated.
+
+Two stages, never all pairs:
+
+1. **Spatial grid.**  The plots of one processing group are hashed into a
+   uniform horizontal grid of ``cell_m`` square cells.  For each live track a
+   horizontal radius ``r_i`` is computed that no in-gate plot can lie beyond,
+   and only the cells the disc of radius ``r_i`` touches are visited.
+2. **Chi-square Mahalanobis gate.**  Each candidate pair is predicted to the
+   plot's own time (nearly-constant-velocity prediction of the track's
+   combined state) and kept when ``d2 = y' S^-1 y <= gamma_dim``, with
+   ``gamma_3`` / ``gamma_4`` the chi-square quantiles for a 3-D position or a
+   4-D position + radial velocity measurement.
+
+Why the radius bound is exact.  For any measurement vector the full
+Mahalanobis distance is at least that of its position part (the marginal of a
+Gaussian), which is at least that of its horizontal part:
+``d2 >= y_h' S_h^-1 y_h >= |y_h|^2 / lambda_max(S_h) >= |y_h|^2 / trace(S_h)``.
+So a plot farther than ``sqrt(gamma_max * trace(S_h))`` horizontally from the
+predicted position is outside the gate.  ``trace(S_h) = trace(P_h(dt)) +
+trace(R_h)``; the trace of the predicted horizontal covariance is convex in ``dt >= 0`` (a cubic with
+non-negative second- and third-order coefficients), so its maximum over the
+group's time span is at one end.  The predicted position itself moves by at
+most ``|v| (t_last - t_first)`` over the span.
+"""
+import numpy as np
+
+from kernels._jit import njit
+from kernels.filters import cv_predict, innovation
+
+# A track whose disc covers more cells than this is checked against every
+# plot of the group instead (cheaper than walking a huge cell range).
+_MAX_CELLS_PER_TRACK = 64
+
+
+@njit
+def _cell_bucket(ix, iy, mask):
+    # 64-bit mix of the two cell coordinates, folded into the table size.
+    h = (ix * np.int64(73856093)) ^ (iy * np.int64(19349663))
+    return h & mask
+
+
+@njit
+def _trace_horizontal_predicted(P, dt, q_h):
+    """trace of the horizontal position block of F P F' + Q (CV model) at ``dt``."""
+    tr = 0.0
+    for a in range(2):
+        tr += P[a, a] + 2.0 * dt * P[a, a + 3] + dt * dt * P[a + 3, a + 3]
+    return tr + 2.0 * q_h * dt * dt * dt / 3.0
+
+
+@njit
+def position_innovation(x, P, dt, q_h, q_v, z, R):
+    """Mahalanobis distance squared and ``log det S`` of a position plot.
+
+    ``S = (F P F' + Q)_pos + R`` for the CV model at ``dt``, built from the
+    blocks of ``P`` without forming the 6x6 prediction::
+
+        S_ab = P_ab + dt (P_a,b+3 + P_a+3,b) + dt^2 P_a+3,b+3 + [a = b] q_a dt^3 / 3 + R_ab
+
+    solved with a 3x3 Cholesky ``S = L L'``: ``d2 = |L^-1 y|^2``,
+    ``log det S = 2 sum log L_aa``.
+    """
+    dt2 = dt * dt
+    q3 = dt2 * dt / 3.0
+    s00 = P[0, 0] + dt * (P[0, 3] + P[3, 0]) + dt2 * P[3, 3] + q_h * q3 + R[0, 0]
+    s11 = P[1, 1] + dt * (P[1, 4] + P[4, 1]) + dt2 * P[4, 4] + q_h * q3 + R[1, 1]
+    s22 = P[2, 2] + dt * (P[2, 5] + P[5, 2]) + dt2 * P[5, 5] + q_v * q3 + R[2, 2]
+    s10 = P[1, 0] + dt * (P[1, 3] + P[4, 0]) + dt2 * P[4, 3] + R[1, 0]
+    s20 = P[2, 0] + dt * (P[2, 3] + P[5, 0]) + dt2 * P[5, 3] + R[2, 0]
+    s21 = P[2, 1] + dt * (P[2, 4] + P[5, 1]) + dt2 * P[5, 4] + R[2, 1]
+    y0 = z[0] - (x[0] + dt * x[3])
+    y1 = z[1] - (x[1] + dt * x[4])
+    y2 = z[2] - (x[2] + dt * x[5])
+    l00 = np.sqrt(s00)
+    l10 = s10 / l00
+    l20 = s20 / l00
+    l11 = np.sqrt(s11 - l10 * l10)
+    l21 = (s21 - l20 * l10) / l11
+    l22 = np.sqrt(s22 - l20 * l20 - l21 * l21)
+    w0 = y0 / l00
+    w1 = (y1 - l10 * w0) / l11
+    w2 = (y2 - l20 * w0 - l21 * w1) / l22
+    return w0 * w0 + w1 * w1 + w2 * w2, 2.0 * (np.log(l00) + np.log(l11) + np.log(l22))
+
+
+@njit
+def horizontal_radius(x, P, t_track, t_from, t_to, q_h, gamma, max_trace_R_h):
+    """Horizontal distance beyond which no plot in ``[t_from, t_to]`` can gate.
+
+    ``sqrt(gamma * (max_dt trace P_h(dt) + max trace R_h)) + |v| (t_to - t_from)``
+    with ``dt = max(t - t_track, 0)``; see the module docstring.
+    """
+    dt0 = max(t_from - t_track, 0.0)
+    dt1 = max(t_to - t_track, 0.0)
+    tr = max(_trace_horizontal_predicted(P, dt0, q_h), _trace_horizontal_predicted(P, dt1, q_h))
+    speed = np.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    return np.sqrt(gamma * (tr + max_trace_R_h)) + speed * (t_to - t_from)
+
+
+@njit
+def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
+         q_h, q_v, gamma_3, gamma_4, cell_m, r_quick):
+    """Find every (track, plot) pair inside the chi-square gate.
+
+    Parameters
+    ----------
+    track_slots : ndarray, shape (n_live,), int64
+        Table slots of the live tracks to consider.
+    x : ndarray, shape (capacity, 6)
+        Combined track states ``[e, n, u, ve, vn, vu]`` at ``t_track``.
+    P : ndarray, shape (capacity, 6, 6)
+    t_track : ndarray, shape (capacity,)
+    z : ndarray, shape (m, 3)
+        Converted plot positions in the local ENU frame.
+    R : ndarray, shape (m, 3, 3)
+    rv : ndarray, shape (m,)
+        Radial velocity, NaN when absent.
+    sigma_rv : ndarray, shape (m,)
+    radar_pos : ndarray, shape (m, 3)
+        Position of the radar that made each plot.
+    t_plot : ndarray, shape (m,)
+    q_h, q_v : float
+        CV process-noise densities used for the gating prediction.
+    gamma_3, gamma_4 : float
+        Chi-square gate thresholds for 3-D and 4-D measurements.
+    cell_m : float
+        Grid cell size in metres.
+    r_quick : ndarray, shape (capacity,)
+        An upper bound of each track's :func:`horizontal_radius` over a span
+        holding the plots' times (``inf`` to skip the quick test): tracks
+        farther than this from the plots' bounding box are passed over after
+        reading only their state vector.
+
+    Returns
+    -------
+    pair_track, pair_plot : ndarray, shape (k,), int64
+        Track slot and plot index of each in-gate pair, in track order.
+    pair_d2, pair_logdet : ndarray, shape (k,)
+        Mahalanobis distance squared and ``log det S`` of the pair.
+    pair_dim : ndarray, shape (k,), int64
+        Measurement dimension (3, or 4 with radial velocity).
+
+    Notes
+    -----
+    Prediction uses ``dt = max(t_plot - t_track, 0)``: a plot a little older
+    than the track (several radars inside one frame) is treated as current.
+    """
+    m = z.shape[0]
+    n_live = track_slots.shape[0]
+    cap = max(16, 2 * m)
+    pair_track = np.empty(cap, np.int64)
+    pair_plot = np.empty(cap, np.int64)
+    pair_d2 = np.empty(cap, np.float64)
+    pair_logdet = np.empty(cap, np.float64)
+    pair_dim = np.empty(cap, np.int64)
+    if m == 0 or n_live == 0:
+        return pair_track[:0], pair_plot[:0], pair_d2[:0], pair_logdet[:0], pair_dim[:0]
+
+    gamma = max(gamma_3, gamma_4)
+    inv_cell = 1.0 / cell_m
+    # --- hash plots into cells (counting sort by bucket) ---
+    n_buckets = 1
+    while n_buckets < 2 * m:
+        n_buckets *= 2
+    mask = np.int64(n_buckets - 1)
+    cell_x = np.empty(m, np.int64)
+    cell_y = np.empty(m, np.int64)
+    bucket_start = np.zeros(n_buckets + 1, np.int64)
+    t_first = t_plot[0]
+    t_last = t_plot[0]
+    max_tr_R = 0.0
+    box_e0 = z[0, 0]
+    box_e1 = z[0, 0]
+    box_n0 = z[0, 1]
+    box_n1 = z[0, 1]
+    for j in range(m):
+        box_e0 = min(box_e0, z[j, 0])
+        box_e1 = max(box_e1, z[j, 0])
+        box_n0 = min(box_n0, z[j, 1])
+        box_n1 = max(box_n1, z[j, 1])
+        cell_x[j] = np.int64(np.floor(z[j, 0] * inv_cell))
+        cell_y[j] = np.int64(np.floor(z[j, 1] * inv_cell))
+        bucket_start[_cell_bucket(cell_x[j], cell_y[j], mask) + 1] += 1
+        t_first = min(t_first, t_plot[j])
+        t_last = max(t_last, t_plot[j])
+        max_tr_R = max(max_tr_R, R[j, 0, 0] + R[j, 1, 1])
+    for b in range(n_buckets):
+        bucket_start[b + 1] += bucket_start[b]
+    fill = bucket_start[:-1].copy()
+    order = np.empty(m, np.int64)
+    for j in range(m):
+        b = _cell_bucket(cell_x[j], cell_y[j], mask)
+        order[fill[b]] = j
+        fill[b] += 1
+
+    xp = np.empty(6)
+    cand = np.empty(m, np.int64)
+    Pp = np.empty((6, 6))
+    k = 0
+    for ii in range(n_live):
+        i = track_slots[ii]
+        # reference position: prediction to the middle of the group's span
+        dtm = max(0.5 * (t_first + t_last) - t_track[i], 0.0)
+        ce = x[i, 0] + x[i, 3] * dtm
+        cn = x[i, 1] + x[i, 4] * dtm
+        # quick test against the plots' bounding box
+        de = max(box_e0 - ce, 0.0, ce - box_e1)
+        dn = max(box_n0 - cn, 0.0, cn - box_n1)
+        if de * de + dn * dn > r_quick[i] * r_quick[i]:
+            continue
+        radius = horizontal_radius(x[i], P[i], t_track[i], t_first, t_last, q_h, gamma, max_tr_R)
+        # any plot-time prediction lies within speed*span/2 of this point,
+        # which the radius covers (conservatively, by speed*span)
+        ix0 = np.int64(np.floor((ce - radius) * inv_cell))
+        ix1 = np.int64(np.floor((ce + radius) * inv_cell))
+        iy0 = np.int64(np.floor((cn - radius) * inv_cell))
+        iy1 = np.int64(np.floor((cn + radius) * inv_cell))
+        n_cells = (ix1 - ix0 + 1) * (iy1 - iy0 + 1)
+        r2 = radius * radius
+        # candidate plots of this track: from the cells its disc touches, or
+        # every plot when the disc is too large for the grid to pay
+        n_cand = 0
+        if n_cells > _MAX_CELLS_PER_TRACK or n_cells <= 0:
+            for j in range(m):
+                cand[n_cand] = j
+                n_cand += 1
+        else:
+            for cx in range(ix0, ix1 + 1):
+                for cy in range(iy0, iy1 + 1):
+                    b = _cell_bucket(cx, cy, mask)
+                    for jj in range(bucket_start[b], bucket_start[b + 1]):
+                        j = order[jj]
+                        # a bucket can hold other cells (hash collisions):
+                        # keep only this cell's plots, so none is seen twice
+                        if cell_x[j] == cx and cell_y[j] == cy:
+                            cand[n_cand] = j
+                            n_cand += 1
+        for jj in range(n_cand):
+            j = cand[jj]
+            de = z[j, 0] - ce
+            dn = z[j, 1] - cn
+            if de * de + dn * dn > r2:
+                continue
+            # exact test at the plot's own time: the position part first
+            # (cheap, and final for a 3-D plot); it bounds the 4-D distance
+            # from below, so only plots passing it need the full test
+            dt = max(t_plot[j] - t_track[i], 0.0)
+            d2, logdet = position_innovation(x[i], P[i], dt, q_h, q_v, z[j], R[j])
+            dim = 3
+            if np.isnan(rv[j]):
+                if d2 > gamma_3:
+                    continue
+            else:
+                if d2 > gamma_4:
+                    continue
+                for a in range(6):
+                    xp[a] = x[i, a]
+                    for c in range(6):
+                        Pp[a, c] = P[i, a, c]
+                cv_predict(xp, Pp, dt, q_h, q_v)
+                d2, logdet, dim = innovation(xp, Pp, z[j], R[j], rv[j], sigma_rv[j], radar_pos[j])
+                if d2 > (gamma_4 if dim == 4 else gamma_3):
+                    continue
+            if k == cap:
+                cap *= 2
+                pair_track = _grow_i(pair_track, cap)
+                pair_plot = _grow_i(pair_plot, cap)
+                pair_d2 = _grow_f(pair_d2, cap)
+                pair_logdet = _grow_f(pair_logdet, cap)
+                pair_dim = _grow_i(pair_dim, cap)
+            pair_track[k] = i
+            pair_plot[k] = j
+            pair_d2[k] = d2
+            pair_logdet[k] = logdet
+            pair_dim[k] = dim
+            k += 1
+    return pair_track[:k], pair_plot[:k], pair_d2[:k], pair_logdet[:k], pair_dim[:k]
+
+
+@njit
+def _grow_i(a, cap):
+    out = np.empty(cap, np.int64)
+    out[:a.shape[0]] = a
+    return out
+
+
+@njit
+def _grow_f(a, cap):
+    out = np.empty(cap, np.float64)
+    out[:a.shape[0]] = a
+    return out

@@ -1,0 +1,425 @@
+"""Track management kernels: the compiled scan pipeline.
+
+The track table is a structure of arrays with a fixed capacity and a free
+list (see ``radarcore.tracks.TrackTable``); empty slots have ``status == 0``
+and are never compacted.  One call of :func:`run_plan` runs a whole plan of
+steps over plots already converted to the local ENU frame and sorted:
+
+``GROUP lo hi``
+    the plots ``lo:hi`` of one radar inside one processing frame:
+    gate -> GNN assignment (with a missed-detection option per track) ->
+    IMM predict and update of the assigned tracks -> initiation of new
+    tentative tracks from the plots no track gated.
+``MAINTAIN t``
+    track lifecycle at time ``t``: confirmed tracks without an update for
+    ``coast_after_s`` coast; tentative tracks without an update for
+    ``tentative_timeout_s`` (or not confirmed within ``confirm_hits *
+    tentative_timeout_s`` of their birth), and any track without an update for
+    ``delete_after_s`` or whose predicted horizontal position sigma exceeds
+    ``max_sigma_pos_m``, are deleted and their slots freed.
+``EMIT t``
+    every live track (tentative ones only when asked) extrapolated to the
+    output epoch ``t`` (nearly-constant velocity) and written as an output
+    row.
+
+Association costs are negative log-likelihood ratios, with ``S`` the
+innovation covariance, ``d`` the measurement dimension, ``P_D`` the radar's
+detection probability and ``lambda`` its false-alarm density::
+
+    c_ij   = 0.5 (d2_ij + log det S_ij + d log 2 pi) + log lambda_d - log P_D
+    miss_i = -log(1 - P_D)
+
+so a plot is assigned when its likelihood ratio beats a miss.  For a 4-D
+measurement (with radial velocity) ``lambda_4 = lambda / RV_SPAN``: clutter
+radial velocities are spread over ``RV_SPAN`` m/s.
+"""
+import numpy as np
+
+from kernels._jit import njit
+from kernels.assign import gnn_assign
+from kernels.filters import imm_combine, imm_predict, imm_update
+from kernels.gating import _trace_horizontal_predicted, gate, horizontal_radius
+
+# Plan step kinds.
+GROUP = 0
+MAINTAIN = 1
+EMIT = 2
+
+# Track status codes (ingest.schema.TRACK_STATUS_NAMES).
+FREE = 0
+TENTATIVE = 1
+CONFIRMED = 2
+COASTING = 3
+
+# Layout of the ``params`` vector (filled by radarcore.engine).
+P_GATE_Q_H = 0            # CV process noise used for the gating prediction
+P_Q_V = 1
+P_GAMMA_3 = 2
+P_GAMMA_4 = 3
+P_CELL_M = 4
+P_INIT_SIGMA_SPEED = 5
+P_INIT_SIGMA_VERTICAL = 6
+P_CONFIRM_HITS = 7
+P_TENTATIVE_TIMEOUT = 8
+P_COAST_AFTER = 9
+P_DELETE_AFTER = 10
+P_MAX_SIGMA_POS = 11
+P_OUTPUT_TENTATIVE = 12
+P_RV_SPAN = 13
+P_OUTPUT_PERIOD = 14
+N_PARAMS = 15
+
+# Layout of the ``counters`` vector.
+C_N_FREE = 0
+C_NEXT_ID = 1
+C_ASSOCIATED = 2
+C_INITIATED = 3
+C_CONFIRMED = 4
+C_DELETED = 5
+C_GATED_PAIRS = 6
+C_PLOTS = 7
+N_COUNTERS = 8
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+@njit
+def _free_slot(i, status, free_stack, counters):
+    status[i] = FREE
+    free_stack[counters[C_N_FREE]] = i
+    counters[C_N_FREE] += 1
+    counters[C_DELETED] += 1
+
+
+@njit
+def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
+             xm, Pm, log_mu, x, P):
+    """Write a new track's state into slot ``i`` from one plot.
+
+    Position ``z`` with covariance ``R``; velocity prior
+    ``diag(s_h^2, s_h^2, s_v^2)``.  With a radial velocity (Doppler-aided
+    initiation) the prior is conditioned on ``rv = u' v`` with
+    ``u = (z - radar_pos) / |z - radar_pos|``::
+
+        k = P_v0 u / (u' P_v0 u + sigma_rv^2),  v = k rv,  P_v = P_v0 - k u' P_v0
+    """
+    M = xm.shape[1]
+    for a in range(6):
+        x[i, a] = 0.0
+        for c in range(6):
+            P[i, a, c] = 0.0
+    for a in range(3):
+        x[i, a] = z[a]
+        for c in range(3):
+            P[i, a, c] = R[a, c]
+    P[i, 3, 3] = sigma_speed * sigma_speed
+    P[i, 4, 4] = sigma_speed * sigma_speed
+    P[i, 5, 5] = sigma_vertical * sigma_vertical
+    if np.isfinite(rv) and np.isfinite(sigma_rv):
+        u0 = z[0] - radar_pos[0]
+        u1 = z[1] - radar_pos[1]
+        u2 = z[2] - radar_pos[2]
+        norm = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+        if norm > 0.0:
+            u0 /= norm
+            u1 /= norm
+            u2 /= norm
+            pu0 = P[i, 3, 3] * u0
+            pu1 = P[i, 4, 4] * u1
+            pu2 = P[i, 5, 5] * u2
+            s = u0 * pu0 + u1 * pu1 + u2 * pu2 + sigma_rv * sigma_rv
+            k0 = pu0 / s
+            k1 = pu1 / s
+            k2 = pu2 / s
+            x[i, 3] = k0 * rv
+            x[i, 4] = k1 * rv
+            x[i, 5] = k2 * rv
+            # P_v0 is diagonal, so P_v = P_v0 - k (P_v0 u)'
+            P[i, 3, 3] -= k0 * pu0
+            P[i, 3, 4] = -k0 * pu1
+            P[i, 3, 5] = -k0 * pu2
+            P[i, 4, 3] = -k1 * pu0
+            P[i, 4, 4] -= k1 * pu1
+            P[i, 4, 5] = -k1 * pu2
+            P[i, 5, 3] = -k2 * pu0
+            P[i, 5, 4] = -k2 * pu1
+            P[i, 5, 5] -= k2 * pu2
+    log_uniform = -np.log(M)
+    for m in range(M):
+        log_mu[i, m] = log_uniform
+        for a in range(6):
+            xm[i, m, a] = x[i, a]
+            for c in range(6):
+                Pm[i, m, a, c] = P[i, a, c]
+
+
+@njit
+def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, p_detection,
+                  x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
+                  free_stack, counters, params, omega, q_h, log_Pi,
+                  live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h):
+    """Associate, update and initiate for the plots ``lo:hi`` of one radar.
+
+    ``radar_pos`` (3,), ``sigma_rv``, ``log_lambda`` and ``p_detection`` are
+    the group's radar's.  ``live[:n_live]`` lists the live slots and
+    ``r_quick`` their quick gating radii for the span ``[frame_t0,
+    frame_t1]`` that holds the plots' times; both are kept up to date for updated and new tracks.
+    ``local_of_slot`` is scratch of the table's capacity holding -1.  The
+    table must have at least ``hi - lo`` free slots.  Returns the new
+    ``n_live``.
+    """
+    m = hi - lo
+    if m <= 0:
+        return n_live
+    counters[C_PLOTS] += m
+    q_v = params[P_Q_V]
+    gate_q_h = params[P_GATE_Q_H]
+    gamma = max(params[P_GAMMA_3], params[P_GAMMA_4])
+    t_g = t_p[lo:hi]
+    z_g = z_p[lo:hi]
+    R_g = R_p[lo:hi]
+    rv_g = rv_p[lo:hi]
+    sigma_rv_g = np.empty(m)
+    radar_pos_g = np.empty((m, 3))
+    for j in range(m):
+        sigma_rv_g[j] = sigma_rv
+        for a in range(3):
+            radar_pos_g[j, a] = radar_pos[a]
+
+    pair_track, pair_plot, pair_d2, pair_logdet, pair_dim = gate(
+        live[:n_live], x, P, t_state, z_g, R_g, rv_g, sigma_rv_g, radar_pos_g, t_g,
+        gate_q_h, q_v, params[P_GAMMA_3], params[P_GAMMA_4], params[P_CELL_M], r_quick)
+    k = pair_track.shape[0]
+    counters[C_GATED_PAIRS] += k
+
+    # tracks of this group's pairs, numbered locally so the assignment costs
+    # O(pairs + plots), not O(capacity)
+    local_slot = np.empty(k, np.int64)
+    pair_local = np.empty(k, np.int64)
+    n_local = 0
+    for p in range(k):
+        i = pair_track[p]
+        if local_of_slot[i] < 0:
+            local_of_slot[i] = n_local
+            local_slot[n_local] = i
+            n_local += 1
+        pair_local[p] = local_of_slot[i]
+    for l in range(n_local):
+        local_of_slot[local_slot[l]] = -1
+
+    log_pd = np.log(p_detection)
+    log_lambda_4 = log_lambda - np.log(params[P_RV_SPAN])
+    pair_cost = np.empty(k)
+    gated_plot = np.zeros(m, np.bool_)
+    for p in range(k):
+        ll = log_lambda_4 if pair_dim[p] == 4 else log_lambda
+        pair_cost[p] = 0.5 * (pair_d2[p] + pair_logdet[p] + pair_dim[p] * _LOG_2PI) + ll - log_pd
+        gated_plot[pair_plot[p]] = True
+    miss_cost = np.full(n_local, -np.log(1.0 - p_detection))
+    plot_of_local = np.empty(n_local, np.int64)
+    track_of_plot = np.empty(m, np.int64)
+    gnn_assign(n_local, m, pair_local, pair_plot, pair_cost, miss_cost, plot_of_local,
+               track_of_plot)
+
+    # update the assigned tracks at their plot's time
+    confirm_hits = params[P_CONFIRM_HITS]
+    for j in range(m):
+        l = track_of_plot[j]
+        if l < 0:
+            continue
+        i = local_slot[l]
+        t_j = t_g[j]
+        dt = max(t_j - t_state[i], 0.0)
+        imm_predict(xm[i], Pm[i], log_mu[i], dt, omega, q_h, q_v, log_Pi)
+        imm_update(xm[i], Pm[i], log_mu[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos)
+        imm_combine(xm[i], Pm[i], log_mu[i], x[i], P[i])
+        t_state[i] = max(t_state[i], t_j)
+        t_update[i] = max(t_update[i], t_j)
+        r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
+                                       gamma, max_trace_R_h)
+        hits[i] += 1
+        counters[C_ASSOCIATED] += 1
+        if status[i] == TENTATIVE and hits[i] >= confirm_hits:
+            status[i] = CONFIRMED
+            counters[C_CONFIRMED] += 1
+        elif status[i] == COASTING:
+            status[i] = CONFIRMED
+
+    # initiate from the plots no live track gated
+    for j in range(m):
+        if gated_plot[j]:
+            continue
+        counters[C_N_FREE] -= 1
+        i = free_stack[counters[C_N_FREE]]
+        initiate(i, t_g[j], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
+                 params[P_INIT_SIGMA_SPEED], params[P_INIT_SIGMA_VERTICAL], xm, Pm, log_mu, x, P)
+        t_state[i] = t_g[j]
+        t_update[i] = t_g[j]
+        t_create[i] = t_g[j]
+        status[i] = TENTATIVE
+        hits[i] = 1
+        track_id[i] = counters[C_NEXT_ID]
+        counters[C_NEXT_ID] += 1
+        counters[C_INITIATED] += 1
+        if confirm_hits <= 1:
+            status[i] = CONFIRMED
+            counters[C_CONFIRMED] += 1
+        r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
+                                       gamma, max_trace_R_h)
+        live[n_live] = i
+        n_live += 1
+    return n_live
+
+
+@njit
+def maintain(t_now, x, P, t_state, t_update, t_create, status, hits, free_stack, counters,
+             params):
+    """Coast and delete tracks at time ``t_now`` (see the module docstring)."""
+    coast_after = params[P_COAST_AFTER]
+    delete_after = params[P_DELETE_AFTER]
+    tentative_timeout = params[P_TENTATIVE_TIMEOUT]
+    tentative_max_age = tentative_timeout * params[P_CONFIRM_HITS]
+    max_var = params[P_MAX_SIGMA_POS] ** 2
+    q_h = params[P_GATE_Q_H]
+    for i in range(status.shape[0]):
+        s = status[i]
+        if s == FREE:
+            continue
+        age = t_now - t_update[i]
+        if s == TENTATIVE:
+            if age > tentative_timeout or t_now - t_create[i] > tentative_max_age:
+                _free_slot(i, status, free_stack, counters)
+                continue
+        elif age > delete_after:
+            _free_slot(i, status, free_stack, counters)
+            continue
+        elif s == CONFIRMED and age > coast_after:
+            status[i] = COASTING
+        # horizontal position variance predicted to t_now (CV)
+        if _trace_horizontal_predicted(P[i], max(t_now - t_state[i], 0.0), q_h) > max_var:
+            _free_slot(i, status, free_stack, counters)
+
+
+@njit
+def emit(t_epoch, x, P, t_state, status, track_id, params, out_t, out_id, out_status, out_x,
+         out_sigma, n_out):
+    """Append every live track extrapolated to ``t_epoch``; returns the new row count."""
+    include_tentative = params[P_OUTPUT_TENTATIVE] > 0.5
+    q_h = params[P_GATE_Q_H]
+    for i in range(status.shape[0]):
+        s = status[i]
+        if s == FREE or (s == TENTATIVE and not include_tentative):
+            continue
+        dt = max(t_epoch - t_state[i], 0.0)
+        out_t[n_out] = t_epoch
+        out_id[n_out] = track_id[i]
+        out_status[n_out] = s
+        for a in range(3):
+            out_x[n_out, a] = x[i, a] + dt * x[i, a + 3]
+            out_x[n_out, a + 3] = x[i, a + 3]
+        out_sigma[n_out] = np.sqrt(_trace_horizontal_predicted(P[i], dt, q_h))
+        n_out += 1
+    return n_out
+
+
+@njit
+def _collect_live(status, live):
+    n = 0
+    for i in range(status.shape[0]):
+        if status[i] != FREE:
+            live[n] = i
+            n += 1
+    return n
+
+
+@njit
+def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
+             t_p, radar_p, z_p, R_p, rv_p,
+             radar_pos, sigma_rv, log_lambda, p_detection,
+             x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
+             free_stack, counters, params, omega, q_h, log_Pi):
+    """Run a plan of GROUP / MAINTAIN / EMIT steps (see the module docstring).
+
+    Parameters
+    ----------
+    step_kind, step_lo, step_hi : ndarray, shape (n_steps,), int64
+    step_t : ndarray, shape (n_steps,)
+    step_span : ndarray, shape (n_steps,), int64
+        Index ``k`` of the output period ``[k T, (k + 1) T)`` holding each
+        GROUP step's plots (T = ``params[P_OUTPUT_PERIOD]``); the quick
+        gating radii are computed once per period.
+    first_step : int
+        Where to start (a plan resumes after the table grew).
+    t_p, radar_p, z_p, R_p, rv_p : ndarray
+        Sorted plots: times (n,), radar table indices (n,), ENU positions
+        (n, 3), covariances (n, 3, 3), radial velocities (n,).
+    radar_pos, sigma_rv, log_lambda, p_detection : ndarray
+        Per-radar tables, shapes (k, 3), (k,), (k,), (k,).
+
+    Returns
+    -------
+    next_step : int
+        ``n_steps`` when done, or the GROUP step that needs more free slots
+        than the table has: grow the table and call again from there.
+    out_t, out_id, out_status, out_x, out_sigma : ndarray
+        Output rows of the EMIT steps run, in step order.
+    """
+    n_steps = step_kind.shape[0]
+    capacity = status.shape[0]
+    n_emit_rows = 0
+    for s in range(first_step, n_steps):
+        if step_kind[s] == EMIT:
+            n_emit_rows += capacity
+    # An EMIT writes at most one row per slot; the table does not grow inside.
+    out_t = np.empty(n_emit_rows)
+    out_id = np.empty(n_emit_rows, np.int64)
+    out_status = np.empty(n_emit_rows, np.int8)
+    out_x = np.empty((n_emit_rows, 6))
+    out_sigma = np.empty(n_emit_rows)
+    n_out = 0
+
+    live = np.empty(capacity, np.int64)
+    n_live = _collect_live(status, live)
+    r_quick = np.empty(capacity)
+    local_of_slot = np.full(capacity, -1, np.int64)
+    gamma = max(params[P_GAMMA_3], params[P_GAMMA_4])
+    period = params[P_OUTPUT_PERIOD]
+    max_trace_R_h = 0.0
+    for j in range(t_p.shape[0]):
+        max_trace_R_h = max(max_trace_R_h, R_p[j, 0, 0] + R_p[j, 1, 1])
+    cur_span = np.int64(-1)
+    have_span = False
+    span_t0 = 0.0
+    span_t1 = 0.0
+    for s in range(first_step, n_steps):
+        kind = step_kind[s]
+        if kind == GROUP:
+            lo = step_lo[s]
+            hi = step_hi[s]
+            if counters[C_N_FREE] < hi - lo:
+                return s, out_t[:n_out], out_id[:n_out], out_status[:n_out], out_x[:n_out], out_sigma[:n_out]
+            if not have_span or step_span[s] != cur_span:
+                # a new output period: every live track's quick gating radius
+                # over it (with a margin for rounding of the period's ends)
+                cur_span = step_span[s]
+                have_span = True
+                span_t0 = cur_span * period - 1e-3
+                span_t1 = (cur_span + 1) * period + 1e-3
+                for ii in range(n_live):
+                    i = live[ii]
+                    r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], span_t0, span_t1,
+                                                   params[P_GATE_Q_H], gamma, max_trace_R_h)
+            r = radar_p[lo]
+            n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos[r], sigma_rv[r],
+                                   log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,
+                                   t_update, t_create, status, track_id, hits, free_stack,
+                                   counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
+                                   local_of_slot, span_t0, span_t1, max_trace_R_h)
+        elif kind == MAINTAIN:
+            maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,
+                     counters, params)
+            n_live = _collect_live(status, live)
+        else:
+            n_out = emit(step_t[s], x, P, t_state, status, track_id, params, out_t, out_id,
+                         out_status, out_x, out_sigma, n_out)
+    return n_steps, out_t[:n_out], out_id[:n_out], out_status[:n_out], out_x[:n_out], out_sigma[:n_out]

@@ -1,0 +1,98 @@
+"""The track table: a structure of arrays with a fixed capacity and a free list."""
+import numpy as np
+
+from kernels import tracker as K
+
+
+class TrackTable:
+    """Track states in a structure of arrays.
+
+    Slots are never compacted: a free slot has ``status == 0`` and its index
+    sits on ``free_stack[:counters[C_N_FREE]]`` (the next slot handed out is
+    the top of the stack).  The table grows by doubling between kernel calls,
+    never inside one.
+
+    Attributes
+    ----------
+    x : ndarray, shape (capacity, 6)
+        Combined (moment-matched) state ``[e, n, u, ve, vn, vu]`` at ``t_state``.
+    P : ndarray, shape (capacity, 6, 6)
+    xm : ndarray, shape (capacity, n_models, 6)
+        Per-model IMM states.
+    Pm : ndarray, shape (capacity, n_models, 6, 6)
+    log_mu : ndarray, shape (capacity, n_models)
+        Log model probabilities.
+    t_state, t_update, t_create : ndarray, shape (capacity,)
+        Time of the state, of the last update, of the first plot.
+    status : ndarray, shape (capacity,), int8
+        0 free, 1 tentative, 2 confirmed, 3 coasting.
+    track_id : ndarray, shape (capacity,), int64
+        Monotonically increasing over the table's life.
+    hits : ndarray, shape (capacity,), int64
+        Number of plots associated.
+    counters : ndarray, shape (N_COUNTERS,), int64
+        Free-stack size, next track id and running statistics.
+    """
+
+    _ARRAYS = ("x", "P", "xm", "Pm", "log_mu", "t_state", "t_update", "t_create", "status",
+               "track_id", "hits")
+
+    def __init__(self, n_models, capacity=1024):
+        self.n_models = int(n_models)
+        self.counters = np.zeros(K.N_COUNTERS, np.int64)
+        self.counters[K.C_NEXT_ID] = 1
+        self.capacity = 0
+        self.x = np.zeros((0, 6))
+        self.P = np.zeros((0, 6, 6))
+        self.xm = np.zeros((0, self.n_models, 6))
+        self.Pm = np.zeros((0, self.n_models, 6, 6))
+        self.log_mu = np.zeros((0, self.n_models))
+        self.t_state = np.zeros(0)
+        self.t_update = np.zeros(0)
+        self.t_create = np.zeros(0)
+        self.status = np.zeros(0, np.int8)
+        self.track_id = np.zeros(0, np.int64)
+        self.hits = np.zeros(0, np.int64)
+        self.free_stack = np.zeros(0, np.int64)
+        self._grow_to(int(capacity))
+
+    @property
+    def n_free(self):
+        return int(self.counters[K.C_N_FREE])
+
+    @property
+    def n_live(self):
+        return self.capacity - self.n_free
+
+    def ensure_free(self, n):
+        """Grow (by doubling) until at least ``n`` slots are free."""
+        if self.n_free >= n:
+            return
+        new_capacity = max(self.capacity, 1)
+        while new_capacity - self.n_live < n:
+            new_capacity *= 2
+        self._grow_to(new_capacity)
+
+    def _grow_to(self, new_capacity):
+        old = self.capacity
+        for name in self._ARRAYS:
+            a = getattr(self, name)
+            b = np.zeros((new_capacity,) + a.shape[1:], a.dtype)
+            b[:old] = a
+            setattr(self, name, b)
+        # new slots go under the existing free ones, lowest index on top
+        n_free = self.n_free
+        stack = np.empty(new_capacity, np.int64)
+        new_slots = np.arange(new_capacity - 1, old - 1, -1, dtype=np.int64)
+        stack[:new_slots.size] = new_slots
+        stack[new_slots.size:new_slots.size + n_free] = self.free_stack[:n_free]
+        self.free_stack = stack
+        self.counters[K.C_N_FREE] = n_free + new_slots.size
+        self.capacity = new_capacity
+
+    def live_slots(self):
+        return np.flatnonzero(self.status != K.FREE)
+
+    def nbytes(self):
+        """Bytes held by the table's arrays."""
+        return sum(getattr(self, name).nbytes for name in self._ARRAYS) + self.free_stack.nbytes

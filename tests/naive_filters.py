@@ -1,0 +1,116 @@
+"""Slow, obvious NumPy twins of the filter kernels in ``kernels/filters.py``.
+
+Everything here is written from the textbook formulas with full matrices,
+``@`` and ``np.linalg``; none of it is shared with the kernels.
+"""
+import math
+
+import numpy as np
+
+
+def cv_F(dt):
+    """Nearly-constant-velocity transition matrix, shape (6, 6)."""
+    F = np.eye(6)
+    for k in range(3):
+        F[k, k + 3] = dt
+    return F
+
+
+def white_noise_Q(dt, q_h, q_v):
+    """Continuous white-noise acceleration process noise, shape (6, 6)."""
+    Q = np.zeros((6, 6))
+    for k, q in enumerate((q_h, q_h, q_v)):
+        Q[k, k] = q * dt**3 / 3.0
+        Q[k, k + 3] = Q[k + 3, k] = q * dt**2 / 2.0
+        Q[k + 3, k + 3] = q * dt
+    return Q
+
+
+def ct_F(dt, omega):
+    """Coordinated-turn transition matrix from the closed-form formulas.
+
+    Uses ``sin(w dt) / w`` and ``(1 - cos(w dt)) / w`` directly, so it is
+    only accurate for ``|w dt|`` well above 1e-4; ``omega == 0`` gives CV.
+    """
+    if omega == 0.0:
+        return cv_F(dt)
+    a = omega * dt
+    s = math.sin(a) / omega
+    c = (1.0 - math.cos(a)) / omega
+    F = cv_F(dt)
+    # rows/columns: e=0, n=1, ve=3, vn=4
+    F[0, 3], F[0, 4] = s, -c
+    F[1, 3], F[1, 4] = c, s
+    F[3, 3], F[3, 4] = math.cos(a), -math.sin(a)
+    F[4, 3], F[4, 4] = math.sin(a), math.cos(a)
+    return F
+
+
+def uses_radial_velocity(x, rv, radar_pos):
+    return (not np.isnan(rv)) and np.linalg.norm(x[:3] - radar_pos) > 0.0
+
+
+def h_measurement(x, radar_pos, with_rv):
+    """Predicted measurement ``[p]`` or ``[p; u . v]``."""
+    p = x[:3]
+    if not with_rv:
+        return p.copy()
+    line_of_sight = p - radar_pos
+    u = line_of_sight / np.linalg.norm(line_of_sight)
+    return np.concatenate([p, [u @ x[3:]]])
+
+
+def H_jacobian(x, radar_pos, with_rv):
+    """Jacobian of :func:`h_measurement`, shape (3, 6) or (4, 6)."""
+    H = np.zeros((4 if with_rv else 3, 6))
+    H[:3, :3] = np.eye(3)
+    if with_rv:
+        line_of_sight = x[:3] - radar_pos
+        r = np.linalg.norm(line_of_sight)
+        u = line_of_sight / r
+        v = x[3:]
+        H[3, :3] = (v - (u @ v) * u) / r
+        H[3, 3:] = u
+    return H
+
+
+def measurement_covariance(R, sigma_rv, with_rv):
+    if not with_rv:
+        return np.array(R, dtype=float)
+    R_z = np.zeros((4, 4))
+    R_z[:3, :3] = R
+    R_z[3, 3] = sigma_rv**2
+    return R_z
+
+
+def measurement_vector(z, rv, with_rv):
+    return np.concatenate([z, [rv]]) if with_rv else np.array(z, dtype=float)
+
+
+def innovation(x, P, z, R, rv, sigma_rv, radar_pos):
+    """``(d2, log det S, dim)`` with ``np.linalg.solve`` and ``slogdet``."""
+    with_rv = uses_radial_velocity(x, rv, radar_pos)
+    H = H_jacobian(x, radar_pos, with_rv)
+    y = measurement_vector(z, rv, with_rv) - h_measurement(x, radar_pos, with_rv)
+    S = H @ P @ H.T + measurement_covariance(R, sigma_rv, with_rv)
+    sign, logdet = np.linalg.slogdet(S)
+    assert sign > 0
+    return float(y @ np.linalg.solve(S, y)), float(logdet), len(y)
+
+
+def kf_update(x, P, z, R, rv, sigma_rv, radar_pos):
+    """Textbook (E)KF update with an explicit inverse and the Joseph form.
+
+    Returns new ``(x, P, loglik)``.
+    """
+    with_rv = uses_radial_velocity(x, rv, radar_pos)
+    H = H_jacobian(x, radar_pos, with_rv)
+    R_z = measurement_covariance(R, sigma_rv, with_rv)
+    y = measurement_vector(z, rv, with_rv) - h_measurement(x, radar_pos, with_rv)
+    S = H @ P @ H.T + R_z
+    K = P @ H.T @ np.linalg.inv(S)
+    I_KH = np.eye(6) - K @ H
+    P_new = I_KH @ P @ I_KH.T + K @ R_z @ K.T
+    loglik = -0.5 * (y @ np.linalg.solve(S, y) + np.linalg.slogdet(S)[1]
+                     + len(y) * math.log(2.0 * math.pi))
+    return x + K @ y, P_new, float(loglik)
