@@ -67,7 +67,8 @@ P_MAX_SIGMA_POS = 11
 P_OUTPUT_TENTATIVE = 12
 P_RV_SPAN = 13
 P_OUTPUT_PERIOD = 14
-N_PARAMS = 15
+P_CONFIRM_SCORE = 15
+N_PARAMS = 16
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -156,7 +157,7 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
 @njit
 def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, p_detection,
                   x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
-                  free_stack, counters, params, omega, q_h, log_Pi,
+                  score, free_stack, counters, params, omega, q_h, log_Pi,
                   live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h):
     """Associate, update and initiate for the plots ``lo:hi`` of one radar.
 
@@ -220,9 +221,14 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, 
     track_of_plot = np.empty(m, np.int64)
     gnn_assign(n_local, m, pair_local, pair_plot, pair_cost, miss_cost, plot_of_local,
                track_of_plot)
+    assigned_cost = np.empty(m)
+    for p in range(k):
+        if track_of_plot[pair_plot[p]] == pair_local[p]:
+            assigned_cost[pair_plot[p]] = pair_cost[p]
 
     # update the assigned tracks at their plot's time
     confirm_hits = params[P_CONFIRM_HITS]
+    confirm_score = params[P_CONFIRM_SCORE]
     for j in range(m):
         l = track_of_plot[j]
         if l < 0:
@@ -238,8 +244,9 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, 
         r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
                                        gamma, max_trace_R_h)
         hits[i] += 1
+        score[i] -= assigned_cost[j]
         counters[C_ASSOCIATED] += 1
-        if status[i] == TENTATIVE and hits[i] >= confirm_hits:
+        if status[i] == TENTATIVE and hits[i] >= confirm_hits and score[i] >= confirm_score:
             status[i] = CONFIRMED
             counters[C_CONFIRMED] += 1
         elif status[i] == COASTING:
@@ -258,10 +265,11 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, 
         t_create[i] = t_g[j]
         status[i] = TENTATIVE
         hits[i] = 1
+        score[i] = 0.0
         track_id[i] = counters[C_NEXT_ID]
         counters[C_NEXT_ID] += 1
         counters[C_INITIATED] += 1
-        if confirm_hits <= 1:
+        if confirm_hits <= 1 and confirm_score <= 0.0:
             status[i] = CONFIRMED
             counters[C_CONFIRMED] += 1
         r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
@@ -337,7 +345,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
              t_p, radar_p, z_p, R_p, rv_p,
              radar_pos, sigma_rv, log_lambda, p_detection,
              x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
-             free_stack, counters, params, omega, q_h, log_Pi):
+             score, free_stack, counters, params, omega, q_h, log_Pi):
     """Run a plan of GROUP / MAINTAIN / EMIT steps (see the module docstring).
 
     Parameters
@@ -412,8 +420,8 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
             r = radar_p[lo]
             n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos[r], sigma_rv[r],
                                    log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,
-                                   t_update, t_create, status, track_id, hits, free_stack,
-                                   counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
+                                   t_update, t_create, status, track_id, hits, score,
+                                   free_stack, counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
                                    local_of_slot, span_t0, span_t1, max_trace_R_h)
         elif kind == MAINTAIN:
             maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,

@@ -183,6 +183,9 @@ class TrackerConfig:
         Velocity prior of a new track, per axis.
     confirm_hits : int
         Plots needed to confirm a tentative track.
+    confirm_score : float
+        Track log-likelihood ratio (sum of ``log(P_D N(y; 0, S) / lambda)``
+        over its plots) a tentative track must also reach to be confirmed.
     tentative_timeout_s : float
         A tentative track not updated for this long is dropped.
     coast_after_s, delete_after_s : float
@@ -208,11 +211,12 @@ class TrackerConfig:
     sigma_accel_mps2: float = 2.0
     sigma_accel_vertical_mps2: float = 0.5
     imm_turn_rate_dps: float = 15.0
-    imm_sigma_accel_mps2: float = 1.0
+    imm_sigma_accel_mps2: float = 3.0
     imm_p_stay: float = 0.95
     gate_probability: float = 0.9995
     init_sigma_speed_mps: float = 30.0
     confirm_hits: int = 3
+    confirm_score: float = 15.0
     tentative_timeout_s: float = 3.0
     coast_after_s: float = 2.5
     delete_after_s: float = 10.0
@@ -459,6 +463,7 @@ _TRACKER_RULES = {
     "gate_probability": _PROBABILITY,
     "init_sigma_speed_mps": _positive("metres per second"),
     "confirm_hits": _Rule("integer", "an integer >= 1", "", lambda v: v >= 1),
+    "confirm_score": _number("a non-negative number", "log-likelihood ratio", lambda v: v >= 0.0),
     "tentative_timeout_s": _positive("seconds"),
     "coast_after_s": _positive("seconds"),
     "delete_after_s": _positive("seconds"),

@@ -155,6 +155,7 @@ class Engine:
         params[K.P_OUTPUT_TENTATIVE] = 1.0 if cfg.output_tentative else 0.0
         params[K.P_RV_SPAN] = RV_SPAN_MPS
         params[K.P_OUTPUT_PERIOD] = self.output_period_s
+        params[K.P_CONFIRM_SCORE] = cfg.confirm_score
         self.params = params
 
         self.tracks = TrackTable(n_models=self.omega.shape[0], capacity=initial_capacity)
@@ -403,7 +404,7 @@ class Engine:
                 released["t"], released["radar"], released["z"], released["R"], released["rv"],
                 self.radar_pos, self.radar_sigma_rv, self.radar_log_lambda, self.radar_pd,
                 tab.x, tab.P, tab.xm, tab.Pm, tab.log_mu, tab.t_state, tab.t_update, tab.t_create,
-                tab.status, tab.track_id, tab.hits, tab.free_stack, tab.counters,
+                tab.status, tab.track_id, tab.hits, tab.score, tab.free_stack, tab.counters,
                 self.params, self.omega, self.q_h, self.log_Pi)
             parts.append(out)
             if step < kinds.size:

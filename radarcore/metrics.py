@@ -109,9 +109,13 @@ class Scores:
     truth_targets: int
     targets_confirmed: int       # truths assigned to some track at some epoch
     per_epoch_gospa: np.ndarray
+    first_assigned_s: dict       # truth id -> first epoch a track was assigned to it
+    truth_ids_of_track: dict     # track id -> set of truth ids it was assigned to
+    track_swaps: int             # a track's truth changed and stayed changed (>= min_run epochs)
+    truth_track_changes: int     # a truth's track changed and stayed changed (swaps and breaks)
 
 
-def score(truth, tracks, c=50.0, p=2.0, coverage=None, statuses=CONFIRMED_STATUSES):
+def score(truth, tracks, c=50.0, p=2.0, coverage=None, statuses=CONFIRMED_STATUSES, min_run=5):
     """GOSPA and association figures of ``tracks`` (TRACK_ROW_DTYPE) against ``truth``.
 
     ``coverage`` is an optional ``(radar_pos (k, 3), max_range_m (k,))``: truths
@@ -134,6 +138,10 @@ def score(truth, tracks, c=50.0, p=2.0, coverage=None, statuses=CONFIRMED_STATUS
     switches = 0
     assigned_tracks = set()
     assigned_truths = set()
+    first_assigned = {}
+    truths_of_track = {}
+    truths_seq = {}
+    tracks_seq = {}
     t_idx = np.searchsorted(epochs, tr["time_s"]) if tr["time_s"].size else np.zeros(0, int)
     k_idx = np.searchsorted(epochs, tracks["time_s"])
     truth_order = np.argsort(t_idx, kind="stable")
@@ -157,12 +165,16 @@ def score(truth, tracks, c=50.0, p=2.0, coverage=None, statuses=CONFIRMED_STATUS
             sq_pos += float(d @ d)
             sq_vel += float(dv @ dv)
             n_pairs += 1
+            first_assigned.setdefault(truth_id, float(epochs[e]))
+            truths_of_track.setdefault(track_id, set()).add(truth_id)
             prev = last_track_of_truth.get(truth_id)
             if prev is not None and prev != track_id:
                 switches += 1
             last_track_of_truth[truth_id] = track_id
             assigned_tracks.add(track_id)
             assigned_truths.add(truth_id)
+            truths_seq.setdefault(track_id, []).append(truth_id)
+            tracks_seq.setdefault(truth_id, []).append(track_id)
     all_tracks = set(np.unique(tracks["track_id"]).tolist())
     return Scores(
         gospa_mean=float(per_epoch.mean()) if epochs.size else 0.0,
@@ -177,4 +189,25 @@ def score(truth, tracks, c=50.0, p=2.0, coverage=None, statuses=CONFIRMED_STATUS
         truth_targets=int(np.unique(tr["target_id"]).size),
         targets_confirmed=len(assigned_truths),
         per_epoch_gospa=per_epoch,
+        first_assigned_s=first_assigned,
+        truth_ids_of_track=truths_of_track,
+        track_swaps=sum(persistent_changes(seq, min_run) for seq in truths_seq.values()),
+        truth_track_changes=sum(persistent_changes(seq, min_run) for seq in tracks_seq.values()),
     )
+
+
+def persistent_changes(labels, min_run=5):
+    """Changes of label in a sequence, ignoring runs shorter than ``min_run``.
+
+    Two targets that meet can swap their nearest tracks for an epoch or two
+    without any track following the wrong target; only a change that lasts
+    counts.
+    """
+    runs = []
+    for label in labels:
+        if runs and runs[-1][0] == label:
+            runs[-1][1] += 1
+        else:
+            runs.append([label, 1])
+    kept = [label for label, n in runs if n >= min_run]
+    return sum(1 for a, b in zip(kept, kept[1:]) if a != b)

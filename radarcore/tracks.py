@@ -30,12 +30,15 @@ class TrackTable:
         Monotonically increasing over the table's life.
     hits : ndarray, shape (capacity,), int64
         Number of plots associated.
+    score : ndarray, shape (capacity,)
+        Track log-likelihood ratio: the sum over associated plots of
+        ``log(P_D N(y; 0, S) / lambda)`` (minus the association costs).
     counters : ndarray, shape (N_COUNTERS,), int64
         Free-stack size, next track id and running statistics.
     """
 
     _ARRAYS = ("x", "P", "xm", "Pm", "log_mu", "t_state", "t_update", "t_create", "status",
-               "track_id", "hits")
+               "track_id", "hits", "score")
 
     def __init__(self, n_models, capacity=1024):
         self.n_models = int(n_models)
@@ -53,6 +56,7 @@ class TrackTable:
         self.status = np.zeros(0, np.int8)
         self.track_id = np.zeros(0, np.int64)
         self.hits = np.zeros(0, np.int64)
+        self.score = np.zeros(0)
         self.free_stack = np.zeros(0, np.int64)
         self._grow_to(int(capacity))
 
