@@ -2,10 +2,12 @@
 
 Two stages, never all pairs:
 
-1. **Spatial grid.**  The plots of one processing group are hashed into a
-   uniform horizontal grid of ``cell_m`` square cells.  For each live track a
-   horizontal radius ``r_i`` is computed that no in-gate plot can lie beyond,
-   and only the cells the disc of radius ``r_i`` touches are visited.
+1. **Spatial grid.**  The plots of one processing group are sorted into a
+   dense horizontal grid of ``cell_m`` square cells over their bounding box
+   (coarser when the box is large for the number of plots).  Each live track
+   has a horizontal radius ``r_i`` that no in-gate plot can lie beyond; a
+   track whose disc misses the box is passed over after reading its state
+   vector only, otherwise only the cells its disc touches are visited.
 2. **Chi-square Mahalanobis gate.**  Each candidate pair is predicted to the
    plot's own time (nearly-constant-velocity prediction of the track's
    combined state) and kept when ``d2 = y' S^-1 y <= gamma_dim``, with
@@ -18,26 +20,15 @@ Gaussian), which is at least that of its horizontal part:
 ``d2 >= y_h' S_h^-1 y_h >= |y_h|^2 / lambda_max(S_h) >= |y_h|^2 / trace(S_h)``.
 So a plot farther than ``sqrt(gamma_max * trace(S_h))`` horizontally from the
 predicted position is outside the gate.  ``trace(S_h) = trace(P_h(dt)) +
-trace(R_h)``; the trace of the predicted horizontal covariance is convex in ``dt >= 0`` (a cubic with
-non-negative second- and third-order coefficients), so its maximum over the
-group's time span is at one end.  The predicted position itself moves by at
+trace(R_h)``; the trace of the predicted horizontal covariance is convex in
+``dt >= 0`` (a cubic with non-negative second- and third-order coefficients),
+so its maximum over the group's time span is at one end.  The predicted position itself moves by at
 most ``|v| (t_last - t_first)`` over the span.
 """
 import numpy as np
 
 from kernels._jit import njit
 from kernels.filters import cv_predict, innovation
-
-# A track whose disc covers more cells than this is checked against every
-# plot of the group instead (cheaper than walking a huge cell range).
-_MAX_CELLS_PER_TRACK = 64
-
-
-@njit
-def _cell_bucket(ix, iy, mask):
-    # 64-bit mix of the two cell coordinates, folded into the table size.
-    h = (ix * np.int64(73856093)) ^ (iy * np.int64(19349663))
-    return h & mask
 
 
 @njit
@@ -158,15 +149,7 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
         return pair_track[:0], pair_plot[:0], pair_d2[:0], pair_logdet[:0], pair_dim[:0]
 
     gamma = max(gamma_3, gamma_4)
-    inv_cell = 1.0 / cell_m
-    # --- hash plots into cells (counting sort by bucket) ---
-    n_buckets = 1
-    while n_buckets < 2 * m:
-        n_buckets *= 2
-    mask = np.int64(n_buckets - 1)
-    cell_x = np.empty(m, np.int64)
-    cell_y = np.empty(m, np.int64)
-    bucket_start = np.zeros(n_buckets + 1, np.int64)
+    # --- the plots' bounding box, time span and largest covariance ---
     t_first = t_plot[0]
     t_last = t_plot[0]
     max_tr_R = 0.0
@@ -179,102 +162,100 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
         box_e1 = max(box_e1, z[j, 0])
         box_n0 = min(box_n0, z[j, 1])
         box_n1 = max(box_n1, z[j, 1])
-        cell_x[j] = np.int64(np.floor(z[j, 0] * inv_cell))
-        cell_y[j] = np.int64(np.floor(z[j, 1] * inv_cell))
-        bucket_start[_cell_bucket(cell_x[j], cell_y[j], mask) + 1] += 1
         t_first = min(t_first, t_plot[j])
         t_last = max(t_last, t_plot[j])
         max_tr_R = max(max_tr_R, R[j, 0, 0] + R[j, 1, 1])
-    for b in range(n_buckets):
-        bucket_start[b + 1] += bucket_start[b]
-    fill = bucket_start[:-1].copy()
+    # --- a dense grid of cells over the box (coarser if it would be huge),
+    # plots sorted into it by a counting sort ---
+    cell = cell_m
+    while ((box_e1 - box_e0) / cell + 1.0) * ((box_n1 - box_n0) / cell + 1.0) > 4.0 * m + 4096.0:
+        cell *= 2.0
+    inv_cell = 1.0 / cell
+    n_x = np.int64((box_e1 - box_e0) * inv_cell) + 1
+    n_y = np.int64((box_n1 - box_n0) * inv_cell) + 1
+    cell_start = np.zeros(n_x * n_y + 1, np.int64)
+    cell_of = np.empty(m, np.int64)
+    for j in range(m):
+        cx = min(np.int64((z[j, 0] - box_e0) * inv_cell), n_x - 1)
+        cy = min(np.int64((z[j, 1] - box_n0) * inv_cell), n_y - 1)
+        cell_of[j] = cy * n_x + cx
+        cell_start[cell_of[j] + 1] += 1
+    for c in range(n_x * n_y):
+        cell_start[c + 1] += cell_start[c]
+    fill = cell_start[:-1].copy()
     order = np.empty(m, np.int64)
     for j in range(m):
-        b = _cell_bucket(cell_x[j], cell_y[j], mask)
-        order[fill[b]] = j
-        fill[b] += 1
+        order[fill[cell_of[j]]] = j
+        fill[cell_of[j]] += 1
 
     xp = np.empty(6)
-    cand = np.empty(m, np.int64)
     Pp = np.empty((6, 6))
     k = 0
+    t_mid = 0.5 * (t_first + t_last)
     for ii in range(n_live):
         i = track_slots[ii]
-        # reference position: prediction to the middle of the group's span
-        dtm = max(0.5 * (t_first + t_last) - t_track[i], 0.0)
+        # reference position: prediction to the middle of the group's span;
+        # any plot-time prediction lies within speed*span/2 of it, which the
+        # radius covers (conservatively, by speed*span)
+        dtm = max(t_mid - t_track[i], 0.0)
         ce = x[i, 0] + x[i, 3] * dtm
         cn = x[i, 1] + x[i, 4] * dtm
-        # quick test against the plots' bounding box
+        # quick test against the plots' bounding box, reading only x
+        radius = r_quick[i]
         de = max(box_e0 - ce, 0.0, ce - box_e1)
         dn = max(box_n0 - cn, 0.0, cn - box_n1)
-        if de * de + dn * dn > r_quick[i] * r_quick[i]:
+        if de * de + dn * dn > radius * radius:
             continue
-        radius = horizontal_radius(x[i], P[i], t_track[i], t_first, t_last, q_h, gamma, max_tr_R)
-        # any plot-time prediction lies within speed*span/2 of this point,
-        # which the radius covers (conservatively, by speed*span)
-        ix0 = np.int64(np.floor((ce - radius) * inv_cell))
-        ix1 = np.int64(np.floor((ce + radius) * inv_cell))
-        iy0 = np.int64(np.floor((cn - radius) * inv_cell))
-        iy1 = np.int64(np.floor((cn + radius) * inv_cell))
-        n_cells = (ix1 - ix0 + 1) * (iy1 - iy0 + 1)
-        r2 = radius * radius
-        # candidate plots of this track: from the cells its disc touches, or
-        # every plot when the disc is too large for the grid to pay
-        n_cand = 0
-        if n_cells > _MAX_CELLS_PER_TRACK or n_cells <= 0:
-            for j in range(m):
-                cand[n_cand] = j
-                n_cand += 1
-        else:
-            for cx in range(ix0, ix1 + 1):
-                for cy in range(iy0, iy1 + 1):
-                    b = _cell_bucket(cx, cy, mask)
-                    for jj in range(bucket_start[b], bucket_start[b + 1]):
-                        j = order[jj]
-                        # a bucket can hold other cells (hash collisions):
-                        # keep only this cell's plots, so none is seen twice
-                        if cell_x[j] == cx and cell_y[j] == cy:
-                            cand[n_cand] = j
-                            n_cand += 1
-        for jj in range(n_cand):
-            j = cand[jj]
-            de = z[j, 0] - ce
-            dn = z[j, 1] - cn
-            if de * de + dn * dn > r2:
+        if not radius < np.inf:
+            radius = horizontal_radius(x[i], P[i], t_track[i], t_first, t_last, q_h, gamma, max_tr_R)
+            if de * de + dn * dn > radius * radius:
                 continue
-            # exact test at the plot's own time: the position part first
-            # (cheap, and final for a 3-D plot); it bounds the 4-D distance
-            # from below, so only plots passing it need the full test
-            dt = max(t_plot[j] - t_track[i], 0.0)
-            d2, logdet = position_innovation(x[i], P[i], dt, q_h, q_v, z[j], R[j])
-            dim = 3
-            if np.isnan(rv[j]):
-                if d2 > gamma_3:
+        r2 = radius * radius
+        ix0 = max(np.int64(np.floor((ce - radius - box_e0) * inv_cell)), 0)
+        ix1 = min(np.int64(np.floor((ce + radius - box_e0) * inv_cell)), n_x - 1)
+        iy0 = max(np.int64(np.floor((cn - radius - box_n0) * inv_cell)), 0)
+        iy1 = min(np.int64(np.floor((cn + radius - box_n0) * inv_cell)), n_y - 1)
+        for cy in range(iy0, iy1 + 1):
+            row = cy * n_x
+            for jj in range(cell_start[row + ix0], cell_start[row + ix1 + 1]):
+                j = order[jj]
+                de = z[j, 0] - ce
+                dn = z[j, 1] - cn
+                if de * de + dn * dn > r2:
                     continue
-            else:
-                if d2 > gamma_4:
-                    continue
-                for a in range(6):
-                    xp[a] = x[i, a]
-                    for c in range(6):
-                        Pp[a, c] = P[i, a, c]
-                cv_predict(xp, Pp, dt, q_h, q_v)
-                d2, logdet, dim = innovation(xp, Pp, z[j], R[j], rv[j], sigma_rv[j], radar_pos[j])
-                if d2 > (gamma_4 if dim == 4 else gamma_3):
-                    continue
-            if k == cap:
-                cap *= 2
-                pair_track = _grow_i(pair_track, cap)
-                pair_plot = _grow_i(pair_plot, cap)
-                pair_d2 = _grow_f(pair_d2, cap)
-                pair_logdet = _grow_f(pair_logdet, cap)
-                pair_dim = _grow_i(pair_dim, cap)
-            pair_track[k] = i
-            pair_plot[k] = j
-            pair_d2[k] = d2
-            pair_logdet[k] = logdet
-            pair_dim[k] = dim
-            k += 1
+                # exact test at the plot's own time: the position part first
+                # (cheap, and final for a 3-D plot); it bounds the 4-D distance
+                # from below, so only plots passing it need the full test
+                dt = max(t_plot[j] - t_track[i], 0.0)
+                d2, logdet = position_innovation(x[i], P[i], dt, q_h, q_v, z[j], R[j])
+                dim = 3
+                if np.isnan(rv[j]):
+                    if d2 > gamma_3:
+                        continue
+                else:
+                    if d2 > gamma_4:
+                        continue
+                    for a in range(6):
+                        xp[a] = x[i, a]
+                        for c in range(6):
+                            Pp[a, c] = P[i, a, c]
+                    cv_predict(xp, Pp, dt, q_h, q_v)
+                    d2, logdet, dim = innovation(xp, Pp, z[j], R[j], rv[j], sigma_rv[j], radar_pos[j])
+                    if d2 > (gamma_4 if dim == 4 else gamma_3):
+                        continue
+                if k == cap:
+                    cap *= 2
+                    pair_track = _grow_i(pair_track, cap)
+                    pair_plot = _grow_i(pair_plot, cap)
+                    pair_d2 = _grow_f(pair_d2, cap)
+                    pair_logdet = _grow_f(pair_logdet, cap)
+                    pair_dim = _grow_i(pair_dim, cap)
+                pair_track[k] = i
+                pair_plot[k] = j
+                pair_d2[k] = d2
+                pair_logdet[k] = logdet
+                pair_dim[k] = dim
+                k += 1
     return pair_track[:k], pair_plot[:k], pair_d2[:k], pair_logdet[:k], pair_dim[:k]
 
 

@@ -9,13 +9,13 @@ Per batch, in Python (vectorised, no per-plot loop):
 1. **Validate** each plot: non-finite values, unknown radar, absurd values,
    plots older than the reorder window (``late``) and implausible jumps ahead
    in time (``time_jump``) are counted per reason and dropped.
-2. **Convert** the polar measurement exactly to the site's ENU frame with its
-   covariance (per radar: its own tangent plane, via ECEF).
-3. **Reorder**: accepted plots wait in a buffer until the reorder window has
+2. **Reorder**: accepted plots wait in a buffer until the reorder window has
    passed.  Time is cut into frames of ``frame_s`` (a divisor of the output
    period); frame ``f`` is released once the newest plot seen is more than
    ``reorder_window_s`` past its end.  Released plots are sorted by (frame,
    radar, time, arrival).
+3. **Convert** the released polar measurements exactly to the site's ENU
+   frame with their covariance (per radar: its own tangent plane, via ECEF).
 4. **Plan and run** (compiled, ``kernels.tracker.run_plan``): per frame and
    radar a GROUP step (predict, gate, assign, update, initiate); per output
    epoch a MAINTAIN step (coast, drop) and an EMIT step.
@@ -36,6 +36,12 @@ from kernels import tracker as K
 from kernels.filters import make_imm_params
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu, radar_frame
 from radarcore.tracks import TrackTable
+
+# Accepted plots waiting in the reorder buffer.
+_PENDING_DTYPE = np.dtype([
+    ("time_s", "f8"), ("range_m", "f8"), ("azimuth_deg", "f8"), ("elevation_deg", "f8"),
+    ("radial_velocity_mps", "f8"), ("radar", "i8"), ("frame", "i8"), ("seq", "i8"),
+])
 
 REJECT_REASONS = ("malformed", "non_finite", "unknown_radar", "out_of_range", "late", "time_jump")
 
@@ -160,7 +166,7 @@ class Engine:
 
         self.tracks = TrackTable(n_models=self.omega.shape[0], capacity=initial_capacity)
         self.stats = EngineStats()
-        self._pending = []                 # chunks of accepted, converted plots
+        self._pending = []                 # chunks of accepted plots (_PENDING_DTYPE)
         self._max_seen = -math.inf         # newest plot time seen
         self._released_frame = None        # frames < this have been processed
         self._next_epoch = None            # index k of the next output epoch k * period
@@ -303,23 +309,35 @@ class Engine:
         return accepted, -1
 
     def _accept(self, plots, radar_index):
+        """Buffer accepted plots (raw; converted when released)."""
         n = plots.size
         if n == 0:
             return
         self.stats.plots_accepted += n
+        pending = np.empty(n, _PENDING_DTYPE)
+        for name in ("time_s", "range_m", "azimuth_deg", "elevation_deg", "radial_velocity_mps"):
+            pending[name] = plots[name]
+        pending["radar"] = radar_index
+        pending["frame"] = self._frame_of(plots["time_s"])
+        pending["seq"] = np.arange(self._seq, self._seq + n, dtype=np.int64)
+        self._pending.append(pending)
+        self._seq += n
+
+    def _convert(self, pending):
+        """Sorted released plots -> contiguous arrays in the local ENU frame."""
+        n = pending.size
+        radar = np.ascontiguousarray(pending["radar"])
         z = np.empty((n, 3))
         R = np.empty((n, 3, 3))
-        polar_to_enu(np.ascontiguousarray(plots["range_m"]), np.ascontiguousarray(plots["azimuth_deg"]),
-                     np.ascontiguousarray(plots["elevation_deg"]), np.ascontiguousarray(radar_index),
+        polar_to_enu(np.ascontiguousarray(pending["range_m"]),
+                     np.ascontiguousarray(pending["azimuth_deg"]),
+                     np.ascontiguousarray(pending["elevation_deg"]), radar,
                      self.radar_M, self.radar_pos, self.radar_sigma, z, R)
-        rv = np.ascontiguousarray(plots["radial_velocity_mps"], np.float64).copy()
-        rv[np.isnan(self.radar_sigma_rv[radar_index])] = np.nan
-        t = np.ascontiguousarray(plots["time_s"], np.float64)
-        self._pending.append({
-            "t": t.copy(), "frame": self._frame_of(t), "radar": radar_index.astype(np.int64),
-            "seq": np.arange(self._seq, self._seq + n, dtype=np.int64), "z": z, "R": R, "rv": rv,
-        })
-        self._seq += n
+        rv = np.ascontiguousarray(pending["radial_velocity_mps"])
+        # a radial velocity from a radar configured without one is ignored
+        rv[np.isnan(self.radar_sigma_rv[radar])] = np.nan
+        return {"t": np.ascontiguousarray(pending["time_s"]), "frame": np.ascontiguousarray(pending["frame"]),
+                "radar": radar, "z": z, "R": R, "rv": rv}
 
     # ------------------------------------------------------------- processing
     def _release(self, boundary, final=False):
@@ -328,17 +346,18 @@ class Engine:
             return np.zeros(0, TRACK_ROW_DTYPE)
         if self._released_frame is not None and boundary <= self._released_frame and not final:
             return np.zeros(0, TRACK_ROW_DTYPE)
-        pending = _concat_pending(self._pending)
-        if pending is None:
+        if not self._pending:
             released = None
-            self._pending = []
         else:
+            pending = (self._pending[0] if len(self._pending) == 1
+                       else np.concatenate(self._pending))
             take = pending["frame"] < boundary
-            released = {k: v[take] for k, v in pending.items()}
-            rest = {k: v[~take] for k, v in pending.items()}
-            self._pending = [rest] if rest["t"].size else []
-            order = np.lexsort((released["seq"], released["t"], released["radar"], released["frame"]))
-            released = {k: np.ascontiguousarray(v[order]) for k, v in released.items()}
+            released = pending[take]
+            rest = pending[~take]
+            self._pending = [rest] if rest.size else []
+            order = np.lexsort((released["seq"], released["time_s"], released["radar"],
+                                released["frame"]))
+            released = self._convert(released[order])
         if self._next_epoch is None:
             if released is None or released["t"].size == 0:
                 return np.zeros(0, TRACK_ROW_DTYPE)
@@ -434,6 +453,34 @@ class Engine:
         return rows
 
     # ------------------------------------------------------------------ state
+    @staticmethod
+    def warmup():
+        """Compile (or load from the cache) every kernel the engine runs.
+
+        Runs a few seconds of two crossing plots through a throw-away engine
+        on a one-radar site, so that a live service takes its first plot
+        without a compilation pause.  Returns that engine's summary.
+        """
+        from radarcore.config import Origin, RadarConfig, SiteConfig
+
+        site = SiteConfig(origin=Origin(0.0, 0.0, 0.0), radars=(RadarConfig(
+            id=1, lat_deg=0.0, lon_deg=0.0, alt_m=0.0, sigma_range_m=10.0,
+            sigma_azimuth_deg=0.5, sigma_elevation_deg=0.5, scan_period_s=1.0,
+            max_range_m=5000.0, sigma_radial_velocity_mps=1.0),))
+        n = 8
+        plots = np.zeros(2 * n, PLOT_DTYPE)
+        plots["time_s"] = np.repeat(np.arange(n, dtype=float), 2)
+        plots["radar_id"] = 1
+        plots["range_m"] = np.tile([1000.0, 2000.0], n) + 10.0 * plots["time_s"]
+        plots["azimuth_deg"] = np.tile([10.0, 200.0], n)
+        plots["elevation_deg"] = 2.0
+        plots["radial_velocity_mps"] = np.tile([10.0, np.nan], n)
+        plots["snr_db"] = np.nan
+        engine = Engine(site)
+        engine.process(plots)
+        engine.flush()
+        return engine.summary()
+
     def summary(self):
         """Counters for reports: plots by fate, tracks by lifecycle."""
         c = self.tracks.counters
@@ -464,14 +511,6 @@ def _as_plots(plots):
     for name in PLOT_DTYPE.names:
         out[name] = plots[name]
     return out
-
-
-def _concat_pending(chunks):
-    if not chunks:
-        return None
-    if len(chunks) == 1:
-        return chunks[0]
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
 def _concat_rows(parts):

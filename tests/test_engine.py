@@ -128,3 +128,9 @@ def test_track_ids_increase_and_are_unique_per_epoch(straight_scenario):
         first_seen.setdefault(int(r["track_id"]), float(r["time_s"]))
     ids = sorted(first_seen)
     assert ids[0] >= 1
+
+
+def test_warmup_runs_every_step():
+    summary = Engine.warmup()
+    assert summary["tracks_confirmed"] == 2
+    assert summary["plots_associated"] > 0
