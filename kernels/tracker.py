@@ -37,7 +37,8 @@ import numpy as np
 
 from kernels._jit import njit
 from kernels.assign import gnn_assign
-from kernels.filters import imm_combine, imm_predict, imm_update
+from kernels.classify import classify, count_flock_neighbours, reset_features, update_features
+from kernels.filters import cv_predict, imm_combine, imm_predict, imm_update
 from kernels.gating import _trace_horizontal_predicted, gate, horizontal_radius
 
 # Plan step kinds.
@@ -68,7 +69,9 @@ P_OUTPUT_TENTATIVE = 12
 P_RV_SPAN = 13
 P_OUTPUT_PERIOD = 14
 P_CONFIRM_SCORE = 15
-N_PARAMS = 16
+P_FLOCK_RADIUS = 16
+P_FLOCK_DV = 17
+N_PARAMS = 18
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -155,9 +158,9 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
 
 
 @njit
-def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, p_detection,
-                  x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
-                  score, free_stack, counters, params, omega, q_h, log_Pi,
+def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_rv, log_lambda,
+                  p_detection, x, P, xm, Pm, log_mu, t_state, t_update, t_create, status,
+                  track_id, hits, score, features, free_stack, counters, params, omega, q_h, log_Pi,
                   live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h):
     """Associate, update and initiate for the plots ``lo:hi`` of one radar.
 
@@ -239,6 +242,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, 
         imm_predict(xm[i], Pm[i], log_mu[i], dt, omega, q_h, q_v, log_Pi)
         imm_update(xm[i], Pm[i], log_mu[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos)
         imm_combine(xm[i], Pm[i], log_mu[i], x[i], P[i])
+        update_features(features[i], x[i], t_j, snr_p[lo + j], range_p[lo + j])
         t_state[i] = max(t_state[i], t_j)
         t_update[i] = max(t_update[i], t_j)
         r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
@@ -263,6 +267,8 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos, sigma_rv, log_lambda, 
         t_state[i] = t_g[j]
         t_update[i] = t_g[j]
         t_create[i] = t_g[j]
+        reset_features(features[i])
+        update_features(features[i], x[i], t_g[j], snr_p[lo + j], range_p[lo + j])
         status[i] = TENTATIVE
         hits[i] = 1
         score[i] = 0.0
@@ -309,11 +315,21 @@ def maintain(t_now, x, P, t_state, t_update, t_create, status, hits, free_stack,
 
 
 @njit
-def emit(t_epoch, x, P, t_state, status, track_id, params, out_t, out_id, out_status, out_x,
-         out_sigma, n_out):
-    """Append every live track extrapolated to ``t_epoch``; returns the new row count."""
+def emit(t_epoch, x, P, t_state, status, track_id, features, params, classify_params,
+         out_t, out_id, out_status, out_x, out_sigma, out_P, out_class, n_out):
+    """Append every live track extrapolated to ``t_epoch``; returns the new row count.
+
+    Besides the row (state, sigma) it writes the covariance predicted to the
+    epoch (``out_P``, for threat evaluation) and the class probabilities
+    (``out_class``: drone, bird, aircraft, unknown; ``kernels.classify``),
+    with the flocking cue counted among the tracks written at this epoch.
+    The output arrays must have room for every live slot.
+    """
     include_tentative = params[P_OUTPUT_TENTATIVE] > 0.5
     q_h = params[P_GATE_Q_H]
+    q_v = params[P_Q_V]
+    n_first = n_out
+    slots = np.empty(status.shape[0], np.int64)
     for i in range(status.shape[0]):
         s = status[i]
         if s == FREE or (s == TENTATIVE and not include_tentative):
@@ -322,12 +338,52 @@ def emit(t_epoch, x, P, t_state, status, track_id, params, out_t, out_id, out_st
         out_t[n_out] = t_epoch
         out_id[n_out] = track_id[i]
         out_status[n_out] = s
-        for a in range(3):
-            out_x[n_out, a] = x[i, a] + dt * x[i, a + 3]
-            out_x[n_out, a + 3] = x[i, a + 3]
-        out_sigma[n_out] = np.sqrt(_trace_horizontal_predicted(P[i], dt, q_h))
+        for a in range(6):
+            out_x[n_out, a] = x[i, a]
+            for b in range(6):
+                out_P[n_out, a, b] = P[i, a, b]
+        cv_predict(out_x[n_out], out_P[n_out], dt, q_h, q_v)
+        out_sigma[n_out] = np.sqrt(out_P[n_out, 0, 0] + out_P[n_out, 1, 1])
+        slots[n_out - n_first] = i
         n_out += 1
+    k = n_out - n_first
+    neighbours = np.empty(k, np.int64)
+    count_flock_neighbours(out_x[n_first:n_out], params[P_FLOCK_RADIUS], params[P_FLOCK_DV],
+                           neighbours)
+    classify(features, slots[:k], neighbours, classify_params, out_class[n_first:n_out])
     return n_out
+
+
+@njit
+def _count_output_slots(status, include_tentative):
+    n = 0
+    for i in range(status.shape[0]):
+        s = status[i]
+        if s != FREE and (s != TENTATIVE or include_tentative):
+            n += 1
+    return n
+
+
+@njit
+def _grow_rows(rows, capacity):
+    """Copies of the output arrays with room for ``capacity`` rows."""
+    out_t, out_id, out_status, out_x, out_sigma, out_P, out_class = rows
+    n = out_t.shape[0]
+    t2 = np.empty(capacity)
+    id2 = np.empty(capacity, np.int64)
+    s2 = np.empty(capacity, np.int8)
+    x2 = np.empty((capacity, 6))
+    sig2 = np.empty(capacity)
+    P2 = np.empty((capacity, 6, 6))
+    c2 = np.empty((capacity, 4))
+    t2[:n] = out_t
+    id2[:n] = out_id
+    s2[:n] = out_status
+    x2[:n] = out_x
+    sig2[:n] = out_sigma
+    P2[:n] = out_P
+    c2[:n] = out_class
+    return t2, id2, s2, x2, sig2, P2, c2
 
 
 @njit
@@ -342,10 +398,11 @@ def _collect_live(status, live):
 
 @njit
 def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
-             t_p, radar_p, z_p, R_p, rv_p,
+             t_p, radar_p, z_p, R_p, rv_p, snr_p, range_p,
              radar_pos, sigma_rv, log_lambda, p_detection,
              x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
-             score, free_stack, counters, params, omega, q_h, log_Pi):
+             score, features, free_stack, counters, params, omega, q_h, log_Pi,
+             classify_params):
     """Run a plan of GROUP / MAINTAIN / EMIT steps (see the module docstring).
 
     Parameters
@@ -358,9 +415,10 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
         gating radii are computed once per period.
     first_step : int
         Where to start (a plan resumes after the table grew).
-    t_p, radar_p, z_p, R_p, rv_p : ndarray
+    t_p, radar_p, z_p, R_p, rv_p, snr_p, range_p : ndarray
         Sorted plots: times (n,), radar table indices (n,), ENU positions
-        (n, 3), covariances (n, 3, 3), radial velocities (n,).
+        (n, 3), covariances (n, 3, 3), radial velocities (n,), SNR in dB
+        (n,, NaN when not given) and slant ranges (n,).
     radar_pos, sigma_rv, log_lambda, p_detection : ndarray
         Per-radar tables, shapes (k, 3), (k,), (k,), (k,).
 
@@ -369,21 +427,15 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     next_step : int
         ``n_steps`` when done, or the GROUP step that needs more free slots
         than the table has: grow the table and call again from there.
-    out_t, out_id, out_status, out_x, out_sigma : ndarray
-        Output rows of the EMIT steps run, in step order.
+    rows : tuple of ndarray
+        ``(t, track_id, status, x (n, 6), sigma_pos, P (n, 6, 6), class_p (n, 4))``:
+        the output rows of the EMIT steps run, in step order (see :func:`emit`).
     """
     n_steps = step_kind.shape[0]
     capacity = status.shape[0]
-    n_emit_rows = 0
-    for s in range(first_step, n_steps):
-        if step_kind[s] == EMIT:
-            n_emit_rows += capacity
-    # An EMIT writes at most one row per slot; the table does not grow inside.
-    out_t = np.empty(n_emit_rows)
-    out_id = np.empty(n_emit_rows, np.int64)
-    out_status = np.empty(n_emit_rows, np.int8)
-    out_x = np.empty((n_emit_rows, 6))
-    out_sigma = np.empty(n_emit_rows)
+    rows = _grow_rows((np.empty(0), np.empty(0, np.int64), np.empty(0, np.int8),
+                       np.empty((0, 6)), np.empty(0), np.empty((0, 6, 6)), np.empty((0, 4))), 64)
+    include_tentative = params[P_OUTPUT_TENTATIVE] > 0.5
     n_out = 0
 
     live = np.empty(capacity, np.int64)
@@ -405,7 +457,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
             lo = step_lo[s]
             hi = step_hi[s]
             if counters[C_N_FREE] < hi - lo:
-                return s, out_t[:n_out], out_id[:n_out], out_status[:n_out], out_x[:n_out], out_sigma[:n_out]
+                return s, _trim_rows(rows, n_out)
             if not have_span or step_span[s] != cur_span:
                 # a new output period: every live track's quick gating radius
                 # over it (with a margin for rounding of the period's ends)
@@ -418,16 +470,28 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
                     r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], span_t0, span_t1,
                                                    params[P_GATE_Q_H], gamma, max_trace_R_h)
             r = radar_p[lo]
-            n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, radar_pos[r], sigma_rv[r],
+            n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos[r], sigma_rv[r],
                                    log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,
                                    t_update, t_create, status, track_id, hits, score,
-                                   free_stack, counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
+                                   features, free_stack, counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
                                    local_of_slot, span_t0, span_t1, max_trace_R_h)
         elif kind == MAINTAIN:
             maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,
                      counters, params)
             n_live = _collect_live(status, live)
         else:
-            n_out = emit(step_t[s], x, P, t_state, status, track_id, params, out_t, out_id,
-                         out_status, out_x, out_sigma, n_out)
-    return n_steps, out_t[:n_out], out_id[:n_out], out_status[:n_out], out_x[:n_out], out_sigma[:n_out]
+            need = n_out + _count_output_slots(status, include_tentative)
+            if need > rows[0].shape[0]:
+                rows = _grow_rows(rows, max(need, 2 * rows[0].shape[0]))
+            out_t, out_id, out_status, out_x, out_sigma, out_P, out_class = rows
+            n_out = emit(step_t[s], x, P, t_state, status, track_id, features, params,
+                         classify_params, out_t, out_id, out_status, out_x, out_sigma, out_P,
+                         out_class, n_out)
+    return n_steps, _trim_rows(rows, n_out)
+
+
+@njit
+def _trim_rows(rows, n):
+    out_t, out_id, out_status, out_x, out_sigma, out_P, out_class = rows
+    return (out_t[:n], out_id[:n], out_status[:n], out_x[:n], out_sigma[:n], out_P[:n],
+            out_class[:n])

@@ -3,9 +3,11 @@
 site.toml describes a deployment (see interfaces.md): the ``[origin]`` of the
 local East-North-Up frame, one ``[[radar]]`` table per radar, and optional
 ``[[asset]]`` tables (protected targets) with their ``[[asset.zone]]`` tables.
-radarcore adds one table of its own, ``[tracker]``, whose keys are all
-optional (defaults in :class:`TrackerConfig`), and one optional radar key,
-``mode`` (``"rotating"`` or ``"staring"``).
+radarcore adds two tables of its own, ``[tracker]`` and ``[alerts]``, whose
+keys are all optional (defaults in :class:`TrackerConfig` and
+:class:`AlertConfig`), one optional radar key, ``mode`` (``"rotating"`` or
+``"staring"``), and one optional zone key, ``alert_on`` (the track classes a
+zone alerts on; see :meth:`ZoneConfig.alerts_on`).
 
 Everything is checked on load.  Every failure is a :class:`ConfigError` whose
 text names the file, the key path and what was expected, for example::
@@ -15,8 +17,9 @@ text names the file, the key path and what was expected, for example::
 
 Key paths are ``origin.KEY``, ``radar[INDEX](id=ID).KEY`` (index in file
 order; the id is added once it is known), ``asset[ID].KEY`` (``asset[INDEX]``
-while the id is not yet known), ``asset[ID].zone[INDEX].KEY`` and
-``tracker.KEY``.  Unknown keys are errors, at every level.
+while the id is not yet known), ``asset[ID].zone[INDEX].KEY`` (an element of
+a list key adds ``[INDEX]``: ``asset[ID].zone[0].alert_on[1]``),
+``tracker.KEY`` and ``alerts.KEY``.  Unknown keys are errors, at every level.
 
 Type rules: a boolean is never a number; an integer is accepted where a
 float is expected (and stored as a float); a float is not accepted where an
@@ -42,13 +45,16 @@ __all__ = [
     "ZoneConfig",
     "AssetConfig",
     "TrackerConfig",
+    "AlertConfig",
     "SiteConfig",
     "ZONE_LEVELS",
     "RADAR_MODES",
     "MOTION_MODELS",
+    "TRACK_CLASSES",
     "load_site",
     "parse_site",
     "parse_tracker",
+    "parse_alerts",
     "dump_site",
     "polygon_self_intersection",
 ]
@@ -61,6 +67,8 @@ RADAR_MODES = ("rotating", "staring")
 #: Track motion models: an IMM of constant velocity and two coordinated turns,
 #: or constant velocity alone.
 MOTION_MODELS = ("imm", "cv")
+#: Track classes a zone can alert on (the ``alert_on`` key of a zone).
+TRACK_CLASSES = ("drone", "bird", "aircraft", "unknown")
 
 _INT64_MIN = -(2 ** 63)
 _INT64_MAX = 2 ** 63 - 1
@@ -138,6 +146,10 @@ class ZoneConfig:
     Horizontally either a circle of ``radius_m`` around the asset or a
     ``polygon`` of ``(lat_deg, lon_deg)`` vertices (the last joins the
     first); vertically between ``floor_m`` and ``ceiling_m`` above the asset.
+
+    ``alert_on`` holds the track classes (from :data:`TRACK_CLASSES`, file
+    order, no duplicates) whose tracks raise alerts in this zone; None
+    means the default policy of :meth:`alerts_on`.
     """
 
     level: str
@@ -145,6 +157,35 @@ class ZoneConfig:
     ceiling_m: float
     radius_m: float | None = None
     polygon: tuple[tuple[float, float], ...] | None = None
+    alert_on: tuple[str, ...] | None = None
+
+    def alerts_on(self, track_class: str) -> bool:
+        """Whether a track of this class raises alerts in this zone.
+
+        With ``alert_on`` given, exactly the classes it lists alert.  Without
+        it (None), the default policy: drones, aircraft and unknown tracks
+        alert at every level, birds only in a ``"critical"`` zone.
+
+        Parameters
+        ----------
+        track_class : str
+            One of :data:`TRACK_CLASSES`.
+
+        Returns
+        -------
+        bool
+
+        Raises
+        ------
+        ValueError
+            If ``track_class`` is not one of :data:`TRACK_CLASSES`.
+        """
+        if track_class not in TRACK_CLASSES:
+            raise ValueError(f"unknown track class {track_class!r} (expected one of: "
+                             + ", ".join(TRACK_CLASSES) + ")")
+        if self.alert_on is not None:
+            return track_class in self.alert_on
+        return track_class != "bird" or self.level == "critical"
 
 
 @dataclass(frozen=True)
@@ -240,8 +281,50 @@ class TrackerConfig:
 
 
 @dataclass(frozen=True)
+class AlertConfig:
+    """Alert parameters (the ``[alerts]`` table; every key optional).
+
+    Attributes
+    ----------
+    horizon_s : float
+        Look-ahead for the time to entry and the closest point of approach.
+    p_entry_min : float
+        Probability of entry that counts as a predicted entry.
+    escalate_updates : int
+        Consecutive epochs a higher level must hold before the alert escalates.
+    hold_s : float
+        Time a lower level must hold before the alert de-escalates or clears.
+    margin_m : float
+        Distance a track must be outside a zone before its level drops
+        (hysteresis against a track wandering along a zone edge).
+    handover_s : float
+        How long the alert of a dropped track waits for a successor track.
+    handover_m : float
+        How far from the dropped track's predicted position a successor may appear.
+    class_min_p : float
+        Class probability needed to treat a track as a given class (a bird,
+        for instance) when checking a zone's ``alert_on``.
+    unknown_hold_s : float
+        A track whose class is still unknown is not alerted during its first
+        ``unknown_hold_s`` seconds, unless it is already inside a
+        ``critical`` zone: new tracks have not shown yet whether they are
+        birds.
+    """
+
+    horizon_s: float = 120.0
+    p_entry_min: float = 0.5
+    escalate_updates: int = 2
+    hold_s: float = 10.0
+    margin_m: float = 150.0
+    handover_s: float = 20.0
+    handover_m: float = 400.0
+    class_min_p: float = 0.6
+    unknown_hold_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class SiteConfig:
-    """A whole deployment: origin, radars, assets and tracker parameters.
+    """A whole deployment: origin, radars, assets, tracker and alert parameters.
 
     ``source`` (the file it was read from) is not part of equality: two
     configurations with the same content compare equal wherever they came from.
@@ -251,6 +334,7 @@ class SiteConfig:
     radars: tuple[RadarConfig, ...]
     assets: tuple[AssetConfig, ...] = ()
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
     source: str = field(default="<memory>", compare=False)
 
     @property
@@ -450,8 +534,10 @@ _ZONE_RULES = {
     "floor_m": _number("a number", "metres above the asset"),
     "ceiling_m": _number("a number", "metres above the asset"),
 }
-_ZONE_KEYS = tuple(_ZONE_RULES) + ("polygon",)
+_ZONE_KEYS = tuple(_ZONE_RULES) + ("polygon", "alert_on")
 _POLYGON_EXPECTED = "an array of at least 3 [lat_deg, lon_deg] pairs"
+_TRACK_CLASS = _choice(TRACK_CLASSES)
+_ALERT_ON_EXPECTED = "a non-empty array of track classes (" + ", ".join(f'"{c}"' for c in TRACK_CLASSES) + ")"
 
 _TRACKER_RULES = {
     "motion_model": _choice(MOTION_MODELS),
@@ -478,7 +564,21 @@ _TRACKER_RULES = {
 _TRACKER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerConfig)}
 assert tuple(_TRACKER_RULES) == tuple(_TRACKER_DEFAULTS), "tracker rules out of step with TrackerConfig"
 
-_SITE_KEYS = ("origin", "radar", "asset", "tracker")
+_ALERT_RULES = {
+    "horizon_s": _positive("seconds"),
+    "p_entry_min": _PROBABILITY,
+    "escalate_updates": _Rule("integer", "an integer >= 1", "", lambda v: v >= 1),
+    "hold_s": _positive("seconds"),
+    "margin_m": _number("a non-negative number", "metres", lambda v: v >= 0.0),
+    "handover_s": _positive("seconds"),
+    "handover_m": _positive("metres"),
+    "class_min_p": _PROBABILITY,
+    "unknown_hold_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
+}
+_ALERT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(AlertConfig)}
+assert tuple(_ALERT_RULES) == tuple(_ALERT_DEFAULTS), "alert rules out of step with AlertConfig"
+
+_SITE_KEYS = ("origin", "radar", "asset", "tracker", "alerts")
 
 
 def parse_tracker(data: dict, source: str = "<memory>", key_prefix: str = "tracker") -> TrackerConfig:
@@ -519,6 +619,38 @@ def parse_tracker(data: dict, source: str = "<memory>", key_prefix: str = "track
     return TrackerConfig(**values)
 
 
+def parse_alerts(data: dict, source: str = "<memory>", key_prefix: str = "alerts") -> AlertConfig:
+    """Validate an ``[alerts]`` table.
+
+    Parameters
+    ----------
+    data : dict
+        The table as read from TOML; absent keys take the defaults of
+        :class:`AlertConfig`.
+    source : str
+        File name for error messages.
+    key_prefix : str
+        Key path of the table in error messages (``"alerts"``, or e.g.
+        ``"sweep[3]"`` for a parameter sweep).
+
+    Returns
+    -------
+    AlertConfig
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key or a value of the wrong type or out of range:
+        ``horizon_s``, ``hold_s``, ``handover_s`` and ``handover_m`` must be
+        positive, ``margin_m`` non-negative, ``p_entry_min`` and
+        ``class_min_p`` in (0, 1), ``escalate_updates`` an integer >= 1.
+    """
+    data = _as_table(data, source, key_prefix, "a table")
+    _check_unknown(data, tuple(_ALERT_RULES), source, key_prefix)
+    values = _read_values(data, _ALERT_RULES, (), _ALERT_DEFAULTS, source, key_prefix)
+    return AlertConfig(**values)
+
+
 def _parse_origin(data: Any, source: str) -> Origin:
     table = _as_table(data, source, "origin", "a table [origin]")
     _check_unknown(table, tuple(_ORIGIN_RULES), source, "origin")
@@ -557,6 +689,20 @@ def _parse_polygon(value: Any, source: str, path: str) -> tuple[tuple[float, flo
     return tuple(points)
 
 
+def _parse_alert_on(value: Any, source: str, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(source, path, f"expected {_ALERT_ON_EXPECTED}, got {_show(value)}")
+    first_index_of_class: dict[str, int] = {}
+    for k, item in enumerate(value):
+        track_class = _convert(item, _TRACK_CLASS, source, f"{path}[{k}]")
+        if track_class in first_index_of_class:
+            raise ConfigError(source, f"{path}[{k}]",
+                              f"duplicate track class {track_class!r} "
+                              f"(already at alert_on[{first_index_of_class[track_class]}])")
+        first_index_of_class[track_class] = k
+    return tuple(value)
+
+
 def _parse_zone(table: dict, prefix: str, source: str) -> ZoneConfig:
     _check_unknown(table, _ZONE_KEYS, source, prefix)
     values = _read_values(table, {k: _ZONE_RULES[k] for k in ("level", "floor_m", "ceiling_m")},
@@ -574,6 +720,8 @@ def _parse_zone(table: dict, prefix: str, source: str) -> ZoneConfig:
         raise ConfigError(source, f"{prefix}.ceiling_m",
                           f"expected ceiling_m greater than floor_m ({values['floor_m']!r}), "
                           f"got {values['ceiling_m']!r}")
+    if "alert_on" in table:
+        values["alert_on"] = _parse_alert_on(table["alert_on"], source, f"{prefix}.alert_on")
     return ZoneConfig(**values)
 
 
@@ -639,7 +787,9 @@ def parse_site(data: dict, source: str = "<memory>") -> SiteConfig:
         assets.append(asset)
 
     tracker = parse_tracker(data.get("tracker", {}), source, "tracker")
-    return SiteConfig(origin=origin, radars=tuple(radars), assets=tuple(assets), tracker=tracker, source=source)
+    alerts = parse_alerts(data.get("alerts", {}), source, "alerts")
+    return SiteConfig(origin=origin, radars=tuple(radars), assets=tuple(assets), tracker=tracker,
+                      alerts=alerts, source=source)
 
 
 def load_site(path: str | Path) -> SiteConfig:
@@ -802,9 +952,9 @@ def dump_site(site: SiteConfig) -> str:
 
     :func:`parse_site` (or :func:`load_site`) reads the text back to a
     :class:`SiteConfig` equal to ``site``.  Optional keys whose value is None
-    are left out, so is a radar ``mode`` of ``"rotating"``; the ``[tracker]``
-    table holds only the fields that differ from the defaults and is left
-    out when none does.
+    are left out (a zone's ``alert_on`` among them), so is a radar ``mode``
+    of ``"rotating"``; the ``[tracker]`` and ``[alerts]`` tables hold only
+    the fields that differ from the defaults and are left out when none does.
 
     Parameters
     ----------
@@ -852,15 +1002,24 @@ def dump_site(site: SiteConfig) -> str:
             if zone.polygon is not None:
                 pairs = ", ".join(f"[{float(lat)!r}, {float(lon)!r}]" for lat, lon in zone.polygon)
                 lines.append(f"polygon = [{pairs}]")
+            if zone.alert_on is not None:
+                names = ", ".join(_toml_string(track_class) for track_class in zone.alert_on)
+                lines.append(f"alert_on = [{names}]")
+    lines += _changed_table("tracker", site.tracker, _TRACKER_DEFAULTS)
+    lines += _changed_table("alerts", site.alerts, _ALERT_DEFAULTS)
+    return "\n".join(lines) + "\n"
+
+
+def _changed_table(name: str, config: Any, defaults: dict[str, Any]) -> list[str]:
+    """``[name]`` and the fields of ``config`` that differ from ``defaults``; [] if none does."""
     changed = []
-    for key, default in _TRACKER_DEFAULTS.items():
-        value = getattr(site.tracker, key)
+    for key, default in defaults.items():
+        value = getattr(config, key)
         if value != default:
             changed.append((key, float(value) if isinstance(default, float) else value))
-    if changed:
-        lines += ["", "[tracker]"]
-        lines += _key_lines(changed)
-    return "\n".join(lines) + "\n"
+    if not changed:
+        return []
+    return ["", f"[{name}]"] + _key_lines(changed)
 
 
 def _key_lines(items) -> list[str]:

@@ -35,18 +35,26 @@ from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE
 from kernels import tracker as K
 from kernels.filters import make_imm_params
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu, radar_frame
+from kernels.classify import default_classify_params, validate_classify_params
+from radarcore.alerts import AlertManager
 from radarcore.tracks import TrackTable
+from radarcore.zones import build_zone_table
 
 # Accepted plots waiting in the reorder buffer.
 _PENDING_DTYPE = np.dtype([
     ("time_s", "f8"), ("range_m", "f8"), ("azimuth_deg", "f8"), ("elevation_deg", "f8"),
-    ("radial_velocity_mps", "f8"), ("radar", "i8"), ("frame", "i8"), ("seq", "i8"),
+    ("radial_velocity_mps", "f8"), ("snr_db", "f8"), ("radar", "i8"), ("frame", "i8"),
+    ("seq", "i8"),
 ])
 
 REJECT_REASONS = ("malformed", "non_finite", "unknown_radar", "out_of_range", "late", "time_jump")
 
 # Doppler clutter is spread over this many m/s of radial velocity.
 RV_SPAN_MPS = 100.0
+# Tracks within this distance of each other, with velocities closer than
+# this, fly together (the flocking cue of the classifier).
+FLOCK_RADIUS_M = 60.0
+FLOCK_MAX_DV_MPS = 6.0
 # Radial speeds beyond this are not low-altitude targets.
 MAX_ABS_RADIAL_VELOCITY_MPS = 400.0
 
@@ -162,9 +170,16 @@ class Engine:
         params[K.P_RV_SPAN] = RV_SPAN_MPS
         params[K.P_OUTPUT_PERIOD] = self.output_period_s
         params[K.P_CONFIRM_SCORE] = cfg.confirm_score
+        params[K.P_FLOCK_RADIUS] = FLOCK_RADIUS_M
+        params[K.P_FLOCK_DV] = FLOCK_MAX_DV_MPS
+        self.classify_params = default_classify_params()
+        validate_classify_params(self.classify_params)
         self.params = params
 
         self.tracks = TrackTable(n_models=self.omega.shape[0], capacity=initial_capacity)
+        self.zones = build_zone_table(site)
+        self.alerts = AlertManager(self.zones, site.alerts) if self.zones.n_zones else None
+        self._alert_events = []
         self.stats = EngineStats()
         self._pending = []                 # chunks of accepted plots (_PENDING_DTYPE)
         self._max_seen = -math.inf         # newest plot time seen
@@ -315,7 +330,8 @@ class Engine:
             return
         self.stats.plots_accepted += n
         pending = np.empty(n, _PENDING_DTYPE)
-        for name in ("time_s", "range_m", "azimuth_deg", "elevation_deg", "radial_velocity_mps"):
+        for name in ("time_s", "range_m", "azimuth_deg", "elevation_deg", "radial_velocity_mps",
+                     "snr_db"):
             pending[name] = plots[name]
         pending["radar"] = radar_index
         pending["frame"] = self._frame_of(plots["time_s"])
@@ -337,7 +353,9 @@ class Engine:
         # a radial velocity from a radar configured without one is ignored
         rv[np.isnan(self.radar_sigma_rv[radar])] = np.nan
         return {"t": np.ascontiguousarray(pending["time_s"]), "frame": np.ascontiguousarray(pending["frame"]),
-                "radar": radar, "z": z, "R": R, "rv": rv}
+                "radar": radar, "z": z, "R": R, "rv": rv,
+                "snr": np.ascontiguousarray(pending["snr_db"]),
+                "range": np.ascontiguousarray(pending["range_m"])}
 
     # ------------------------------------------------------------- processing
     def _release(self, boundary, final=False):
@@ -413,26 +431,30 @@ class Engine:
             return np.zeros(0, TRACK_ROW_DTYPE)
         if released is None:
             released = {"t": np.zeros(0), "radar": np.zeros(0, np.int64), "z": np.zeros((0, 3)),
-                        "R": np.zeros((0, 3, 3)), "rv": np.zeros(0)}
+                        "R": np.zeros((0, 3, 3)), "rv": np.zeros(0), "snr": np.zeros(0),
+                        "range": np.zeros(0)}
         tab = self.tracks
         parts = []
         step = 0
         while step < kinds.size:
-            step, *out = K.run_plan(
+            step, out = K.run_plan(
                 kinds, los, his, ts, frames, step,
                 released["t"], released["radar"], released["z"], released["R"], released["rv"],
+                released["snr"], released["range"],
                 self.radar_pos, self.radar_sigma_rv, self.radar_log_lambda, self.radar_pd,
                 tab.x, tab.P, tab.xm, tab.Pm, tab.log_mu, tab.t_state, tab.t_update, tab.t_create,
-                tab.status, tab.track_id, tab.hits, tab.score, tab.free_stack, tab.counters,
-                self.params, self.omega, self.q_h, self.log_Pi)
+                tab.status, tab.track_id, tab.hits, tab.score, tab.features, tab.free_stack,
+                tab.counters, self.params, self.omega, self.q_h, self.log_Pi,
+                self.classify_params)
             parts.append(out)
             if step < kinds.size:
                 # the next group could start more tracks than there are free slots
                 tab.ensure_free(max(2 * int(his[step] - los[step]), tab.capacity // 4))
-        out = [np.concatenate([p[a] for p in parts]) for a in range(5)]
+        out = [np.concatenate([p[a] for p in parts]) for a in range(7)]
         return self._rows(*out)
 
-    def _rows(self, out_t, out_id, out_status, out_x, out_sigma):
+    def _rows(self, out_t, out_id, out_status, out_x, out_sigma, out_P, out_class):
+        """Track rows sorted by (time, id); alert events of their epochs are queued."""
         n = out_t.size
         rows = np.zeros(n, TRACK_ROW_DTYPE)
         if n == 0:
@@ -450,7 +472,19 @@ class Engine:
         rows["lon_deg"] = geo[:, 1]
         rows["alt_m"] = geo[:, 2]
         rows["sigma_pos_m"] = out_sigma[order]
+        if self.alerts is not None:
+            P = out_P[order]
+            class_p = out_class[order]
+            bounds = np.flatnonzero(np.diff(rows["time_s"])) + 1
+            for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [n]))):
+                self._alert_events.extend(
+                    self.alerts.update(float(rows["time_s"][lo]), rows[lo:hi], P[lo:hi], class_p[lo:hi]))
         return rows
+
+    def pop_alerts(self):
+        """The alert events (dicts, alerts.jsonl fields) produced since the last call."""
+        events, self._alert_events = self._alert_events, []
+        return events
 
     # ------------------------------------------------------------------ state
     @staticmethod

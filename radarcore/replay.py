@@ -1,5 +1,6 @@
 """``radarcore replay``: recorded plots through the engine, as fast as the CPU allows."""
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -9,8 +10,17 @@ import numpy as np
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
 from ingest.schema import TRACK_STATUS_NAMES
+from radarcore.alerts import AlertJsonlWriter
 from radarcore.config import ConfigError, load_site
 from radarcore.engine import Engine
+
+
+class PlotFileError(ValueError):
+    """The plots file cannot be read at all (no header, a missing column)."""
+
+
+MIN_OUTPUT_PERIOD_S = 0.05
+MAX_OUTPUT_PERIOD_S = 3600.0
 
 
 class Progress:
@@ -43,6 +53,8 @@ class ReplayResult:
     summary: dict
     tracks_path: str
     track_stats: dict
+    alerts_path: str
+    alert_events: list
 
 
 def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True):
@@ -54,28 +66,41 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True):
     if output_period_s is not None:
         site = dataclasses.replace(
             site, tracker=dataclasses.replace(site.tracker, output_period_s=float(output_period_s)))
+    t0 = time.perf_counter()
+    chunks = iter_plots_csv(plots_path)
+    try:
+        first = next(chunks)    # a bad header raises here, before any output exists
+    except ValueError as e:
+        raise PlotFileError(str(e)) from e
+    engine = Engine(site)
     os.makedirs(out_dir, exist_ok=True)
     tracks_path = os.path.join(out_dir, "tracks.csv")
-    t0 = time.perf_counter()
-    engine = Engine(site)
+    alerts_path = os.path.join(out_dir, "alerts.jsonl")
     malformed = 0
     first_bad_lines = []
     n_read = 0
     track_stats = _TrackStats()
     bar = Progress(os.path.getsize(plots_path)) if progress else None
-    with TrackCsvWriter(tracks_path) as writer:
-        for chunk in iter_plots_csv(plots_path):
+    alert_log = []
+    with TrackCsvWriter(tracks_path) as writer, AlertJsonlWriter(alerts_path) as alert_writer:
+        for chunk in itertools.chain([first], chunks):
             malformed += chunk.malformed
             if len(first_bad_lines) < 10:
                 first_bad_lines.extend(chunk.first_bad_lines[:10 - len(first_bad_lines)])
             n_read += chunk.plots.size
             rows = engine.process(chunk.plots)
             writer.write(rows)
+            events = engine.pop_alerts()
+            alert_writer.write(events)
+            alert_log.extend(events)
             track_stats.add(rows)
             if bar:
                 bar.update(chunk.bytes_done, n_read)
         rows = engine.flush()
         writer.write(rows)
+        events = engine.pop_alerts()
+        alert_writer.write(events)
+        alert_log.extend(events)
         track_stats.add(rows)
     if bar:
         bar.close()
@@ -87,9 +112,12 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True):
     summary["wall_time_s"] = wall
     summary["plots_per_s"] = (n_read + malformed) / wall if wall > 0 else 0.0
     summary.update(track_stats.summary())
+    summary["alert_events"] = {kind: sum(1 for e in alert_log if e["event"] == kind)
+                               for kind in ("raise", "escalate", "deescalate", "clear")}
+    summary["alerts"] = len({e["alert_id"] for e in alert_log})
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2, sort_keys=True)
-    return ReplayResult(summary, tracks_path, track_stats.per_track)
+    return ReplayResult(summary, tracks_path, track_stats.per_track, alerts_path, alert_log)
 
 
 class _TrackStats:
@@ -139,6 +167,34 @@ class _TrackStats:
         return "\n".join(lines)
 
 
+def alert_table(events, limit=30):
+    """One line per alert: raise time, asset, track, highest level, class, lead figures."""
+    from radarcore.config import ZONE_LEVELS
+
+    by_alert = {}
+    for e in events:
+        a = by_alert.setdefault(e["alert_id"], {"first": e, "max_level": -1, "cleared_s": None,
+                                                "tracks": []})
+        if e["level"] is not None:
+            a["max_level"] = max(a["max_level"], ZONE_LEVELS.index(e["level"]))
+        if e["event"] == "clear":
+            a["cleared_s"] = e["time_s"]
+        if e["track_id"] not in a["tracks"]:
+            a["tracks"].append(e["track_id"])
+    lines = ["  alert  raised_s  asset        tracks      max_level  class     tte_s   cpa_m  cleared_s"]
+    for alert_id, a in list(by_alert.items())[:limit]:
+        f = a["first"]
+        tte = "-" if f["time_to_entry_s"] is None else f"{f['time_to_entry_s']:.0f}"
+        cleared = "-" if a["cleared_s"] is None else f"{a['cleared_s']:.0f}"
+        tracks = ",".join(str(t) for t in a["tracks"])
+        lines.append(f"  {alert_id:5d}  {f['time_s']:8.0f}  {f['asset_id']:<11.11s}  {tracks:<10.10s}  "
+                     f"{ZONE_LEVELS[a['max_level']] if a['max_level'] >= 0 else '-':<9s}  "
+                     f"{f['class']:<8s}  {tte:>5s}  {f['cpa_m'] if f['cpa_m'] is not None else 0:6.0f}  {cleared:>9s}")
+    if len(by_alert) > limit:
+        lines.append(f"  ... {len(by_alert) - limit} more")
+    return "\n".join(lines)
+
+
 def format_summary(summary):
     rejected = ", ".join(f"{k} {v}" for k, v in summary["plots_rejected"].items() if v) or "none"
     return "\n".join([
@@ -148,6 +204,8 @@ def format_summary(summary):
         f"tracks initiated  {summary['tracks_initiated']:,}",
         f"tracks confirmed  {summary['tracks_confirmed']:,}",
         f"tracks output     {summary['tracks_output']:,}",
+        f"alerts            {summary['alerts']:,} ("
+        + ", ".join(f"{n} {k}" for k, n in summary["alert_events"].items()) + ")",
         f"wall time         {summary['wall_time_s']:.2f} s",
         f"throughput        {summary['plots_per_s']:,.0f} plots/s",
     ])
@@ -156,7 +214,7 @@ def format_summary(summary):
 def add_parser(subparsers):
     p = subparsers.add_parser("replay", help="replay recorded plots through the engine",
                               description="Replay a plots.csv through the engine and write "
-                                          "DIR/tracks.csv and DIR/summary.json.")
+                                          "DIR/tracks.csv, DIR/alerts.jsonl and DIR/summary.json.")
     p.add_argument("plots", help="plots.csv (interfaces.md)")
     p.add_argument("--site", required=True, help="site.toml")
     p.add_argument("--out", required=True, help="output directory")
@@ -172,20 +230,29 @@ def run(args):
     except ConfigError as e:
         print(f"radarcore replay: {e}", file=sys.stderr)
         return 2
-    if not os.path.exists(args.plots):
+    if not os.path.isfile(args.plots):
         print(f"radarcore replay: {args.plots}: no such file", file=sys.stderr)
         return 2
-    if args.output_period is not None and not args.output_period > 0:
-        print("radarcore replay: --output-period must be positive", file=sys.stderr)
+    if args.output_period is not None and not MIN_OUTPUT_PERIOD_S <= args.output_period <= MAX_OUTPUT_PERIOD_S:
+        print(f"radarcore replay: --output-period must be between {MIN_OUTPUT_PERIOD_S} and "
+              f"{MAX_OUTPUT_PERIOD_S} seconds, got {args.output_period}", file=sys.stderr)
         return 2
-    result = replay_file(args.plots, site, args.out, args.output_period, progress=not args.quiet)
+    try:
+        result = replay_file(args.plots, site, args.out, args.output_period, progress=not args.quiet)
+    except PlotFileError as e:    # a missing column, an empty file
+        print(f"radarcore replay: {e}", file=sys.stderr)
+        return 2
     print(format_summary(result.summary))
     if not args.quiet and result.track_stats:
         print("confirmed tracks (longest first):")
         stats = _TrackStats()
         stats.per_track = result.track_stats
         print(stats.table())
+    if not args.quiet and result.alert_events:
+        print("alerts (first event of each alert, then its highest level):")
+        print(alert_table(result.alert_events))
     print(f"wrote {result.tracks_path}")
+    print(f"wrote {result.alerts_path}")
     return 0
 
 

@@ -26,6 +26,31 @@ Scenarios (:data:`SCENARIOS`):
 ``large``
     4 rotating radars (2 s) around the site, ``n_targets`` (default 2000)
     mixed targets, 60 s, truth every 1 s.
+``intrusion``
+    3 radars, two assets (plant-1 and substation-2, each with warning, alert
+    and critical zones); 6-9 drones at 12-20 m/s start 7-9 km from plant-1
+    and fly in: some into its alert zone, some on into its critical zone,
+    one or two turn back inside the warning zone; one more drone flies into
+    substation-2's critical zone.  400 s.
+``skirt``
+    3 radars; drones flying arcs and tangent lines 300-800 m outside the
+    warning and the alert circles, a skimmer weaving in and out of the alert
+    circle by 30-50 m every 25-35 s, and a drone that stays over 1500 m from
+    every zone.  360 s.
+``birdzone``
+    3 radars with heavy-ish clutter (1.5e-10), 8-13 bird flocks circling
+    inside the critical and alert zones, around them and crossing them, 3-6
+    single birds and 3 drones entering the alert zone.  600 s.
+``hover``
+    2 Doppler radars; drones that fly in and hover 270-330 m outside the
+    alert circle, inside the warning zone, and 70-120 m outside the critical
+    polygon.  400 s.
+
+In the zone scenarios ``info["roles"]`` gives each target's role
+(``enters_alert``, ``enters_critical``, ``turns_back``, ``skirt_warning``,
+``skirt_alert``, ``skimmer``, ``far``, ``hover_outside_alert``, ...), and
+:mod:`radarcore.sim.intrusions` computes the true zone entries from the truth
+(:func:`truth_zone_events`, :func:`truth_min_distance`).
 
 The trajectory model is in :mod:`radarcore.sim.trajectories`, the radar model
 (beam timing, coverage, detection, noise, SNR, clutter) in
@@ -44,12 +69,13 @@ import numpy as np
 
 from ingest.csvio import write_plots_csv, write_truth_csv
 from radarcore.config import SiteConfig, dump_site
+from radarcore.sim.intrusions import truth_min_distance, truth_zone_events, zone_geometry
 from radarcore.sim.scenarios import SPECS, grid_step
 from radarcore.sim.sensors import observe
 from radarcore.sim.trajectories import Trajectories
 
 __all__ = ["SCENARIOS", "Scenario", "simulate", "observe", "write_scenario", "add_parser", "run",
-           "random_bias"]
+           "random_bias", "zone_geometry", "truth_zone_events", "truth_min_distance"]
 
 #: Names of the scenarios, in the order of the module docstring.
 SCENARIOS = tuple(SPECS)
@@ -80,7 +106,9 @@ class Scenario:
         ``plot_target_id`` (ndarray, shape (n_plots,), the target of each
         plot, 0 for a false plot), ``radars`` (radar_id -> timing and counts,
         see :func:`radarcore.sim.sensors.observe`) and scenario facts
-        (``crossings``, ``swarm``, ``flocks``).
+        (``crossings``, ``swarm``, ``flocks``; in the zone scenarios
+        ``roles``, ``role_asset`` and ``skirt``, ``skimmer``, ``far``,
+        ``hover``, ``flock_kind``).
     trajectories : Trajectories
         The targets' continuous-time truth (position and velocity at any time).
     """
@@ -153,8 +181,10 @@ def simulate(name, seed=0, duration_s=None, n_targets=None, bias=None):
     n_targets : int, optional
         ``sparse``: targets (one aircraft, one balloon, the rest drones);
         ``crossing``: drones (rounded down to whole pairs); ``swarm``: swarm
-        size; ``birds``: number of flocks; ``large``: targets.  The
-        scenario's default when None.
+        size; ``birds``: number of flocks; ``large``: targets;
+        ``intrusion``: plant-1 drones (at least 3; one more flies at
+        substation-2); ``birdzone``: number of flocks; ``skirt`` and
+        ``hover``: fixed (6 and 3).  The scenario's default when None.
     bias : None, bool or dict
         None or False: unbiased radars.  True: small random biases
         (:func:`random_bias`).  A dict ``radar_id -> (range_bias_m,

@@ -2,6 +2,7 @@
 import numpy as np
 
 from kernels import tracker as K
+from kernels.classify import N_FEATURES
 
 
 class TrackTable:
@@ -33,12 +34,14 @@ class TrackTable:
     score : ndarray, shape (capacity,)
         Track log-likelihood ratio: the sum over associated plots of
         ``log(P_D N(y; 0, S) / lambda)`` (minus the association costs).
+    features : ndarray, shape (capacity, N_FEATURES)
+        Classification statistics (``kernels.classify``).
     counters : ndarray, shape (N_COUNTERS,), int64
         Free-stack size, next track id and running statistics.
     """
 
     _ARRAYS = ("x", "P", "xm", "Pm", "log_mu", "t_state", "t_update", "t_create", "status",
-               "track_id", "hits", "score")
+               "track_id", "hits", "score", "features")
 
     def __init__(self, n_models, capacity=1024):
         self.n_models = int(n_models)
@@ -57,6 +60,7 @@ class TrackTable:
         self.track_id = np.zeros(0, np.int64)
         self.hits = np.zeros(0, np.int64)
         self.score = np.zeros(0)
+        self.features = np.zeros((0, N_FEATURES))
         self.free_stack = np.zeros(0, np.int64)
         self._grow_to(int(capacity))
 

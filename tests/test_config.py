@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from radarcore.config import (
     MOTION_MODELS,
     RADAR_MODES,
+    TRACK_CLASSES,
     ZONE_LEVELS,
+    AlertConfig,
     AssetConfig,
     ConfigError,
     Origin,
@@ -23,6 +25,7 @@ from radarcore.config import (
     ZoneConfig,
     dump_site,
     load_site,
+    parse_alerts,
     parse_site,
     parse_tracker,
     polygon_self_intersection,
@@ -75,6 +78,10 @@ SOURCE = "site.toml"
 RADAR_REQUIRED = ("id", "lat_deg", "lon_deg", "alt_m", "sigma_range_m", "sigma_azimuth_deg",
                   "sigma_elevation_deg", "scan_period_s", "max_range_m")
 TRACKER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerConfig)}
+# The [alerts] defaults as documented (README), written out independently.
+ALERT_DEFAULTS = {"horizon_s": 120.0, "p_entry_min": 0.5, "escalate_updates": 2, "hold_s": 10.0,
+                  "margin_m": 150.0, "handover_s": 20.0, "handover_m": 400.0, "class_min_p": 0.6,
+                  "unknown_hold_s": 5.0}
 
 
 def example():
@@ -106,6 +113,8 @@ def test_example_parses_to_expected_values():
                 (31.30, 120.62), (31.30, 120.64), (31.29, 120.64), (31.29, 120.62))),
         )),)
     assert site.tracker == TrackerConfig()
+    assert site.alerts == AlertConfig()
+    assert all(zone.alert_on is None for zone in site.assets[0].zones)
 
 
 def test_defaults_and_optional_keys():
@@ -129,12 +138,25 @@ def test_defaults_and_optional_keys():
     assert radar.mode == "rotating"
     assert site.assets == ()
     assert site.tracker == TrackerConfig()
+    assert site.alerts == AlertConfig()
+
+
+def test_alert_defaults_and_field_order():
+    assert [f.name for f in dataclasses.fields(AlertConfig)] == list(ALERT_DEFAULTS)
+    assert dataclasses.asdict(AlertConfig()) == ALERT_DEFAULTS
+    assert type(AlertConfig().escalate_updates) is int
+    assert [f.name for f in dataclasses.fields(SiteConfig)] == ["origin", "radars", "assets", "tracker",
+                                                                "alerts", "source"]
+    assert SiteConfig(origin=Origin(0.0, 0.0), radars=()).alerts == AlertConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        AlertConfig().hold_s = 1.0
 
 
 def test_zone_levels_and_modes_exported_in_order():
     assert ZONE_LEVELS == ("warning", "alert", "critical")
     assert RADAR_MODES == ("rotating", "staring")
     assert MOTION_MODELS == ("imm", "cv")
+    assert TRACK_CLASSES == ("drone", "bird", "aircraft", "unknown")
 
 
 def test_config_error_parts_and_text():
@@ -192,6 +214,13 @@ def _delete(*path):
     return mutate
 
 
+def _compose(*mutations):
+    def mutate(data):
+        for mutation in mutations:
+            mutation(data)
+    return mutate
+
+
 def _add_radar(**changes):
     def mutate(data):
         radar = copy.deepcopy(data["radar"][0])
@@ -218,7 +247,7 @@ SQUARE = [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
 
 RULE_CASES = [
     # top level and origin
-    ("top-level unknown key", _set("endpoints", {}), "endpoints", "unknown key (expected one of: origin, radar, asset, tracker)"),
+    ("top-level unknown key", _set("endpoints", {}), "endpoints", "unknown key (expected one of: origin, radar, asset, tracker, alerts)"),
     ("origin missing", _delete("origin"), "origin", "missing (expected a table [origin]"),
     ("origin not a table", _set("origin", 3), "origin", "expected a table [origin], got 3"),
     ("origin lat missing", _delete("origin", "lat_deg"), "origin.lat_deg", "missing (expected a latitude in [-90, 90], degrees)"),
@@ -287,7 +316,7 @@ RULE_CASES = [
     ("zone radius negative", _set(*Z0, "radius_m", -5), f"{ZP0}.radius_m", "got -5"),
     ("zone floor equals ceiling", _set(*Z1, "floor_m", 500.0), f"{ZP1}.ceiling_m", "expected ceiling_m greater than floor_m (500.0), got 500.0"),
     ("zone floor above ceiling", _set(*Z0, "floor_m", 2000), f"{ZP0}.ceiling_m", "greater than floor_m (2000.0), got 1500.0"),
-    ("zone unknown key", _set(*Z0, "radius_km", 6.0), f"{ZP0}.radius_km", "unknown key (expected one of: level, radius_m, floor_m, ceiling_m, polygon)"),
+    ("zone unknown key", _set(*Z0, "radius_km", 6.0), f"{ZP0}.radius_km", "unknown key (expected one of: level, radius_m, floor_m, ceiling_m, polygon, alert_on)"),
     ("polygon not an array", _set(*Z1, "polygon", "square"), f"{ZP1}.polygon", "expected an array of at least 3 [lat_deg, lon_deg] pairs"),
     ("polygon two points", _set(*Z1, "polygon", SQUARE[:2]), f"{ZP1}.polygon", "at least 3 [lat_deg, lon_deg] pairs, got 2"),
     ("polygon empty", _set(*Z1, "polygon", []), f"{ZP1}.polygon", "got 0"),
@@ -311,6 +340,41 @@ RULE_CASES = [
     ("coast after delete", _set("tracker", {"coast_after_s": 11.0}), "tracker.coast_after_s", "must not exceed delete_after_s (10.0), got 11.0"),
     ("delete before coast", _set("tracker", {"delete_after_s": 2}), "tracker.coast_after_s", "must not exceed delete_after_s (2.0), got 2.5"),
     ("frame after output", _set("tracker", {"frame_s": 2.0}), "tracker.frame_s", "must not exceed output_period_s (1.0), got 2.0"),
+    # zone alert_on
+    ("alert_on string", _set(*Z0, "alert_on", "drone"), f"{ZP0}.alert_on",
+     'expected a non-empty array of track classes ("drone", "bird", "aircraft", "unknown"), got \'drone\''),
+    ("alert_on empty", _set(*Z0, "alert_on", []), f"{ZP0}.alert_on", "expected a non-empty array of track classes (\"drone\", \"bird\", \"aircraft\", \"unknown\"), got []"),
+    ("alert_on table", _set(*Z1, "alert_on", {"drone": True}), f"{ZP1}.alert_on", "got {'drone': True}"),
+    ("alert_on unknown class", _set(*Z0, "alert_on", ["drone", "plane"]), f"{ZP0}.alert_on[1]",
+     "expected one of: \"drone\", \"bird\", \"aircraft\", \"unknown\", got 'plane'"),
+    ("alert_on wrong case", _set(*Z0, "alert_on", ["Drone"]), f"{ZP0}.alert_on[0]", "got 'Drone'"),
+    ("alert_on number", _set(*Z1, "alert_on", ["bird", 3]), f"{ZP1}.alert_on[1]", "expected one of: \"drone\", \"bird\", \"aircraft\", \"unknown\", got 3"),
+    ("alert_on nested", _set(*Z0, "alert_on", [["drone"]]), f"{ZP0}.alert_on[0]", "got ['drone']"),
+    ("alert_on duplicate", _set(*Z0, "alert_on", ["bird", "drone", "bird"]), f"{ZP0}.alert_on[2]",
+     "duplicate track class 'bird' (already at alert_on[0])"),
+    ("alert_on after shape error", _compose(_set(*Z0, "alert_on", "x"), _delete(*Z0, "radius_m")), ZP0,
+     "expected exactly one of radius_m or polygon, got neither"),
+    # alerts
+    ("alerts not a table", _set("alerts", [1]), "alerts", "expected a table, got [1]"),
+    ("alerts unknown key", _set("alerts", {"horizon": 60.0}), "alerts.horizon",
+     "unknown key (expected one of: horizon_s, p_entry_min, escalate_updates, hold_s, margin_m, handover_s, "
+     "handover_m, class_min_p, unknown_hold_s)"),
+    ("alerts horizon zero", _set("alerts", {"horizon_s": 0.0}), "alerts.horizon_s", "expected a positive number (seconds), got 0.0"),
+    ("alerts horizon negative", _set("alerts", {"horizon_s": -5}), "alerts.horizon_s", "got -5"),
+    ("alerts horizon inf", _set("alerts", {"horizon_s": math.inf}), "alerts.horizon_s", "got inf"),
+    ("alerts hold zero", _set("alerts", {"hold_s": 0}), "alerts.hold_s", "expected a positive number (seconds), got 0"),
+    ("alerts hold string", _set("alerts", {"hold_s": "10"}), "alerts.hold_s", "got '10'"),
+    ("alerts handover time", _set("alerts", {"handover_s": -1.0}), "alerts.handover_s", "expected a positive number (seconds), got -1.0"),
+    ("alerts handover distance", _set("alerts", {"handover_m": 0.0}), "alerts.handover_m", "expected a positive number (metres), got 0.0"),
+    ("alerts margin negative", _set("alerts", {"margin_m": -0.5}), "alerts.margin_m", "expected a non-negative number (metres), got -0.5"),
+    ("alerts margin nan", _set("alerts", {"margin_m": math.nan}), "alerts.margin_m", "got nan"),
+    ("alerts margin bool", _set("alerts", {"margin_m": True}), "alerts.margin_m", "got True"),
+    ("alerts escalate zero", _set("alerts", {"escalate_updates": 0}), "alerts.escalate_updates", "expected an integer >= 1, got 0"),
+    ("alerts escalate negative", _set("alerts", {"escalate_updates": -3}), "alerts.escalate_updates", "got -3"),
+    ("alerts escalate float", _set("alerts", {"escalate_updates": 2.0}), "alerts.escalate_updates", "expected an integer >= 1, got 2.0"),
+    ("alerts escalate bool", _set("alerts", {"escalate_updates": True}), "alerts.escalate_updates", "got True"),
+    # Keys are checked in AlertConfig field order: the first bad one is named.
+    ("alerts first bad key", _set("alerts", {"class_min_p": 2.0, "horizon_s": -1.0}), "alerts.horizon_s", "got -1.0"),
 ]
 
 TRACKER_POSITIVE = ("sigma_accel_mps2", "sigma_accel_vertical_mps2", "imm_turn_rate_dps", "imm_sigma_accel_mps2",
@@ -323,6 +387,10 @@ for _key in TRACKER_POSITIVE:
 for _key in TRACKER_PROBABILITIES:
     for _bad in (0.0, 1.0, -0.1, True):
         RULE_CASES.append((f"tracker {_key} {_bad}", _set("tracker", {_key: _bad}), f"tracker.{_key}",
+                           f"expected a probability in (0, 1), got {_bad!r}"))
+for _key in ("p_entry_min", "class_min_p"):
+    for _bad in (0.0, 1, 1.5, -0.1, False, "0.5"):
+        RULE_CASES.append((f"alerts {_key} {_bad!r}", _set("alerts", {_key: _bad}), f"alerts.{_key}",
                            f"expected a probability in (0, 1), got {_bad!r}"))
 for _key in RADAR_REQUIRED:
     RULE_CASES.append((f"radar {_key} missing", _delete(*R, _key), "radar[0].id" if _key == "id" else f"{RP}.{_key}", "missing (expected "))
@@ -353,6 +421,10 @@ def test_rule(mutate, key_path, fragment):
     _set("asset", 0, "zone", []),
     _add_radar(id=2, mode="staring"),
     _add_asset(id="plant-2"),
+    _set("alerts", {}),
+    _set("alerts", {"margin_m": 0, "escalate_updates": 1, "p_entry_min": 1e-300, "class_min_p": 0.9999999999}),
+    _set(*Z0, "alert_on", list(TRACK_CLASSES)),
+    _set(*Z1, "alert_on", ["unknown"]),
 ], ids=lambda mutate: "")
 def test_boundary_values_accepted(mutate):
     data = example()
@@ -370,6 +442,71 @@ def test_tracker_values_and_prefix():
     assert str(info.value).startswith("sweep.toml: sweep[3].gate_probability: expected a probability")
     assert TrackerConfig().imm_turn_rate_rad_per_s == pytest.approx(15.0 * math.pi / 180.0, rel=1e-15)
     assert (TrackerConfig().n_models, TrackerConfig(motion_model="cv").n_models) == (3, 1)
+
+
+def test_alerts_values_and_prefix():
+    alerts = parse_alerts({"horizon_s": 60, "escalate_updates": 3, "margin_m": 0}, "sweep.toml")
+    assert alerts == AlertConfig(horizon_s=60.0, escalate_updates=3, margin_m=0.0)
+    assert type(alerts.horizon_s) is float and type(alerts.margin_m) is float
+    assert type(alerts.escalate_updates) is int
+    assert parse_alerts({}) == AlertConfig()
+    with pytest.raises(ConfigError) as info:
+        parse_alerts({"class_min_p": 1.0}, "sweep.toml", key_prefix="sweep[3]")
+    assert str(info.value) == "sweep.toml: sweep[3].class_min_p: expected a probability in (0, 1), got 1.0"
+    with pytest.raises(ConfigError) as info:
+        parse_alerts("fast")
+    assert str(info.value) == "<memory>: alerts: expected a table, got 'fast'"
+
+    data = example()
+    data["alerts"] = {"hold_s": 4.5, "handover_m": 250, "class_min_p": 0.8}
+    site = parse_site(data, SOURCE)
+    assert site.alerts == AlertConfig(hold_s=4.5, handover_m=250.0, class_min_p=0.8)
+    assert site.tracker == TrackerConfig()
+
+
+def test_alert_on_is_read_in_file_order():
+    data = example()
+    data["asset"][0]["zone"][0]["alert_on"] = ["unknown", "bird"]
+    data["asset"][0]["zone"][1]["alert_on"] = ["aircraft"]
+    zones = parse_site(data, SOURCE).assets[0].zones
+    assert zones[0].alert_on == ("unknown", "bird")
+    assert zones[1].alert_on == ("aircraft",)
+    # Everything else about the zones is unchanged.
+    assert dataclasses.replace(zones[0], alert_on=None) == parse_site(example()).assets[0].zones[0]
+
+
+# The default policy, written out level by level: birds alert only in a
+# critical zone, every other class everywhere.
+DEFAULT_POLICY = {
+    "warning": {"drone": True, "bird": False, "aircraft": True, "unknown": True},
+    "alert": {"drone": True, "bird": False, "aircraft": True, "unknown": True},
+    "critical": {"drone": True, "bird": True, "aircraft": True, "unknown": True},
+}
+
+
+@pytest.mark.parametrize("level", ZONE_LEVELS)
+@pytest.mark.parametrize("track_class", TRACK_CLASSES)
+def test_alerts_on_default_policy(level, track_class):
+    zone = ZoneConfig(level=level, floor_m=0.0, ceiling_m=100.0, radius_m=1.0)
+    assert zone.alerts_on(track_class) is DEFAULT_POLICY[level][track_class]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(ZONE_LEVELS),
+       st.lists(st.sampled_from(TRACK_CLASSES), min_size=1, unique=True).map(tuple),
+       st.sampled_from(TRACK_CLASSES))
+def test_alerts_on_follows_alert_on(level, alert_on, track_class):
+    zone = ZoneConfig(level=level, floor_m=0.0, ceiling_m=100.0, radius_m=1.0, alert_on=alert_on)
+    expected = any(name == track_class for name in alert_on)
+    assert zone.alerts_on(track_class) is expected
+
+
+@pytest.mark.parametrize("alert_on", [None, ("drone",)])
+@pytest.mark.parametrize("track_class", ["plane", "Drone", "", None])
+def test_alerts_on_rejects_unknown_class(alert_on, track_class):
+    zone = ZoneConfig(level="critical", floor_m=0.0, ceiling_m=100.0, radius_m=1.0, alert_on=alert_on)
+    with pytest.raises(ValueError, match=r"unknown track class .* \(expected one of: drone, bird, aircraft, unknown\)"):
+        zone.alerts_on(track_class)
 
 
 def test_parse_site_wants_a_table():
@@ -445,6 +582,8 @@ def test_dump_example_round_trips_through_a_file(tmp_path):
     site = parse_site(example(), SOURCE)
     text = dump_site(site)
     assert "[tracker]" not in text          # all defaults: no table
+    assert "[alerts]" not in text
+    assert "alert_on" not in text
     assert "mode" not in text               # rotating is the contract's implicit mode
     path = tmp_path / "out.toml"
     path.write_text(text, encoding="utf-8")
@@ -456,13 +595,20 @@ def test_dump_writes_only_what_is_set():
     radar = RadarConfig(id=5, lat_deg=1.0, lon_deg=2.0, alt_m=3.0, sigma_range_m=4.0, sigma_azimuth_deg=0.5,
                         sigma_elevation_deg=0.6, scan_period_s=0.1, max_range_m=900.0, mode="staring")
     tracker = dataclasses.replace(TrackerConfig(), frame_s=0.05, output_tentative=True, confirm_hits=5)
-    site = dataclasses.replace(site, radars=(radar,), tracker=tracker,
-                               assets=(AssetConfig(id="a", lat_deg=0.0, lon_deg=0.0),))
+    alerts = AlertConfig(escalate_updates=4, margin_m=0.0)
+    zones = (ZoneConfig(level="alert", floor_m=0.0, ceiling_m=50.0, radius_m=10.0),
+             ZoneConfig(level="warning", floor_m=0.0, ceiling_m=50.0, radius_m=20.0, alert_on=("bird", "drone")))
+    site = dataclasses.replace(site, radars=(radar,), tracker=tracker, alerts=alerts,
+                               assets=(AssetConfig(id="a", lat_deg=0.0, lon_deg=0.0),
+                                       AssetConfig(id="b", lat_deg=1.0, lon_deg=1.0, zones=zones)))
     data = tomllib.loads(dump_site(site))
     assert set(data["radar"][0]) == set(RADAR_REQUIRED) | {"mode"}
     assert data["radar"][0]["mode"] == "staring"
     assert data["tracker"] == {"frame_s": 0.05, "output_tentative": True, "confirm_hits": 5}
-    assert data["asset"] == [{"id": "a", "lat_deg": 0.0, "lon_deg": 0.0, "alt_m": 0.0}]
+    assert data["alerts"] == {"escalate_updates": 4, "margin_m": 0.0}
+    assert data["asset"][0] == {"id": "a", "lat_deg": 0.0, "lon_deg": 0.0, "alt_m": 0.0}
+    assert "alert_on" not in data["asset"][1]["zone"][0]
+    assert data["asset"][1]["zone"][1]["alert_on"] == ["bird", "drone"]
     assert parse_site(data) == site
 
 
@@ -521,9 +667,12 @@ def zones(draw):
     floor_m = draw(heights)
     ceiling_m = draw(st.floats(min_value=floor_m, max_value=floor_m + 1e5, exclude_min=True))
     level = draw(st.sampled_from(ZONE_LEVELS))
+    alert_on = draw(st.none() | st.lists(st.sampled_from(TRACK_CLASSES), min_size=1, unique=True).map(tuple))
     if draw(st.booleans()):
-        return ZoneConfig(level=level, floor_m=floor_m, ceiling_m=ceiling_m, radius_m=draw(positives))
-    return ZoneConfig(level=level, floor_m=floor_m, ceiling_m=ceiling_m, polygon=draw(star_polygons()))
+        return ZoneConfig(level=level, floor_m=floor_m, ceiling_m=ceiling_m, radius_m=draw(positives),
+                          alert_on=alert_on)
+    return ZoneConfig(level=level, floor_m=floor_m, ceiling_m=ceiling_m, polygon=draw(star_polygons()),
+                      alert_on=alert_on)
 
 
 def assets_with(asset_id):
@@ -555,6 +704,24 @@ def trackers(draw):
 
 
 @st.composite
+def alert_configs(draw):
+    def maybe(key, strategy):
+        return draw(st.just(ALERT_DEFAULTS[key]) | strategy)
+
+    return AlertConfig(
+        horizon_s=maybe("horizon_s", positives),
+        p_entry_min=maybe("p_entry_min", probabilities),
+        escalate_updates=maybe("escalate_updates", st.integers(1, 2 ** 63 - 1)),
+        hold_s=maybe("hold_s", positives),
+        margin_m=maybe("margin_m", st.floats(0.0, 1e300)),
+        handover_s=maybe("handover_s", positives),
+        handover_m=maybe("handover_m", positives),
+        class_min_p=maybe("class_min_p", probabilities),
+        unknown_hold_s=maybe("unknown_hold_s", st.floats(0.0, 1e4)),
+    )
+
+
+@st.composite
 def sites(draw):
     radar_ids = draw(st.lists(st.integers(-2 ** 63, 2 ** 63 - 1), min_size=1, max_size=3, unique=True))
     asset_ids = draw(st.lists(st.text(min_size=1, max_size=10), max_size=3, unique=True))
@@ -563,6 +730,7 @@ def sites(draw):
         radars=tuple(draw(radars_with(radar_id)) for radar_id in radar_ids),
         assets=tuple(draw(assets_with(asset_id)) for asset_id in asset_ids),
         tracker=draw(trackers()),
+        alerts=draw(alert_configs()),
     )
 
 
@@ -577,6 +745,9 @@ def test_dump_parse_round_trip(site):
     tracker_table = tomllib.loads(text).get("tracker", {})
     assert set(tracker_table) == {key for key, default in TRACKER_DEFAULTS.items()
                                   if getattr(site.tracker, key) != default}
+    alerts_table = tomllib.loads(text).get("alerts", {})
+    assert set(alerts_table) == {key for key, default in ALERT_DEFAULTS.items()
+                                 if getattr(site.alerts, key) != default}
 
 
 # --------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def noise_free_site(site):
 # --------------------------------------------------------------------------
 
 def test_scenario_names():
-    assert SCENARIOS == ("sparse", "crossing", "swarm", "birds", "large")
+    assert SCENARIOS == ("sparse", "crossing", "swarm", "birds", "large",
+                         "intrusion", "skirt", "birdzone", "hover")
 
 
 def test_unknown_scenario_lists_names():

@@ -1,0 +1,768 @@
+"""Track classification: drone, bird, aircraft or unknown.
+
+Per-track features
+------------------
+The engine keeps one row of :data:`N_FEATURES` floats per track slot
+(``features (capacity, N_FEATURES)``), cleared by :func:`reset_features`
+when a track is created and updated by :func:`update_features` after each
+association with the updated state ``x = [e, n, u, ve, vn, vu]`` (site ENU,
+m and m/s), the plot time ``t_s``, its SNR and its slant range.
+
+Statistics are exponentially weighted (EW) with the time constant
+:data:`TAU_FEATURES_S`.  With ``n`` the number of samples so far and ``dt``
+the time since the previous one, a sample ``f`` updates the mean ``m`` and
+variance ``s2`` of a feature as (West, 1979)
+
+.. math::
+
+    a = \\max(1/n, \\; 1 - e^{-dt/\\tau}), \\quad d = f - m, \\quad
+    m \\leftarrow m + a d, \\quad s^2 \\leftarrow (1 - a)(s^2 + a d^2)
+
+so that a young track averages all its samples equally and an old one
+forgets with the time constant ``tau`` whatever its update rate.
+
+The velocity ``(ve, vn, vu)`` is first smoothed with the same rule and the
+shorter time constant :data:`TAU_VELOCITY_S` (``v~ <- v~ + a_v (v - v~)``,
+``a_v = max(1/n, 1 - exp(-dt / TAU_VELOCITY_S))``); the kinematic features
+are taken from the smoothed velocity ``(ve~, vn~, vu~)``, which takes out most
+of the filter's sample-to-sample velocity noise while keeping the seconds-long
+heading changes of a bird:
+
+``speed``
+    ``sqrt(ve~^2 + vn~^2)``; EW mean and variance.
+``turn rate``
+    ``|atan2(v_ref x v~, v_ref . v~)| / (t - t_ref)`` (deg/s) between the
+    smoothed horizontal velocity now and at a reference time at least
+    :data:`TURN_BASELINE_S` earlier; a sample is taken only when both speeds
+    are at least :data:`MIN_TURN_SPEED_MPS` (the heading of a hovering target
+    is noise) and the baseline is at most :data:`MAX_TURN_BASELINE_S` (after a
+    long coast the heading change is ambiguous).  EW mean and variance, with
+    their own sample count.
+``climb``
+    EW means of ``vu~`` and ``|vu~|``.
+``height``
+    EW mean of ``u`` (m above the site's tangent plane).
+``hover fraction``
+    EW mean of ``[speed < HOVER_SPEED_MPS]``.
+``normalised SNR``
+    ``snr_db + 40 log10(range_m / 1000 m)``, the SNR the target would give at
+    1 km: by the radar equation ``10 log10(rcs) + const``, a radar
+    cross-section proxy.  EW mean over the plots that carry an SNR, with its
+    own count.
+
+The time constants and thresholds above are fixed model constants (the
+engine calls :func:`update_features` with no parameters); they are compiled
+into the kernel.  A plot older than the track's latest update counts with
+``dt = 0``.  The classifier below reads the speed, turn-rate, height and
+SNR statistics; the climb and hover statistics are kept for reports and
+further terms.
+
+Classifier
+----------
+:func:`classify` is a naive-Bayes classifier over the classes
+``drone, bird, aircraft, unknown`` (:data:`CLASS_NAMES`).  All its numbers
+are in the flat parameter vector ``params`` (:data:`CLASSIFY_PARAM_NAMES`,
+:func:`default_classify_params`).  For each class ``c`` the log-likelihood
+is a sum of independent terms:
+
+``speed`` (EW mean speed ``v``)
+    Gaussian ``N(v; mu_c, s_c)``.  The drone density is a mixture
+    ``(1 - w) N(v; mu_drone, s_drone) + w N(v; 0, s_hover)`` that also
+    covers hovering and slowly drifting targets (balloons, which must alert,
+    come out as drones).
+``turn rate`` (EW mean ``omega`` of ``|turn rate|``, deg/s; skipped with no
+    sample)
+    Gaussian ``N(omega; m_c(v), sigma_c(v))`` whose mean and spread include
+    the heading noise of the velocity estimate, which grows as the speed
+    falls: ``g = (180/pi) sigma_turn / max(v, MIN_TURN_SPEED_MPS)``,
+    ``m_c = sqrt(mu_c^2 + g^2)``, ``sigma_c = sqrt(s_c^2 + (g/2)^2)`` with
+    ``sigma_turn`` (m/s) the ``turn_noise_mps`` parameter.
+``speed spread`` (``sigma_v``, the square root of the EW speed variance;
+    bird class only)
+    Logistic in ``log sigma_v``: ``log sigmoid(-(ln sigma_v - ln s_0) / w)``
+    ``= -log(1 + (sigma_v / s_0)^(1/w))`` for birds and 0 for the other
+    classes.  A bird keeps its speed within a few m/s; a drone that stops to
+    hover and flies on, or changes speed between legs, does not.
+``height`` (EW mean height ``h``)
+    Gaussian ``N(h; mu_c, s_c)``.
+``RCS`` (EW normalised SNR ``r``, only when at least one plot had an SNR)
+    Gaussian in decibels: ``N(r; r_ref + mu_c, sqrt(s_c^2 + s_snr^2 / n_snr))``
+    with ``mu_c`` the class's mean RCS in dBsm, ``r_ref`` the normalised SNR
+    of a 1 m^2 target (the radar calibration, ``snr_1m2_1km_db``), ``s_snr``
+    the plot-to-plot SNR fluctuation and ``n_snr`` the number of SNR plots:
+    the RCS evidence sharpens as plots accumulate.
+``flocking`` (``k`` other tracks flying with this one,
+    :func:`count_flock_neighbours`)
+    Bernoulli: ``log p_c`` when ``k > 0``, ``log(1 - p_c)`` otherwise.  The
+    default ``p_c`` suit a radius of about 60 m and a velocity bound of about
+    6 m/s (a flock of the simulator is at most about 25 m across).
+
+The ``unknown`` class has broad densities for every term (an outlier class:
+it wins when the features fit no known class).  With priors ``pi_c``
+
+.. math::
+
+    q_c = \\frac{\\pi_c e^{L_c}}{\\sum_{c'} \\pi_{c'} e^{L_{c'}}}
+
+(computed with the largest ``log pi_c + L_c`` subtracted first), and while
+the evidence is thin the ``unknown`` class takes the mass
+``u = exp(-n / n0)`` (``n`` the number of updates, ``n0`` the
+``evidence_updates`` parameter):
+
+.. math::
+
+    p_c = (1 - u) q_c + u [c = unknown]
+
+With the default ``n0 = 4`` ``u`` is above one half for one or two updates,
+0.29 after five and below 1 % after twenty.
+
+The defaults describe the targets of the project's simulator
+(``radarcore.sim``): drones 10-25 m/s with hovers, 50-300 m high, straight
+legs with coordinated turns, 0.01-0.1 m^2; birds 5-15 m/s with an erratic
+heading (turn rate about 12 deg/s RMS), 10-300 m, 0.001-0.01 m^2, mostly in
+flocks; light aircraft 40-70 m/s, 300-1200 m, 1-5 m^2; balloons 2-6 m/s,
+0.07-0.15 m^2.  ``snr_1m2_1km_db`` matches the simulator's radar equation
+(15 dB for 0.0316 m^2 at 5 km); another radar needs its own value.
+Calling a drone a bird suppresses an alert, which is worse than a bird
+alert, so the bird prior is set low: a track needs a clear likelihood ratio
+to come out as a bird.
+
+Parameter layout: the mean and spread of Gaussian term ``G_*`` for class
+``C_*`` are ``params[P_GAUSSIAN + 2 (N_CLASSES G + C)]`` and the next entry;
+the priors and flock probabilities are ``params[P_PRIOR + C]`` and
+``params[P_FLOCK + C]``; the scalars have their own ``P_*`` index.
+
+Tiers, as in stumpy: :func:`classify_tracks` and :func:`flock_neighbours`
+are Python wrappers that validate their arguments and allocate outputs;
+:func:`update_features`, :func:`classify` and :func:`count_flock_neighbours`
+are compiled drivers the engine calls from its own compiled code (they check
+shapes and raise ``ValueError``); ``_log_likelihoods`` and ``_count_one``
+do one track.
+"""
+import math
+
+import numpy as np
+
+from kernels._jit import njit
+
+__all__ = [
+    "N_FEATURES", "FEATURE_NAMES", "CLASS_NAMES", "N_CLASSES",
+    "C_DRONE", "C_BIRD", "C_AIRCRAFT", "C_UNKNOWN",
+    "CLASSIFY_PARAM_NAMES", "N_CLASSIFY_PARAMS", "default_classify_params",
+    "validate_classify_params",
+    "reset_features", "update_features", "classify", "count_flock_neighbours",
+    "classify_tracks", "flock_neighbours",
+]
+
+# ---------------------------------------------------------------------------
+# Feature layout and model constants
+# ---------------------------------------------------------------------------
+
+#: Column of each per-track feature in ``features (capacity, N_FEATURES)``.
+F_N_UPDATES = 0            # number of updates
+F_T_FIRST_S = 1            # time of the first update (s)
+F_T_LAST_S = 2             # latest update time (s)
+F_AGE_S = 3                # F_T_LAST_S - F_T_FIRST_S (s)
+F_VE_SMOOTH_MPS = 4        # smoothed velocity east, north, up (m/s)
+F_VN_SMOOTH_MPS = 5
+F_VU_SMOOTH_MPS = 6
+F_SPEED_MEAN_MPS = 7       # EW mean of the horizontal speed (m/s)
+F_SPEED_VAR_M2PS2 = 8      # EW variance of the horizontal speed (m^2/s^2)
+F_TURN_REF_T_S = 9         # time of the turn-rate reference velocity (s)
+F_TURN_REF_VE_MPS = 10     # smoothed velocity east, north at that time (m/s)
+F_TURN_REF_VN_MPS = 11
+F_TURN_COUNT = 12          # number of turn-rate samples
+F_TURN_MEAN_DPS = 13       # EW mean of |turn rate| (deg/s)
+F_TURN_VAR_D2PS2 = 14      # EW variance of |turn rate| (deg^2/s^2)
+F_CLIMB_MEAN_MPS = 15      # EW mean of the climb rate (m/s)
+F_CLIMB_ABS_MEAN_MPS = 16  # EW mean of |climb rate| (m/s)
+F_HEIGHT_MEAN_M = 17       # EW mean height above the site plane (m)
+F_HOVER_FRACTION = 18      # EW fraction of updates with speed < HOVER_SPEED_MPS
+F_SNR_1KM_MEAN_DB = 19     # EW mean of snr_db + 40 log10(range_m / 1000) (dB)
+F_SNR_COUNT = 20           # number of plots with an SNR
+N_FEATURES = 21
+
+FEATURE_NAMES = (
+    "n_updates", "t_first_s", "t_last_s", "age_s",
+    "ve_smooth_mps", "vn_smooth_mps", "vu_smooth_mps",
+    "speed_mean_mps", "speed_var_m2ps2",
+    "turn_ref_t_s", "turn_ref_ve_mps", "turn_ref_vn_mps",
+    "turn_count", "turn_mean_dps", "turn_var_d2ps2",
+    "climb_mean_mps", "climb_abs_mean_mps", "height_mean_m", "hover_fraction",
+    "snr_1km_mean_db", "snr_count",
+)
+
+#: Model constant: time constant of the EW feature statistics (s).
+TAU_FEATURES_S = 30.0
+#: Model constant: time constant of the velocity smoothing (s).
+TAU_VELOCITY_S = 2.0
+#: Model constant: shortest baseline of a turn-rate sample (s).
+TURN_BASELINE_S = 1.0
+#: Model constant: longest baseline of a turn-rate sample (s).
+MAX_TURN_BASELINE_S = 5.0
+#: Model constant: slowest speed at which a heading is measured (m/s).
+MIN_TURN_SPEED_MPS = 3.0
+#: Model constant: a target slower than this hovers (m/s).
+HOVER_SPEED_MPS = 2.0
+
+# ---------------------------------------------------------------------------
+# Classes and parameters
+# ---------------------------------------------------------------------------
+
+CLASS_NAMES = ("drone", "bird", "aircraft", "unknown")
+N_CLASSES = 4
+C_DRONE = 0
+C_BIRD = 1
+C_AIRCRAFT = 2
+C_UNKNOWN = 3
+
+#: Gaussian terms; each has a mean and a spread per class.
+G_SPEED = 0
+G_TURN = 1
+G_HEIGHT = 2
+G_RCS = 3
+N_GAUSSIAN_TERMS = 4
+_GAUSSIAN_TERMS = (("speed", "mps"), ("turn", "dps"), ("height", "m"), ("rcs", "dbsm"))
+
+#: ``params[P_GAUSSIAN + 2 * (N_CLASSES * term + class)]`` is the mean and the
+#: next entry the spread of a Gaussian term (see :func:`_gaussian_index`).
+P_GAUSSIAN = 0
+P_PRIOR = P_GAUSSIAN + 2 * N_CLASSES * N_GAUSSIAN_TERMS   # prior per class
+P_FLOCK = P_PRIOR + N_CLASSES                              # P(neighbours > 0) per class
+P_DRONE_HOVER_WEIGHT = P_FLOCK + N_CLASSES
+P_DRONE_HOVER_SIGMA_MPS = P_DRONE_HOVER_WEIGHT + 1
+P_TURN_NOISE_MPS = P_DRONE_HOVER_SIGMA_MPS + 1
+P_SNR_1M2_1KM_DB = P_TURN_NOISE_MPS + 1
+P_SNR_SIGMA_DB = P_SNR_1M2_1KM_DB + 1
+P_EVIDENCE_UPDATES = P_SNR_SIGMA_DB + 1
+P_BIRD_SPEED_STD_MPS = P_EVIDENCE_UPDATES + 1
+P_BIRD_SPEED_STD_WIDTH = P_BIRD_SPEED_STD_MPS + 1
+N_CLASSIFY_PARAMS = P_BIRD_SPEED_STD_WIDTH + 1
+
+
+def _gaussian_index(term, class_index):
+    """Index of the mean of Gaussian ``term`` for ``class_index`` (spread: + 1)."""
+    return P_GAUSSIAN + 2 * (N_CLASSES * term + class_index)
+
+
+_gaussian_at = njit(inline="always")(_gaussian_index)
+
+
+def _param_names():
+    names = [""] * N_CLASSIFY_PARAMS
+    for term, (feature, unit) in enumerate(_GAUSSIAN_TERMS):
+        for c, name in enumerate(CLASS_NAMES):
+            index = _gaussian_index(term, c)
+            names[index] = f"{name}_{feature}_mean_{unit}"
+            names[index + 1] = f"{name}_{feature}_sigma_{unit}"
+    for c, name in enumerate(CLASS_NAMES):
+        names[P_PRIOR + c] = f"{name}_prior"
+        names[P_FLOCK + c] = f"{name}_flock_probability"
+    names[P_DRONE_HOVER_WEIGHT] = "drone_hover_weight"
+    names[P_DRONE_HOVER_SIGMA_MPS] = "drone_hover_sigma_mps"
+    names[P_TURN_NOISE_MPS] = "turn_noise_mps"
+    names[P_SNR_1M2_1KM_DB] = "snr_1m2_1km_db"
+    names[P_SNR_SIGMA_DB] = "snr_sigma_db"
+    names[P_EVIDENCE_UPDATES] = "evidence_updates"
+    names[P_BIRD_SPEED_STD_MPS] = "bird_speed_std_mps"
+    names[P_BIRD_SPEED_STD_WIDTH] = "bird_speed_std_width"
+    return tuple(names)
+
+
+#: Name of each entry of the classifier's parameter vector.
+CLASSIFY_PARAM_NAMES = _param_names()
+
+#: Default values by name; see the module docstring for their origin.
+_DEFAULTS = {
+    # speed (m/s)
+    "drone_speed_mean_mps": 17.0, "drone_speed_sigma_mps": 5.0,
+    "bird_speed_mean_mps": 9.5, "bird_speed_sigma_mps": 2.5,
+    "aircraft_speed_mean_mps": 55.0, "aircraft_speed_sigma_mps": 10.0,
+    "unknown_speed_mean_mps": 30.0, "unknown_speed_sigma_mps": 40.0,
+    # mean |turn rate| without velocity noise (deg/s)
+    "drone_turn_mean_dps": 2.0, "drone_turn_sigma_dps": 3.0,
+    "bird_turn_mean_dps": 9.0, "bird_turn_sigma_dps": 3.5,
+    "aircraft_turn_mean_dps": 1.0, "aircraft_turn_sigma_dps": 1.5,
+    "unknown_turn_mean_dps": 10.0, "unknown_turn_sigma_dps": 30.0,
+    # height above the site plane (m)
+    "drone_height_mean_m": 175.0, "drone_height_sigma_m": 110.0,
+    "bird_height_mean_m": 150.0, "bird_height_sigma_m": 100.0,
+    "aircraft_height_mean_m": 750.0, "aircraft_height_sigma_m": 300.0,
+    "unknown_height_mean_m": 500.0, "unknown_height_sigma_m": 1000.0,
+    # radar cross-section (dBsm)
+    "drone_rcs_mean_dbsm": -14.0, "drone_rcs_sigma_dbsm": 3.5,
+    "bird_rcs_mean_dbsm": -25.0, "bird_rcs_sigma_dbsm": 3.0,
+    "aircraft_rcs_mean_dbsm": 3.5, "aircraft_rcs_sigma_dbsm": 3.0,
+    "unknown_rcs_mean_dbsm": -10.0, "unknown_rcs_sigma_dbsm": 20.0,
+    # priors and flocking
+    "drone_prior": 0.45, "bird_prior": 0.2, "aircraft_prior": 0.25, "unknown_prior": 0.1,
+    "drone_flock_probability": 0.1, "bird_flock_probability": 0.6,
+    "aircraft_flock_probability": 0.02, "unknown_flock_probability": 0.2,
+    # drone hover component, heading noise, radar calibration, evidence
+    "drone_hover_weight": 0.25, "drone_hover_sigma_mps": 3.0,
+    "turn_noise_mps": 1.0,
+    # 15 dB for a 10 log10(0.0316 m^2) = -15 dBsm target at 5 km, moved to 1 m^2 and 1 km
+    "snr_1m2_1km_db": 15.0 - 10.0 * math.log10(math.sqrt(0.01 * 0.1)) + 40.0 * math.log10(5.0),
+    "snr_sigma_db": 2.0,
+    "evidence_updates": 4.0,
+    # speed spread of a bird: s_0 (m/s) and the width w of the logistic in ln(sigma_v)
+    "bird_speed_std_mps": 3.0, "bird_speed_std_width": 0.25,
+}
+
+
+def default_classify_params():
+    """The default parameter vector of :func:`classify`.
+
+    Returns
+    -------
+    ndarray, shape (N_CLASSIFY_PARAMS,)
+        Entry ``i`` is the parameter named ``CLASSIFY_PARAM_NAMES[i]``.
+    """
+    return np.array([_DEFAULTS[name] for name in CLASSIFY_PARAM_NAMES], dtype=np.float64)
+
+
+def validate_classify_params(params):
+    """Check a parameter vector; return it as a contiguous float64 array.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, a non-finite entry, a spread that is not positive, a
+        probability outside (0, 1), a prior that is not positive or
+        ``evidence_updates`` not positive; the message names the entry.
+    """
+    params = np.ascontiguousarray(params, dtype=np.float64)
+    if params.shape != (N_CLASSIFY_PARAMS,):
+        raise ValueError(f"params must have shape ({N_CLASSIFY_PARAMS},), got {params.shape}")
+    for index, name in enumerate(CLASSIFY_PARAM_NAMES):
+        value = float(params[index])
+        if not math.isfinite(value):
+            raise ValueError(f"classify parameter {name} must be finite, got {value}")
+        if name == "turn_noise_mps":
+            if value < 0.0:
+                raise ValueError(f"classify parameter {name} must be >= 0, got {value}")
+        elif ("_sigma_" in name or name.endswith("_prior")
+              or name in ("evidence_updates", "bird_speed_std_mps", "bird_speed_std_width")):
+            if value <= 0.0:
+                raise ValueError(f"classify parameter {name} must be positive, got {value}")
+        elif name.endswith("_flock_probability") or name == "drone_hover_weight":
+            if not 0.0 < value < 1.0:
+                raise ValueError(f"classify parameter {name} must lie in (0, 1), got {value}")
+    return params
+
+
+# ---------------------------------------------------------------------------
+# Feature kernels
+# ---------------------------------------------------------------------------
+
+@njit
+def reset_features(features_i):
+    """Clear the feature row of a new track.
+
+    Parameters
+    ----------
+    features_i : ndarray, shape (N_FEATURES,)
+        The track's row of the feature table (a view), set to zero.
+    """
+    if features_i.shape[0] != N_FEATURES:
+        raise ValueError("reset_features: features_i must have N_FEATURES entries")
+    for f in range(N_FEATURES):
+        features_i[f] = 0.0
+
+
+@njit(inline="always")
+def _ew_update(features_i, mean_index, var_index, sample, a):
+    """EW mean (and variance when ``var_index >= 0``) update with weight ``a``."""
+    d = sample - features_i[mean_index]
+    features_i[mean_index] += a * d
+    if var_index >= 0:
+        features_i[var_index] = (1.0 - a) * (features_i[var_index] + a * d * d)
+
+
+@njit
+def update_features(features_i, x, t_s, snr_db, range_m):
+    """Fold one associated update into a track's features.
+
+    See the module docstring for the statistics.  With ``n`` the update count
+    after this one and ``dt = max(t_s - t_last, 0)``: the velocity smoother
+    uses ``a_v = max(1/n, 1 - exp(-dt / TAU_VELOCITY_S))``, the EW statistics
+    ``a = max(1/n, 1 - exp(-dt / TAU_FEATURES_S))`` (with their own counts for
+    the turn rate and the SNR).
+
+    Parameters
+    ----------
+    features_i : ndarray, shape (N_FEATURES,)
+        The track's feature row, updated in place.
+    x : ndarray, shape (6,)
+        Updated state ``[e, n, u, ve, vn, vu]`` (site ENU, m and m/s).
+    t_s : float
+        Plot time (s).  A time before the latest one counts as ``dt = 0``.
+    snr_db : float
+        Plot SNR (dB); NaN when the radar gave none.
+    range_m : float
+        Slant range of the plot from its radar (m).
+    """
+    if features_i.shape[0] != N_FEATURES or x.shape[0] != 6:
+        raise ValueError("update_features: features_i must have N_FEATURES entries and x 6")
+    n = features_i[F_N_UPDATES] + 1.0
+    features_i[F_N_UPDATES] = n
+    if n == 1.0:
+        features_i[F_T_FIRST_S] = t_s
+        features_i[F_T_LAST_S] = t_s
+        dt = 0.0
+    else:
+        dt = max(t_s - features_i[F_T_LAST_S], 0.0)
+        features_i[F_T_LAST_S] = max(t_s, features_i[F_T_LAST_S])
+    features_i[F_AGE_S] = features_i[F_T_LAST_S] - features_i[F_T_FIRST_S]
+    t_now = features_i[F_T_LAST_S]
+
+    # Smoothed velocity.
+    a_v = max(1.0 / n, 1.0 - np.exp(-dt / TAU_VELOCITY_S))
+    for axis in range(3):
+        v_smooth = features_i[F_VE_SMOOTH_MPS + axis]
+        features_i[F_VE_SMOOTH_MPS + axis] = v_smooth + a_v * (x[3 + axis] - v_smooth)
+    ve = features_i[F_VE_SMOOTH_MPS]
+    vn = features_i[F_VN_SMOOTH_MPS]
+    vu = features_i[F_VU_SMOOTH_MPS]
+    speed = np.sqrt(ve * ve + vn * vn)
+
+    # EW statistics.
+    a = max(1.0 / n, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+    _ew_update(features_i, F_SPEED_MEAN_MPS, F_SPEED_VAR_M2PS2, speed, a)
+    _ew_update(features_i, F_CLIMB_MEAN_MPS, -1, vu, a)
+    _ew_update(features_i, F_CLIMB_ABS_MEAN_MPS, -1, abs(vu), a)
+    _ew_update(features_i, F_HEIGHT_MEAN_M, -1, x[2], a)
+    _ew_update(features_i, F_HOVER_FRACTION, -1, 1.0 if speed < HOVER_SPEED_MPS else 0.0, a)
+
+    # Turn rate from the smoothed heading over a baseline of about a second.
+    if n == 1.0:
+        features_i[F_TURN_REF_T_S] = t_now
+        features_i[F_TURN_REF_VE_MPS] = ve
+        features_i[F_TURN_REF_VN_MPS] = vn
+    else:
+        baseline = t_now - features_i[F_TURN_REF_T_S]
+        if baseline >= TURN_BASELINE_S:
+            ref_e = features_i[F_TURN_REF_VE_MPS]
+            ref_n = features_i[F_TURN_REF_VN_MPS]
+            ref_speed = np.sqrt(ref_e * ref_e + ref_n * ref_n)
+            if (baseline <= MAX_TURN_BASELINE_S and speed >= MIN_TURN_SPEED_MPS
+                    and ref_speed >= MIN_TURN_SPEED_MPS):
+                # heading change = angle between the two velocity vectors
+                cross = ref_e * vn - ref_n * ve
+                dot = ref_e * ve + ref_n * vn
+                rate_dps = np.degrees(abs(np.arctan2(cross, dot))) / baseline
+                m = features_i[F_TURN_COUNT] + 1.0
+                features_i[F_TURN_COUNT] = m
+                a_turn = max(1.0 / m, 1.0 - np.exp(-baseline / TAU_FEATURES_S))
+                _ew_update(features_i, F_TURN_MEAN_DPS, F_TURN_VAR_D2PS2, rate_dps, a_turn)
+            features_i[F_TURN_REF_T_S] = t_now
+            features_i[F_TURN_REF_VE_MPS] = ve
+            features_i[F_TURN_REF_VN_MPS] = vn
+
+    # Range-normalised SNR (radar cross-section proxy).
+    if not np.isnan(snr_db) and range_m > 0.0:
+        m = features_i[F_SNR_COUNT] + 1.0
+        features_i[F_SNR_COUNT] = m
+        a_snr = max(1.0 / m, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+        _ew_update(features_i, F_SNR_1KM_MEAN_DB, -1,
+                   snr_db + 40.0 * np.log10(range_m / 1000.0), a_snr)
+
+
+# ---------------------------------------------------------------------------
+# Classifier
+# ---------------------------------------------------------------------------
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@njit(inline="always")
+def _log_gauss(value, mean, sigma):
+    z = (value - mean) / sigma
+    return -0.5 * z * z - np.log(sigma) - _LOG_SQRT_2PI
+
+
+@njit(inline="always")
+def _log_sigmoid_spread(spread, s0, w):
+    """``log sigmoid(-(ln spread - ln s0) / w) = -log(1 + (spread / s0)^(1/w))``."""
+    r = spread / s0
+    if r <= 1.0:
+        return -np.log1p(r ** (1.0 / w))
+    # the same, without overflow for a large ratio
+    return -(np.log(r) / w + np.log1p(r ** (-1.0 / w)))
+
+
+@njit
+def _log_likelihoods(features_i, neighbours, params, ll):
+    """Log-likelihood ``L_c`` of one track's features for every class.
+
+    Parameters
+    ----------
+    features_i : ndarray, shape (N_FEATURES,)
+    neighbours : int
+        Other tracks flying with this one.
+    params : ndarray, shape (N_CLASSIFY_PARAMS,)
+    ll : ndarray, shape (N_CLASSES,)
+        Written with ``L_c``.
+    """
+    speed = features_i[F_SPEED_MEAN_MPS]
+    turn_dps = features_i[F_TURN_MEAN_DPS]
+    has_turn = features_i[F_TURN_COUNT] > 0.0
+    height = features_i[F_HEIGHT_MEAN_M]
+    n_snr = features_i[F_SNR_COUNT]
+    # heading noise of the velocity estimate at this speed (deg/s over ~1 s)
+    g = np.degrees(params[P_TURN_NOISE_MPS] / max(speed, MIN_TURN_SPEED_MPS))
+    for c in range(N_CLASSES):
+        s = _gaussian_at(G_SPEED, c)
+        if c == C_DRONE:
+            w = params[P_DRONE_HOVER_WEIGHT]
+            moving = np.log(1.0 - w) + _log_gauss(speed, params[s], params[s + 1])
+            hover = np.log(w) + _log_gauss(speed, 0.0, params[P_DRONE_HOVER_SIGMA_MPS])
+            top = max(moving, hover)
+            total = top + np.log(np.exp(moving - top) + np.exp(hover - top))
+        else:
+            total = _log_gauss(speed, params[s], params[s + 1])
+        if has_turn:
+            s = _gaussian_at(G_TURN, c)
+            mean = np.sqrt(params[s] * params[s] + g * g)
+            sigma = np.sqrt(params[s + 1] * params[s + 1] + 0.25 * g * g)
+            total += _log_gauss(turn_dps, mean, sigma)
+        if c == C_BIRD:
+            total += _log_sigmoid_spread(np.sqrt(features_i[F_SPEED_VAR_M2PS2]),
+                                         params[P_BIRD_SPEED_STD_MPS],
+                                         params[P_BIRD_SPEED_STD_WIDTH])
+        s = _gaussian_at(G_HEIGHT, c)
+        total += _log_gauss(height, params[s], params[s + 1])
+        if n_snr > 0.0:
+            s = _gaussian_at(G_RCS, c)
+            sigma = np.sqrt(params[s + 1] * params[s + 1]
+                            + params[P_SNR_SIGMA_DB] * params[P_SNR_SIGMA_DB] / n_snr)
+            total += _log_gauss(features_i[F_SNR_1KM_MEAN_DB],
+                                params[P_SNR_1M2_1KM_DB] + params[s], sigma)
+        p_flock = params[P_FLOCK + c]
+        total += np.log(p_flock) if neighbours > 0 else np.log(1.0 - p_flock)
+        ll[c] = total
+
+
+@njit
+def classify(features, slots, neighbours, params, out):
+    """Class probabilities of live tracks.
+
+    ``p_c = (1 - u) q_c + u [c = unknown]``, ``u = exp(-n / n0)``,
+    ``q_c = pi_c e^{L_c} / sum_c' pi_c' e^{L_c'}`` (see the module docstring).
+
+    Parameters
+    ----------
+    features : ndarray, shape (capacity, N_FEATURES)
+    slots : ndarray, shape (k,), int64
+        Live track slots.
+    neighbours : ndarray, shape (k,), int64
+        Other tracks flying with each (:func:`count_flock_neighbours`).
+    params : ndarray, shape (N_CLASSIFY_PARAMS,)
+        See :func:`default_classify_params`.
+    out : ndarray, shape (k, 4)
+        Written with ``[p_drone, p_bird, p_aircraft, p_unknown]`` per track.
+    """
+    k = slots.shape[0]
+    if features.shape[1] != N_FEATURES:
+        raise ValueError("classify: features must have N_FEATURES columns")
+    if neighbours.shape[0] != k or out.shape[0] != k or out.shape[1] != N_CLASSES:
+        raise ValueError("classify: neighbours must have k entries and out shape (k, 4)")
+    if params.shape[0] != N_CLASSIFY_PARAMS:
+        raise ValueError("classify: params must have N_CLASSIFY_PARAMS entries")
+    ll = np.empty(N_CLASSES)
+    n0 = params[P_EVIDENCE_UPDATES]
+    for row in range(k):
+        i = slots[row]
+        if i < 0 or i >= features.shape[0]:
+            raise ValueError("classify: slot out of range")
+        _log_likelihoods(features[i], neighbours[row], params, ll)
+        top = -1e300
+        for c in range(N_CLASSES):
+            ll[c] += np.log(params[P_PRIOR + c])
+            top = max(top, ll[c])
+        total = 0.0
+        for c in range(N_CLASSES):
+            ll[c] = np.exp(ll[c] - top)
+            total += ll[c]
+        u = np.exp(-features[i, F_N_UPDATES] / n0)
+        for c in range(N_CLASSES):
+            out[row, c] = (1.0 - u) * ll[c] / total
+        out[row, C_UNKNOWN] += u
+
+
+# ---------------------------------------------------------------------------
+# Flocking
+# ---------------------------------------------------------------------------
+
+@njit(inline="always")
+def _close(x, i, j, radius2, max_dv2):
+    """Whether tracks j and i are within the radius with similar velocities."""
+    de = x[j, 0] - x[i, 0]
+    dn = x[j, 1] - x[i, 1]
+    if de * de + dn * dn > radius2:
+        return False
+    dve = x[j, 3] - x[i, 3]
+    dvn = x[j, 4] - x[i, 4]
+    dvu = x[j, 5] - x[i, 5]
+    return dve * dve + dvn * dvn + dvu * dvu < max_dv2
+
+
+@njit
+def _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2):
+    """Neighbours of track i: the tracks of the 3 x 3 cells around its cell."""
+    count = 0
+    for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
+        for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
+            cell = gx * n_y + gy
+            for p in range(cell_start[cell], cell_start[cell + 1]):
+                j = order[p]
+                if j != i and _close(x, i, j, radius2, max_dv2):
+                    count += 1
+    return count
+
+
+@njit
+def count_flock_neighbours(x, radius_m, max_dv_mps, out):
+    """Count the other tracks flying with each track.
+
+    Track ``j`` flies with track ``i`` when
+    ``(e_j - e_i)^2 + (n_j - n_i)^2 <= radius_m^2`` and
+    ``|v_j - v_i| < max_dv_mps`` (3-D velocity).  The tracks are sorted into a
+    dense horizontal grid of square cells at least ``radius_m`` wide (coarser
+    when the tracks' bounding box would need more than ``4 k + 16`` cells),
+    and each track looks only at the 3 x 3 cells around its own.
+
+    Parameters
+    ----------
+    x : ndarray, shape (k, 6)
+        Track states ``[e, n, u, ve, vn, vu]`` at one epoch (m, m/s), finite.
+    radius_m : float
+        Horizontal radius (m), positive.
+    max_dv_mps : float
+        Velocity difference bound (m/s).
+    out : ndarray, shape (k,), int64
+        Written with the count per track.
+    """
+    k = x.shape[0]
+    if out.shape[0] != k or x.shape[1] != 6:
+        raise ValueError("count_flock_neighbours: x must have shape (k, 6) and out (k,)")
+    if not radius_m > 0.0:
+        raise ValueError("count_flock_neighbours: radius_m must be positive")
+    if k == 0:
+        return
+    e_min = x[0, 0]
+    e_max = x[0, 0]
+    n_min = x[0, 1]
+    n_max = x[0, 1]
+    for i in range(1, k):
+        e_min = min(e_min, x[i, 0])
+        e_max = max(e_max, x[i, 0])
+        n_min = min(n_min, x[i, 1])
+        n_max = max(n_max, x[i, 1])
+    cell_m = radius_m
+    max_cells = 4 * k + 16
+    while (math.floor((e_max - e_min) / cell_m) + 1.0) * (math.floor((n_max - n_min) / cell_m)
+                                                          + 1.0) > max_cells:
+        cell_m *= 2.0
+    n_x = int(math.floor((e_max - e_min) / cell_m)) + 1
+    n_y = int(math.floor((n_max - n_min) / cell_m)) + 1
+    # Counting sort of the tracks by cell.
+    cell_of = np.empty(k, np.int64)
+    cell_start = np.zeros(n_x * n_y + 1, np.int64)
+    for i in range(k):
+        cx = min(int((x[i, 0] - e_min) / cell_m), n_x - 1)
+        cy = min(int((x[i, 1] - n_min) / cell_m), n_y - 1)
+        cell_of[i] = cx * n_y + cy
+        cell_start[cell_of[i] + 1] += 1
+    for cell in range(n_x * n_y):
+        cell_start[cell + 1] += cell_start[cell]
+    fill = cell_start[:-1].copy()
+    order = np.empty(k, np.int64)
+    for i in range(k):
+        order[fill[cell_of[i]]] = i
+        fill[cell_of[i]] += 1
+    radius2 = radius_m * radius_m
+    max_dv2 = max_dv_mps * max_dv_mps
+    for i in range(k):
+        cx = cell_of[i] // n_y
+        cy = cell_of[i] - cx * n_y
+        out[i] = _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2)
+
+
+# ---------------------------------------------------------------------------
+# Python wrappers
+# ---------------------------------------------------------------------------
+
+def flock_neighbours(x, radius_m, max_dv_mps):
+    """Validate and run :func:`count_flock_neighbours`.
+
+    Parameters
+    ----------
+    x : array_like, shape (k, 6)
+        Track states at one epoch, finite.
+    radius_m : float
+        Horizontal radius (m), positive and finite.
+    max_dv_mps : float
+        Velocity difference bound (m/s), finite.
+
+    Returns
+    -------
+    ndarray, shape (k,), int64
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 6:
+        raise ValueError(f"x must have shape (k, 6), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("x must be finite")
+    radius_m = float(radius_m)
+    max_dv_mps = float(max_dv_mps)
+    if not (math.isfinite(radius_m) and radius_m > 0.0):
+        raise ValueError(f"radius_m must be positive and finite, got {radius_m}")
+    if not math.isfinite(max_dv_mps):
+        raise ValueError(f"max_dv_mps must be finite, got {max_dv_mps}")
+    out = np.empty(x.shape[0], dtype=np.int64)
+    count_flock_neighbours(x, radius_m, max_dv_mps, out)
+    return out
+
+
+def classify_tracks(features, slots, neighbours=None, params=None):
+    """Validate and run :func:`classify`.
+
+    Parameters
+    ----------
+    features : array_like, shape (capacity, N_FEATURES)
+    slots : array_like of int, shape (k,)
+        Track slots in ``[0, capacity)``.
+    neighbours : array_like of int, shape (k,), optional
+        Flocking counts; zeros when None.
+    params : array_like, shape (N_CLASSIFY_PARAMS,), optional
+        :func:`default_classify_params` when None.
+
+    Returns
+    -------
+    ndarray, shape (k, 4)
+        ``[p_drone, p_bird, p_aircraft, p_unknown]`` per track.
+    """
+    features = np.ascontiguousarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[1] != N_FEATURES:
+        raise ValueError(f"features must have shape (capacity, {N_FEATURES}), "
+                         f"got {features.shape}")
+    slots = np.asarray(slots)
+    if slots.ndim != 1:
+        raise ValueError(f"slots must be one-dimensional, got shape {slots.shape}")
+    if slots.size and not np.issubdtype(slots.dtype, np.integer):
+        raise TypeError(f"slots must hold integers, got dtype {slots.dtype}")
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
+    if slots.size and (slots.min() < 0 or slots.max() >= features.shape[0]):
+        raise ValueError(f"slots must lie in [0, capacity={features.shape[0]}), got values in "
+                         f"[{int(slots.min())}, {int(slots.max())}]")
+    if neighbours is None:
+        neighbours = np.zeros(slots.shape[0], dtype=np.int64)
+    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
+    if neighbours.shape != slots.shape:
+        raise ValueError(f"neighbours must have one entry per slot ({slots.shape[0]}), "
+                         f"got shape {neighbours.shape}")
+    params = default_classify_params() if params is None else validate_classify_params(params)
+    out = np.empty((slots.shape[0], N_CLASSES))
+    classify(features, slots, neighbours, params, out)
+    return out

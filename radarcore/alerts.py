@@ -1,0 +1,334 @@
+"""Threat evaluation and the alert lifecycle.
+
+Every output epoch, each confirmed or coasting track is evaluated against
+every zone of every asset (``kernels.zones``, vectorised over tracks x
+zones): inside now, time to entry along the predicted straight-line path
+within ``horizon_s``, probability of entry from the track covariance, and per
+asset the closest point of approach and closing speed.
+
+**Threat level** of a (track, asset): the most severe zone level of the
+asset whose zone alerts on the track's class and that the track is inside,
+or will enter within the horizon with probability at least ``p_entry_min``.
+The track's class is the class whose probability is at least
+``class_min_p``, else ``unknown``: a bird is only a bird when the classifier
+is sure of it.  A bird's straight-line path says little about where it goes
+next, so a bird threatens only the zones it is inside.  A track still of
+unknown class is not raised during its first ``unknown_hold_s`` seconds unless
+it is inside a ``critical`` zone.
+
+**Lifecycle**, one alert (one stable ``alert_id``) per (track, asset):
+
+- ``raise``: a threat level has held for ``escalate_updates`` epochs;
+- ``escalate``: a higher level has held for ``escalate_updates`` epochs;
+- ``deescalate`` / ``clear``: a lower level (or none) has held for ``hold_s``
+  and the track is at least ``margin_m`` outside every zone above the new
+  level, so a track on a boundary does not flap;
+- **handover**: when an alerted track is dropped, its alert waits
+  ``handover_s``; a confirmed track that appears within ``handover_m`` of
+  where the dropped track was going takes the alert over (same
+  ``alert_id``, no new ``raise``); otherwise the alert clears.
+
+Events are dicts with the fields of interfaces.md alerts.jsonl plus the
+track's class and confidence, closing speed, probability of entry and CPA
+time.
+"""
+from dataclasses import dataclass, field
+import json
+
+import numpy as np
+
+from kernels.zones import asset_cpa, evaluate_zones
+from radarcore.config import TRACK_CLASSES, ZONE_LEVELS
+
+NONE = -1
+UNKNOWN_CLASS = TRACK_CLASSES.index("unknown")
+BIRD_CLASS = TRACK_CLASSES.index("bird")
+CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
+
+
+@dataclass
+class _Alert:
+    alert_id: int
+    asset: int
+    track_id: int
+    level: int                       # published level
+    pending_level: int = NONE        # a higher level waiting to hold
+    pending_count: int = 0
+    lower_since: float = None        # time the threat first fell below ``level``
+    orphan_since: float = None       # time the track was dropped
+    last: dict = field(default_factory=dict)   # last evaluation, for events and handover
+
+
+class AlertManager:
+    """Turns per-epoch track states into alert events.
+
+    Parameters
+    ----------
+    zones : radarcore.zones.ZoneTable
+    config : radarcore.config.AlertConfig
+    q_h, q_v : float
+        Process-noise densities used to grow the covariance along the
+        predicted path.  The default 0 extrapolates the uncertainty of the
+        current estimate only: over a two-minute horizon the tracking
+        filter's manoeuvre noise would make every prediction a coin toss,
+        and manoeuvres are caught anyway by evaluating every epoch.
+    """
+
+    def __init__(self, zones, config, q_h=0.0, q_v=0.0):
+        self.zones = zones
+        self.config = config
+        self.q_h = float(q_h)
+        self.q_v = float(q_v)
+        self.alerts = {}          # (track_id, asset index) -> _Alert
+        self.orphans = []         # alerts of dropped tracks waiting for a successor
+        self.next_alert_id = 1
+        self.first_seen = {}      # track id -> first epoch it was evaluated
+        self.counts = {e: 0 for e in ("raise", "escalate", "deescalate", "clear")}
+
+    # ----------------------------------------------------------- evaluation
+    def evaluate(self, rows, P, class_p):
+        """Threat figures of the rows of one epoch (arrays, no lifecycle)."""
+        z = self.zones
+        k = rows.size
+        x = np.column_stack([rows[n] for n in ("east_m", "north_m", "up_m", "v_east_mps",
+                                               "v_north_mps", "v_up_mps")]) if k else np.zeros((0, 6))
+        x = np.ascontiguousarray(x)
+        P = np.ascontiguousarray(P)
+        n_z, n_a = z.n_zones, z.n_assets
+        inside = np.zeros((k, n_z), bool)
+        distance = np.zeros((k, n_z))
+        tte = np.zeros((k, n_z))
+        p_entry = np.zeros((k, n_z))
+        H = self.config.horizon_s
+        if k and n_z:
+            evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
+                           z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
+                           inside, distance, tte, p_entry)
+        cpa = np.zeros((k, n_a))
+        t_cpa = np.zeros((k, n_a))
+        closing = np.zeros((k, n_a))
+        rng = np.zeros((k, n_a))
+        if k and n_a:
+            asset_cpa(x, np.ascontiguousarray(z.asset_en), H, cpa, t_cpa, closing, rng)
+        best = class_p.argmax(axis=1) if k else np.zeros(0, int)
+        confidence = class_p[np.arange(k), best] if k else np.zeros(0)
+        track_class = np.where(confidence >= self.config.class_min_p, best, UNKNOWN_CLASS)
+        allowed = z.alert_on[track_class] if k else np.zeros((0, n_z), bool)
+        # a bird's straight-line path says little about where it goes next:
+        # birds count only where they are, never where they are predicted
+        predicted = (tte <= H) & (p_entry >= self.config.p_entry_min) & (track_class != BIRD_CLASS)[:, None]
+        threatened = allowed & (inside | predicted)
+        zone_level = np.where(threatened, z.zone_level[None, :], NONE)
+        return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
+                "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng,
+                "class": track_class, "confidence": confidence, "zone_level": zone_level}
+
+    # ------------------------------------------------------------ lifecycle
+    def update(self, t, rows, P, class_p):
+        """Advance the alerts to epoch ``t``; return the events (dicts) in order.
+
+        Parameters
+        ----------
+        t : float
+        rows : ndarray of TRACK_ROW_DTYPE
+            The track rows of this epoch (any status; only confirmed and
+            coasting tracks are evaluated).
+        P : ndarray, shape (len(rows), 6, 6)
+            Track covariances at ``t``.
+        class_p : ndarray, shape (len(rows), 4)
+            Class probabilities in ``TRACK_CLASSES`` order.
+        """
+        keep = (rows["status"] == 2) | (rows["status"] == 3)
+        rows, P, class_p = rows[keep], P[keep], class_p[keep]
+        ev = self.evaluate(rows, P, class_p)
+        z = self.zones
+        events = []
+        row_of_track = {int(tid): r for r, tid in enumerate(rows["track_id"].tolist())}
+
+        for track_id in row_of_track:
+            self.first_seen.setdefault(track_id, t)
+        for track_id in [tid for tid in self.first_seen if tid not in row_of_track]:
+            del self.first_seen[track_id]
+
+        # alerts whose track is gone wait for a successor
+        for key in [key for key in self.alerts if key[0] not in row_of_track]:
+            alert = self.alerts.pop(key)
+            alert.orphan_since = t
+            self.orphans.append(alert)
+
+        for a in range(z.n_assets):
+            lo, hi = z.asset_start[a], z.asset_start[a + 1]
+            if hi == lo:
+                continue
+            level = ev["zone_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
+            candidates = set(np.flatnonzero(level > NONE).tolist())
+            candidates |= {row_of_track[tid] for (tid, asset) in self.alerts if asset == a}
+            for r in sorted(candidates, key=lambda r: int(rows["track_id"][r])):
+                track_id = int(rows["track_id"][r])
+                info = self._describe(ev, rows, r, a, lo, hi, int(level[r]))
+                alert = self.alerts.get((track_id, a))
+                if alert is None:
+                    alert = self._adopt_orphan(t, a, info)
+                    if alert is not None:
+                        alert.track_id = track_id
+                        self.alerts[(track_id, a)] = alert
+                if alert is None:
+                    if info["threat"] == NONE or self._held_as_unknown(t, info, ev, r, lo, hi):
+                        continue
+                    alert = _Alert(alert_id=0, asset=a, track_id=track_id, level=NONE)
+                    self.alerts[(track_id, a)] = alert
+                event = self._step(t, alert, info)
+                alert.last = info
+                if alert.level == NONE and alert.pending_level == NONE:
+                    del self.alerts[(track_id, a)]
+                if event:
+                    events.append(event)
+
+        for alert in [o for o in self.orphans if t - o.orphan_since > self.config.handover_s]:
+            self.orphans.remove(alert)
+            events.append(self._event(t, alert, "clear", alert.level, alert.last))
+        for e in events:
+            self.counts[e["event"]] += 1
+        return events
+
+    def _held_as_unknown(self, t, info, ev, r, lo, hi):
+        """A young track of unknown class outside every critical zone waits."""
+        if info["class"] != "unknown":
+            return False
+        if t - self.first_seen[info["track_id"]] >= self.config.unknown_hold_s:
+            return False
+        inside_serious = ev["inside"][r, lo:hi] & (self.zones.zone_level[lo:hi] >= CRITICAL_LEVEL)
+        return not inside_serious.any()
+
+    def _describe(self, ev, rows, r, a, lo, hi, threat):
+        """What an event needs to say about row ``r`` and asset ``a``."""
+        tte = ev["tte"][r, lo:hi]
+        zl = ev["zone_level"][r, lo:hi]
+        if threat > NONE:
+            at_level = zl == threat
+            j = lo + int(np.argmin(np.where(at_level, tte, np.inf)))
+            time_to_entry = float(ev["tte"][r, j])
+            p_entry = float(ev["p_entry"][r, j])
+        else:
+            time_to_entry, p_entry = None, 0.0
+        return {
+            "threat": threat,
+            "track_id": int(rows["track_id"][r]),
+            "x": ev["x"][r].copy(),
+            "time_to_entry_s": time_to_entry,
+            "p_entry": p_entry,
+            "cpa_m": float(ev["cpa"][r, a]),
+            "cpa_time_s": float(ev["t_cpa"][r, a]),
+            "closing_mps": float(ev["closing"][r, a]),
+            "class": TRACK_CLASSES[int(ev["class"][r])],
+            "class_confidence": float(ev["confidence"][r]),
+            # signed distance to the nearest zone of each level (for the margin)
+            "distance_by_level": [float(np.min(ev["distance"][r, lo:hi][self.zones.zone_level[lo:hi] == lv],
+                                               initial=np.inf)) for lv in range(len(ZONE_LEVELS))],
+        }
+
+    def _step(self, t, alert, info):
+        cfg = self.config
+        threat = info["threat"]
+        if threat > alert.level:
+            # a higher level must hold: publish the lowest level seen above
+            # the current one over the last escalate_updates epochs
+            alert.lower_since = None
+            alert.pending_level = threat if alert.pending_count == 0 else min(alert.pending_level, threat)
+            alert.pending_count += 1
+            if alert.pending_count >= cfg.escalate_updates:
+                old = alert.level
+                alert.level = alert.pending_level
+                alert.pending_level, alert.pending_count = NONE, 0
+                if old == NONE:
+                    alert.alert_id = self.next_alert_id
+                    self.next_alert_id += 1
+                    return self._event(t, alert, "raise", old, info)
+                return self._event(t, alert, "escalate", old, info)
+            return None
+        alert.pending_level, alert.pending_count = NONE, 0
+        if threat == alert.level:
+            alert.lower_since = None
+            return None
+        # threat below the published level: hold, and keep the margin
+        if alert.lower_since is None:
+            alert.lower_since = t
+        clear_of_zones = all(d >= cfg.margin_m for d in info["distance_by_level"][threat + 1:])
+        if t - alert.lower_since >= cfg.hold_s and clear_of_zones:
+            old = alert.level
+            alert.level = threat
+            alert.lower_since = None
+            return self._event(t, alert, "clear" if threat == NONE else "deescalate", old, info)
+        return None
+
+    def _adopt_orphan(self, t, a, info):
+        """An orphaned alert of asset ``a`` whose track was heading to where this one is."""
+        best, best_d = None, self.config.handover_m
+        for alert in self.orphans:
+            if alert.asset != a:
+                continue
+            x = alert.last["x"]
+            dt = t - alert.orphan_since + 1.0   # the track was last seen one epoch before
+            predicted = x[:2] + x[3:5] * dt
+            d = float(np.hypot(*(info["x"][:2] - predicted)))
+            if d <= best_d:
+                best, best_d = alert, d
+        if best is not None:
+            self.orphans.remove(best)
+            best.orphan_since = None
+        return best
+
+    def _event(self, t, alert, kind, old_level, info):
+        level = alert.level if kind != "clear" else old_level
+        x = info["x"]
+        event = {
+            "time_s": round(float(t), 3),
+            "alert_id": alert.alert_id,
+            "event": kind,
+            "asset_id": self.zones.asset_ids[alert.asset],
+            "level": ZONE_LEVELS[level] if level > NONE else None,
+            "track_id": alert.track_id,
+            "time_to_entry_s": _round(info["time_to_entry_s"]),
+            "cpa_m": _round(info["cpa_m"]),
+            "east_m": _round(x[0]),
+            "north_m": _round(x[1]),
+            "up_m": _round(x[2]),
+            "speed_mps": _round(float(np.hypot(x[3], x[4]))),
+            "class": info["class"],
+            "class_confidence": _round(info["class_confidence"]),
+            "cpa_time_s": _round(info["cpa_time_s"]),
+            "closing_mps": _round(info["closing_mps"]),
+            "p_entry": _round(info["p_entry"]),
+        }
+        if kind in ("escalate", "deescalate"):
+            event["previous_level"] = ZONE_LEVELS[old_level]
+        return event
+
+
+def _round(value, digits=3):
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+class AlertJsonlWriter:
+    """Appends alert events to an alerts.jsonl file, one JSON object per line."""
+
+    def __init__(self, path):
+        self._file = open(path, "w", encoding="utf-8")
+        self.events_written = 0
+
+    def write(self, events):
+        for event in events:
+            self._file.write(json.dumps(event, separators=(", ", ": ")) + "\n")
+        self.events_written += len(events)
+
+    def close(self):
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,114 @@
+"""Protection zones of a site as arrays for the zone kernels (``kernels.zones``)."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from kernels.geodesy import enu_rotation, geodetic_to_ecef, geodetic_to_enu
+from radarcore.config import TRACK_CLASSES, ZONE_LEVELS
+
+CIRCLE = 0
+POLYGON = 1
+GROUND_UNBOUNDED_M = 1.0e6
+
+
+@dataclass
+class ZoneTable:
+    """Every zone of every asset, in the site's ENU frame.
+
+    Zones are ordered by asset (``asset_start[a]:asset_start[a + 1]`` are the
+    zones of asset ``a``).  ``floor``/``ceiling`` are absolute "up" values:
+    the asset's own up plus its ``floor_m``/``ceiling_m`` (a floor at ground
+    level or below is unbounded).
+    """
+
+    asset_ids: tuple          # (a,) asset id strings
+    asset_en: np.ndarray      # (a, 2) asset positions (e, n)
+    asset_start: np.ndarray   # (a + 1,) int64
+    zone_asset: np.ndarray    # (z,) int64 asset index
+    zone_index: np.ndarray    # (z,) int64 index of the zone within its asset
+    zone_level: np.ndarray    # (z,) int64 index into ZONE_LEVELS
+    zone_kind: np.ndarray     # (z,) int64 CIRCLE or POLYGON
+    zone_center: np.ndarray   # (z, 2)
+    zone_radius: np.ndarray   # (z,)
+    zone_floor: np.ndarray    # (z,)
+    zone_ceiling: np.ndarray  # (z,)
+    poly_start: np.ndarray    # (z + 1,) int64
+    poly_xy: np.ndarray       # (V, 2)
+    alert_on: np.ndarray      # (len(TRACK_CLASSES), z) bool: does zone z alert on class c
+
+    @property
+    def n_zones(self):
+        return self.zone_kind.shape[0]
+
+    @property
+    def n_assets(self):
+        return len(self.asset_ids)
+
+
+def build_zone_table(site):
+    """Convert the assets and zones of a :class:`~radarcore.config.SiteConfig`."""
+    o = site.origin
+    origin_ecef = np.empty((1, 3))
+    geodetic_to_ecef(np.array([o.lat_deg]), np.array([o.lon_deg]), np.array([o.alt_m]), origin_ecef)
+    origin_ecef = origin_ecef[0].copy()
+    rot = np.ascontiguousarray(enu_rotation(o.lat_deg, o.lon_deg))
+
+    def to_enu(lat, lon, alt):
+        lat = np.atleast_1d(np.asarray(lat, float))
+        out = np.empty((lat.size, 3))
+        geodetic_to_enu(lat, np.atleast_1d(np.asarray(lon, float)),
+                        np.broadcast_to(np.asarray(alt, float), lat.shape).copy(),
+                        origin_ecef, rot, out)
+        return out
+
+    asset_ids, asset_en, asset_start = [], [], [0]
+    zone_asset, zone_index, zone_level, zone_kind = [], [], [], []
+    zone_center, zone_radius, zone_floor, zone_ceiling = [], [], [], []
+    poly_start, poly_xy = [0], []
+    alert_on = []
+    for a, asset in enumerate(site.assets):
+        pos = to_enu(asset.lat_deg, asset.lon_deg, asset.alt_m)[0]
+        asset_ids.append(asset.id)
+        asset_en.append(pos[:2])
+        for k, zone in enumerate(asset.zones):
+            zone_asset.append(a)
+            zone_index.append(k)
+            zone_level.append(ZONE_LEVELS.index(zone.level))
+            # a floor at or below the asset's ground does not bound the zone:
+            # nothing flies under it, and a vertical probability must not
+            # count "below ground" as "outside"
+            zone_floor.append(pos[2] + zone.floor_m if zone.floor_m > 0.0 else -GROUND_UNBOUNDED_M)
+            zone_ceiling.append(pos[2] + zone.ceiling_m)
+            if zone.radius_m is not None:
+                zone_kind.append(CIRCLE)
+                zone_center.append(pos[:2])
+                zone_radius.append(zone.radius_m)
+            else:
+                vertices = np.array(zone.polygon, float)
+                xy = to_enu(vertices[:, 0], vertices[:, 1], asset.alt_m)[:, :2]
+                if np.allclose(xy[0], xy[-1]) and len(xy) > 3:
+                    xy = xy[:-1]          # a ring closed by repeating its first vertex
+                zone_kind.append(POLYGON)
+                zone_center.append(xy.mean(axis=0))
+                zone_radius.append(0.0)
+                poly_xy.append(xy)
+            poly_start.append(poly_start[-1] + (len(poly_xy[-1]) if zone.radius_m is None else 0))
+            alert_on.append([zone.alerts_on(c) for c in TRACK_CLASSES])
+        asset_start.append(len(zone_asset))
+    n_zones = len(zone_asset)
+    return ZoneTable(
+        asset_ids=tuple(asset_ids),
+        asset_en=np.array(asset_en, float).reshape(-1, 2),
+        asset_start=np.array(asset_start, np.int64),
+        zone_asset=np.array(zone_asset, np.int64),
+        zone_index=np.array(zone_index, np.int64),
+        zone_level=np.array(zone_level, np.int64),
+        zone_kind=np.array(zone_kind, np.int64),
+        zone_center=np.array(zone_center, float).reshape(-1, 2),
+        zone_radius=np.array(zone_radius, float),
+        zone_floor=np.array(zone_floor, float),
+        zone_ceiling=np.array(zone_ceiling, float),
+        poly_start=np.array(poly_start, np.int64),
+        poly_xy=np.concatenate(poly_xy).reshape(-1, 2) if poly_xy else np.zeros((0, 2)),
+        alert_on=np.array(alert_on, bool).reshape(n_zones, len(TRACK_CLASSES)).T.copy(),
+    )

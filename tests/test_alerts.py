@@ -1,0 +1,200 @@
+"""Alert lifecycle on constructed tracks: raise before entry, hysteresis, handover, classes."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from ingest.schema import TRACK_ROW_DTYPE
+from radarcore.alerts import AlertJsonlWriter, AlertManager
+from radarcore.config import AlertConfig, AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+from radarcore.zones import build_zone_table
+
+DRONE = np.array([0.9, 0.04, 0.03, 0.03])
+BIRD = np.array([0.05, 0.9, 0.02, 0.03])
+
+
+def make_site(alerts=AlertConfig()):
+    zones = (ZoneConfig(level="warning", radius_m=2000.0, floor_m=0.0, ceiling_m=1000.0),
+             ZoneConfig(level="alert", radius_m=1000.0, floor_m=0.0, ceiling_m=500.0),
+             ZoneConfig(level="critical", radius_m=300.0, floor_m=0.0, ceiling_m=300.0))
+    return SiteConfig(
+        origin=Origin(31.3, 120.62, 0.0),
+        radars=(RadarConfig(id=1, lat_deg=31.3, lon_deg=120.62, alt_m=0.0, sigma_range_m=10.0,
+                            sigma_azimuth_deg=0.5, sigma_elevation_deg=0.5, scan_period_s=1.0,
+                            max_range_m=8000.0),),
+        assets=(AssetConfig(id="plant-1", lat_deg=31.3, lon_deg=120.62, alt_m=0.0, zones=zones),),
+        alerts=alerts)
+
+
+def manager(alerts=AlertConfig()):
+    site = make_site(alerts)
+    return AlertManager(build_zone_table(site), site.alerts)
+
+
+def rows_at(t, tracks):
+    """tracks: list of (track_id, (e, n, u), (ve, vn, vu))."""
+    rows = np.zeros(len(tracks), TRACK_ROW_DTYPE)
+    for r, (track_id, p, v) in enumerate(tracks):
+        rows[r]["time_s"] = t
+        rows[r]["track_id"] = track_id
+        rows[r]["status"] = 2
+        rows[r]["east_m"], rows[r]["north_m"], rows[r]["up_m"] = p
+        rows[r]["v_east_mps"], rows[r]["v_north_mps"], rows[r]["v_up_mps"] = v
+    P = np.tile(np.diag([100.0, 100.0, 100.0, 1.0, 1.0, 0.25]), (len(tracks), 1, 1))
+    return rows, P
+
+
+def run(mgr, path, class_p=DRONE, t0=0.0):
+    """Feed ``path(t) -> list of (track_id, p, v)`` each second; return the events."""
+    events = []
+    for t in np.arange(t0, t0 + 600.0):
+        tracks = path(t)
+        if tracks is None:
+            break
+        rows, P = rows_at(t, tracks)
+        events.extend(mgr.update(float(t), rows, P, np.tile(class_p, (len(tracks), 1))))
+    return events
+
+
+def straight(track_id, start, velocity, t_end=None):
+    start = np.asarray(start, float)
+    velocity = np.asarray(velocity, float)
+    return lambda t: None if t_end is not None and t > t_end else [(track_id, start + velocity * t, velocity)]
+
+
+def test_inbound_drone_is_alerted_well_before_entering():
+    # 15 m/s straight at the asset from 4 km: warning zone at 2 km is 133 s away
+    events = run(manager(), straight(1, (0.0, -4000.0, 150.0), (0.0, 15.0, 0.0), t_end=300))
+    raise_ = [e for e in events if e["event"] == "raise"]
+    assert len(raise_) == 1
+    assert raise_[0]["level"] in ("warning", "alert")
+    t_warning_entry = (4000.0 - 2000.0) / 15.0
+    t_alert_entry = (4000.0 - 1000.0) / 15.0
+    assert raise_[0]["time_s"] <= t_warning_entry - 10.0
+    first_alert_level = min(e["time_s"] for e in events if e["level"] in ("alert", "critical"))
+    assert first_alert_level <= t_alert_entry - 30.0
+    levels = [e["level"] for e in events if e["event"] in ("raise", "escalate")]
+    assert levels[-1] == "critical"
+    ids = {e["alert_id"] for e in events}
+    assert ids == {1}
+    for e in events:
+        assert e["track_id"] == 1 and e["asset_id"] == "plant-1"
+        assert e["class"] == "drone"
+
+
+def test_far_drone_is_never_alerted():
+    # passes 3 km outside the warning zone
+    events = run(manager(), straight(1, (-6000.0, 5000.0, 150.0), (15.0, 0.0, 0.0), t_end=600))
+    assert events == []
+
+
+def test_drone_above_the_ceiling_is_not_alerted():
+    events = run(manager(), straight(1, (0.0, -4000.0, 1500.0), (0.0, 15.0, 0.0), t_end=500))
+    assert events == []
+
+
+def test_escalation_needs_more_than_one_update():
+    mgr = manager()
+    # one epoch deep inside the alert zone, then far away again
+    far = (0.0, -5000.0, 150.0)
+
+    def path(t):
+        if t > 40:
+            return None
+        p = (0.0, -500.0, 150.0) if t == 10 else far
+        return [(1, p, (0.0, 0.0, 0.0))]
+    assert run(mgr, path) == []
+
+
+def test_boundary_skimmer_does_not_flap():
+    # flies along the alert circle, crossing it by +-40 m every 15 s
+    def path(t):
+        if t > 400:
+            return None
+        angle = t * 10.0 / 1000.0
+        r = 1000.0 + 40.0 * np.sin(2 * np.pi * t / 30.0)
+        p = (r * np.cos(angle), r * np.sin(angle), 150.0)
+        v = (-10.0 * np.sin(angle), 10.0 * np.cos(angle), 0.0)
+        return [(1, p, v)]
+    events = run(manager(), path)
+    raises = [e for e in events if e["event"] == "raise"]
+    clears = [e for e in events if e["event"] == "clear"]
+    assert len(raises) == 1 and not clears
+    changes = [e["time_s"] for e in events if e["event"] in ("escalate", "deescalate")]
+    # no level change follows another within 10 s
+    assert all(b - a >= 10.0 for a, b in zip(changes, changes[1:]))
+
+
+def test_clear_waits_for_hold_and_margin():
+    cfg = AlertConfig(hold_s=10.0, margin_m=150.0)
+    # enters the warning zone, turns around at 1900 m and leaves
+    def path(t):
+        if t > 400:
+            return None
+        n = -2500.0 + 15.0 * t if t < 40 else -1900.0 - 15.0 * (t - 40)
+        v = (0.0, 15.0 if t < 40 else -15.0, 0.0)
+        return [(1, (0.0, n, 150.0), v)]
+    events = run(manager(cfg), path)
+    clear = [e for e in events if e["event"] == "clear"]
+    assert len(clear) == 1
+    # outside the warning circle by 150 m from t = 56.7 s; not cleared before
+    assert clear[0]["time_s"] >= 40 + (2150.0 - 1900.0) / 15.0 - 1.0
+    assert clear[0]["level"] is not None
+
+
+def test_alert_follows_a_successor_track():
+    def path(t):
+        if t > 200:
+            return None
+        p = np.array([0.0, -3500.0 + 15.0 * t, 150.0])
+        if t < 60:
+            return [(1, p, (0.0, 15.0, 0.0))]
+        if t < 63:
+            return []                       # the track was dropped ...
+        return [(2, p + (30.0, 0.0, 0.0), (0.0, 15.0, 0.0))]   # ... and a new one appears
+    events = run(manager(), path)
+    assert [e["event"] for e in events].count("raise") == 1
+    assert {e["alert_id"] for e in events} == {1}
+    assert any(e["track_id"] == 2 for e in events)
+    assert not any(e["event"] == "clear" and e["time_s"] < 190 for e in events)
+
+
+def test_dropped_track_without_successor_clears_after_handover_time():
+    cfg = AlertConfig(handover_s=20.0)
+    events = run(manager(cfg), straight(1, (0.0, -1500.0, 150.0), (0.0, 0.0, 0.0), t_end=30))
+    assert events[0]["event"] == "raise"
+    # the run stops at t = 31: no clear yet; feed empty epochs
+    mgr = manager(cfg)
+    events = run(mgr, lambda t: [(1, (0.0, -1500.0, 150.0), (0.0, 0.0, 0.0))] if t < 30 else [])
+    clear = [e for e in events if e["event"] == "clear"]
+    assert len(clear) == 1 and 50.0 <= clear[0]["time_s"] <= 52.0
+
+
+def test_birds_alert_only_in_critical_zones():
+    mgr = manager()
+    # a bird flock crossing the alert zone but not the critical one
+    events = run(mgr, straight(1, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=BIRD)
+    assert events == []
+    # a bird going through the critical zone is alerted
+    events = run(manager(), straight(1, (-3000.0, 0.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=BIRD)
+    assert any(e["event"] == "raise" and e["level"] == "critical" for e in events)
+    # an uncertain classification counts as unknown and alerts
+    unsure = np.array([0.35, 0.45, 0.1, 0.1])
+    events = run(manager(), straight(1, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=unsure)
+    assert any(e["event"] == "raise" for e in events)
+
+
+def test_events_carry_the_contract_fields(tmp_path):
+    events = run(manager(), straight(1, (0.0, -2500.0, 150.0), (0.0, 15.0, 0.0), t_end=200))
+    path = tmp_path / "alerts.jsonl"
+    with AlertJsonlWriter(path) as writer:
+        writer.write(events)
+    lines = path.read_text().splitlines()
+    assert len(lines) == len(events) > 0
+    for line in lines:
+        e = json.loads(line)
+        for key in ("time_s", "alert_id", "event", "asset_id", "level", "track_id",
+                    "time_to_entry_s", "cpa_m", "east_m", "north_m", "up_m", "speed_mps"):
+            assert key in e
+        assert e["event"] in ("raise", "escalate", "deescalate", "clear")

@@ -1,0 +1,512 @@
+"""Track classification kernels against slow references, and on simulated targets."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.special import log_expit, logsumexp
+from scipy.stats import norm
+
+from kernels import classify as K
+from kernels.classify import (
+    C_BIRD, C_UNKNOWN, CLASSIFY_PARAM_NAMES, N_CLASSES, N_FEATURES,
+    classify, classify_tracks, count_flock_neighbours, default_classify_params,
+    flock_neighbours, reset_features, update_features, validate_classify_params)
+
+FAST = settings(max_examples=100, deadline=None)
+
+
+# ---------------------------------------------------------------------------
+# Slow references
+# ---------------------------------------------------------------------------
+
+def ew_weights(a):
+    """Weights w_j = a_j prod_{l > j} (1 - a_l) of an EW mean with weights a."""
+    a = np.asarray(a, dtype=float)
+    w = np.empty_like(a)
+    for j in range(a.size):
+        w[j] = a[j] * np.prod(1.0 - a[j + 1:])
+    return w
+
+
+def ew_mean_var(samples, a):
+    """EW mean and variance written as explicit weighted sums (no recursion)."""
+    if len(samples) == 0:
+        return 0.0, 0.0
+    samples = np.asarray(samples, dtype=float)
+    w = ew_weights(a)
+    mean = float(np.sum(w * samples))
+    return mean, float(np.sum(w * (samples - mean) ** 2))
+
+
+def reference_features(xs, ts, snrs, ranges):
+    """The features of the module docstring, from the whole history at once."""
+    n = len(ts)
+    t_last = np.maximum.accumulate(np.asarray(ts, dtype=float))
+    dt = np.zeros(n)
+    dt[1:] = np.maximum(np.asarray(ts[1:], dtype=float) - t_last[:-1], 0.0)
+    count = np.arange(1, n + 1)
+    a_v = np.maximum(1.0 / count, 1.0 - np.exp(-dt / K.TAU_VELOCITY_S))
+    a = np.maximum(1.0 / count, 1.0 - np.exp(-dt / K.TAU_FEATURES_S))
+    smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * xs[:k + 1, 3 + axis])
+                        for axis in range(3)] for k in range(n)])
+    speed = np.hypot(smooth[:, 0], smooth[:, 1])
+    f = np.zeros(N_FEATURES)
+    f[K.F_N_UPDATES] = n
+    f[K.F_T_FIRST_S] = ts[0]
+    f[K.F_T_LAST_S] = t_last[-1]
+    f[K.F_AGE_S] = t_last[-1] - ts[0]
+    f[K.F_VE_SMOOTH_MPS:K.F_VU_SMOOTH_MPS + 1] = smooth[-1]
+    f[K.F_SPEED_MEAN_MPS], f[K.F_SPEED_VAR_M2PS2] = ew_mean_var(speed, a)
+    f[K.F_CLIMB_MEAN_MPS] = ew_mean_var(smooth[:, 2], a)[0]
+    f[K.F_CLIMB_ABS_MEAN_MPS] = ew_mean_var(np.abs(smooth[:, 2]), a)[0]
+    f[K.F_HEIGHT_MEAN_M] = ew_mean_var(xs[:, 2], a)[0]
+    f[K.F_HOVER_FRACTION] = ew_mean_var((speed < K.HOVER_SPEED_MPS).astype(float), a)[0]
+    # turn-rate samples between reference points at least TURN_BASELINE_S apart
+    rates, turn_a, ref = [], [], 0
+    for k in range(1, n):
+        baseline = t_last[k] - t_last[ref]
+        if baseline < K.TURN_BASELINE_S:
+            continue
+        if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
+                and speed[ref] >= K.MIN_TURN_SPEED_MPS):
+            change = (math.atan2(smooth[k, 1], smooth[k, 0])
+                      - math.atan2(smooth[ref, 1], smooth[ref, 0]))
+            change = (change + math.pi) % (2.0 * math.pi) - math.pi
+            rates.append(math.degrees(abs(change)) / baseline)
+            turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
+        ref = k
+    f[K.F_TURN_REF_T_S] = t_last[ref]
+    f[K.F_TURN_REF_VE_MPS], f[K.F_TURN_REF_VN_MPS] = smooth[ref, :2]
+    f[K.F_TURN_COUNT] = len(rates)
+    f[K.F_TURN_MEAN_DPS], f[K.F_TURN_VAR_D2PS2] = ew_mean_var(rates, turn_a)
+    values, snr_a = [], []
+    for k in range(n):
+        if not math.isnan(snrs[k]) and ranges[k] > 0.0:
+            values.append(snrs[k] + 40.0 * math.log10(ranges[k] / 1000.0))
+            snr_a.append(max(1.0 / len(values), 1.0 - math.exp(-dt[k] / K.TAU_FEATURES_S)))
+    f[K.F_SNR_COUNT] = len(values)
+    f[K.F_SNR_1KM_MEAN_DB] = ew_mean_var(values, snr_a)[0]
+    return f
+
+
+def reference_classify(features, neighbours, params):
+    """The naive-Bayes formula of the module docstring, vectorised with SciPy."""
+    named = dict(zip(CLASSIFY_PARAM_NAMES, params))
+    speed = features[:, K.F_SPEED_MEAN_MPS]
+    noise_dps = np.degrees(named["turn_noise_mps"] / np.maximum(speed, K.MIN_TURN_SPEED_MPS))
+    n_snr = features[:, K.F_SNR_COUNT]
+    log_post = np.empty((features.shape[0], N_CLASSES))
+    for c, name in enumerate(K.CLASS_NAMES):
+        def mean_sigma(term, unit):
+            return named[f"{name}_{term}_mean_{unit}"], named[f"{name}_{term}_sigma_{unit}"]
+
+        mu, sigma = mean_sigma("speed", "mps")
+        ll = norm.logpdf(speed, mu, sigma)
+        if name == "drone":
+            w = named["drone_hover_weight"]
+            ll = np.logaddexp(np.log1p(-w) + ll,
+                              np.log(w) + norm.logpdf(speed, 0.0, named["drone_hover_sigma_mps"]))
+        mu, sigma = mean_sigma("turn", "dps")
+        turn = norm.logpdf(features[:, K.F_TURN_MEAN_DPS], np.hypot(mu, noise_dps),
+                           np.hypot(sigma, 0.5 * noise_dps))
+        ll = ll + np.where(features[:, K.F_TURN_COUNT] > 0, turn, 0.0)
+        if name == "bird":
+            with np.errstate(divide="ignore"):
+                z = ((np.log(np.sqrt(features[:, K.F_SPEED_VAR_M2PS2]))
+                      - np.log(named["bird_speed_std_mps"])) / named["bird_speed_std_width"])
+            ll = ll + log_expit(-z)
+        mu, sigma = mean_sigma("height", "m")
+        ll = ll + norm.logpdf(features[:, K.F_HEIGHT_MEAN_M], mu, sigma)
+        mu, sigma = mean_sigma("rcs", "dbsm")
+        with np.errstate(divide="ignore"):
+            spread = np.sqrt(sigma ** 2 + named["snr_sigma_db"] ** 2 / n_snr)
+        rcs = norm.logpdf(features[:, K.F_SNR_1KM_MEAN_DB], named["snr_1m2_1km_db"] + mu,
+                          np.where(n_snr > 0, spread, 1.0))
+        ll = ll + np.where(n_snr > 0, rcs, 0.0)
+        p_flock = named[f"{name}_flock_probability"]
+        ll = ll + np.where(neighbours > 0, np.log(p_flock), np.log1p(-p_flock))
+        log_post[:, c] = np.log(named[f"{name}_prior"]) + ll
+    q = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
+    u = np.exp(-features[:, K.F_N_UPDATES] / named["evidence_updates"])
+    p = (1.0 - u)[:, None] * q
+    p[:, C_UNKNOWN] += u
+    return p
+
+
+def reference_neighbours(x, radius_m, max_dv_mps):
+    """All pairs."""
+    de = x[:, None, 0] - x[None, :, 0]
+    dn = x[:, None, 1] - x[None, :, 1]
+    dv = x[:, None, 3:] - x[None, :, 3:]
+    close = ((de * de + dn * dn <= radius_m * radius_m)
+             & ((dv * dv).sum(axis=2) < max_dv_mps * max_dv_mps))
+    np.fill_diagonal(close, False)
+    return close.sum(axis=1)
+
+
+# ---------------------------------------------------------------------------
+# Feature updates
+# ---------------------------------------------------------------------------
+
+def random_history(seed, n, speed_scale, dt_kind, snr_fraction):
+    rng = np.random.default_rng(seed)
+    xs = np.empty((n, 6))
+    heading = rng.uniform(0, 2 * np.pi)
+    speed = rng.uniform(0, 1) * speed_scale
+    for k in range(n):
+        heading += rng.normal(0, 0.3)
+        speed = abs(speed + rng.normal(0, 0.2 * speed_scale + 0.1))
+        xs[k, :3] = rng.uniform(-5000, 5000, 3)
+        xs[k, 2] = rng.uniform(0, 1000)
+        xs[k, 3:] = [speed * np.sin(heading), speed * np.cos(heading), rng.normal(0, 2)]
+    if dt_kind == 0:      # one radar, about a second
+        dt = rng.uniform(0.5, 1.5, n)
+    elif dt_kind == 1:    # several radars: bursts, repeats and late plots
+        dt = rng.choice([0.0, 0.01, 0.3, 1.0, 2.0, -0.5], n)
+    else:                 # coasting gaps
+        dt = rng.uniform(0.0, 8.0, n)
+    ts = 100.0 + np.cumsum(dt)
+    snrs = np.where(rng.random(n) < snr_fraction, rng.normal(15, 5, n), np.nan)
+    ranges = rng.uniform(200.0, 9000.0, n)
+    return xs, ts, snrs, ranges
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), n=st.integers(1, 30),
+       speed_scale=st.sampled_from([1.0, 4.0, 15.0, 60.0]), dt_kind=st.integers(0, 2),
+       snr_fraction=st.sampled_from([0.0, 0.5, 1.0]))
+def test_update_features_matches_reference(seed, n, speed_scale, dt_kind, snr_fraction):
+    xs, ts, snrs, ranges = random_history(seed, n, speed_scale, dt_kind, snr_fraction)
+    f = np.full(N_FEATURES, 7.0)  # reset must clear whatever was there
+    reset_features(f)
+    for k in range(n):
+        update_features(f, xs[k], ts[k], snrs[k], ranges[k])
+    expected = reference_features(xs, ts, snrs, ranges)
+    np.testing.assert_allclose(f, expected, rtol=1e-9, atol=1e-9,
+                               err_msg=str(list(zip(K.FEATURE_NAMES, f, expected))))
+
+
+def test_reset_clears_a_row_of_the_table_in_place():
+    table = np.ones((3, N_FEATURES))
+    reset_features(table[1])
+    assert np.all(table[1] == 0.0) and np.all(table[[0, 2]] == 1.0)
+
+
+def test_circling_target_turn_rate_and_speed():
+    speed, rate_dps = 20.0, 10.0
+    f = np.zeros(N_FEATURES)
+    for k in range(300):
+        heading = math.radians(rate_dps * k)
+        x = np.array([0.0, 0.0, 150.0, speed * math.sin(heading), speed * math.cos(heading), 0.0])
+        update_features(f, x, float(k), np.nan, 1000.0)
+    assert f[K.F_TURN_MEAN_DPS] == pytest.approx(rate_dps, rel=1e-3)
+    assert f[K.F_TURN_COUNT] == 299
+    # the smoothed velocity of a circling target is the true one times the
+    # steady-state gain |a / (1 - (1 - a) e^{-i omega dt})| of the smoother
+    a = 1.0 - math.exp(-1.0 / K.TAU_VELOCITY_S)
+    gain = abs(a / (1.0 - (1.0 - a) * np.exp(-1j * math.radians(rate_dps))))
+    assert f[K.F_SPEED_MEAN_MPS] == pytest.approx(speed * gain, rel=1e-5)
+    assert f[K.F_HOVER_FRACTION] == 0.0 and f[K.F_SNR_COUNT] == 0
+    assert f[K.F_HEIGHT_MEAN_M] == pytest.approx(150.0)
+    assert f[K.F_AGE_S] == 299.0
+
+
+def test_straight_and_hovering_targets():
+    straight, hover = np.zeros(N_FEATURES), np.zeros(N_FEATURES)
+    for k in range(40):
+        update_features(straight, np.array([0, 0, 100.0, 12.0, -5.0, 1.0]), 0.5 * k, 20.0, 4000.0)
+        update_features(hover, np.array([0, 0, 100.0, 0.3, 0.2, 0.0]), 0.5 * k, np.nan, 4000.0)
+    assert straight[K.F_SPEED_MEAN_MPS] == pytest.approx(13.0)
+    assert straight[K.F_SPEED_VAR_M2PS2] == pytest.approx(0.0, abs=1e-20)
+    assert straight[K.F_TURN_MEAN_DPS] == pytest.approx(0.0, abs=1e-9)
+    assert straight[K.F_TURN_COUNT] == 19  # one sample per second
+    assert straight[K.F_CLIMB_MEAN_MPS] == pytest.approx(1.0)
+    assert straight[K.F_SNR_1KM_MEAN_DB] == pytest.approx(20.0 + 40.0 * math.log10(4.0))
+    assert straight[K.F_SNR_COUNT] == 40
+    assert hover[K.F_HOVER_FRACTION] == pytest.approx(1.0)
+    assert hover[K.F_TURN_COUNT] == 0 and hover[K.F_SNR_COUNT] == 0
+
+
+# ---------------------------------------------------------------------------
+# Flocking
+# ---------------------------------------------------------------------------
+
+@st.composite
+def flock_problem(draw):
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    k = draw(st.integers(0, 120))
+    layout = draw(st.sampled_from(["clusters", "lattice", "spread"]))
+    rng = np.random.default_rng(seed)
+    x = np.zeros((k, 6))
+    if layout == "lattice":
+        # integer coordinates: exact ties on the radius and the velocity bound
+        x[:, :2] = rng.integers(-3, 4, (k, 2)) * 10.0
+        x[:, 3:] = rng.integers(-2, 3, (k, 3)) * 1.0
+        return x, 20.0, 2.0
+    if layout == "clusters":
+        centres = rng.uniform(-3000, 3000, (max(1, k // 6), 2))
+        x[:, :2] = centres[rng.integers(0, centres.shape[0], k)] + rng.normal(0, 30, (k, 2))
+    else:  # a few far outliers force a coarse grid
+        x[:, :2] = rng.uniform(-1e3, 1e3, (k, 2))
+        x[: k // 10, :2] *= 1e4
+    x[:, 2] = rng.uniform(0, 300, k)
+    x[:, 3:] = rng.normal(0, 6, (k, 3))
+    return x, draw(st.sampled_from([10.0, 50.0, 200.0])), draw(st.sampled_from([0.0, 3.0, 8.0]))
+
+
+@FAST
+@given(problem=flock_problem())
+def test_flock_neighbours_match_all_pairs(problem):
+    x, radius_m, max_dv_mps = problem
+    out = np.full(x.shape[0], -1, dtype=np.int64)
+    count_flock_neighbours(x, radius_m, max_dv_mps, out)
+    np.testing.assert_array_equal(out, reference_neighbours(x, radius_m, max_dv_mps))
+
+
+def test_flock_neighbours_many_tracks():
+    rng = np.random.default_rng(3)
+    x = np.zeros((3000, 6))
+    x[:, :2] = rng.uniform(-8000, 8000, (3000, 2))
+    x[:1500, :2] = x[:1500, :2] * 0.05
+    x[:, 3:] = rng.normal(0, 4, (3000, 3))
+    expected = reference_neighbours(x, 60.0, 5.0)
+    assert expected.max() > 0
+    np.testing.assert_array_equal(flock_neighbours(x, 60.0, 5.0), expected)
+
+
+def test_flock_neighbours_rejects_bad_input():
+    with pytest.raises(ValueError, match="radius_m"):
+        flock_neighbours(np.zeros((2, 6)), 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"shape \(k, 6\)"):
+        flock_neighbours(np.zeros((2, 4)), 10.0, 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        flock_neighbours(np.full((2, 6), np.nan), 10.0, 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Classifier
+# ---------------------------------------------------------------------------
+
+def random_features(rng, k, n_updates=None):
+    f = np.zeros((k, N_FEATURES))
+    f[:, K.F_N_UPDATES] = (rng.integers(0, 60, k) if n_updates is None
+                           else rng.choice(n_updates, k))
+    f[:, K.F_SPEED_MEAN_MPS] = rng.uniform(0, 90, k)
+    f[:, K.F_TURN_MEAN_DPS] = rng.exponential(8, k)
+    f[:, K.F_TURN_COUNT] = rng.integers(0, 3, k) * rng.integers(0, 40, k)
+    f[:, K.F_SPEED_VAR_M2PS2] = rng.integers(0, 2, k) * rng.exponential(10, k) ** 2
+    f[:, K.F_HEIGHT_MEAN_M] = rng.uniform(-50, 2000, k)
+    f[:, K.F_SNR_COUNT] = rng.integers(0, 3, k) * rng.integers(0, 40, k)
+    f[:, K.F_SNR_1KM_MEAN_DB] = rng.uniform(10, 80, k)
+    return f
+
+
+def random_params(rng):
+    params = default_classify_params()
+    for index, name in enumerate(CLASSIFY_PARAM_NAMES):
+        if name.endswith("_probability") or name == "drone_hover_weight":
+            params[index] = rng.uniform(0.01, 0.99)
+        else:
+            params[index] *= rng.uniform(0.5, 2.0)
+    return params
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), k=st.integers(0, 40), default=st.booleans())
+def test_classify_matches_reference(seed, k, default):
+    rng = np.random.default_rng(seed)
+    capacity = k + 5
+    features = random_features(rng, capacity)
+    slots = rng.permutation(capacity)[:k].astype(np.int64)
+    neighbours = rng.integers(0, 3, k) * rng.integers(0, 5, k)
+    params = default_classify_params() if default else random_params(rng)
+    out = np.full((k, 4), np.nan)
+    classify(features, slots, neighbours, params, out)
+    np.testing.assert_allclose(out, reference_classify(features[slots], neighbours, params),
+                               rtol=1e-9, atol=1e-12)
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), k=st.integers(1, 30))
+def test_probabilities_sum_to_one_and_order_does_not_matter(seed, k):
+    rng = np.random.default_rng(seed)
+    features = random_features(rng, k)
+    # extremes: far outside every class
+    features[0, K.F_SPEED_MEAN_MPS] = rng.choice([0.0, 500.0])
+    features[0, K.F_HEIGHT_MEAN_M] = rng.choice([-1e4, 1e5])
+    neighbours = rng.integers(0, 4, k)
+    params = random_params(rng)
+    p = classify_tracks(features, np.arange(k), neighbours, params)
+    assert np.all((p >= 0.0) & (p <= 1.0))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    order = rng.permutation(k)
+    np.testing.assert_array_equal(classify_tracks(features, order, neighbours[order], params),
+                                  p[order])
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), n_updates=st.sampled_from([0, 1, 2]))
+def test_unknown_dominates_with_thin_evidence(seed, n_updates):
+    rng = np.random.default_rng(seed)
+    features = random_features(rng, 20, n_updates=[n_updates])
+    p = classify_tracks(features, np.arange(20), rng.integers(0, 3, 20))
+    assert np.all(p[:, C_UNKNOWN] > 0.5)
+    assert np.all(np.argmax(p, axis=1) == C_UNKNOWN)
+
+
+def test_params_names_and_validation():
+    params = default_classify_params()
+    assert params.shape == (len(CLASSIFY_PARAM_NAMES),) == (K.N_CLASSIFY_PARAMS,)
+    assert len(set(CLASSIFY_PARAM_NAMES)) == len(CLASSIFY_PARAM_NAMES)
+    assert all(CLASSIFY_PARAM_NAMES)
+    np.testing.assert_array_equal(validate_classify_params(params), params)
+    for name, value, message in (("bird_speed_sigma_mps", 0.0, "positive"),
+                                 ("drone_flock_probability", 1.0, r"\(0, 1\)"),
+                                 ("aircraft_prior", -1.0, "positive"),
+                                 ("evidence_updates", np.nan, "finite")):
+        bad = params.copy()
+        bad[CLASSIFY_PARAM_NAMES.index(name)] = value
+        with pytest.raises(ValueError, match=f"{name} must .*{message}"):
+            validate_classify_params(bad)
+    with pytest.raises(ValueError, match="shape"):
+        validate_classify_params(params[:-1])
+
+
+def test_classify_tracks_rejects_bad_input():
+    features = np.zeros((4, N_FEATURES))
+    with pytest.raises(ValueError, match="capacity=4"):
+        classify_tracks(features, [0, 4])
+    with pytest.raises(TypeError, match="integers"):
+        classify_tracks(features, [0.0, 1.0])
+    with pytest.raises(ValueError, match="one entry per slot"):
+        classify_tracks(features, [0, 1], [0])
+    with pytest.raises(ValueError, match=r"shape \(capacity, 21\)"):
+        classify_tracks(np.zeros((4, 3)), [0])
+
+
+# ---------------------------------------------------------------------------
+# End to end on simulated targets
+# ---------------------------------------------------------------------------
+
+def simulated_targets(seed, duration_s=90.0, step_s=0.2):
+    """Drones, bird flocks and single birds, light aircraft and balloons."""
+    from radarcore.sim.trajectories import (
+        KIND_PARAMETERS, Trajectories, balloon_motion, bird_motion, formation, leg_motion)
+
+    rng = np.random.default_rng(seed)
+
+    def disc(n, radius_m):
+        radius = radius_m * np.sqrt(rng.random(n))
+        bearing = rng.uniform(0.0, 2.0 * np.pi, n)
+        return np.column_stack([radius * np.sin(bearing), radius * np.cos(bearing)])
+
+    def starts(n, kind):
+        low, high = KIND_PARAMETERS[kind]["height_m"]
+        height = rng.uniform(low + 0.1 * (high - low), high - 0.2 * (high - low), n)
+        return np.column_stack([disc(n, 4000.0), height])
+
+    def headings(n):
+        return rng.uniform(0.0, 360.0, n)
+
+    drones = leg_motion(rng, starts(200, "drone"), headings(200), duration_s, step_s, "drone",
+                        (0.0, 0.0), 4000.0)
+    n_flocks = 20
+    sizes = rng.integers(3, 13, n_flocks)
+    leaders = bird_motion(rng, starts(n_flocks, "bird"), headings(n_flocks), duration_s, step_s)
+    leader_index = np.repeat(np.arange(n_flocks), sizes)
+    spread = 4.0 + 1.5 * sizes[leader_index]
+    offset = np.column_stack([disc(leader_index.size, 1.0) * spread[:, None],
+                              rng.uniform(-3.0, 3.0, leader_index.size)])
+    flocks = formation(rng, leaders, leader_index, offset, jitter_m=(0.3, 1.5),
+                       period_s=(5.0, 15.0))
+    singles = bird_motion(rng, starts(30, "bird"), headings(30), duration_s, step_s)
+    aircraft = leg_motion(rng, starts(60, "aircraft"), headings(60), duration_s, step_s,
+                          "aircraft", (0.0, 0.0), 3500.0)
+    balloon_start = starts(60, "balloon")
+    balloon_start[:, 2] = rng.uniform(80.0, 300.0, 60)
+    balloons = balloon_motion(rng, balloon_start, rng.uniform(0.0, 360.0), duration_s, step_s)
+    return Trajectories.concatenate([drones, flocks, singles, aircraft, balloons])
+
+
+def run_simulated(seed, with_snr, checkpoints=(5, 20)):
+    """Noisy track states every second, SNR as the simulator makes it; returns
+    the kinds and the probabilities at each checkpoint (seconds of track age)."""
+    from radarcore.sim.sensors import SNR_CONSTANT_DB, SNR_SIGMA_DB
+
+    trajectories = simulated_targets(seed)
+    rng = np.random.default_rng(seed + 1)
+    n = trajectories.n_targets
+    radar_position = np.array([-2500.0, 1500.0, 25.0])
+    t0 = rng.uniform(0.0, trajectories.duration_s - max(checkpoints) - 1.0)
+    features = np.zeros((n, N_FEATURES))
+    for i in range(n):
+        reset_features(features[i])
+    params = default_classify_params()
+    result = {}
+    for k in range(max(checkpoints) + 1):
+        t_s = t0 + k
+        position, velocity = trajectories.state_at(np.arange(n), np.full(n, t_s))
+        x = np.hstack([position + rng.normal(0.0, 10.0, (n, 3)),
+                       velocity + rng.normal(0.0, 2.0, (n, 3))])
+        range_m = np.linalg.norm(position - radar_position, axis=1)
+        snr_db = (SNR_CONSTANT_DB + 10.0 * np.log10(trajectories.rcs_m2)
+                  - 40.0 * np.log10(range_m) + rng.normal(0.0, SNR_SIGMA_DB, n))
+        if not with_snr:
+            snr_db[:] = np.nan
+        for i in range(n):
+            update_features(features[i], x[i], t_s, snr_db[i], range_m[i])
+        if k in checkpoints:
+            neighbours = np.empty(n, dtype=np.int64)
+            count_flock_neighbours(x, 60.0, 6.0, neighbours)
+            out = np.empty((n, N_CLASSES))
+            classify(features, np.arange(n, dtype=np.int64), neighbours, params, out)
+            result[k] = out
+    return trajectories.kind, result
+
+
+def confusion(kind, p):
+    """Fraction of each true kind given each argmax class."""
+    label = np.argmax(p, axis=1)
+    return {name: np.bincount(label[kind == name], minlength=N_CLASSES) / np.sum(kind == name)
+            for name in ("drone", "bird", "aircraft", "balloon")}
+
+
+def print_confusion(title, table):
+    print(f"\n{title}: rows true kind, columns {', '.join(K.CLASS_NAMES)}")
+    for name, row in table.items():
+        print(f"  {name:9s}" + "".join(f"{value:8.3f}" for value in row))
+
+
+@pytest.fixture(scope="module")
+def simulated_with_snr():
+    return run_simulated(11, with_snr=True)
+
+
+def test_simulated_targets_after_20_s(simulated_with_snr):
+    kind, result = simulated_with_snr
+    table = confusion(kind, result[20])
+    print_confusion("after 20 s, with SNR", table)
+    assert 1.0 - table["drone"][C_BIRD] >= 0.95
+    assert table["bird"][C_BIRD] >= 0.80
+    assert table["aircraft"][K.C_AIRCRAFT] >= 0.90
+    assert table["balloon"][C_BIRD] == 0.0
+
+
+def test_simulated_birds_called_birds_within_seconds(simulated_with_snr):
+    kind, result = simulated_with_snr
+    table = confusion(kind, result[5])
+    print_confusion("after 5 s, with SNR", table)
+    assert 1.0 - table["drone"][C_BIRD] >= 0.95
+    assert table["bird"][C_BIRD] >= 0.80
+
+
+def test_simulated_targets_from_kinematics_alone():
+    """No SNR: the radar cross-section cue is gone, kinematics and flocking remain."""
+    kind, result = run_simulated(12, with_snr=False, checkpoints=(20,))
+    table = confusion(kind, result[20])
+    print_confusion("after 20 s, no SNR", table)
+    assert 1.0 - table["drone"][C_BIRD] >= 0.95
+    assert table["bird"][C_BIRD] >= 0.80
+    assert table["aircraft"][K.C_AIRCRAFT] >= 0.90
+    assert table["balloon"][C_BIRD] <= 0.10
