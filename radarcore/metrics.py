@@ -211,3 +211,104 @@ def persistent_changes(labels, min_run=5):
             runs.append([label, 1])
     kept = [label for label, n in runs if n >= min_run]
     return sum(1 for a, b in zip(kept, kept[1:]) if a != b)
+
+
+@dataclass
+class AlertScores:
+    """Alerts scored against truth (see :func:`alert_scores`)."""
+
+    intrusions: list          # dicts: target_id, kind, asset_id, level, entry_time_s, alerted, lead_s
+    missed_intrusions: int    # intrusions into alert-level zones with no alert before entry
+    lead_times_s: list        # for drones entering alert-level zones, raise -> entry
+    false_alerts: dict        # kind nearest the raise ('bird', 'drone', 'none', ...) -> count
+    false_bird_alerts: int    # raises on birds that never entered a critical zone of that asset
+    alert_truth: dict         # alert_id -> target_id (0: none) at its raise
+    flaps: int                # clear followed by a raise of the same truth/asset within 10 s
+    hours: float
+
+
+def attribute_events(events, truth, radius_m=150.0):
+    """Target id of the truth nearest (horizontally) each event, 0 if none within ``radius_m``."""
+    times = np.unique([e["time_s"] for e in events])
+    tr = interpolate_truth(truth, times)
+    out = []
+    for e in events:
+        sel = tr["time_s"] == e["time_s"]
+        if not sel.any():
+            out.append(0)
+            continue
+        d = np.hypot(tr["xyz"][sel, 0] - e["east_m"], tr["xyz"][sel, 1] - e["north_m"])
+        k = int(np.argmin(d))
+        out.append(int(tr["target_id"][sel][k]) if d[k] <= radius_m else 0)
+    return out
+
+
+def alert_scores(events, truth, zone_events, kinds, hours, level="alert"):
+    """Lead times, missed intrusions and false alerts.
+
+    Parameters
+    ----------
+    events : list of dict
+        Alert events (alerts.jsonl).
+    truth : ndarray of TRUTH_DTYPE
+    zone_events : ndarray
+        True zone entries (``radarcore.sim.intrusions.truth_zone_events``).
+    kinds : dict
+        target id -> kind.
+    hours : float
+        Scenario length, for rates.
+    level : str
+        Intrusions into zones of this level are scored.
+
+    Notes
+    -----
+    An alert belongs to the truth target nearest its ``raise`` (within
+    150 m).  An intrusion is alerted when an alert of that target and asset
+    was raised before the entry.  A raise is false when its target never
+    entered any zone of the asset that alerts on its kind: a bird that
+    never entered a critical zone, or no target at all.
+    """
+    truth_of = attribute_events(events, truth)
+    raises = [(e, tid) for e, tid in zip(events, truth_of) if e["event"] == "raise"]
+    alert_truth = {e["alert_id"]: tid for e, tid in raises}
+    first_raise = {}
+    for e, tid in raises:
+        key = (tid, e["asset_id"])
+        first_raise[key] = min(first_raise.get(key, np.inf), e["time_s"])
+    entered = {}
+    for z in zone_events:
+        entered.setdefault((int(z["target_id"]), str(z["asset_id"])), set()).add(str(z["level"]))
+    intrusions, lead, missed = [], [], 0
+    for z in zone_events:
+        if str(z["level"]) != level or int(z["entry_index"]) != 0 or bool(z["at_start"]):
+            continue
+        tid, asset = int(z["target_id"]), str(z["asset_id"])
+        t_raise = first_raise.get((tid, asset), np.inf)
+        alerted = t_raise <= float(z["entry_time_s"])
+        lead_s = float(z["entry_time_s"]) - t_raise if alerted else None
+        intrusions.append({"target_id": tid, "kind": kinds.get(tid, "none"), "asset_id": asset,
+                           "level": level, "entry_time_s": float(z["entry_time_s"]),
+                           "alerted": alerted, "lead_s": lead_s})
+        if kinds.get(tid) == "drone":
+            if alerted:
+                lead.append(lead_s)
+            else:
+                missed += 1
+    false_alerts, false_bird = {}, 0
+    for e, tid in raises:
+        kind = kinds.get(tid, "none") if tid else "none"
+        levels = entered.get((tid, e["asset_id"]), set())
+        legitimate = bool(levels) and (kind != "bird" or "critical" in levels)
+        if not legitimate:
+            false_alerts[kind] = false_alerts.get(kind, 0) + 1
+            if kind in ("bird", "none"):
+                false_bird += 1
+    flaps = 0
+    last_clear = {}
+    for e, tid in zip(events, truth_of):
+        key = (tid, e["asset_id"])
+        if e["event"] == "clear":
+            last_clear[key] = e["time_s"]
+        elif e["event"] == "raise" and tid and e["time_s"] - last_clear.get(key, -np.inf) < 10.0:
+            flaps += 1
+    return AlertScores(intrusions, missed, lead, false_alerts, false_bird, alert_truth, flaps, hours)

@@ -391,6 +391,39 @@ def test_evaluate_zones_matches_naive(seed):
             assert p_entry[i, k] == pytest.approx(want[3], abs=1e-6), (i, k)
 
 
+@SLOW
+@given(SEEDS)
+def test_far_polygon_bound_keeps_tiny_probabilities_exact(seed):
+    # Small covariance, no process noise: Phi(-g / sigma) spans 1e-80 ... 0.0,
+    # and the bound that skips the search (g / sigma >= 40) is met by some pairs.
+    rng = np.random.default_rng(seed)
+    vertices = random_polygon(rng, np.zeros(2), rng.uniform(300.0, 1500.0))
+    poly_start, poly_xy = pack_polygons([vertices])
+    table = (np.array([1], dtype=np.int64), vertices.mean(axis=0)[None].copy(), np.zeros(1),
+             np.zeros(1), np.full(1, 500.0), poly_start, poly_xy)
+    zone = naive.zones_from_table(*table)[0]
+    r_bound = np.max(np.linalg.norm(vertices - vertices.mean(axis=0), axis=1))
+    n = 12
+    x = np.zeros((n, 6))
+    heading = rng.uniform(0, 2 * np.pi, n)
+    reach = r_bound + rng.uniform(100.0, 1000.0, n)
+    x[:, :2] = vertices.mean(axis=0) + reach[:, None] * np.column_stack(
+        [np.cos(heading), np.sin(heading)])
+    x[:, 2] = 250.0
+    x[:, 3:5] = rng.normal(0.0, 1.0, (n, 2))
+    x[: n // 2, 3:5] = 0.0
+    P = np.tile(np.diag([100.0, 100.0, 100.0, 1e-4, 1e-4, 1e-4]), (n, 1, 1))
+    out = outputs(n, 1)
+    evaluate_zones(x, P, *table, 30.0, 0.0, 0.0, *out)
+    skipped = 0
+    for i in range(n):
+        want = naive.evaluate_pair(x[i], P[i], zone, 30.0, 0.0, 0.0)
+        assert out[3][i, 0] == pytest.approx(want[3], rel=1e-6, abs=0.0)
+        assert math.isinf(out[2][i, 0]) and math.isinf(want[2])
+        skipped += reach[i] - r_bound - 31.0 > 40.0 * math.sqrt(2 * (100.0 + 900e-4))
+    assume(skipped and skipped < n)
+
+
 @FAST
 @given(SEEDS, st.floats(1e-3, 1e4))
 def test_p_entry_is_a_probability_and_inside_means_certain(seed, sigma_scale):
