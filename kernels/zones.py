@@ -180,7 +180,7 @@ def _polygon_signed_distance(e, n, poly_xy, lo, hi):
     """One pass over the edges: inclusion (as :func:`point_in_polygon`), the
     distance to the nearest edge, the nearest boundary point and its edge.
 
-    Returns ``(inside, distance, qe, qn, edge)``.
+    Returns ``(inside, distance, qe, qn, edge, distance^2)``.
     """
     inside = False
     best = np.inf
@@ -202,7 +202,7 @@ def _polygon_signed_distance(e, n, poly_xy, lo, hi):
             best_e = qe
             best_n = qn
             best_edge = i
-    return inside, math.sqrt(best), best_e, best_n, best_edge
+    return inside, math.sqrt(best), best_e, best_n, best_edge, best
 
 
 @njit
@@ -311,7 +311,7 @@ def _signed_distance(e, n, kind, center_e, center_n, radius, poly_xy, lo, hi):
         de = e - center_e
         dn = n - center_n
         return math.sqrt(de * de + dn * dn) - radius
-    inside, distance, _, _, _ = _polygon_signed_distance(e, n, poly_xy, lo, hi)
+    inside, distance, _, _, _, _ = _polygon_signed_distance(e, n, poly_xy, lo, hi)
     return -distance if inside else distance
 
 
@@ -475,13 +475,15 @@ def _circle_path_min(e, n, ve, vn, center_e, center_n, radius, t0, t1):
 
 @njit
 def _polygon_search(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter,
-                    start_inside, start_distance, start_qe, start_qn, start_edge):
+                    start_inside, start_distance, start_qe, start_qn, start_edge,
+                    start_distance2):
     """Minimum signed distance along the path over ``[t0, t1]`` (module
     docstring) and the first edge crossing.
 
-    The caller gives what it knows of the start ``p(t0)``: whether it is
-    inside and its nearest boundary point.  ``may_enter`` False (the path
-    misses the bounding circle) skips the crossing search.
+    The caller gives the start ``p(t0)`` as :func:`_polygon_signed_distance`
+    returns it.  ``may_enter`` False (the path misses the bounding circle)
+    skips the crossing search.  Ties keep the earliest time, so a path that
+    does not move horizontally has ``t* = t0``.
 
     Returns ``(t_first, g, t, nrm_e, nrm_n)``.
     """
@@ -499,14 +501,15 @@ def _polygon_search(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter,
         # segment [a, b] and an edge do not intersect, so their distance is
         # the least of the end points of each to the other; a to every edge
         # is the start's nearest boundary point.
-        best = start_distance * start_distance
+        best = start_distance2
         best_t = t0
         best_pe = ae
         best_pn = an
         best_qe = start_qe
         best_qn = start_qn
         best_edge = start_edge
-        for i in range(lo, hi):
+        moving = (ve != 0.0 or vn != 0.0) and t1 > t0
+        for i in range(lo, hi if moving else lo):
             j = i + 1 if i + 1 < hi else lo
             vie = poly_xy[i, 0]
             vin = poly_xy[i, 1]
@@ -545,7 +548,7 @@ def _polygon_search(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter,
             t = t_lo + (t_hi - t_lo) * (k / (n_samples - 1.0))
         pe = e + ve * t
         pn = n + vn * t
-        inside, distance, qe, qn, edge = _polygon_signed_distance(pe, pn, poly_xy, lo, hi)
+        inside, distance, qe, qn, edge, _ = _polygon_signed_distance(pe, pn, poly_xy, lo, hi)
         g = -distance if inside else distance
         if g < best_g:
             best_g = g
@@ -562,9 +565,9 @@ def _polygon_search(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter,
 def _polygon_path_min(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples):
     ae = e + ve * t0
     an = n + vn * t0
-    start_inside, distance, qe, qn, edge = _polygon_signed_distance(ae, an, poly_xy, lo, hi)
+    start = _polygon_signed_distance(ae, an, poly_xy, lo, hi)
     _, g, t, nrm_e, nrm_n = _polygon_search(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples,
-                                            True, start_inside, distance, qe, qn, edge)
+                                            True, *start)
     return g, t, nrm_e, nrm_n
 
 
@@ -628,7 +631,7 @@ def _signed_distance_normal(e, n, ve, vn, kind, center_e, center_n, radius, poly
         if speed > 0.0:
             return -radius, -vn / speed, ve / speed
         return -radius, 1.0, 0.0
-    inside, distance, qe, qn, edge = _polygon_signed_distance(e, n, poly_xy, lo, hi)
+    inside, distance, qe, qn, edge, _ = _polygon_signed_distance(e, n, poly_xy, lo, hi)
     g = -distance if inside else distance
     if distance > 0.0:
         return g, (e - qe) / distance, (n - qn) / distance
@@ -682,9 +685,9 @@ def _evaluate_pair(x, P, kind, center_e, center_n, radius, bound_radius, floor, 
         g, t, nrm_e, nrm_n = _circle_path_min(e, n, ve, vn, center_e, center_n, radius,
                                               t0, t1)
     else:
-        inside_now, d_now, q_now_e, q_now_n, edge_now = _polygon_signed_distance(
-            e, n, poly_xy, lo, hi)
-        distance = -d_now if inside_now else d_now
+        now = _polygon_signed_distance(e, n, poly_xy, lo, hi)
+        inside_now = now[0]
+        distance = -now[1] if inside_now else now[1]
         if inside_now and in_slab:
             return True, distance, 0.0, 1.0
         center_distance, _ = _path_center_distance(e - center_e, n - center_n, ve, vn,
@@ -696,18 +699,14 @@ def _evaluate_pair(x, P, kind, center_e, center_n, radius, bound_radius, floor, 
         sigma_max = math.sqrt(max(trace_0, trace_1, 0.0))
         if center_distance - bound_radius > 40.0 * sigma_max:   # Phi(-40) == 0.0
             return False, distance, np.inf, 0.0
-        if t0 == 0.0:
-            start_inside = inside_now
-            start_distance, start_qe, start_qn, start_edge = d_now, q_now_e, q_now_n, edge_now
-        else:
-            start_inside, start_distance, start_qe, start_qn, start_edge = (
-                _polygon_signed_distance(e + ve * t0, n + vn * t0, poly_xy, lo, hi))
+        start = now
+        if t0 != 0.0:
+            start = _polygon_signed_distance(e + ve * t0, n + vn * t0, poly_xy, lo, hi)
         t_first, g, t, nrm_e, nrm_n = _polygon_search(
-            e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter, start_inside,
-            start_distance, start_qe, start_qn, start_edge)
+            e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter, *start)
         tte = np.inf
         if window:
-            tte = t0 if start_inside else t_first
+            tte = t0 if start[0] else t_first
     p_in = _inside_probability(P, t, g, nrm_e, nrm_n, u + vu * t, floor, ceiling, q_h, q_v)
     if vu != 0.0:
         t_v = (0.5 * (floor + ceiling) - u) / vu

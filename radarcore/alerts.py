@@ -32,7 +32,7 @@ Events are dicts with the fields of interfaces.md alerts.jsonl plus the
 track's class and confidence, closing speed, probability of entry and CPA
 time.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import json
 
 import numpy as np
@@ -56,7 +56,8 @@ class _Alert:
     pending_count: int = 0
     lower_since: float = None        # time the threat first fell below ``level``
     orphan_since: float = None       # time the track was dropped
-    last: dict = field(default_factory=dict)   # last evaluation, for events and handover
+    ref: tuple = None                # where its latest evaluation is (built into ``last`` on demand)
+    last: dict = None                # event fields of the latest evaluation
 
 
 class AlertManager:
@@ -153,6 +154,8 @@ class AlertManager:
         # alerts whose track is gone wait for a successor
         for key in [key for key in self.alerts if key[0] not in row_of_track]:
             alert = self.alerts.pop(key)
+            alert.last = self._info(alert)
+            alert.ref = None
             alert.orphan_since = t
             self.orphans.append(alert)
 
@@ -161,24 +164,29 @@ class AlertManager:
             if hi == lo:
                 continue
             level = ev["zone_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
+            level_list = level.tolist()
             candidates = set(np.flatnonzero(level > NONE).tolist())
             candidates |= {row_of_track[tid] for (tid, asset) in self.alerts if asset == a}
-            for r in sorted(candidates, key=lambda r: int(rows["track_id"][r])):
+            # rows are sorted by track id, so are the events of one epoch
+            for r in sorted(candidates):
                 track_id = int(rows["track_id"][r])
-                info = self._describe(ev, rows, r, a, lo, hi, int(level[r]))
+                threat = level_list[r]
                 alert = self.alerts.get((track_id, a))
-                if alert is None:
-                    alert = self._adopt_orphan(t, a, info)
+                if alert is None and self.orphans:
+                    alert = self._adopt_orphan(t, a, ev["x"][r])
                     if alert is not None:
                         alert.track_id = track_id
                         self.alerts[(track_id, a)] = alert
                 if alert is None:
-                    if info["threat"] == NONE or self._held_as_unknown(t, info, ev, r, lo, hi):
+                    if threat == NONE or self._held_as_unknown(t, ev, track_id, r, lo, hi):
                         continue
                     alert = _Alert(alert_id=0, asset=a, track_id=track_id, level=NONE)
                     self.alerts[(track_id, a)] = alert
-                event = self._step(t, alert, info)
-                alert.last = info
+                alert.ref = (ev, rows, r, a, lo, hi, threat)
+                alert.last = None
+                if threat == alert.level and alert.pending_count == 0 and alert.lower_since is None:
+                    continue            # steady: nothing to decide, nothing to say
+                event = self._step(t, alert, threat)
                 if alert.level == NONE and alert.pending_level == NONE:
                     del self.alerts[(track_id, a)]
                 if event:
@@ -191,16 +199,24 @@ class AlertManager:
             self.counts[e["event"]] += 1
         return events
 
-    def _held_as_unknown(self, t, info, ev, r, lo, hi):
+    def _info(self, alert):
+        """The event fields of an alert's latest evaluation (built when needed)."""
+        if alert.last is None:
+            alert.last = self._describe(*alert.ref)
+        return alert.last
+
+    def _held_as_unknown(self, t, ev, track_id, r, lo, hi):
         """A young track of unknown class outside every critical zone waits."""
-        if info["class"] != "unknown":
+        if ev["class"][r] != UNKNOWN_CLASS:
             return False
-        if t - self.first_seen[info["track_id"]] >= self.config.unknown_hold_s:
+        if t - self.first_seen[track_id] >= self.config.unknown_hold_s:
             return False
         inside_serious = ev["inside"][r, lo:hi] & (self.zones.zone_level[lo:hi] >= CRITICAL_LEVEL)
         return not inside_serious.any()
 
     def _describe(self, ev, rows, r, a, lo, hi, threat):
+        # (called through _info: once per alert and epoch at most, and only
+        # when an event is written or a lower level must check the margin)
         """What an event needs to say about row ``r`` and asset ``a``."""
         tte = ev["tte"][r, lo:hi]
         zl = ev["zone_level"][r, lo:hi]
@@ -227,9 +243,8 @@ class AlertManager:
                                                initial=np.inf)) for lv in range(len(ZONE_LEVELS))],
         }
 
-    def _step(self, t, alert, info):
+    def _step(self, t, alert, threat):
         cfg = self.config
-        threat = info["threat"]
         if threat > alert.level:
             # a higher level must hold: publish the lowest level seen above
             # the current one over the last escalate_updates epochs
@@ -243,8 +258,8 @@ class AlertManager:
                 if old == NONE:
                     alert.alert_id = self.next_alert_id
                     self.next_alert_id += 1
-                    return self._event(t, alert, "raise", old, info)
-                return self._event(t, alert, "escalate", old, info)
+                    return self._event(t, alert, "raise", old, self._info(alert))
+                return self._event(t, alert, "escalate", old, self._info(alert))
             return None
         alert.pending_level, alert.pending_count = NONE, 0
         if threat == alert.level:
@@ -253,15 +268,17 @@ class AlertManager:
         # threat below the published level: hold, and keep the margin
         if alert.lower_since is None:
             alert.lower_since = t
-        clear_of_zones = all(d >= cfg.margin_m for d in info["distance_by_level"][threat + 1:])
-        if t - alert.lower_since >= cfg.hold_s and clear_of_zones:
+        if t - alert.lower_since < cfg.hold_s:
+            return None
+        info = self._info(alert)
+        if all(d >= cfg.margin_m for d in info["distance_by_level"][threat + 1:]):
             old = alert.level
             alert.level = threat
             alert.lower_since = None
             return self._event(t, alert, "clear" if threat == NONE else "deescalate", old, info)
         return None
 
-    def _adopt_orphan(self, t, a, info):
+    def _adopt_orphan(self, t, a, x_new):
         """An orphaned alert of asset ``a`` whose track was heading to where this one is."""
         best, best_d = None, self.config.handover_m
         for alert in self.orphans:
@@ -270,7 +287,7 @@ class AlertManager:
             x = alert.last["x"]
             dt = t - alert.orphan_since + 1.0   # the track was last seen one epoch before
             predicted = x[:2] + x[3:5] * dt
-            d = float(np.hypot(*(info["x"][:2] - predicted)))
+            d = float(np.hypot(*(x_new[:2] - predicted)))
             if d <= best_d:
                 best, best_d = alert, d
         if best is not None:

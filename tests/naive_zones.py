@@ -217,8 +217,8 @@ def path_min_dense(x, zone, t0, t1, n_dense=2001):
     def g(t):
         p = position(x, t)
         return signed_distance(p[0], p[1], zone)
-    if t1 <= t0:
-        return g(t0), t0
+    if t1 <= t0 or (x[3] == 0.0 and x[4] == 0.0):
+        return g(t0), t0                       # not moving: the earliest time
     times = np.linspace(t0, t1, n_dense)
     values = signed_distances(x[0] + x[3] * times, x[1] + x[4] * times, zone)
     k = int(np.argmin(values))
