@@ -6,7 +6,7 @@ from radarcore import __version__
 
 
 def build_parser():
-    from radarcore import replay, simulate
+    from radarcore import evaluate, replay, simulate, sweep
 
     parser = argparse.ArgumentParser(prog="radarcore",
                                      description="Low-altitude radar track fusion.")
@@ -15,6 +15,8 @@ def build_parser():
     sub.required = True
     simulate.add_parser(sub)
     replay.add_parser(sub)
+    evaluate.add_parser(sub)
+    sweep.add_parser(sub)
     return parser
 
 
