@@ -173,7 +173,7 @@ class AlertManager:
                 threat = level_list[r]
                 alert = self.alerts.get((track_id, a))
                 if alert is None and self.orphans:
-                    alert = self._adopt_orphan(t, a, ev["x"][r])
+                    alert = self._adopt_orphan(t, a, track_id, ev["x"][r])
                     if alert is not None:
                         alert.track_id = track_id
                         self.alerts[(track_id, a)] = alert
@@ -278,16 +278,22 @@ class AlertManager:
             return self._event(t, alert, "clear" if threat == NONE else "deescalate", old, info)
         return None
 
-    def _adopt_orphan(self, t, a, x_new):
-        """An orphaned alert of asset ``a`` whose track was heading to where this one is."""
+    def _adopt_orphan(self, t, a, track_id, x_new):
+        """An orphaned alert of asset ``a`` whose track was heading to where this one is.
+
+        Only a track that appeared after the orphan's track was dropped can
+        be its successor.
+        """
+        if t - self.first_seen[track_id] > self.config.handover_s:
+            return None
         best, best_d = None, self.config.handover_m
         for alert in self.orphans:
-            if alert.asset != a:
+            if alert.asset != a or self.first_seen[track_id] < alert.orphan_since - 1.0:
                 continue
             x = alert.last["x"]
             dt = t - alert.orphan_since + 1.0   # the track was last seen one epoch before
             predicted = x[:2] + x[3:5] * dt
-            d = float(np.hypot(*(x_new[:2] - predicted)))
+            d = float(np.hypot(x_new[0] - predicted[0], x_new[1] - predicted[1]))
             if d <= best_d:
                 best, best_d = alert, d
         if best is not None:
@@ -339,6 +345,9 @@ class AlertJsonlWriter:
         for event in events:
             self._file.write(json.dumps(event, separators=(", ", ": ")) + "\n")
         self.events_written += len(events)
+
+    def flush(self):
+        self._file.flush()
 
     def close(self):
         if not self._file.closed:

@@ -6,7 +6,7 @@ from radarcore import __version__
 
 
 def build_parser():
-    from radarcore import evaluate, replay, simulate, sweep
+    from radarcore import emulate, evaluate, keys, record, replay, serve, simulate, sweep
 
     parser = argparse.ArgumentParser(prog="radarcore",
                                      description="Low-altitude radar track fusion.")
@@ -15,6 +15,10 @@ def build_parser():
     sub.required = True
     simulate.add_parser(sub)
     replay.add_parser(sub)
+    serve.add_parser(sub)
+    emulate.add_parser(sub)
+    record.add_parser(sub)
+    keys.add_parser(sub)
     evaluate.add_parser(sub)
     sweep.add_parser(sub)
     return parser

@@ -3,9 +3,10 @@
 site.toml describes a deployment (see interfaces.md): the ``[origin]`` of the
 local East-North-Up frame, one ``[[radar]]`` table per radar, and optional
 ``[[asset]]`` tables (protected targets) with their ``[[asset.zone]]`` tables.
-radarcore adds two tables of its own, ``[tracker]`` and ``[alerts]``, whose
-keys are all optional (defaults in :class:`TrackerConfig` and
-:class:`AlertConfig`), one optional radar key, ``mode`` (``"rotating"`` or
+radarcore adds three tables of its own, ``[tracker]``, ``[alerts]`` and
+``[service]`` (the live service's endpoints and limits), whose keys are all
+optional (defaults in :class:`TrackerConfig`, :class:`AlertConfig` and
+:class:`ServiceConfig`), one optional radar key, ``mode`` (``"rotating"`` or
 ``"staring"``), and one optional zone key, ``alert_on`` (the track classes a
 zone alerts on; see :meth:`ZoneConfig.alerts_on`).
 
@@ -19,7 +20,8 @@ Key paths are ``origin.KEY``, ``radar[INDEX](id=ID).KEY`` (index in file
 order; the id is added once it is known), ``asset[ID].KEY`` (``asset[INDEX]``
 while the id is not yet known), ``asset[ID].zone[INDEX].KEY`` (an element of
 a list key adds ``[INDEX]``: ``asset[ID].zone[0].alert_on[1]``),
-``tracker.KEY`` and ``alerts.KEY``.  Unknown keys are errors, at every level.
+``tracker.KEY``, ``alerts.KEY`` and ``service.KEY``.  Unknown keys are errors,
+at every level.
 
 Type rules: a boolean is never a number; an integer is accepted where a
 float is expected (and stored as a float); a float is not accepted where an
@@ -46,15 +48,18 @@ __all__ = [
     "AssetConfig",
     "TrackerConfig",
     "AlertConfig",
+    "ServiceConfig",
     "SiteConfig",
     "ZONE_LEVELS",
     "RADAR_MODES",
     "MOTION_MODELS",
     "TRACK_CLASSES",
+    "PLOT_SOCKETS",
     "load_site",
     "parse_site",
     "parse_tracker",
     "parse_alerts",
+    "parse_service",
     "dump_site",
     "polygon_self_intersection",
 ]
@@ -69,6 +74,11 @@ RADAR_MODES = ("rotating", "staring")
 MOTION_MODELS = ("imm", "cv")
 #: Track classes a zone can alert on (the ``alert_on`` key of a zone).
 TRACK_CLASSES = ("drone", "bird", "aircraft", "unknown")
+#: Socket kinds the live service can take plots on: PULL (radars PUSH) or
+#: SUB subscribed to everything (radars PUB).
+PLOT_SOCKETS = ("pull", "sub")
+#: ZeroMQ transports an endpoint may name.
+ENDPOINT_TRANSPORTS = ("tcp", "ipc", "inproc", "pgm", "epgm", "vmci", "ws", "wss")
 
 _INT64_MIN = -(2 ** 63)
 _INT64_MAX = 2 ** 63 - 1
@@ -323,8 +333,50 @@ class AlertConfig:
 
 
 @dataclass(frozen=True)
+class ServiceConfig:
+    """The live service (the ``[service]`` table; every key optional).
+
+    Command-line options of ``radarcore serve`` override these.  Relative
+    paths are relative to the directory of the site file.
+
+    Attributes
+    ----------
+    plots_endpoint : str or None
+        ZeroMQ endpoint the service binds for plot frames (``tcp://*:5555``).
+    publish_endpoint : str or None
+        ZeroMQ endpoint the service binds for tracks, alerts and stats.
+    plots_socket : str
+        ``"pull"`` (radars PUSH) or ``"sub"`` (radars PUB).
+    metrics_port : int
+        Port of the Prometheus ``/metrics`` endpoint; 0: none.
+    curve_secret_key : str or None
+        The server's CurveZMQ secret key file; with ``curve_authorized_dir``
+        the endpoints require CurveZMQ.
+    curve_authorized_dir : str or None
+        Directory of the authorised clients' public key files.
+    record : str or None
+        Recording every received frame is appended to.
+    queue_plots : int
+        Capacity, in plots, of the queue between the receiver and the engine;
+        what does not fit is shed (and counted).
+    high_water_mark : int
+        ZeroMQ high-water mark (messages) of the plot and publish sockets.
+    """
+
+    plots_endpoint: str | None = None
+    publish_endpoint: str | None = None
+    plots_socket: str = "pull"
+    metrics_port: int = 0
+    curve_secret_key: str | None = None
+    curve_authorized_dir: str | None = None
+    record: str | None = None
+    queue_plots: int = 1_000_000
+    high_water_mark: int = 100_000
+
+
+@dataclass(frozen=True)
 class SiteConfig:
-    """A whole deployment: origin, radars, assets, tracker and alert parameters.
+    """A whole deployment: origin, radars, assets, tracker, alert and service parameters.
 
     ``source`` (the file it was read from) is not part of equality: two
     configurations with the same content compare equal wherever they came from.
@@ -335,6 +387,7 @@ class SiteConfig:
     assets: tuple[AssetConfig, ...] = ()
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
     source: str = field(default="<memory>", compare=False)
 
     @property
@@ -578,7 +631,33 @@ _ALERT_RULES = {
 _ALERT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(AlertConfig)}
 assert tuple(_ALERT_RULES) == tuple(_ALERT_DEFAULTS), "alert rules out of step with AlertConfig"
 
-_SITE_KEYS = ("origin", "radar", "asset", "tracker", "alerts")
+
+def _is_endpoint(value: str) -> bool:
+    transport, sep, address = value.partition("://")
+    return bool(sep) and transport in ENDPOINT_TRANSPORTS and address != ""
+
+
+_ENDPOINT = _Rule("string", 'a ZeroMQ endpoint ("tcp://HOST:PORT", "ipc://PATH", "inproc://NAME")', "",
+                  _is_endpoint)
+_PATH = _Rule("string", "a non-empty path", "", lambda v: v != "" and "\0" not in v)
+
+_SERVICE_RULES = {
+    "plots_endpoint": _ENDPOINT,
+    "publish_endpoint": _ENDPOINT,
+    "plots_socket": _choice(PLOT_SOCKETS),
+    "metrics_port": _Rule("integer", "a port number in [0, 65535] (0: no metrics endpoint)", "",
+                          lambda v: 0 <= v <= 65535),
+    "curve_secret_key": _PATH,
+    "curve_authorized_dir": _PATH,
+    "record": _PATH,
+    "queue_plots": _Rule("integer", "an integer >= 1", "plots", lambda v: 1 <= v <= _INT64_MAX),
+    "high_water_mark": _Rule("integer", "an integer in [1, 2147483647]", "messages",
+                             lambda v: 1 <= v <= 2 ** 31 - 1),
+}
+_SERVICE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ServiceConfig)}
+assert tuple(_SERVICE_RULES) == tuple(_SERVICE_DEFAULTS), "service rules out of step with ServiceConfig"
+
+_SITE_KEYS = ("origin", "radar", "asset", "tracker", "alerts", "service")
 
 
 def parse_tracker(data: dict, source: str = "<memory>", key_prefix: str = "tracker") -> TrackerConfig:
@@ -649,6 +728,44 @@ def parse_alerts(data: dict, source: str = "<memory>", key_prefix: str = "alerts
     _check_unknown(data, tuple(_ALERT_RULES), source, key_prefix)
     values = _read_values(data, _ALERT_RULES, (), _ALERT_DEFAULTS, source, key_prefix)
     return AlertConfig(**values)
+
+
+def parse_service(data: dict, source: str = "<memory>", key_prefix: str = "service") -> ServiceConfig:
+    """Validate a ``[service]`` table.
+
+    Parameters
+    ----------
+    data : dict
+        The table as read from TOML; absent keys take the defaults of
+        :class:`ServiceConfig`.
+    source : str
+        File name for error messages.
+    key_prefix : str
+        Key path of the table in error messages.
+
+    Returns
+    -------
+    ServiceConfig
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, a value of the wrong type or out of range (an
+        endpoint must name a ZeroMQ transport, ``plots_socket`` be ``"pull"``
+        or ``"sub"``, ``metrics_port`` a port number, ``queue_plots`` and
+        ``high_water_mark`` positive integers, paths non-empty strings), or
+        only one of ``curve_secret_key`` and ``curve_authorized_dir``.
+    """
+    data = _as_table(data, source, key_prefix, "a table")
+    _check_unknown(data, tuple(_SERVICE_RULES), source, key_prefix)
+    values = _read_values(data, _SERVICE_RULES, (), _SERVICE_DEFAULTS, source, key_prefix)
+    secret, authorized = values["curve_secret_key"], values["curve_authorized_dir"]
+    if (secret is None) != (authorized is None):
+        missing, given = (("curve_authorized_dir", "curve_secret_key") if authorized is None
+                          else ("curve_secret_key", "curve_authorized_dir"))
+        raise ConfigError(source, f"{key_prefix}.{missing}",
+                          f"missing (expected a path: {given} and {missing} go together)")
+    return ServiceConfig(**values)
 
 
 def _parse_origin(data: Any, source: str) -> Origin:
@@ -788,8 +905,9 @@ def parse_site(data: dict, source: str = "<memory>") -> SiteConfig:
 
     tracker = parse_tracker(data.get("tracker", {}), source, "tracker")
     alerts = parse_alerts(data.get("alerts", {}), source, "alerts")
+    service = parse_service(data.get("service", {}), source, "service")
     return SiteConfig(origin=origin, radars=tuple(radars), assets=tuple(assets), tracker=tracker,
-                      alerts=alerts, source=source)
+                      alerts=alerts, service=service, source=source)
 
 
 def load_site(path: str | Path) -> SiteConfig:
@@ -953,8 +1071,9 @@ def dump_site(site: SiteConfig) -> str:
     :func:`parse_site` (or :func:`load_site`) reads the text back to a
     :class:`SiteConfig` equal to ``site``.  Optional keys whose value is None
     are left out (a zone's ``alert_on`` among them), so is a radar ``mode``
-    of ``"rotating"``; the ``[tracker]`` and ``[alerts]`` tables hold only
-    the fields that differ from the defaults and are left out when none does.
+    of ``"rotating"``; the ``[tracker]``, ``[alerts]`` and ``[service]``
+    tables hold only the fields that differ from the defaults and are left
+    out when none does.
 
     Parameters
     ----------
@@ -1007,6 +1126,7 @@ def dump_site(site: SiteConfig) -> str:
                 lines.append(f"alert_on = [{names}]")
     lines += _changed_table("tracker", site.tracker, _TRACKER_DEFAULTS)
     lines += _changed_table("alerts", site.alerts, _ALERT_DEFAULTS)
+    lines += _changed_table("service", site.service, _SERVICE_DEFAULTS)
     return "\n".join(lines) + "\n"
 
 

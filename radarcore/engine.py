@@ -491,16 +491,21 @@ class Engine:
     def warmup():
         """Compile (or load from the cache) every kernel the engine runs.
 
-        Runs a few seconds of two crossing plots through a throw-away engine
-        on a one-radar site, so that a live service takes its first plot
-        without a compilation pause.  Returns that engine's summary.
+        Runs a few seconds of two plots a second through a throw-away engine
+        on a one-radar site with a protected asset (zones, classification,
+        alerts), so that a live service takes its first plot without a
+        compilation pause.  Returns that engine's summary.
         """
-        from radarcore.config import Origin, RadarConfig, SiteConfig
+        from radarcore.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
 
+        zones = (ZoneConfig(level="warning", radius_m=3000.0, floor_m=0.0, ceiling_m=1000.0),
+                 ZoneConfig(level="critical", floor_m=0.0, ceiling_m=500.0,
+                            polygon=((0.001, 0.001), (0.001, 0.003), (0.003, 0.003))))
         site = SiteConfig(origin=Origin(0.0, 0.0, 0.0), radars=(RadarConfig(
             id=1, lat_deg=0.0, lon_deg=0.0, alt_m=0.0, sigma_range_m=10.0,
             sigma_azimuth_deg=0.5, sigma_elevation_deg=0.5, scan_period_s=1.0,
-            max_range_m=5000.0, sigma_radial_velocity_mps=1.0),))
+            max_range_m=5000.0, sigma_radial_velocity_mps=1.0),),
+            assets=(AssetConfig(id="warmup", lat_deg=0.0, lon_deg=0.0, zones=zones),))
         n = 8
         plots = np.zeros(2 * n, PLOT_DTYPE)
         plots["time_s"] = np.repeat(np.arange(n, dtype=float), 2)

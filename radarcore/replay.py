@@ -1,4 +1,16 @@
-"""``radarcore replay``: recorded plots through the engine, as fast as the CPU allows."""
+"""``radarcore replay``: recorded plots through the engine, as fast as the CPU allows.
+
+The input is a plots.csv (interfaces.md) or a recording of the live service
+(``radarcore serve --record``, ``radarcore record``; :mod:`ingest.recording`),
+told apart by the ``.rcrec`` extension or ``--format``.  A recording is
+replayed through the same frame gate as the live service
+(:class:`radarcore.serve.FrameGate`): frames that do not decode and frames
+with a repeated sequence number are dropped and counted per reason
+(``frames_rejected`` in the summary), so the engine sees exactly the plots
+the service fed it (unless the service shed plots under overload, which its
+``plots_shed`` counter tells).  A recording cut short (a crash) replays every
+whole record before the cut.
+"""
 import dataclasses
 import itertools
 import json
@@ -9,14 +21,86 @@ import time
 import numpy as np
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
-from ingest.schema import TRACK_STATUS_NAMES
+from ingest.schema import PLOT_DTYPE, TRACK_STATUS_NAMES
 from radarcore.alerts import AlertJsonlWriter
 from radarcore.config import ConfigError, load_site
 from radarcore.engine import Engine
 
 
 class PlotFileError(ValueError):
-    """The plots file cannot be read at all (no header, a missing column)."""
+    """The plots file cannot be read at all (no header, a missing column, not a recording)."""
+
+
+#: Input formats of :func:`replay_file`.
+INPUT_FORMATS = ("csv", "recording")
+#: File name extension of a recording.
+RECORDING_SUFFIX = ".rcrec"
+#: Plots handed to the engine at once when replaying a recording.
+RECORDING_BATCH_PLOTS = 65536
+
+
+def input_format_of(path, input_format=None):
+    """``input_format`` if given, else ``"recording"`` for a ``.rcrec`` path, else ``"csv"``."""
+    if input_format is not None:
+        if input_format not in INPUT_FORMATS:
+            raise ValueError(f"input format must be one of {INPUT_FORMATS}, got {input_format!r}")
+        return input_format
+    return "recording" if os.fspath(path).endswith(RECORDING_SUFFIX) else "csv"
+
+
+@dataclasses.dataclass
+class _Chunk:
+    """A batch of plots from any input, with the reader's progress."""
+
+    plots: np.ndarray
+    bytes_done: int
+    malformed: int = 0
+    first_bad_lines: tuple = ()
+
+
+class RecordingSource:
+    """Plot batches of a recording, through the live service's frame gate.
+
+    Iterating yields :class:`_Chunk` batches of about
+    :data:`RECORDING_BATCH_PLOTS` plots.  Afterwards ``gate`` holds the
+    frame counters and ``reader`` the record counters (``records_read``,
+    ``torn_bytes``).
+
+    Raises
+    ------
+    PlotFileError
+        At construction, for a file whose header is not a recording's.
+    """
+
+    def __init__(self, path, radar_ids):
+        from ingest.recording import read_recording
+        from radarcore.serve import FrameGate
+
+        try:
+            self.reader = read_recording(path)
+        except ValueError as e:
+            raise PlotFileError(str(e)) from e
+        self.gate = FrameGate(radar_ids)
+
+    def __iter__(self):
+        batch, n_batch, done = [], 0, 16
+        for _, frames in self.reader:
+            done += 18 + sum(4 + len(part) for part in frames)    # record and body headers, parts
+            frame = self.gate.decode(frames)
+            if frame is None or frame.plots.size == 0:
+                continue
+            batch.append(frame.plots)
+            n_batch += frame.plots.size
+            if n_batch >= RECORDING_BATCH_PLOTS:
+                yield _Chunk(np.concatenate(batch), done)
+                batch, n_batch = [], 0
+        yield _Chunk(np.concatenate(batch) if batch else np.zeros(0, PLOT_DTYPE), done)
+
+    def summary(self):
+        """Frame and record counters for the replay summary."""
+        return {"frames_read": self.reader.records_read,
+                "frames_rejected": dict(self.gate.frames_rejected),
+                "recording_torn_bytes": self.reader.torn_bytes}
 
 
 MIN_OUTPUT_PERIOD_S = 0.05
@@ -57,17 +141,34 @@ class ReplayResult:
     alert_events: list
 
 
-def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True):
-    """Replay a plots.csv through a new engine; write ``out_dir/tracks.csv``.
+def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, input_format=None):
+    """Replay a plots.csv or a recording through a new engine; write ``out_dir/tracks.csv``.
+
+    Parameters
+    ----------
+    plots_path : str
+    site : radarcore.config.SiteConfig
+    out_dir : str
+    output_period_s : float or None
+    progress : bool
+    input_format : {"csv", "recording"} or None
+        None: by the file name (see :func:`input_format_of`).
 
     Returns a :class:`ReplayResult` whose ``summary`` holds the counters also
-    written to ``out_dir/summary.json``.
+    written to ``out_dir/summary.json``; for a recording also
+    ``frames_read``, ``frames_rejected`` (by reason) and
+    ``recording_torn_bytes``.
     """
     if output_period_s is not None:
         site = dataclasses.replace(
             site, tracker=dataclasses.replace(site.tracker, output_period_s=float(output_period_s)))
     t0 = time.perf_counter()
-    chunks = iter_plots_csv(plots_path)
+    recording = None
+    if input_format_of(plots_path, input_format) == "recording":
+        recording = RecordingSource(plots_path, site.radar_ids)
+        chunks = iter(recording)
+    else:
+        chunks = iter_plots_csv(plots_path)
     try:
         first = next(chunks)    # a bad header raises here, before any output exists
     except ValueError as e:
@@ -115,6 +216,8 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True):
     summary["alert_events"] = {kind: sum(1 for e in alert_log if e["event"] == kind)
                                for kind in ("raise", "escalate", "deescalate", "clear")}
     summary["alerts"] = len({e["alert_id"] for e in alert_log})
+    if recording is not None:
+        summary.update(recording.summary())
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2, sort_keys=True)
     return ReplayResult(summary, tracks_path, track_stats.per_track, alerts_path, alert_log)
@@ -197,7 +300,14 @@ def alert_table(events, limit=30):
 
 def format_summary(summary):
     rejected = ", ".join(f"{k} {v}" for k, v in summary["plots_rejected"].items() if v) or "none"
-    return "\n".join([
+    frame_lines = []
+    if "frames_read" in summary:
+        frames_rejected = ", ".join(f"{k} {v}" for k, v in summary["frames_rejected"].items() if v) or "none"
+        frame_lines = [f"frames read       {summary['frames_read']:,}"
+                       + (f" (torn tail of {summary['recording_torn_bytes']:,} bytes ignored)"
+                          if summary["recording_torn_bytes"] else ""),
+                       f"frames rejected   {frames_rejected}"]
+    return "\n".join(frame_lines + [
         f"plots read        {summary['plots_read']:,}",
         f"plots rejected    {rejected}",
         f"plots associated  {summary['plots_associated']:,}",
@@ -213,9 +323,12 @@ def format_summary(summary):
 
 def add_parser(subparsers):
     p = subparsers.add_parser("replay", help="replay recorded plots through the engine",
-                              description="Replay a plots.csv through the engine and write "
-                                          "DIR/tracks.csv, DIR/alerts.jsonl and DIR/summary.json.")
-    p.add_argument("plots", help="plots.csv (interfaces.md)")
+                              description="Replay a plots.csv or a recording (.rcrec) through the "
+                                          "engine and write DIR/tracks.csv, DIR/alerts.jsonl and "
+                                          "DIR/summary.json.")
+    p.add_argument("plots", help="plots.csv (interfaces.md) or a recording (FILE.rcrec)")
+    p.add_argument("--format", choices=INPUT_FORMATS, default=None, dest="input_format",
+                   help="input format (default: recording for a .rcrec file, else csv)")
     p.add_argument("--site", required=True, help="site.toml")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--output-period", type=float, default=None, metavar="S",
@@ -238,7 +351,8 @@ def run(args):
               f"{MAX_OUTPUT_PERIOD_S} seconds, got {args.output_period}", file=sys.stderr)
         return 2
     try:
-        result = replay_file(args.plots, site, args.out, args.output_period, progress=not args.quiet)
+        result = replay_file(args.plots, site, args.out, args.output_period, progress=not args.quiet,
+                             input_format=args.input_format)
     except PlotFileError as e:    # a missing column, an empty file
         print(f"radarcore replay: {e}", file=sys.stderr)
         return 2

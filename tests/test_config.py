@@ -20,6 +20,7 @@ from radarcore.config import (
     ConfigError,
     Origin,
     RadarConfig,
+    ServiceConfig,
     SiteConfig,
     TrackerConfig,
     ZoneConfig,
@@ -146,7 +147,7 @@ def test_alert_defaults_and_field_order():
     assert dataclasses.asdict(AlertConfig()) == ALERT_DEFAULTS
     assert type(AlertConfig().escalate_updates) is int
     assert [f.name for f in dataclasses.fields(SiteConfig)] == ["origin", "radars", "assets", "tracker",
-                                                                "alerts", "source"]
+                                                                "alerts", "service", "source"]
     assert SiteConfig(origin=Origin(0.0, 0.0), radars=()).alerts == AlertConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
         AlertConfig().hold_s = 1.0
@@ -247,7 +248,7 @@ SQUARE = [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
 
 RULE_CASES = [
     # top level and origin
-    ("top-level unknown key", _set("endpoints", {}), "endpoints", "unknown key (expected one of: origin, radar, asset, tracker, alerts)"),
+    ("top-level unknown key", _set("endpoints", {}), "endpoints", "unknown key (expected one of: origin, radar, asset, tracker, alerts, service)"),
     ("origin missing", _delete("origin"), "origin", "missing (expected a table [origin]"),
     ("origin not a table", _set("origin", 3), "origin", "expected a table [origin], got 3"),
     ("origin lat missing", _delete("origin", "lat_deg"), "origin.lat_deg", "missing (expected a latitude in [-90, 90], degrees)"),
@@ -721,6 +722,34 @@ def alert_configs(draw):
     )
 
 
+# The [service] defaults as documented (README), written out independently.
+SERVICE_DEFAULTS = {"plots_endpoint": None, "publish_endpoint": None, "plots_socket": "pull",
+                    "metrics_port": 0, "curve_secret_key": None, "curve_authorized_dir": None,
+                    "record": None, "queue_plots": 1_000_000, "high_water_mark": 100_000}
+endpoints = st.builds(lambda transport, address: f"{transport}://{address}",
+                      st.sampled_from(["tcp", "ipc", "inproc"]), st.text(min_size=1, max_size=20))
+paths = st.text(min_size=1, max_size=20).filter(lambda v: "\0" not in v)
+
+
+@st.composite
+def service_configs(draw):
+    def maybe(key, strategy):
+        return draw(st.just(SERVICE_DEFAULTS[key]) | strategy)
+
+    curve = draw(st.none() | st.tuples(paths, paths))
+    return ServiceConfig(
+        plots_endpoint=maybe("plots_endpoint", endpoints),
+        publish_endpoint=maybe("publish_endpoint", endpoints),
+        plots_socket=maybe("plots_socket", st.sampled_from(["pull", "sub"])),
+        metrics_port=maybe("metrics_port", st.integers(0, 65535)),
+        curve_secret_key=None if curve is None else curve[0],
+        curve_authorized_dir=None if curve is None else curve[1],
+        record=maybe("record", paths),
+        queue_plots=maybe("queue_plots", st.integers(1, 2 ** 63 - 1)),
+        high_water_mark=maybe("high_water_mark", st.integers(1, 2 ** 31 - 1)),
+    )
+
+
 @st.composite
 def sites(draw):
     radar_ids = draw(st.lists(st.integers(-2 ** 63, 2 ** 63 - 1), min_size=1, max_size=3, unique=True))
@@ -731,6 +760,7 @@ def sites(draw):
         assets=tuple(draw(assets_with(asset_id)) for asset_id in asset_ids),
         tracker=draw(trackers()),
         alerts=draw(alert_configs()),
+        service=draw(service_configs()),
     )
 
 
@@ -748,6 +778,9 @@ def test_dump_parse_round_trip(site):
     alerts_table = tomllib.loads(text).get("alerts", {})
     assert set(alerts_table) == {key for key, default in ALERT_DEFAULTS.items()
                                  if getattr(site.alerts, key) != default}
+    service_table = tomllib.loads(text).get("service", {})
+    assert set(service_table) == {key for key, default in SERVICE_DEFAULTS.items()
+                                  if getattr(site.service, key) != default}
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,1089 @@
+"""``radarcore serve``: the live service over ZeroMQ.
+
+Plots come in as plot frames (:mod:`ingest.codec`) on a PULL socket (or a SUB
+socket subscribed to everything); tracks, alerts and counters go out on a PUB
+socket under the topics ``tracks`` (one message per output epoch, the rows of
+tracks.csv), ``alerts`` (the alert events of alerts.jsonl) and ``stats`` (the
+counters, once a second).
+
+Threads
+-------
+receiver
+    Owns the plot socket.  Every received message is first written to the
+    recording (``--record``) with its receive time, *before* it is decoded,
+    so that a replay of the recording reproduces the service's input
+    exactly.  Then :class:`FrameGate` decodes it and drops what must not
+    reach the engine: frames that do not decode (the codec's reasons
+    ``malformed``, ``wrong_version``, ``length_mismatch``, ``too_large``) and
+    frames whose sequence number is not above the last one accepted from
+    the same radar (``duplicate_seq``: a duplicate, a replayed or a
+    reordered frame).  Accepted plot batches go onto a :class:`PlotQueue`
+    bounded in plots; a batch that does not fit is dropped and counted
+    (``shed``).  The receiver never waits for the engine.
+engine
+    The only writer of the track table.  It takes the batches waiting in the
+    queue at once (up to :data:`ENGINE_STEP_PLOTS` plots; when only a few
+    wait, it gives more up to :data:`ENGINE_GATHER_S` to gather, since every
+    engine step has a fixed cost), runs
+    :meth:`radarcore.engine.Engine.process` on them (the
+    engine validates each plot and counts ``non_finite``, ``unknown_radar``,
+    ``out_of_range``, ``late`` and ``time_jump``), and publishes the track
+    rows (one ``tracks`` message per epoch) and alert events through the
+    :class:`Publisher`, which owns the PUB socket and sends without ever
+    blocking (a refused send is counted, never waited for).  Once a second it
+    publishes the counters (``stats``).
+main
+    Signals, the Prometheus endpoint (:mod:`radarcore.metrics_http`), start
+    and stop.
+
+All sockets share one ``zmq.Context``; each thread polls with a timeout and
+checks its stop event.  Stopping (SIGINT, SIGTERM, :meth:`Service.stop`):
+the receiver stops taking input, closes its socket (linger 0) and flushes
+and closes the recording; then the engine thread processes everything
+already accepted, flushes the engine (:meth:`Engine.flush`), publishes the
+last epochs and a final ``stats`` message (``"final": true``) and closes its
+outputs.
+
+Bad input never stops the service: every rejected frame or plot is counted
+under its reason, logged at most once per reason every 10 s, and dropped.
+
+Processing latency is measured per plot from the receipt of its frame to the
+end of the engine step that processed it, publication included (queueing,
+engine and publishing time).  It does not include the reorder window the
+engine holds plots for before they reach a track (``reorder_window_s``).
+
+Security: with a server secret key and a directory of authorised client
+public keys, both sockets are CurveZMQ servers and a ZAP handler
+(``zmq.auth.thread.ThreadAuthenticator``) admits only the clients whose
+public key is in the directory: a radar or a subscriber without an
+authorised key gets no connection, and no data flows either way.
+"""
+import collections
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+import zmq
+
+from ingest.codec import (REJECT_REASONS_WIRE, FrameError, decode_plots, encode_alerts,
+                          encode_stats, encode_tracks)
+from ingest.recording import RecordingWriter, read_recording, recording_time_span
+from radarcore.engine import REJECT_REASONS, Engine
+
+log = logging.getLogger("radarcore.serve")
+
+#: Reasons a whole frame is rejected before it reaches the engine (counted in frames).
+FRAME_REJECT_REASONS = REJECT_REASONS_WIRE + ("duplicate_seq",)
+#: Reasons single plots are dropped (counted in plots): the engine's own
+#: (``malformed`` is a CSV reason and never happens here) and ``shed``.
+PLOT_REJECT_REASONS = tuple(r for r in REJECT_REASONS if r != "malformed") + ("shed",)
+#: Alert event kinds, as counted in the stats and metrics.
+ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear")
+#: The largest plot count of one frame.
+MAX_FRAME_PLOTS = 1_000_000
+#: A radar whose frames come with this many increasing sequence numbers in a
+#: row, all at or below its last accepted one, has restarted its counter:
+#: the last of them is accepted and the radar's sequence follows it.
+SEQ_RESYNC_FRAMES = 20
+#: Defaults of the ``[service]`` table.
+DEFAULT_QUEUE_PLOTS = 1_000_000
+DEFAULT_HIGH_WATER_MARK = 100_000
+#: How long the PUB socket may keep delivering the last messages after stop
+#: (milliseconds): long enough for the flushed epochs and the final stats to
+#: reach connected subscribers, short enough that stop stays bounded.
+PUBLISH_LINGER_MS = 1000
+#: Plots the engine takes from the queue per step at most: steps of this
+#: size run at the engine's full speed, larger ones no faster and with a
+#: longer wait for the plots that arrive meanwhile.
+ENGINE_STEP_PLOTS = 16384
+#: Once plots wait, the engine waits up to this long (seconds) for
+#: :data:`ENGINE_GATHER_PLOTS` of them: an engine step has a fixed cost of
+#: about 0.1-0.4 ms, which many tiny steps would pay over and over.
+ENGINE_GATHER_S = 0.001
+ENGINE_GATHER_PLOTS = 1000
+#: A log line per rejection reason at most this often.
+LOG_INTERVAL_S = 10.0
+#: Prometheus histogram buckets of the processing latency (seconds, upper bounds).
+LATENCY_BUCKETS_S = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2,
+                     0.5, 1.0, 2.0, 5.0)
+
+
+class RateLimitedLog:
+    """Log lines keyed by reason, at most one per reason per ``interval_s``.
+
+    Lines suppressed in between are counted and the count is given with the
+    next line of the same reason.
+    """
+
+    def __init__(self, logger, interval_s=LOG_INTERVAL_S, clock=time.monotonic):
+        self.logger = logger
+        self.interval_s = float(interval_s)
+        self.clock = clock
+        self._last = {}
+        self._suppressed = collections.Counter()
+
+    def __call__(self, reason, message):
+        """Log ``message`` under ``reason`` unless one was logged in the last ``interval_s``.
+
+        Returns
+        -------
+        bool
+            Whether a line was written.
+        """
+        now = self.clock()
+        last = self._last.get(reason)
+        if last is not None and now - last < self.interval_s:
+            self._suppressed[reason] += 1
+            return False
+        self._last[reason] = now
+        more = self._suppressed.pop(reason, 0)
+        suffix = f" ({more} more since the last report)" if more else ""
+        self.logger.warning("rejected (%s): %s%s", reason, message, suffix)
+        return True
+
+
+class FrameGate:
+    """Decodes received plot frames and rejects what must not reach the engine.
+
+    A frame is rejected, and counted under exactly one reason of
+    :data:`FRAME_REJECT_REASONS`, when it does not decode (the reason of the
+    codec's :class:`~ingest.codec.FrameError`) or when its sequence number is
+    at or below the last accepted sequence number of its radar
+    (``duplicate_seq``).  Sequence numbers are kept for the site's radars
+    only (a bounded table); frames of other radars pass, and the engine
+    counts their plots as ``unknown_radar``.
+
+    A radar that restarts its counter (or one whose counter was thrown far
+    ahead once) would otherwise be refused for ever: when
+    :data:`SEQ_RESYNC_FRAMES` frames in a row of one radar are refused with
+    strictly increasing sequence numbers, the last of them is accepted and
+    the radar's sequence follows it (counted in ``seq_resyncs``); the frames
+    before it stay rejected.  Duplicates and replays of old frames do not
+    form such a run.
+
+    The live service and the replay of a recording use the same gate, so a
+    replay feeds the engine exactly the plots the service fed it.
+
+    Parameters
+    ----------
+    radar_ids : iterable of int
+        The site's radars.
+    max_plots : int
+        The largest plot count of one frame (``too_large`` above it).
+
+    Attributes
+    ----------
+    frames_accepted, plots_accepted : int
+    frames_rejected : dict
+        Reason -> frames, every reason of :data:`FRAME_REJECT_REASONS` present.
+    last_seq : dict
+        Radar id -> last accepted sequence number.
+    last_error : tuple or None
+        ``(reason, message)`` of the latest rejection.
+    """
+
+    def __init__(self, radar_ids, max_plots=MAX_FRAME_PLOTS):
+        self.radar_ids = frozenset(int(r) for r in radar_ids)
+        self.max_plots = int(max_plots)
+        self.frames_accepted = 0
+        self.plots_accepted = 0
+        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
+        self.last_seq = {}
+        self.seq_resyncs = 0
+        self._behind = {}           # radar id -> (run length, last refused seq)
+        self.last_error = None
+
+    def decode(self, frames):
+        """Decode one received message; the PlotFrame, or None when it is rejected."""
+        try:
+            item = decode_plots(frames, self.max_plots)
+        except FrameError as error:
+            item = error
+        return self.admit(item)
+
+    def admit(self, item):
+        """Count a decoded frame or a decoding error; the PlotFrame if accepted, else None.
+
+        Parameters
+        ----------
+        item : ingest.codec.PlotFrame or ingest.codec.FrameError
+        """
+        if isinstance(item, FrameError):
+            self.frames_rejected[item.reason] += 1
+            self.last_error = (item.reason, item.message)
+            return None
+        radar_id = item.radar_id
+        if radar_id in self.radar_ids:
+            last = self.last_seq.get(radar_id)
+            if last is not None and item.seq <= last:
+                run, previous = self._behind.get(radar_id, (0, None))
+                run = run + 1 if previous is not None and item.seq > previous else 1
+                if run < SEQ_RESYNC_FRAMES:
+                    self._behind[radar_id] = (run, item.seq)
+                    self.frames_rejected["duplicate_seq"] += 1
+                    self.last_error = ("duplicate_seq", f"radar {radar_id} frame seq {item.seq}, "
+                                                        f"last accepted {last}")
+                    return None
+                self.seq_resyncs += 1
+                log.warning("radar %d restarted its frame sequence: now at %d (was %d)",
+                            radar_id, item.seq, last)
+            self._behind.pop(radar_id, None)
+            self.last_seq[radar_id] = item.seq
+        self.frames_accepted += 1
+        self.plots_accepted += item.plots.size
+        return item
+
+    def reset_counters(self):
+        """Zero the counters; the sequence numbers are kept."""
+        self.frames_accepted = 0
+        self.plots_accepted = 0
+        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
+        self.seq_resyncs = 0
+        self.last_error = None
+
+
+class PlotQueue:
+    """A hand-over of plot batches between two threads, bounded in plots.
+
+    :meth:`put` never waits: a batch that does not fit is refused (the
+    caller counts it as shed).  :meth:`get_all` takes every waiting batch at
+    once, so the engine processes whatever gathered while it was busy in one
+    step.
+
+    Parameters
+    ----------
+    capacity_plots : int
+        The most plots waiting at any time.
+    """
+
+    def __init__(self, capacity_plots):
+        if isinstance(capacity_plots, bool) or not isinstance(capacity_plots, int) or capacity_plots < 1:
+            raise ValueError(f"capacity_plots must be an integer >= 1, got {capacity_plots!r}")
+        self.capacity_plots = capacity_plots
+        self._items = collections.deque()
+        self._plots = 0
+        self._ready = threading.Condition(threading.Lock())
+
+    @property
+    def depth_plots(self):
+        """Plots waiting now."""
+        return self._plots
+
+    def put(self, item, n_plots):
+        """Append ``item`` holding ``n_plots`` plots; False (nothing queued) if it does not fit."""
+        with self._ready:
+            if self._plots + n_plots > self.capacity_plots:
+                return False
+            self._items.append((item, n_plots))
+            self._plots += n_plots
+            self._ready.notify()
+        return True
+
+    def get_all(self, timeout_s, max_plots=None, gather_s=0.0, gather_plots=None):
+        """The waiting items, in order; waits up to ``timeout_s`` for the first.
+
+        Parameters
+        ----------
+        timeout_s : float
+        max_plots : int or None
+            Stop taking items once this many plots are taken (at least one
+            item is taken); None: take them all.
+        gather_s : float
+            Once there is an item, wait up to this long more for
+            ``gather_plots`` plots to gather (fewer, larger steps).
+        gather_plots : int or None
+
+        Returns
+        -------
+        list of items
+        """
+        with self._ready:
+            if not self._items and timeout_s > 0:
+                self._ready.wait(timeout_s)
+            if self._items and gather_s > 0 and gather_plots is not None and self._plots < gather_plots:
+                self._ready.wait_for(lambda: self._plots >= gather_plots, gather_s)
+            if max_plots is None or self._plots <= max_plots:
+                items = [item for item, _ in self._items]
+                self._items.clear()
+                self._plots = 0
+                return items
+            items = []
+            taken = 0
+            while self._items and (not items or taken < max_plots):
+                item, n_plots = self._items.popleft()
+                items.append(item)
+                taken += n_plots
+            self._plots -= taken
+        return items
+
+
+class LatencyHistogram:
+    """Latencies weighted by plot count, in fixed log-spaced bins.
+
+    Bins are 50 per decade from 1 µs to 1000 s (each about 4.7 % wide); a
+    quantile is reported as the upper edge of the bin that holds it, so it
+    is at most 4.7 % above the exact value.  Memory is fixed however long
+    the service runs.  Prometheus buckets (:data:`LATENCY_BUCKETS_S`) are
+    counted alongside.
+    """
+
+    EDGES_S = 10.0 ** (np.arange(-6 * 50, 3 * 50 + 1) / 50.0)
+
+    def __init__(self):
+        self.counts = np.zeros(self.EDGES_S.size + 1, np.int64)
+        self.bucket_counts = np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64)
+        self.sum_s = 0.0
+        self.total = 0
+
+    def add(self, latencies_s, weights):
+        """Add latencies (seconds, shape (n,)) each counted ``weights`` (plots, shape (n,)) times."""
+        latencies_s = np.asarray(latencies_s, float)
+        weights = np.asarray(weights, np.int64)
+        # bin k holds (EDGES_S[k - 1], EDGES_S[k]]
+        np.add.at(self.counts, np.searchsorted(self.EDGES_S, latencies_s, side="left"), weights)
+        np.add.at(self.bucket_counts, np.searchsorted(LATENCY_BUCKETS_S, latencies_s, side="left"),
+                  weights)
+        self.sum_s += float(np.dot(latencies_s, weights))
+        self.total += int(weights.sum())
+
+    def quantile(self, q, counts=None):
+        """The ``q`` quantile in seconds (bin upper edge), NaN when empty."""
+        counts = self.counts if counts is None else counts
+        total = int(counts.sum())
+        if total == 0:
+            return math.nan
+        k = int(np.searchsorted(np.cumsum(counts), math.ceil(q * total), side="left"))
+        edges = self.EDGES_S
+        return float(edges[min(k, edges.size - 1)])
+
+
+class Publisher:
+    """The PUB side of the service: tracks, alerts and stats, and the ``--out`` files.
+
+    Owned by the engine thread.  Sends with ``zmq.NOBLOCK``; a refused send
+    is counted in ``messages_dropped`` and never retried.  (A PUB socket
+    itself drops, silently, messages for a subscriber past its high-water
+    mark; ZeroMQ does not report those.)
+
+    Parameters
+    ----------
+    socket : zmq.Socket
+        A bound PUB socket.
+    out_dir : str or None
+        Also write ``tracks.csv`` and ``alerts.jsonl`` there, as published.
+    """
+
+    def __init__(self, socket, out_dir=None):
+        self.socket = socket
+        self.messages_sent = 0
+        self.messages_dropped = 0
+        self.alert_events = dict.fromkeys(ALERT_EVENTS, 0)
+        self.epochs_published = 0
+        self._tracks_file = self._tracks_writer = self._alerts_writer = None
+        if out_dir is not None:
+            from ingest.csvio import TrackCsvWriter
+            from radarcore.alerts import AlertJsonlWriter
+
+            os.makedirs(out_dir, exist_ok=True)
+            self._tracks_file = open(os.path.join(out_dir, "tracks.csv"), "wb")
+            self._tracks_writer = TrackCsvWriter(self._tracks_file)
+            self._alerts_writer = AlertJsonlWriter(os.path.join(out_dir, "alerts.jsonl"))
+
+    def send(self, message):
+        """Send one multipart message without blocking; whether it was taken."""
+        try:
+            self.socket.send_multipart(message, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            self.messages_dropped += 1
+            return False
+        self.messages_sent += 1
+        return True
+
+    def tracks(self, rows):
+        """Publish track rows, one ``tracks`` message per output epoch."""
+        if rows.size == 0:
+            return
+        t = rows["time_s"]
+        cuts = np.flatnonzero(t[1:] != t[:-1]) + 1
+        for lo, hi in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [t.size])).tolist()):
+            self.send(encode_tracks(rows[lo:hi]))
+            self.epochs_published += 1
+        if self._tracks_writer is not None:
+            self._tracks_writer.write(rows)
+
+    def alerts(self, events):
+        """Publish alert events (one ``alerts`` message)."""
+        if not events:
+            return
+        for event in events:
+            kind = event.get("event")
+            self.alert_events[kind] = self.alert_events.get(kind, 0) + 1
+        self.send(encode_alerts(events))
+        if self._alerts_writer is not None:
+            self._alerts_writer.write(events)
+
+    def stats(self, stats):
+        """Publish the counters (one ``stats`` message)."""
+        self.send(encode_stats(stats))
+
+    def flush(self):
+        """Hand the ``--out`` files' written lines to the operating system."""
+        if self._tracks_file is not None:
+            self._tracks_file.flush()
+            # AlertJsonlWriter has no flush of its own; its file is the one to flush.
+            self._alerts_writer.flush()
+
+    def close(self):
+        """Close the ``--out`` files (the socket belongs to the caller)."""
+        if self._tracks_writer is not None:
+            self._tracks_writer.close()
+            self._tracks_file.close()
+            self._alerts_writer.close()
+            self._tracks_writer = self._tracks_file = self._alerts_writer = None
+
+
+def _load_curve_server(secret_key_file):
+    from radarcore.keys import load_key_pair
+
+    return load_key_pair(secret_key_file)
+
+
+def warm_up(site):
+    """Compile (or load) every kernel an engine of this site runs, before taking traffic.
+
+    Runs :meth:`Engine.warmup` and then a throw-away engine of ``site`` over
+    two steady synthetic targets seen by its first radar for 12 scans, so
+    that the site's own paths (zones, alerts) are compiled too.
+    """
+    Engine.warmup()
+    from ingest.schema import empty_plots
+
+    radar = min(site.radars, key=lambda r: r.id)
+    n_scans = 12
+    plots = empty_plots(2 * n_scans)
+    plots["time_s"] = np.repeat(np.arange(n_scans) * radar.scan_period_s, 2)
+    plots["radar_id"] = radar.id
+    plots["range_m"] = np.tile([0.2, 0.4], n_scans) * radar.max_range_m + 5.0 * plots["time_s"]
+    plots["azimuth_deg"] = np.tile([10.0, 200.0], n_scans)
+    plots["elevation_deg"] = 2.0
+    engine = Engine(site)
+    engine.process(plots)
+    engine.flush()
+    engine.pop_alerts()
+
+
+class Service:
+    """The live service: a receiver thread, an engine thread and a publisher.
+
+    Parameters
+    ----------
+    site : radarcore.config.SiteConfig
+    plots_endpoint, publish_endpoint : str
+        Endpoints to bind (``tcp://HOST:PORT``, ``tcp://HOST:*`` for a port
+        chosen by the system, ``ipc://PATH``, ``inproc://NAME``); the bound
+        endpoints are :attr:`plots_address` and :attr:`publish_address`
+        after :meth:`start`.
+    plots_socket : {"pull", "sub"}
+        A PULL socket (radars PUSH), or a SUB socket subscribed to every
+        message (radars PUB).
+    record_path : str or None
+        Write every received message to this recording (appended to if it
+        exists).
+    out_dir : str or None
+        Also write ``tracks.csv``, ``alerts.jsonl`` (as published) and, on
+        stop, ``summary.json`` there.
+    metrics_port : int or None
+        Serve Prometheus metrics on this port (0: a port chosen by the
+        system, see :attr:`metrics_port`); None: no metrics endpoint.
+    metrics_addr : str
+        Address the metrics endpoint listens on.
+    curve_secret_key : str or None
+        The server's secret key file (``radarcore keys generate``); with
+        ``curve_authorized_dir``, both sockets require CurveZMQ.
+    curve_authorized_dir : str or None
+        Directory of the authorised clients' public key files (``*.key``).
+    queue_plots : int
+        Capacity of the queue between receiver and engine, in plots.
+    high_water_mark : int
+        ZeroMQ high-water mark (messages) of both sockets.
+    warm_restart_s : float or None
+        Before going live, replay the last this many seconds (by receive
+        time) of the existing recording at ``record_path`` through the
+        engine, publishing nothing for them.
+    stats_interval_s : float
+        Seconds between ``stats`` messages.
+    context : zmq.Context or None
+        A shared context (needed for ``inproc://`` endpoints used by the
+        caller); by default the service makes and terminates its own.
+    """
+
+    def __init__(self, site, plots_endpoint, publish_endpoint, *, plots_socket="pull",
+                 record_path=None, out_dir=None, metrics_port=None, metrics_addr="127.0.0.1",
+                 curve_secret_key=None, curve_authorized_dir=None,
+                 queue_plots=DEFAULT_QUEUE_PLOTS, high_water_mark=DEFAULT_HIGH_WATER_MARK,
+                 warm_restart_s=None, stats_interval_s=1.0, context=None):
+        for name, value in (("plots_endpoint", plots_endpoint), ("publish_endpoint", publish_endpoint)):
+            if not isinstance(value, str) or "://" not in value:
+                raise ValueError(f"{name} must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, "
+                                 f"got {value!r}")
+        if plots_socket not in ("pull", "sub"):
+            raise ValueError(f'plots_socket must be "pull" or "sub", got {plots_socket!r}')
+        if (curve_secret_key is None) != (curve_authorized_dir is None):
+            raise ValueError("curve_secret_key and curve_authorized_dir go together "
+                             "(the server's secret key and the authorised clients' public keys)")
+        if curve_authorized_dir is not None and not os.path.isdir(curve_authorized_dir):
+            raise ValueError(f"curve_authorized_dir {curve_authorized_dir!r} is not a directory")
+        for name, value in (("queue_plots", queue_plots), ("high_water_mark", high_water_mark)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if metrics_port is not None and (isinstance(metrics_port, bool) or not isinstance(metrics_port, int)
+                                         or not 0 <= metrics_port <= 65535):
+            raise ValueError(f"metrics_port must be an integer in [0, 65535] or None, got {metrics_port!r}")
+        if warm_restart_s is not None:
+            if not (isinstance(warm_restart_s, (int, float)) and not isinstance(warm_restart_s, bool)
+                    and math.isfinite(warm_restart_s) and warm_restart_s > 0):
+                raise ValueError(f"warm_restart_s must be a positive number of seconds, "
+                                 f"got {warm_restart_s!r}")
+            if record_path is None:
+                raise ValueError("warm_restart_s needs a recording (record_path) to replay")
+        if not (isinstance(stats_interval_s, (int, float)) and stats_interval_s > 0):
+            raise ValueError(f"stats_interval_s must be a positive number, got {stats_interval_s!r}")
+        self.site = site
+        self.plots_endpoint = plots_endpoint
+        self.publish_endpoint = publish_endpoint
+        self.plots_socket_type = plots_socket
+        self.record_path = None if record_path is None else os.fspath(record_path)
+        self.out_dir = None if out_dir is None else os.fspath(out_dir)
+        self.metrics_port = metrics_port
+        self.metrics_addr = metrics_addr
+        self.curve_secret_key = curve_secret_key
+        self.curve_authorized_dir = curve_authorized_dir
+        self.queue_plots = queue_plots
+        self.high_water_mark = high_water_mark
+        self.warm_restart_s = None if warm_restart_s is None else float(warm_restart_s)
+        self.stats_interval_s = float(stats_interval_s)
+        self._context = context
+        self._own_context = context is None
+
+        self.engine = None
+        self.gate = FrameGate(site.radar_ids)
+        self.queue = PlotQueue(queue_plots)
+        self.latency = LatencyHistogram()
+        self.plots_address = self.publish_address = None
+        self.warm_restart = {"frames": 0, "plots": 0, "records_skipped": 0}
+        self._log = RateLimitedLog(log)
+        self._stop_input = threading.Event()
+        self._stop_engine = threading.Event()
+        self._threads = []
+        self._started = self._stopped = False
+        self._auth = self._metrics = None
+        self._recorder = None
+        self._publisher = None
+        self._t_start = None
+        # receiver-thread counters (written by the receiver only)
+        self.frames_received = 0
+        self.frames_shed = 0
+        self.plots_shed = 0
+        self.recording_error = None
+        # engine-thread state, published to other threads as whole snapshots
+        self._engine_base = None
+        self._engine_snapshot = {}
+        self._logged_engine_rejects = {}
+        self._final_stats = None
+
+    # ------------------------------------------------------------- life cycle
+    def start(self):
+        """Compile, warm-restart if asked, bind, and start the threads; returns self.
+
+        Raises
+        ------
+        zmq.ZMQError
+            When an endpoint cannot be bound.
+        ValueError
+            For unreadable key files or a recording that cannot be appended to.
+        """
+        if self._started:
+            raise RuntimeError("the service was already started")
+        self._started = True
+        warm_up(self.site)
+        self.engine = Engine(self.site)
+        if self.warm_restart_s is not None:
+            self._warm_restart()
+        self._engine_base = self._engine_counters()
+        self._engine_snapshot = self._engine_state()
+        context = self._context = self._context or zmq.Context()
+        receiver = publisher = None
+        try:
+            if self.record_path is not None:
+                self._recorder = RecordingWriter(self.record_path, flush_interval_s=1.0)
+            server_keys = None
+            if self.curve_secret_key is not None:
+                from zmq.auth.thread import ThreadAuthenticator
+
+                server_keys = _load_curve_server(self.curve_secret_key)
+                self._auth = ThreadAuthenticator(context, log=logging.getLogger("radarcore.serve.zap"))
+                self._auth.start()
+                self._auth.configure_curve(domain="*", location=os.fspath(self.curve_authorized_dir))
+            receiver = context.socket(zmq.PULL if self.plots_socket_type == "pull" else zmq.SUB)
+            receiver.setsockopt(zmq.LINGER, 0)
+            receiver.setsockopt(zmq.RCVHWM, self.high_water_mark)
+            if self.plots_socket_type == "sub":
+                receiver.setsockopt(zmq.SUBSCRIBE, b"")
+            publisher = context.socket(zmq.PUB)
+            publisher.setsockopt(zmq.LINGER, PUBLISH_LINGER_MS)
+            publisher.setsockopt(zmq.SNDHWM, self.high_water_mark)
+            for sock in (receiver, publisher):
+                if server_keys is not None:
+                    sock.curve_publickey, sock.curve_secretkey = server_keys
+                    sock.curve_server = True
+            receiver.bind(self.plots_endpoint)
+            publisher.bind(self.publish_endpoint)
+            self.plots_address = receiver.getsockopt_string(zmq.LAST_ENDPOINT)
+            self.publish_address = publisher.getsockopt_string(zmq.LAST_ENDPOINT)
+            self._publisher = Publisher(publisher, self.out_dir)
+            if self.metrics_port is not None:
+                from radarcore.metrics_http import start_metrics_server
+
+                self._metrics = start_metrics_server(self.metrics_state, self.metrics_port, self.metrics_addr)
+                self.metrics_port = self._metrics.port
+        except BaseException:
+            for sock in (receiver, publisher):
+                if sock is not None:
+                    sock.close(linger=0)
+            self._release()
+            raise
+        self._t_start = time.monotonic()
+        self._threads = [
+            threading.Thread(target=self._receive_loop, args=(receiver,), name="radarcore-receiver",
+                             daemon=True),
+            threading.Thread(target=self._engine_loop, name="radarcore-engine", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def healthy(self):
+        """Whether every thread of a started, not yet stopped service is running."""
+        return self._started and not self._stopped and all(t.is_alive() for t in self._threads)
+
+    def stop(self, timeout_s=30.0):
+        """Stop taking input, process what was accepted, flush and close everything.
+
+        Idempotent.  Returns the final summary (:meth:`summary`).
+        """
+        if not self._started or self._stopped:
+            return self.summary()
+        self._stopped = True
+        self._stop_input.set()
+        if self._threads:
+            self._threads[0].join(timeout_s)
+        self._stop_engine.set()
+        if len(self._threads) > 1:
+            self._threads[1].join(timeout_s)
+        self._release()
+        summary = self.summary()
+        if self.out_dir is not None:
+            with open(os.path.join(self.out_dir, "summary.json"), "w") as f:
+                json.dump(summary, f, indent=2, sort_keys=True)
+        return summary
+
+    def _release(self):
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+        if self._recorder is not None and not self._recorder.closed:
+            self._recorder.close()
+        if self._publisher is not None:
+            self._publisher.close()
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if self._own_context and self._context is not None:
+            self._context.term()
+            self._context = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # ------------------------------------------------------------ warm restart
+    def _warm_restart(self):
+        """Replay the last ``warm_restart_s`` seconds of the recording, publishing nothing."""
+        path = self.record_path
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            log.info("warm restart: no recording at %s yet, starting cold", path)
+            return
+        _, last = recording_time_span(path)
+        if math.isnan(last):
+            log.info("warm restart: %s holds no whole record, starting cold", path)
+            return
+        since = last - self.warm_restart_s
+        batch, n_batch, skipped = [], 0, 0
+        for receive_time, frames in read_recording(path):
+            if not receive_time >= since:
+                skipped += 1
+                continue
+            frame = self.gate.decode(frames)
+            if frame is not None and frame.plots.size:
+                batch.append(frame.plots)
+                n_batch += frame.plots.size
+            if n_batch >= 4 * ENGINE_STEP_PLOTS:
+                self.engine.process(np.concatenate(batch))
+                self.engine.pop_alerts()
+                batch, n_batch = [], 0
+        if batch:
+            self.engine.process(np.concatenate(batch))
+        self.engine.pop_alerts()
+        self.warm_restart = {"frames": self.gate.frames_accepted, "plots": self.gate.plots_accepted,
+                             "records_skipped": skipped}
+        log.info("warm restart: replayed %d frames (%d plots) of the last %g s of %s; %d live tracks",
+                 self.gate.frames_accepted, self.gate.plots_accepted, self.warm_restart_s, path,
+                 self.engine.tracks.n_live)
+        self.gate.reset_counters()
+
+    # ---------------------------------------------------------------- receiver
+    def _receive_loop(self, sock):
+        gate, queue, recorder = self.gate, self.queue, self._recorder
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        recorded_at_flush = 0
+        try:
+            while not self._stop_input.is_set():
+                if not poller.poll(100):
+                    if recorder is not None and recorder.records_written != recorded_at_flush:
+                        try:
+                            if recorder.flush_if_due():
+                                recorded_at_flush = recorder.records_written
+                        except OSError as error:
+                            recorder = self._recording_failed(error)
+                    continue
+                for _ in range(10_000):
+                    try:
+                        frames = sock.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    t_received = time.perf_counter()
+                    self.frames_received += 1
+                    if recorder is not None:
+                        try:
+                            recorder.write(time.time(), frames)
+                        except OSError as error:
+                            recorder = self._recording_failed(error)
+                    frame = gate.decode(frames)
+                    if frame is None:
+                        self._log(*gate.last_error)
+                        continue
+                    n = frame.plots.size
+                    if n == 0:
+                        continue
+                    if not queue.put((frame.plots, t_received), n):
+                        self.frames_shed += 1
+                        self.plots_shed += n
+                        self._log("shed", f"queue full ({queue.depth_plots} of {queue.capacity_plots} "
+                                          f"plots), dropped a frame of {n} plots from radar "
+                                          f"{frame.radar_id}")
+        finally:
+            sock.close(linger=0)
+            if self._recorder is not None:
+                try:
+                    self._recorder.close()
+                except OSError as error:
+                    self.recording_error = self.recording_error or str(error)
+                    log.error("cannot close the recording %s: %s", self.record_path, error)
+
+    def _recording_failed(self, error):
+        """A full or failing disk ends the recording, never the service; returns None."""
+        self.recording_error = str(error)
+        log.error("recording to %s stopped: %s (the service goes on without it)", self.record_path, error)
+        return None
+
+    # ------------------------------------------------------------------ engine
+    def _engine_loop(self):
+        engine, publisher, queue = self.engine, self._publisher, self.queue
+        interval = self.stats_interval_s
+        next_stats = time.monotonic() + interval
+        next_snapshot = 0.0
+        interval_counts = self.latency.counts.copy()
+        try:
+            while True:
+                draining = self._stop_engine.is_set()
+                now = time.monotonic()
+                items = queue.get_all(0.0 if draining else min(0.1, max(next_stats - now, 0.0)),
+                                      ENGINE_STEP_PLOTS, 0.0 if draining else ENGINE_GATHER_S,
+                                      ENGINE_GATHER_PLOTS)
+                if items:
+                    plots = (items[0][0] if len(items) == 1
+                             else np.concatenate([plots for plots, _ in items]))
+                    rows = engine.process(plots)
+                    publisher.tracks(rows)
+                    publisher.alerts(engine.pop_alerts())
+                    t_done = time.perf_counter()
+                    self.latency.add([t_done - t for _, t in items], [p.size for p, _ in items])
+                elif draining:
+                    break
+                now = time.monotonic()
+                if now >= next_snapshot:
+                    self._engine_snapshot = self._engine_state()
+                    next_snapshot = now + 0.1
+                if now >= next_stats:
+                    stats = self.stats(interval_counts=interval_counts)
+                    interval_counts = self.latency.counts.copy()
+                    publisher.stats(stats)
+                    publisher.flush()
+                    self._log_engine_rejects(stats["plots_rejected"])
+                    next_stats = max(next_stats + interval, now)
+            publisher.tracks(engine.flush())
+            publisher.alerts(engine.pop_alerts())
+            self._engine_snapshot = self._engine_state()
+            stats = self.stats(interval_counts=interval_counts)
+            stats["final"] = True
+            publisher.stats(stats)
+            self._final_stats = stats
+            publisher.flush()
+        finally:
+            publisher.close()
+            publisher.socket.close()      # with PUBLISH_LINGER_MS, so the last messages leave
+
+    def _engine_counters(self):
+        stats = self.engine.stats
+        return {"plots_received": stats.plots_received, "plots_accepted": stats.plots_accepted,
+                "rejected": dict(stats.rejected)}
+
+    def _engine_state(self):
+        """A snapshot of the engine's figures, taken by the thread that owns the engine."""
+        counters = self._engine_counters()
+        base = self._engine_base
+        rejected = {reason: counters["rejected"].get(reason, 0) - base["rejected"].get(reason, 0)
+                    for reason in PLOT_REJECT_REASONS if reason != "shed"}
+        publisher = self._publisher
+        return {
+            "plots_processed": counters["plots_received"] - base["plots_received"],
+            "plots_accepted": counters["plots_accepted"] - base["plots_accepted"],
+            "plots_rejected": rejected,
+            "tracks_live": int(self.engine.tracks.n_live),
+            "alerts": dict(publisher.alert_events) if publisher else dict.fromkeys(ALERT_EVENTS, 0),
+            "epochs_published": publisher.epochs_published if publisher else 0,
+            "messages_sent": publisher.messages_sent if publisher else 0,
+            "messages_dropped": publisher.messages_dropped if publisher else 0,
+            "latency_counts": self.latency.counts.copy(),
+            "latency_buckets": self.latency.bucket_counts.copy(),
+            "latency_sum_s": self.latency.sum_s,
+            "latency_total": self.latency.total,
+        }
+
+    def _log_engine_rejects(self, rejected):
+        for reason, n in rejected.items():
+            before = self._logged_engine_rejects.get(reason, 0)
+            if n > before and reason != "shed":
+                self._log(reason, f"{n - before} plots since the last report ({n} in all)")
+            self._logged_engine_rejects[reason] = n
+
+    # ------------------------------------------------------------------- stats
+    def stats(self, interval_counts=None):
+        """The service counters (the ``stats`` message), from any thread.
+
+        Frames: ``frames_received`` = ``frames_accepted`` + the sum of
+        ``frames_rejected`` (by :data:`FRAME_REJECT_REASONS`); accepted
+        frames that did not fit the queue are ``frames_shed``.  Plots:
+        ``plots_received`` are the plots of accepted frames;
+        ``plots_rejected`` counts plots by :data:`PLOT_REJECT_REASONS`
+        (``late`` is also ``plots_late``, ``shed`` also ``plots_shed``).
+        Latency quantiles are in milliseconds, over the whole run
+        (``latency_ms``) and over the last stats interval
+        (``latency_interval_ms``).
+        """
+        gate = self.gate
+        engine_state = self._engine_snapshot
+        plots_rejected = dict(engine_state.get("plots_rejected", {}))
+        plots_rejected["shed"] = self.plots_shed
+        counts = engine_state.get("latency_counts")
+        stats = {
+            "time": time.time(),
+            "uptime_s": 0.0 if self._t_start is None else time.monotonic() - self._t_start,
+            "frames_received": self.frames_received,
+            "frames_accepted": gate.frames_accepted,
+            "frames_rejected": dict(gate.frames_rejected),
+            "frames_shed": self.frames_shed,
+            "seq_resyncs": gate.seq_resyncs,
+            "plots_received": gate.plots_accepted,
+            "plots_processed": engine_state.get("plots_processed", 0),
+            "plots_accepted": engine_state.get("plots_accepted", 0),
+            "plots_rejected": plots_rejected,
+            "plots_late": plots_rejected.get("late", 0),
+            "plots_shed": self.plots_shed,
+            "tracks_live": engine_state.get("tracks_live", 0),
+            "alerts": engine_state.get("alerts", dict.fromkeys(ALERT_EVENTS, 0)),
+            "queue_depth_plots": self.queue.depth_plots,
+            "queue_capacity_plots": self.queue.capacity_plots,
+            "epochs_published": engine_state.get("epochs_published", 0),
+            "messages_sent": engine_state.get("messages_sent", 0),
+            "messages_dropped": engine_state.get("messages_dropped", 0),
+            "latency_ms": self._quantiles_ms(counts),
+            "warm_restart": dict(self.warm_restart),
+        }
+        if interval_counts is not None and counts is not None:
+            stats["latency_interval_ms"] = self._quantiles_ms(counts - interval_counts)
+        if self._recorder is not None:
+            stats["recording"] = {"path": self.record_path, "records": self._recorder.records_written,
+                                  "bytes": self._recorder.bytes_written, "error": self.recording_error}
+        return stats
+
+    def _quantiles_ms(self, counts):
+        if counts is None:
+            return {"p50": None, "p90": None, "p99": None, "plots": 0}
+        out = {}
+        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            value = self.latency.quantile(q, counts)
+            out[name] = None if math.isnan(value) else value * 1e3
+        out["plots"] = int(counts.sum())
+        return out
+
+    def metrics_state(self):
+        """What the Prometheus collector reads: :meth:`stats` plus the latency histogram."""
+        stats = self.stats()
+        state = self._engine_snapshot
+        stats["latency_buckets"] = state.get("latency_buckets")
+        stats["latency_sum_s"] = state.get("latency_sum_s", 0.0)
+        stats["latency_total"] = state.get("latency_total", 0)
+        return stats
+
+    def summary(self):
+        """The final counters (after :meth:`stop`) or the current ones, with the engine's summary."""
+        summary = dict(self._final_stats) if self._final_stats is not None else self.stats()
+        if self.engine is not None and not any(t.is_alive() for t in self._threads):
+            summary["engine"] = self.engine.summary()
+        return summary
+
+
+# --------------------------------------------------------------------------
+# command line
+
+def add_parser(subparsers):
+    """Add the ``serve`` command to an ``argparse`` sub-parser set."""
+    p = subparsers.add_parser(
+        "serve", help="run the live service: plots in, tracks and alerts out over ZeroMQ",
+        description="Receive plot frames over ZeroMQ, fuse them, publish tracks, alerts and stats. "
+                    "Endpoints and the other options may also come from the [service] table of "
+                    "site.toml; options given here win.  Stops cleanly on SIGINT or SIGTERM.")
+    p.add_argument("--site", required=True, help="site.toml")
+    p.add_argument("--plots", metavar="ENDPOINT", help="endpoint to bind for plots "
+                   "(e.g. tcp://*:5555; tcp://127.0.0.1:* picks a free port)")
+    p.add_argument("--publish", metavar="ENDPOINT", help="endpoint to bind for tracks, alerts, stats")
+    p.add_argument("--plots-socket", choices=("pull", "sub"), default=None,
+                   help="PULL (radars PUSH; the default) or SUB (radars PUB)")
+    p.add_argument("--record", metavar="FILE", help="append every received frame to this recording")
+    p.add_argument("--out", metavar="DIR", help="also write tracks.csv, alerts.jsonl, summary.json here")
+    p.add_argument("--metrics-port", type=int, default=None, metavar="N",
+                   help="serve Prometheus /metrics on this port (0: off)")
+    p.add_argument("--metrics-addr", default="127.0.0.1", metavar="ADDR",
+                   help="address of the metrics endpoint (default 127.0.0.1)")
+    p.add_argument("--curve-secret", metavar="FILE", help="the server's secret key file (CurveZMQ)")
+    p.add_argument("--curve-authorized", metavar="DIR",
+                   help="directory of the authorised clients' public key files")
+    p.add_argument("--warm-restart-s", type=float, default=None, metavar="S",
+                   help="replay the last S seconds of the recording before going live")
+    p.add_argument("--stats-interval", type=float, default=1.0, metavar="S",
+                   help="seconds between stats messages (default 1)")
+    p.set_defaults(func=run)
+    return p
+
+
+def service_from_args(args, site):
+    """A :class:`Service` from command-line options over the site's ``[service]`` table."""
+    config = site.service
+    base = os.path.dirname(os.path.abspath(site.source)) if os.path.exists(site.source) else os.getcwd()
+
+    def from_site(path):
+        # relative paths in site.toml are relative to the file's directory
+        return None if path is None else os.path.join(base, path)
+
+    metrics_port = args.metrics_port if args.metrics_port is not None else config.metrics_port
+    for option, key, value in (("--plots", "plots_endpoint", args.plots or config.plots_endpoint),
+                               ("--publish", "publish_endpoint", args.publish or config.publish_endpoint)):
+        if value is None:
+            raise ValueError(f"no {key}: give {option} ENDPOINT or set {key} in the [service] "
+                             f"table of {site.source}")
+    return Service(
+        site,
+        args.plots or config.plots_endpoint,
+        args.publish or config.publish_endpoint,
+        plots_socket=args.plots_socket or config.plots_socket,
+        record_path=args.record or from_site(config.record),
+        out_dir=args.out,
+        metrics_port=metrics_port or None,
+        metrics_addr=args.metrics_addr,
+        curve_secret_key=args.curve_secret or from_site(config.curve_secret_key),
+        curve_authorized_dir=args.curve_authorized or from_site(config.curve_authorized_dir),
+        queue_plots=config.queue_plots,
+        high_water_mark=config.high_water_mark,
+        warm_restart_s=args.warm_restart_s,
+        stats_interval_s=args.stats_interval,
+    )
+
+
+def format_summary(summary):
+    """Lines for the terminal at the end of a run."""
+    frames_rejected = ", ".join(f"{k} {v}" for k, v in summary["frames_rejected"].items() if v) or "none"
+    plots_rejected = ", ".join(f"{k} {v}" for k, v in summary["plots_rejected"].items() if v) or "none"
+    latency = summary["latency_ms"]
+    lat = ("-" if latency["p50"] is None
+           else f"p50 {latency['p50']:.2f} ms, p90 {latency['p90']:.2f} ms, p99 {latency['p99']:.2f} ms")
+    return "\n".join([
+        f"frames received   {summary['frames_received']:,}",
+        f"frames rejected   {frames_rejected}",
+        f"plots received    {summary['plots_received']:,}",
+        f"plots rejected    {plots_rejected}",
+        f"epochs published  {summary['epochs_published']:,}",
+        f"alerts            " + ", ".join(f"{n} {k}" for k, n in summary["alerts"].items()),
+        f"latency           {lat}",
+    ])
+
+
+def run(args):
+    """Run ``radarcore serve`` until SIGINT or SIGTERM; return the exit status."""
+    from radarcore.config import ConfigError, load_site
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        site = load_site(args.site)
+    except ConfigError as e:
+        print(f"radarcore serve: {e}", file=sys.stderr)
+        return 2
+    try:
+        service = service_from_args(args, site)
+    except ValueError as e:
+        print(f"radarcore serve: {e}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            service.start()
+        except (zmq.ZMQError, ValueError, OSError) as e:
+            print(f"radarcore serve: {e}", file=sys.stderr)
+            return 2
+        print(f"radarcore serve: plots on {service.plots_address}, publishing on {service.publish_address}"
+              + (f", metrics on http://{service.metrics_addr}:{service.metrics_port}/metrics"
+                 if service.metrics_port else ""), flush=True)
+        while not stop.wait(0.2):
+            if not service.healthy():
+                break
+        healthy = service.healthy()
+        summary = service.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(format_summary(summary), flush=True)
+    if not healthy:
+        print("radarcore serve: a service thread stopped unexpectedly", file=sys.stderr)
+        return 1
+    return 0
