@@ -11,6 +11,7 @@ the service fed it (unless the service shed plots under overload, which its
 ``plots_shed`` counter tells).  A recording cut short (a crash) replays every
 whole record before the cut.
 """
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -32,20 +33,27 @@ class PlotFileError(ValueError):
 
 
 #: Input formats of :func:`replay_file`.
-INPUT_FORMATS = ("csv", "recording")
+INPUT_FORMATS = ("csv", "recording", "asterix")
 #: File name extension of a recording.
 RECORDING_SUFFIX = ".rcrec"
+#: File name extension of a file of concatenated ASTERIX data blocks.
+ASTERIX_SUFFIX = ".ast"
 #: Plots handed to the engine at once when replaying a recording.
 RECORDING_BATCH_PLOTS = 65536
 
 
 def input_format_of(path, input_format=None):
-    """``input_format`` if given, else ``"recording"`` for a ``.rcrec`` path, else ``"csv"``."""
+    """``input_format`` if given, else by extension: ``.rcrec`` recording, ``.ast`` ASTERIX, else csv."""
     if input_format is not None:
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input format must be one of {INPUT_FORMATS}, got {input_format!r}")
         return input_format
-    return "recording" if os.fspath(path).endswith(RECORDING_SUFFIX) else "csv"
+    name = os.fspath(path)
+    if name.endswith(RECORDING_SUFFIX):
+        return "recording"
+    if name.endswith(ASTERIX_SUFFIX):
+        return "asterix"
+    return "csv"
 
 
 @dataclasses.dataclass
@@ -103,6 +111,79 @@ class RecordingSource:
                 "recording_torn_bytes": self.reader.torn_bytes}
 
 
+class AsterixSource:
+    """Plot batches of a file of concatenated ASTERIX CAT048/CAT034 data blocks.
+
+    Radars are found by the ``sac``/``sic`` of their site.toml entries; the
+    time of day (UTC seconds since midnight) is unwrapped across midnight.
+    Afterwards ``rejected`` counts the decoder's rejections by reason.
+    """
+
+    def __init__(self, path, site, chunk_bytes=1 << 22):
+        from ingest.asterix import AsterixError, RadarMap, TimeOfDayUnwrapper
+
+        try:
+            self.radars = RadarMap.from_site(site)
+        except AsterixError as e:
+            raise PlotFileError(f"{site.source}: {e}") from e
+        self.path = path
+        self.chunk_bytes = chunk_bytes
+        self.unwrapper = TimeOfDayUnwrapper()
+        self.rejected = {}
+        self.records = 0
+        self.blocks = 0
+
+    def __iter__(self):
+        from ingest.asterix import iter_ast_file
+
+        done = 0
+        total = os.path.getsize(self.path)
+        for result in iter_ast_file(self.path, self.radars, chunk_bytes=self.chunk_bytes,
+                                    unwrapper=self.unwrapper):
+            for reason, n in result.rejected.items():
+                if n:
+                    self.rejected[reason] = self.rejected.get(reason, 0) + int(n)
+            self.records += result.records
+            self.blocks += result.blocks
+            done = min(done + self.chunk_bytes, total)
+            yield _Chunk(result.plots, done)
+
+    def summary(self):
+        return {"asterix_records": self.records, "asterix_blocks": self.blocks,
+                "asterix_rejected": dict(self.rejected)}
+
+
+class Cat062Writer:
+    """Appends each output epoch's tracks to a file as a CAT062 data block."""
+
+    def __init__(self, path, site, sac=0, sic=0):
+        self._file = open(path, "wb")
+        self.site = site
+        self.sac, self.sic = sac, sic
+        self.blocks_written = 0
+
+    def write(self, rows):
+        from ingest.asterix import encode_cat062
+
+        if rows.size == 0:
+            return
+        o = self.site.origin
+        bounds = np.flatnonzero(np.diff(rows["time_s"])) + 1
+        for epoch in np.split(rows, bounds):
+            self._file.write(encode_cat062(epoch, self.sac, self.sic, o.lat_deg, o.lon_deg, o.alt_m))
+            self.blocks_written += 1
+
+    def close(self):
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 MIN_OUTPUT_PERIOD_S = 0.05
 MAX_OUTPUT_PERIOD_S = 3600.0
 
@@ -141,7 +222,8 @@ class ReplayResult:
     alert_events: list
 
 
-def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, input_format=None):
+def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, input_format=None,
+                cat062_out=None, cat062_sac=0, cat062_sic=0):
     """Replay a plots.csv or a recording through a new engine; write ``out_dir/tracks.csv``.
 
     Parameters
@@ -151,8 +233,12 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     out_dir : str
     output_period_s : float or None
     progress : bool
-    input_format : {"csv", "recording"} or None
+    input_format : {"csv", "recording", "asterix"} or None
         None: by the file name (see :func:`input_format_of`).
+    cat062_out : str or None
+        Also write every output epoch's tracks to this file as ASTERIX
+        CAT062 data blocks (system area/identification ``cat062_sac``,
+        ``cat062_sic``).
 
     Returns a :class:`ReplayResult` whose ``summary`` holds the counters also
     written to ``out_dir/summary.json``; for a recording also
@@ -164,8 +250,12 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
             site, tracker=dataclasses.replace(site.tracker, output_period_s=float(output_period_s)))
     t0 = time.perf_counter()
     recording = None
-    if input_format_of(plots_path, input_format) == "recording":
+    kind = input_format_of(plots_path, input_format)
+    if kind == "recording":
         recording = RecordingSource(plots_path, site.radar_ids)
+        chunks = iter(recording)
+    elif kind == "asterix":
+        recording = AsterixSource(plots_path, site)
         chunks = iter(recording)
     else:
         chunks = iter_plots_csv(plots_path)
@@ -183,26 +273,30 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     track_stats = _TrackStats()
     bar = Progress(os.path.getsize(plots_path)) if progress else None
     alert_log = []
-    with TrackCsvWriter(tracks_path) as writer, AlertJsonlWriter(alerts_path) as alert_writer:
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(TrackCsvWriter(tracks_path))
+        alert_writer = stack.enter_context(AlertJsonlWriter(alerts_path))
+        cat062 = (stack.enter_context(Cat062Writer(cat062_out, site, cat062_sac, cat062_sic))
+                  if cat062_out else None)
+
+        def output(rows):
+            writer.write(rows)
+            if cat062 is not None:
+                cat062.write(rows)
+            events = engine.pop_alerts()
+            alert_writer.write(events)
+            alert_log.extend(events)
+            track_stats.add(rows)
+
         for chunk in itertools.chain([first], chunks):
             malformed += chunk.malformed
             if len(first_bad_lines) < 10:
                 first_bad_lines.extend(chunk.first_bad_lines[:10 - len(first_bad_lines)])
             n_read += chunk.plots.size
-            rows = engine.process(chunk.plots)
-            writer.write(rows)
-            events = engine.pop_alerts()
-            alert_writer.write(events)
-            alert_log.extend(events)
-            track_stats.add(rows)
+            output(engine.process(chunk.plots))
             if bar:
                 bar.update(chunk.bytes_done, n_read)
-        rows = engine.flush()
-        writer.write(rows)
-        events = engine.pop_alerts()
-        alert_writer.write(events)
-        alert_log.extend(events)
-        track_stats.add(rows)
+        output(engine.flush())
     if bar:
         bar.close()
     wall = time.perf_counter() - t0
@@ -323,16 +417,21 @@ def format_summary(summary):
 
 def add_parser(subparsers):
     p = subparsers.add_parser("replay", help="replay recorded plots through the engine",
-                              description="Replay a plots.csv or a recording (.rcrec) through the "
-                                          "engine and write DIR/tracks.csv, DIR/alerts.jsonl and "
-                                          "DIR/summary.json.")
-    p.add_argument("plots", help="plots.csv (interfaces.md) or a recording (FILE.rcrec)")
+                              description="Replay a plots.csv, a recording (.rcrec) or an ASTERIX "
+                                          "CAT048/CAT034 file (.ast) through the engine and write "
+                                          "DIR/tracks.csv, DIR/alerts.jsonl and DIR/summary.json.")
+    p.add_argument("plots", help="plots.csv (interfaces.md), a recording (FILE.rcrec) or "
+                                 "concatenated ASTERIX data blocks (FILE.ast)")
     p.add_argument("--format", choices=INPUT_FORMATS, default=None, dest="input_format",
-                   help="input format (default: recording for a .rcrec file, else csv)")
+                   help="input format (default: by extension, .rcrec recording, .ast asterix, else csv)")
     p.add_argument("--site", required=True, help="site.toml")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--output-period", type=float, default=None, metavar="S",
                    help="seconds between output epochs (default: the site's, 1 s)")
+    p.add_argument("--cat062-out", default=None, metavar="FILE",
+                   help="also write each output epoch as an ASTERIX CAT062 data block")
+    p.add_argument("--cat062-sac", type=int, default=0, help="SAC of the CAT062 output (default 0)")
+    p.add_argument("--cat062-sic", type=int, default=0, help="SIC of the CAT062 output (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or track table")
     p.set_defaults(func=run)
 
@@ -346,13 +445,17 @@ def run(args):
     if not os.path.isfile(args.plots):
         print(f"radarcore replay: {args.plots}: no such file", file=sys.stderr)
         return 2
+    if not (0 <= args.cat062_sac <= 255 and 0 <= args.cat062_sic <= 255):
+        print("radarcore replay: --cat062-sac and --cat062-sic must be in 0..255", file=sys.stderr)
+        return 2
     if args.output_period is not None and not MIN_OUTPUT_PERIOD_S <= args.output_period <= MAX_OUTPUT_PERIOD_S:
         print(f"radarcore replay: --output-period must be between {MIN_OUTPUT_PERIOD_S} and "
               f"{MAX_OUTPUT_PERIOD_S} seconds, got {args.output_period}", file=sys.stderr)
         return 2
     try:
         result = replay_file(args.plots, site, args.out, args.output_period, progress=not args.quiet,
-                             input_format=args.input_format)
+                             input_format=args.input_format, cat062_out=args.cat062_out,
+                             cat062_sac=args.cat062_sac, cat062_sic=args.cat062_sic)
     except PlotFileError as e:    # a missing column, an empty file
         print(f"radarcore replay: {e}", file=sys.stderr)
         return 2
@@ -367,6 +470,8 @@ def run(args):
         print(alert_table(result.alert_events))
     print(f"wrote {result.tracks_path}")
     print(f"wrote {result.alerts_path}")
+    if args.cat062_out:
+        print(f"wrote {args.cat062_out}")
     return 0
 
 

@@ -71,8 +71,10 @@ import time
 import numpy as np
 import zmq
 
-from ingest.codec import (REJECT_REASONS_WIRE, FrameError, decode_plots, encode_alerts,
+from ingest.codec import (REJECT_REASONS_WIRE, FrameError, PlotFrame, decode_plots, encode_alerts,
                           encode_stats, encode_tracks)
+from ingest.codec import encode_cat062 as encode_cat062_message
+from ingest.schema import PLOT_DTYPE
 from ingest.recording import RecordingWriter, read_recording, recording_time_span
 from radarcore.engine import REJECT_REASONS, Engine
 
@@ -248,6 +250,63 @@ class FrameGate:
         self.last_error = None
 
 
+class AsterixGate:
+    """The :class:`FrameGate` of a plot stream of raw ASTERIX datagrams.
+
+    Each part of a received message is one datagram of CAT048 target
+    reports and CAT034 service messages (``ingest.asterix``); radars are
+    found by their ``sac``/``sic`` in site.toml and the time of day is
+    unwrapped across midnight.  Records the decoder refuses are counted per
+    reason in ``records_rejected``; a message that yields no plot and whose
+    records were all refused counts as a ``malformed`` frame.  A message of
+    service messages only (north markers) passes with no plots.
+    """
+
+    def __init__(self, site):
+        from ingest.asterix import RadarMap, TimeOfDayUnwrapper
+
+        self.radars = RadarMap.from_site(site)
+        self.unwrapper = TimeOfDayUnwrapper()
+        self.frames_accepted = 0
+        self.plots_accepted = 0
+        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
+        self.records_rejected = {}
+        self.seq_resyncs = 0
+        self.last_error = None
+
+    def decode(self, frames):
+        """Decode one received message; a PlotFrame (radar_id -1), or None when rejected."""
+        from ingest.asterix import decode_datagram
+
+        plots, records, refused = [], 0, 0
+        for part in frames:
+            result = decode_datagram(part, self.radars, self.unwrapper)
+            records += result.records
+            for reason, n in result.rejected.items():
+                if n:
+                    self.records_rejected[reason] = self.records_rejected.get(reason, 0) + int(n)
+                    refused += int(n)
+            if result.plots.size:
+                plots.append(result.plots)
+        if not plots and (refused or not records):
+            self.frames_rejected["malformed"] += 1
+            self.last_error = ("malformed", f"an ASTERIX message of {len(frames)} part(s) gave no "
+                                            f"plot ({refused} records refused)")
+            return None
+        plots = np.concatenate(plots) if plots else np.zeros(0, PLOT_DTYPE)
+        self.frames_accepted += 1
+        self.plots_accepted += plots.size
+        return PlotFrame(radar_id=-1, seq=0, t_first=float(plots["time_s"][0]) if plots.size else math.nan,
+                         plots=plots)
+
+    def reset_counters(self):
+        self.frames_accepted = 0
+        self.plots_accepted = 0
+        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
+        self.records_rejected = {}
+        self.last_error = None
+
+
 class PlotQueue:
     """A hand-over of plot batches between two threads, bounded in plots.
 
@@ -379,8 +438,9 @@ class Publisher:
         Also write ``tracks.csv`` and ``alerts.jsonl`` there, as published.
     """
 
-    def __init__(self, socket, out_dir=None):
+    def __init__(self, socket, out_dir=None, cat062=None):
         self.socket = socket
+        self.cat062 = cat062        # (site, sac, sic): also publish each epoch as CAT062
         self.messages_sent = 0
         self.messages_dropped = 0
         self.alert_events = dict.fromkeys(ALERT_EVENTS, 0)
@@ -413,6 +473,13 @@ class Publisher:
         cuts = np.flatnonzero(t[1:] != t[:-1]) + 1
         for lo, hi in zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [t.size])).tolist()):
             self.send(encode_tracks(rows[lo:hi]))
+            if self.cat062 is not None:
+                from ingest.asterix import encode_cat062
+
+                site, sac, sic = self.cat062
+                o = site.origin
+                self.send(encode_cat062_message(encode_cat062(rows[lo:hi], sac, sic, o.lat_deg,
+                                                              o.lon_deg, o.alt_m)))
             self.epochs_published += 1
         if self._tracks_writer is not None:
             self._tracks_writer.write(rows)
@@ -527,11 +594,17 @@ class Service:
                  record_path=None, out_dir=None, metrics_port=None, metrics_addr="127.0.0.1",
                  curve_secret_key=None, curve_authorized_dir=None,
                  queue_plots=DEFAULT_QUEUE_PLOTS, high_water_mark=DEFAULT_HIGH_WATER_MARK,
-                 warm_restart_s=None, stats_interval_s=1.0, context=None):
+                 warm_restart_s=None, stats_interval_s=1.0, context=None, plots_format="native",
+                 cat062_sac=None, cat062_sic=None):
         for name, value in (("plots_endpoint", plots_endpoint), ("publish_endpoint", publish_endpoint)):
             if not isinstance(value, str) or "://" not in value:
                 raise ValueError(f"{name} must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, "
                                  f"got {value!r}")
+        if plots_format not in ("native", "asterix"):
+            raise ValueError(f'plots_format must be "native" or "asterix", got {plots_format!r}')
+        if (cat062_sac is None) != (cat062_sic is None) or any(
+                v is not None and not 0 <= v <= 255 for v in (cat062_sac, cat062_sic)):
+            raise ValueError("cat062_sac and cat062_sic go together, each in 0..255")
         if plots_socket not in ("pull", "sub"):
             raise ValueError(f'plots_socket must be "pull" or "sub", got {plots_socket!r}')
         if (curve_secret_key is None) != (curve_authorized_dir is None):
@@ -572,7 +645,9 @@ class Service:
         self._own_context = context is None
 
         self.engine = None
-        self.gate = FrameGate(site.radar_ids)
+        self.plots_format = plots_format
+        self.cat062 = None if cat062_sac is None else (site, int(cat062_sac), int(cat062_sic))
+        self.gate = FrameGate(site.radar_ids) if plots_format == "native" else AsterixGate(site)
         self.queue = PlotQueue(queue_plots)
         self.latency = LatencyHistogram()
         self.plots_address = self.publish_address = None
@@ -646,7 +721,7 @@ class Service:
             publisher.bind(self.publish_endpoint)
             self.plots_address = receiver.getsockopt_string(zmq.LAST_ENDPOINT)
             self.publish_address = publisher.getsockopt_string(zmq.LAST_ENDPOINT)
-            self._publisher = Publisher(publisher, self.out_dir)
+            self._publisher = Publisher(publisher, self.out_dir, self.cat062)
             if self.metrics_port is not None:
                 from radarcore.metrics_http import start_metrics_server
 
@@ -911,6 +986,7 @@ class Service:
             "frames_received": self.frames_received,
             "frames_accepted": gate.frames_accepted,
             "frames_rejected": dict(gate.frames_rejected),
+            "asterix_records_rejected": dict(getattr(gate, "records_rejected", {})),
             "frames_shed": self.frames_shed,
             "seq_resyncs": gate.seq_resyncs,
             "plots_received": gate.plots_accepted,
@@ -979,6 +1055,12 @@ def add_parser(subparsers):
     p.add_argument("--publish", metavar="ENDPOINT", help="endpoint to bind for tracks, alerts, stats")
     p.add_argument("--plots-socket", choices=("pull", "sub"), default=None,
                    help="PULL (radars PUSH; the default) or SUB (radars PUB)")
+    p.add_argument("--plots-format", choices=("native", "asterix"), default="native",
+                   help="plot frames: the native frames of ingest.codec (default) or raw ASTERIX "
+                        "CAT048/CAT034 datagrams (radars found by sac/sic in site.toml)")
+    p.add_argument("--cat062-sac", type=int, default=None, metavar="N",
+                   help="also publish each epoch as ASTERIX CAT062 on topic cat062, with this SAC")
+    p.add_argument("--cat062-sic", type=int, default=None, metavar="N", help="... and this SIC")
     p.add_argument("--record", metavar="FILE", help="append every received frame to this recording")
     p.add_argument("--out", metavar="DIR", help="also write tracks.csv, alerts.jsonl, summary.json here")
     p.add_argument("--metrics-port", type=int, default=None, metavar="N",
@@ -1026,6 +1108,9 @@ def service_from_args(args, site):
         high_water_mark=config.high_water_mark,
         warm_restart_s=args.warm_restart_s,
         stats_interval_s=args.stats_interval,
+        plots_format=args.plots_format,
+        cat062_sac=args.cat062_sac,
+        cat062_sic=args.cat062_sic,
     )
 
 

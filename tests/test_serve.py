@@ -1071,3 +1071,28 @@ def test_service_rejects_bad_arguments(scenario, tmp_path):
             Service(site, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", **kwargs)
     with pytest.raises(ValueError, match="endpoint"):
         Service(site, "127.0.0.1:5555", "tcp://127.0.0.1:*")
+
+
+def test_asterix_plot_stream_and_cat062_topic(scenario):
+    """CAT048 datagrams in (with garbage between them), CAT062 published beside tracks."""
+    from ingest.asterix import RadarMap, decode_datagram, encode_cat048
+
+    site, batches = scenario
+    radars = RadarMap.from_site(site)
+    plots = np.concatenate([p for _, _, p in batches])
+    plots = plots[np.argsort(plots["time_s"], kind="stable")]
+    datagrams = [encode_cat048(plots[i:i + 40], radars) for i in range(0, plots.size, 40)]
+    quantised = decode_datagram(b"".join(datagrams), radars).plots
+    harness = Harness(site, plots_format="asterix", cat062_sac=3, cat062_sic=4)
+    for k, datagram in enumerate(datagrams):
+        harness.send([[datagram]])
+        if k % 10 == 5:
+            harness.send([[b"\x30\x00\x05garbage"]])      # a CAT048 block of a wrong length
+    rows, alerts, final = harness.finish()
+    expected_rows, expected_alerts, _ = offline(site, [quantised])
+    assert tracks_text(rows) == tracks_text(expected_rows)
+    assert final["frames_rejected"]["malformed"] == len(range(5, len(datagrams), 10))
+    cat062 = [m for m in harness.messages if m[0] == b"cat062"]
+    assert len(cat062) == np.unique(rows["time_s"]).size > 0
+    assert all(m[1][0] == 62 for m in cat062)
+    assert sum(final["asterix_records_rejected"].values()) >= final["frames_rejected"]["malformed"]
