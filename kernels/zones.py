@@ -545,7 +545,7 @@ def _polygon_search(e, n, ve, vn, poly_xy, lo, hi, t0, t1, n_samples, may_enter,
     for k in range(n_samples):
         t = t_lo
         if n_samples > 1:
-            t = t_lo + (t_hi - t_lo) * (k / (n_samples - 1.0))
+            t = min(t_lo + (t_hi - t_lo) * (k / (n_samples - 1.0)), t_hi)
         pe = e + ve * t
         pn = n + vn * t
         inside, distance, qe, qn, edge, _ = _polygon_signed_distance(pe, pn, poly_xy, lo, hi)
