@@ -124,7 +124,7 @@ def truth_tracks(truth):
 
 
 def truth_positions(tracks, times):
-    """Interpolated truth positions, shape (n_targets, len(times), 3); NaN outside a target's life."""
+    """Truth positions at ``times``, shape (n_targets, len(times), 3); NaN outside a life."""
     out = np.full((len(tracks), times.size, 3), np.nan)
     for m, (_, _, t, pos) in enumerate(tracks):
         alive = (times >= t[0]) & (times <= t[-1])
@@ -173,7 +173,7 @@ def attribute_events(events, tracks):
 
 
 def counted_class(class_p, class_min_p):
-    """The class the alert manager counts: argmax if its probability >= class_min_p, else unknown."""
+    """The class the alert manager counts: argmax if p >= class_min_p, else unknown."""
     best = class_p.argmax(axis=1)
     sure = class_p[np.arange(best.size), best] >= class_min_p
     return np.where(sure, best, C_UNKNOWN)
@@ -195,13 +195,14 @@ def evaluate(name, seed, classify_params=None, flock_radius_m=None, flock_max_dv
 
     # drones counted as birds: epochs per drone and the longest consecutive run
     drone_as_bird = {}
+    period_s = _period(kept)
     for m, (target_id, kind, _, _) in enumerate(tracks):
         if kind != "drone":
             continue
         times = np.unique(kept["time_s"][(target == m) & (counted == C_BIRD)])
         longest = run = 0
         for k in range(times.size):
-            run = run + 1 if k and times[k] - times[k - 1] < 1.5 * _period(kept) else 1
+            run = run + 1 if k and times[k] - times[k - 1] < 1.5 * period_s else 1
             longest = max(longest, run)
         drone_as_bird[target_id] = (int(times.size), int(longest))
 
@@ -226,7 +227,8 @@ def evaluate(name, seed, classify_params=None, flock_radius_m=None, flock_max_dv
             continue
         m = next(i for i, tr in enumerate(tracks) if tr[0] == int(z["target_id"]))
         times = [e["time_s"] for e, o in zip(events, owner)
-                 if o == m and e["asset_id"] == z["asset_id"] and e["event"] in ("raise", "escalate")
+                 if o == m and e["asset_id"] == z["asset_id"]
+                 and e["event"] in ("raise", "escalate")
                  and e["level"] in ("alert", "critical")
                  and e["time_s"] <= z["entry_time_s"] + LATE_LIMIT_S]
         lead = float(z["entry_time_s"] - min(times)) if times else None
@@ -289,8 +291,8 @@ def print_alerts(results):
           f"   drones counted as bird: epochs (longest run)")
     for r in results:
         hours = r["duration_s"] / 3600.0
-        worst = ", ".join(f"{tid}:{n}({run})" for tid, (n, run) in sorted(r["drone_as_bird"].items())
-                          if n)
+        worst = ", ".join(f"{tid}:{n}({run})"
+                          for tid, (n, run) in sorted(r["drone_as_bird"].items()) if n)
         print(f"  {r['name'] + ':' + str(r['seed']):<14}{r['raises']:>7}{len(r['false_bird']):>12}"
               f"{len(r['false_bird']) / hours:>7.1f}{len(r['false_clutter']):>10}"
               f"{len(r['false_clutter']) / hours:>7.1f}   {worst or '-'}")
@@ -364,7 +366,8 @@ def main(argv=None):
     parser.add_argument("--param", nargs="*", default=[], metavar="NAME=VALUE",
                         help="classifier parameter overrides")
     parser.add_argument("--flock-radius", type=float, default=None, help="flocking radius (m)")
-    parser.add_argument("--flock-dv", type=float, default=None, help="flocking velocity bound (m/s)")
+    parser.add_argument("--flock-dv", type=float, default=None,
+                        help="flocking velocity bound (m/s)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--quiet", action="store_true", help="no per-event listing")
     args = parser.parse_args(argv)

@@ -21,9 +21,18 @@ variance ``s2`` of a feature as (West, 1979)
 so that a young track averages all its samples equally and an old one
 forgets with the time constant ``tau`` whatever its update rate.
 
+The height and SNR statistics start with the track's first update.  The
+kinematic statistics below wait until the track has **settled**: they start
+with the first update at least :data:`SETTLE_S` after the track's first one,
+and count their own samples ``n_k`` (``kinematic_count``), which take the
+place of ``n`` in their weights.  A new track's velocity comes from a few
+plots; in a flock or in clutter it can be off by tens of m/s for seconds, and
+with ``a = 1/n`` a young track would keep that error in its speed statistics
+for tens of seconds.
+
 The velocity ``(ve, vn, vu)`` is first smoothed with the same rule and the
 shorter time constant :data:`TAU_VELOCITY_S` (``v~ <- v~ + a_v (v - v~)``,
-``a_v = max(1/n, 1 - exp(-dt / TAU_VELOCITY_S))``); the kinematic features
+``a_v = max(1/n_k, 1 - exp(-dt / TAU_VELOCITY_S))``); the kinematic features
 are taken from the smoothed velocity ``(ve~, vn~, vu~)``, which takes out most
 of the filter's sample-to-sample velocity noise while keeping the seconds-long
 heading changes of a bird:
@@ -33,7 +42,8 @@ heading changes of a bird:
 ``turn rate``
     ``|atan2(v_ref x v~, v_ref . v~)| / (t - t_ref)`` (deg/s) between the
     smoothed horizontal velocity now and at a reference time at least
-    :data:`TURN_BASELINE_S` earlier; a sample is taken only when both speeds
+    :data:`TURN_BASELINE_S` earlier (the first reference is the first
+    kinematic sample); a sample is taken only when both speeds
     are at least :data:`MIN_TURN_SPEED_MPS` (the heading of a hovering target
     is noise) and the baseline is at most :data:`MAX_TURN_BASELINE_S` (after a
     long coast the heading change is ambiguous).  EW mean and variance, with
@@ -50,12 +60,12 @@ heading changes of a bird:
     cross-section proxy.  EW mean over the plots that carry an SNR, with its
     own count.
 
-The time constants and thresholds above are fixed model constants (the
-engine calls :func:`update_features` with no parameters); they are compiled
-into the kernel.  A plot older than the track's latest update counts with
-``dt = 0``.  The classifier below reads the speed, turn-rate, height and
-SNR statistics; the climb and hover statistics are kept for reports and
-further terms.
+The time constants and thresholds above and :data:`SETTLE_S` are fixed
+model constants (the engine calls :func:`update_features` with no
+parameters); they are compiled into the kernel.  A plot older than the
+track's latest update counts with ``dt = 0``.  The classifier below reads
+the speed, turn-rate, height and SNR statistics; the climb and hover
+statistics are kept for reports and further terms.
 
 Classifier
 ----------
@@ -65,20 +75,28 @@ are in the flat parameter vector ``params`` (:data:`CLASSIFY_PARAM_NAMES`,
 :func:`default_classify_params`).  For each class ``c`` the log-likelihood
 is a sum of independent terms:
 
-``speed`` (EW mean speed ``v``)
-    Gaussian ``N(v; mu_c, s_c)``.  The drone density is a mixture
+``speed`` (EW mean speed ``v``; skipped while ``n_k = 0``)
+    ``(1 - e) f_c(v) + e / v_max``: the class density ``f_c`` mixed with an
+    outlier density, uniform on ``[0, v_max]``, of weight ``e``
+    (``speed_outlier_probability``, ``speed_outlier_max_mps``).  A track's
+    speed can still be wrong after settling (a slow initiation, a swap
+    between flock members); the outlier part bounds the evidence a wrong
+    speed can give against a class, so that it cannot outweigh the radar
+    cross-section.  ``f_c = N(v; mu_c, s_c)``; the drone density is a mixture
     ``(1 - w) N(v; mu_drone, s_drone) + w N(v; 0, s_hover)`` that also
     covers hovering and slowly drifting targets (balloons, which must alert,
     come out as drones).
-``turn rate`` (EW mean ``omega`` of ``|turn rate|``, deg/s; skipped with no
-    sample)
+``turn rate`` (EW mean ``omega`` of ``|turn rate|``, deg/s, over ``m``
+    samples; skipped with no sample)
     Gaussian ``N(omega; m_c(v), sigma_c(v))`` whose mean and spread include
     the heading noise of the velocity estimate, which grows as the speed
     falls: ``g = (180/pi) sigma_turn / max(v, MIN_TURN_SPEED_MPS)``,
-    ``m_c = sqrt(mu_c^2 + g^2)``, ``sigma_c = sqrt(s_c^2 + (g/2)^2)`` with
-    ``sigma_turn`` (m/s) the ``turn_noise_mps`` parameter.
+    ``m_c = sqrt(mu_c^2 + g^2)``, ``sigma_c = sqrt(s_c^2 + (g/2)^2 + s_1^2 / m)``
+    with ``sigma_turn`` (m/s) the ``turn_noise_mps`` parameter and ``s_1``
+    (``turn_sample_sigma_dps``) the spread of one sample: the first samples
+    of a track, taken while its heading is still settling, say little.
 ``speed spread`` (``sigma_v``, the square root of the EW speed variance;
-    bird class only)
+    bird class only, skipped while ``n_k = 0``)
     Logistic in ``log sigma_v``: ``log sigmoid(-(ln sigma_v - ln s_0) / w)``
     ``= -log(1 + (sigma_v / s_0)^(1/w))`` for birds and 0 for the other
     classes.  A bird keeps its speed within a few m/s; a drone that stops to
@@ -94,8 +112,10 @@ is a sum of independent terms:
 ``flocking`` (``k`` other tracks flying with this one,
     :func:`count_flock_neighbours`)
     Bernoulli: ``log p_c`` when ``k > 0``, ``log(1 - p_c)`` otherwise.  The
-    default ``p_c`` suit a radius of about 60 m and a velocity bound of about
-    6 m/s (a flock of the simulator is at most about 25 m across).
+    default ``p_c`` suit a radius of about 30 m and a velocity bound of about
+    6 m/s: the tracks of a flock of the simulator are 4-22 m from their
+    nearest neighbour (10th-90th percentile), the drones of a swarm 30-80 m
+    apart, so a larger radius makes a swarm look like a flock.
 
 The ``unknown`` class has broad densities for every term (an outlier class:
 it wins when the features fit no known class).  With priors ``pi_c``
@@ -117,15 +137,24 @@ With the default ``n0 = 4`` ``u`` is above one half for one or two updates,
 0.29 after five and below 1 % after twenty.
 
 The defaults describe the targets of the project's simulator
-(``radarcore.sim``): drones 10-25 m/s with hovers, 50-300 m high, straight
-legs with coordinated turns, 0.01-0.1 m^2; birds 5-15 m/s with an erratic
-heading (turn rate about 12 deg/s RMS), 10-300 m, 0.001-0.01 m^2, mostly in
-flocks; light aircraft 40-70 m/s, 300-1200 m, 1-5 m^2; balloons 2-6 m/s,
-0.07-0.15 m^2.  ``snr_1m2_1km_db`` matches the simulator's radar equation
-(15 dB for 0.0316 m^2 at 5 km); another radar needs its own value.
-Calling a drone a bird suppresses an alert, which is worse than a bird
-alert, so the bird prior is set low: a track needs a clear likelihood ratio
-to come out as a bird.
+(``radarcore.sim``) as the engine's tracks see them: drones 10-25 m/s with
+hovers, 50-300 m high, straight legs with coordinated turns, 0.01-0.1 m^2
+(-20 to -10 dBsm); birds 5-15 m/s with an erratic heading, 10-300 m,
+0.001-0.01 m^2 (-30 to -20 dBsm), mostly in flocks; light aircraft
+40-70 m/s, 300-1200 m, 1-5 m^2; balloons 2-6 m/s, 0.07-0.15 m^2.  They were
+fitted to the features of confirmed tracks in the simulator's scenarios and
+then tuned against false bird alerts and drones taken for birds
+(``benchmarks/classification.py``): the smoothed heading of a settled bird
+track turns at about 6.5 deg/s on average, that of a drone at about 1.5 deg/s
+(``turn_noise_mps`` 0.3 m/s reproduces the rise at low speed); the radar
+cross-section means put the point where bird and drone are equally likely
+at -20.5 dBsm, between the largest birds and the smallest drones, where the
+two classes overlap and only the kinematics can tell them apart.
+``snr_1m2_1km_db`` matches the simulator's radar equation (15 dB for
+0.0316 m^2 at 5 km); another radar needs its own value.  Calling a drone a
+bird suppresses an alert, which is worse than a bird alert, so the bird
+prior is set low: a track needs a clear likelihood ratio to come out as a
+bird.
 
 Parameter layout: the mean and spread of Gaussian term ``G_*`` for class
 ``C_*`` are ``params[P_GAUSSIAN + 2 (N_CLASSES G + C)]`` and the next entry;
@@ -136,8 +165,8 @@ Tiers, as in stumpy: :func:`classify_tracks` and :func:`flock_neighbours`
 are Python wrappers that validate their arguments and allocate outputs;
 :func:`update_features`, :func:`classify` and :func:`count_flock_neighbours`
 are compiled drivers the engine calls from its own compiled code (they check
-shapes and raise ``ValueError``); ``_log_likelihoods`` and ``_count_one``
-do one track.
+shapes and raise ``ValueError``); ``_update_kinematics``,
+``_log_likelihoods`` and ``_count_one`` do one track.
 """
 import math
 
@@ -180,7 +209,8 @@ F_HEIGHT_MEAN_M = 17       # EW mean height above the site plane (m)
 F_HOVER_FRACTION = 18      # EW fraction of updates with speed < HOVER_SPEED_MPS
 F_SNR_1KM_MEAN_DB = 19     # EW mean of snr_db + 40 log10(range_m / 1000) (dB)
 F_SNR_COUNT = 20           # number of plots with an SNR
-N_FEATURES = 21
+F_KINEMATIC_COUNT = 21     # number of updates in the kinematic statistics (after settling)
+N_FEATURES = 22
 
 FEATURE_NAMES = (
     "n_updates", "t_first_s", "t_last_s", "age_s",
@@ -189,7 +219,7 @@ FEATURE_NAMES = (
     "turn_ref_t_s", "turn_ref_ve_mps", "turn_ref_vn_mps",
     "turn_count", "turn_mean_dps", "turn_var_d2ps2",
     "climb_mean_mps", "climb_abs_mean_mps", "height_mean_m", "hover_fraction",
-    "snr_1km_mean_db", "snr_count",
+    "snr_1km_mean_db", "snr_count", "kinematic_count",
 )
 
 #: Model constant: time constant of the EW feature statistics (s).
@@ -204,6 +234,8 @@ MAX_TURN_BASELINE_S = 5.0
 MIN_TURN_SPEED_MPS = 3.0
 #: Model constant: a target slower than this hovers (m/s).
 HOVER_SPEED_MPS = 2.0
+#: Model constant: the kinematic statistics start this long after a track's first update (s).
+SETTLE_S = 5.0
 
 # ---------------------------------------------------------------------------
 # Classes and parameters
@@ -237,7 +269,10 @@ P_SNR_SIGMA_DB = P_SNR_1M2_1KM_DB + 1
 P_EVIDENCE_UPDATES = P_SNR_SIGMA_DB + 1
 P_BIRD_SPEED_STD_MPS = P_EVIDENCE_UPDATES + 1
 P_BIRD_SPEED_STD_WIDTH = P_BIRD_SPEED_STD_MPS + 1
-N_CLASSIFY_PARAMS = P_BIRD_SPEED_STD_WIDTH + 1
+P_SPEED_OUTLIER_PROBABILITY = P_BIRD_SPEED_STD_WIDTH + 1
+P_SPEED_OUTLIER_MAX_MPS = P_SPEED_OUTLIER_PROBABILITY + 1
+P_TURN_SAMPLE_SIGMA_DPS = P_SPEED_OUTLIER_MAX_MPS + 1
+N_CLASSIFY_PARAMS = P_TURN_SAMPLE_SIGMA_DPS + 1
 
 
 def _gaussian_index(term, class_index):
@@ -266,6 +301,9 @@ def _param_names():
     names[P_EVIDENCE_UPDATES] = "evidence_updates"
     names[P_BIRD_SPEED_STD_MPS] = "bird_speed_std_mps"
     names[P_BIRD_SPEED_STD_WIDTH] = "bird_speed_std_width"
+    names[P_SPEED_OUTLIER_PROBABILITY] = "speed_outlier_probability"
+    names[P_SPEED_OUTLIER_MAX_MPS] = "speed_outlier_max_mps"
+    names[P_TURN_SAMPLE_SIGMA_DPS] = "turn_sample_sigma_dps"
     return tuple(names)
 
 
@@ -274,14 +312,14 @@ CLASSIFY_PARAM_NAMES = _param_names()
 
 #: Default values by name; see the module docstring for their origin.
 _DEFAULTS = {
-    # speed (m/s)
-    "drone_speed_mean_mps": 17.0, "drone_speed_sigma_mps": 5.0,
-    "bird_speed_mean_mps": 9.5, "bird_speed_sigma_mps": 2.5,
+    # speed (m/s), as the track's speed statistics see it
+    "drone_speed_mean_mps": 15.0, "drone_speed_sigma_mps": 4.0,
+    "bird_speed_mean_mps": 10.0, "bird_speed_sigma_mps": 2.5,
     "aircraft_speed_mean_mps": 55.0, "aircraft_speed_sigma_mps": 10.0,
     "unknown_speed_mean_mps": 30.0, "unknown_speed_sigma_mps": 40.0,
-    # mean |turn rate| without velocity noise (deg/s)
-    "drone_turn_mean_dps": 2.0, "drone_turn_sigma_dps": 3.0,
-    "bird_turn_mean_dps": 9.0, "bird_turn_sigma_dps": 3.5,
+    # mean |turn rate| of the smoothed heading, without velocity noise (deg/s)
+    "drone_turn_mean_dps": 1.3, "drone_turn_sigma_dps": 1.5,
+    "bird_turn_mean_dps": 6.5, "bird_turn_sigma_dps": 2.5,
     "aircraft_turn_mean_dps": 1.0, "aircraft_turn_sigma_dps": 1.5,
     "unknown_turn_mean_dps": 10.0, "unknown_turn_sigma_dps": 30.0,
     # height above the site plane (m)
@@ -289,9 +327,9 @@ _DEFAULTS = {
     "bird_height_mean_m": 150.0, "bird_height_sigma_m": 100.0,
     "aircraft_height_mean_m": 750.0, "aircraft_height_sigma_m": 300.0,
     "unknown_height_mean_m": 500.0, "unknown_height_sigma_m": 1000.0,
-    # radar cross-section (dBsm)
-    "drone_rcs_mean_dbsm": -14.0, "drone_rcs_sigma_dbsm": 3.5,
-    "bird_rcs_mean_dbsm": -25.0, "bird_rcs_sigma_dbsm": 3.0,
+    # radar cross-section (dBsm); bird and drone are equally likely at -20.5 dBsm
+    "drone_rcs_mean_dbsm": -15.0, "drone_rcs_sigma_dbsm": 2.5,
+    "bird_rcs_mean_dbsm": -26.0, "bird_rcs_sigma_dbsm": 2.5,
     "aircraft_rcs_mean_dbsm": 3.5, "aircraft_rcs_sigma_dbsm": 3.0,
     "unknown_rcs_mean_dbsm": -10.0, "unknown_rcs_sigma_dbsm": 20.0,
     # priors and flocking
@@ -300,13 +338,17 @@ _DEFAULTS = {
     "aircraft_flock_probability": 0.02, "unknown_flock_probability": 0.2,
     # drone hover component, heading noise, radar calibration, evidence
     "drone_hover_weight": 0.25, "drone_hover_sigma_mps": 3.0,
-    "turn_noise_mps": 1.0,
+    "turn_noise_mps": 0.3,
     # 15 dB for a 10 log10(0.0316 m^2) = -15 dBsm target at 5 km, moved to 1 m^2 and 1 km
     "snr_1m2_1km_db": 15.0 - 10.0 * math.log10(math.sqrt(0.01 * 0.1)) + 40.0 * math.log10(5.0),
     "snr_sigma_db": 2.0,
     "evidence_updates": 4.0,
     # speed spread of a bird: s_0 (m/s) and the width w of the logistic in ln(sigma_v)
-    "bird_speed_std_mps": 3.0, "bird_speed_std_width": 0.25,
+    "bird_speed_std_mps": 6.0, "bird_speed_std_width": 0.5,
+    # speed outliers (a speed still off after initiation, or after a swap in a flock)
+    # and the spread of one turn-rate sample
+    "speed_outlier_probability": 0.45, "speed_outlier_max_mps": 50.0,
+    "turn_sample_sigma_dps": 20.0,
 }
 
 
@@ -338,14 +380,16 @@ def validate_classify_params(params):
         value = float(params[index])
         if not math.isfinite(value):
             raise ValueError(f"classify parameter {name} must be finite, got {value}")
-        if name == "turn_noise_mps":
+        if name in ("turn_noise_mps", "turn_sample_sigma_dps"):
             if value < 0.0:
                 raise ValueError(f"classify parameter {name} must be >= 0, got {value}")
         elif ("_sigma_" in name or name.endswith("_prior")
-              or name in ("evidence_updates", "bird_speed_std_mps", "bird_speed_std_width")):
+              or name in ("evidence_updates", "bird_speed_std_mps", "bird_speed_std_width",
+                          "speed_outlier_max_mps")):
             if value <= 0.0:
                 raise ValueError(f"classify parameter {name} must be positive, got {value}")
-        elif name.endswith("_flock_probability") or name == "drone_hover_weight":
+        elif (name.endswith("_flock_probability") or name in ("drone_hover_weight",
+                                                              "speed_outlier_probability")):
             if not 0.0 < value < 1.0:
                 raise ValueError(f"classify parameter {name} must lie in (0, 1), got {value}")
     return params
@@ -379,15 +423,62 @@ def _ew_update(features_i, mean_index, var_index, sample, a):
         features_i[var_index] = (1.0 - a) * (features_i[var_index] + a * d * d)
 
 
+@njit(inline="always")
+def _update_kinematics(features_i, x, dt, n_k, t_now):
+    """Smoothed velocity, speed, climb, hover and turn-rate statistics of sample ``n_k``."""
+    a_v = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_VELOCITY_S))
+    for axis in range(3):
+        v_smooth = features_i[F_VE_SMOOTH_MPS + axis]
+        features_i[F_VE_SMOOTH_MPS + axis] = v_smooth + a_v * (x[3 + axis] - v_smooth)
+    ve = features_i[F_VE_SMOOTH_MPS]
+    vn = features_i[F_VN_SMOOTH_MPS]
+    vu = features_i[F_VU_SMOOTH_MPS]
+    speed = np.sqrt(ve * ve + vn * vn)
+
+    a = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+    _ew_update(features_i, F_SPEED_MEAN_MPS, F_SPEED_VAR_M2PS2, speed, a)
+    _ew_update(features_i, F_CLIMB_MEAN_MPS, -1, vu, a)
+    _ew_update(features_i, F_CLIMB_ABS_MEAN_MPS, -1, abs(vu), a)
+    _ew_update(features_i, F_HOVER_FRACTION, -1, 1.0 if speed < HOVER_SPEED_MPS else 0.0, a)
+
+    # Turn rate from the smoothed heading over a baseline of about a second.
+    if n_k == 1.0:
+        features_i[F_TURN_REF_T_S] = t_now
+        features_i[F_TURN_REF_VE_MPS] = ve
+        features_i[F_TURN_REF_VN_MPS] = vn
+        return
+    baseline = t_now - features_i[F_TURN_REF_T_S]
+    if baseline >= TURN_BASELINE_S:
+        ref_e = features_i[F_TURN_REF_VE_MPS]
+        ref_n = features_i[F_TURN_REF_VN_MPS]
+        ref_speed = np.sqrt(ref_e * ref_e + ref_n * ref_n)
+        if (baseline <= MAX_TURN_BASELINE_S and speed >= MIN_TURN_SPEED_MPS
+                and ref_speed >= MIN_TURN_SPEED_MPS):
+            # heading change = angle between the two velocity vectors
+            cross = ref_e * vn - ref_n * ve
+            dot = ref_e * ve + ref_n * vn
+            rate_dps = np.degrees(abs(np.arctan2(cross, dot))) / baseline
+            k = features_i[F_TURN_COUNT] + 1.0
+            features_i[F_TURN_COUNT] = k
+            a_turn = max(1.0 / k, 1.0 - np.exp(-baseline / TAU_FEATURES_S))
+            _ew_update(features_i, F_TURN_MEAN_DPS, F_TURN_VAR_D2PS2, rate_dps, a_turn)
+        features_i[F_TURN_REF_T_S] = t_now
+        features_i[F_TURN_REF_VE_MPS] = ve
+        features_i[F_TURN_REF_VN_MPS] = vn
+
+
 @njit
 def update_features(features_i, x, t_s, snr_db, range_m):
     """Fold one associated update into a track's features.
 
     See the module docstring for the statistics.  With ``n`` the update count
-    after this one and ``dt = max(t_s - t_last, 0)``: the velocity smoother
-    uses ``a_v = max(1/n, 1 - exp(-dt / TAU_VELOCITY_S))``, the EW statistics
-    ``a = max(1/n, 1 - exp(-dt / TAU_FEATURES_S))`` (with their own counts for
-    the turn rate and the SNR).
+    after this one and ``dt = max(t_s - t_last, 0)``: the height uses
+    ``a = max(1/n, 1 - exp(-dt / TAU_FEATURES_S))``.  Once the track is
+    ``SETTLE_S`` old (``t_last - t_first``), each update is also a kinematic
+    sample ``n_k``: the velocity smoother uses
+    ``a_v = max(1/n_k, 1 - exp(-dt / TAU_VELOCITY_S))`` and the kinematic
+    statistics ``a = max(1/n_k, 1 - exp(-dt / TAU_FEATURES_S))``.  The turn
+    rate and the SNR have their own counts.
 
     Parameters
     ----------
@@ -416,54 +507,21 @@ def update_features(features_i, x, t_s, snr_db, range_m):
     features_i[F_AGE_S] = features_i[F_T_LAST_S] - features_i[F_T_FIRST_S]
     t_now = features_i[F_T_LAST_S]
 
-    # Smoothed velocity.
-    a_v = max(1.0 / n, 1.0 - np.exp(-dt / TAU_VELOCITY_S))
-    for axis in range(3):
-        v_smooth = features_i[F_VE_SMOOTH_MPS + axis]
-        features_i[F_VE_SMOOTH_MPS + axis] = v_smooth + a_v * (x[3 + axis] - v_smooth)
-    ve = features_i[F_VE_SMOOTH_MPS]
-    vn = features_i[F_VN_SMOOTH_MPS]
-    vu = features_i[F_VU_SMOOTH_MPS]
-    speed = np.sqrt(ve * ve + vn * vn)
-
-    # EW statistics.
+    # Height (from the first update).
     a = max(1.0 / n, 1.0 - np.exp(-dt / TAU_FEATURES_S))
-    _ew_update(features_i, F_SPEED_MEAN_MPS, F_SPEED_VAR_M2PS2, speed, a)
-    _ew_update(features_i, F_CLIMB_MEAN_MPS, -1, vu, a)
-    _ew_update(features_i, F_CLIMB_ABS_MEAN_MPS, -1, abs(vu), a)
     _ew_update(features_i, F_HEIGHT_MEAN_M, -1, x[2], a)
-    _ew_update(features_i, F_HOVER_FRACTION, -1, 1.0 if speed < HOVER_SPEED_MPS else 0.0, a)
 
-    # Turn rate from the smoothed heading over a baseline of about a second.
-    if n == 1.0:
-        features_i[F_TURN_REF_T_S] = t_now
-        features_i[F_TURN_REF_VE_MPS] = ve
-        features_i[F_TURN_REF_VN_MPS] = vn
-    else:
-        baseline = t_now - features_i[F_TURN_REF_T_S]
-        if baseline >= TURN_BASELINE_S:
-            ref_e = features_i[F_TURN_REF_VE_MPS]
-            ref_n = features_i[F_TURN_REF_VN_MPS]
-            ref_speed = np.sqrt(ref_e * ref_e + ref_n * ref_n)
-            if (baseline <= MAX_TURN_BASELINE_S and speed >= MIN_TURN_SPEED_MPS
-                    and ref_speed >= MIN_TURN_SPEED_MPS):
-                # heading change = angle between the two velocity vectors
-                cross = ref_e * vn - ref_n * ve
-                dot = ref_e * ve + ref_n * vn
-                rate_dps = np.degrees(abs(np.arctan2(cross, dot))) / baseline
-                m = features_i[F_TURN_COUNT] + 1.0
-                features_i[F_TURN_COUNT] = m
-                a_turn = max(1.0 / m, 1.0 - np.exp(-baseline / TAU_FEATURES_S))
-                _ew_update(features_i, F_TURN_MEAN_DPS, F_TURN_VAR_D2PS2, rate_dps, a_turn)
-            features_i[F_TURN_REF_T_S] = t_now
-            features_i[F_TURN_REF_VE_MPS] = ve
-            features_i[F_TURN_REF_VN_MPS] = vn
+    # Kinematic statistics, once the track's velocity has settled.
+    if features_i[F_AGE_S] >= SETTLE_S:
+        n_k = features_i[F_KINEMATIC_COUNT] + 1.0
+        features_i[F_KINEMATIC_COUNT] = n_k
+        _update_kinematics(features_i, x, dt, n_k, t_now)
 
     # Range-normalised SNR (radar cross-section proxy).
     if not np.isnan(snr_db) and range_m > 0.0:
-        m = features_i[F_SNR_COUNT] + 1.0
-        features_i[F_SNR_COUNT] = m
-        a_snr = max(1.0 / m, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+        n_snr = features_i[F_SNR_COUNT] + 1.0
+        features_i[F_SNR_COUNT] = n_snr
+        a_snr = max(1.0 / n_snr, 1.0 - np.exp(-dt / TAU_FEATURES_S))
         _ew_update(features_i, F_SNR_1KM_MEAN_DB, -1,
                    snr_db + 40.0 * np.log10(range_m / 1000.0), a_snr)
 
@@ -479,6 +537,13 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 def _log_gauss(value, mean, sigma):
     z = (value - mean) / sigma
     return -0.5 * z * z - np.log(sigma) - _LOG_SQRT_2PI
+
+
+@njit(inline="always")
+def _log_add(a, b):
+    """``log(e^a + e^b)`` without overflow."""
+    top = max(a, b)
+    return top + np.log(np.exp(a - top) + np.exp(b - top))
 
 
 @njit(inline="always")
@@ -506,30 +571,38 @@ def _log_likelihoods(features_i, neighbours, params, ll):
     """
     speed = features_i[F_SPEED_MEAN_MPS]
     turn_dps = features_i[F_TURN_MEAN_DPS]
+    has_speed = features_i[F_KINEMATIC_COUNT] > 0.0
     has_turn = features_i[F_TURN_COUNT] > 0.0
     height = features_i[F_HEIGHT_MEAN_M]
     n_snr = features_i[F_SNR_COUNT]
     # heading noise of the velocity estimate at this speed (deg/s over ~1 s)
     g = np.degrees(params[P_TURN_NOISE_MPS] / max(speed, MIN_TURN_SPEED_MPS))
+    # spread of the mean of few turn-rate samples
+    turn_var_sample = (params[P_TURN_SAMPLE_SIGMA_DPS] * params[P_TURN_SAMPLE_SIGMA_DPS]
+                       / max(features_i[F_TURN_COUNT], 1.0))
+    # a speed outlier is uniform on [0, speed_outlier_max_mps]
+    eps = params[P_SPEED_OUTLIER_PROBABILITY]
+    log_outlier = np.log(eps) - np.log(params[P_SPEED_OUTLIER_MAX_MPS])
     for c in range(N_CLASSES):
-        s = _gaussian_at(G_SPEED, c)
-        if c == C_DRONE:
-            w = params[P_DRONE_HOVER_WEIGHT]
-            moving = np.log(1.0 - w) + _log_gauss(speed, params[s], params[s + 1])
-            hover = np.log(w) + _log_gauss(speed, 0.0, params[P_DRONE_HOVER_SIGMA_MPS])
-            top = max(moving, hover)
-            total = top + np.log(np.exp(moving - top) + np.exp(hover - top))
-        else:
-            total = _log_gauss(speed, params[s], params[s + 1])
+        total = 0.0
+        if has_speed:
+            s = _gaussian_at(G_SPEED, c)
+            density = _log_gauss(speed, params[s], params[s + 1])
+            if c == C_DRONE:
+                w = params[P_DRONE_HOVER_WEIGHT]
+                density = _log_add(np.log(1.0 - w) + density,
+                                   np.log(w) + _log_gauss(speed, 0.0,
+                                                          params[P_DRONE_HOVER_SIGMA_MPS]))
+            total += _log_add(np.log(1.0 - eps) + density, log_outlier)
+            if c == C_BIRD:
+                total += _log_sigmoid_spread(np.sqrt(features_i[F_SPEED_VAR_M2PS2]),
+                                             params[P_BIRD_SPEED_STD_MPS],
+                                             params[P_BIRD_SPEED_STD_WIDTH])
         if has_turn:
             s = _gaussian_at(G_TURN, c)
             mean = np.sqrt(params[s] * params[s] + g * g)
-            sigma = np.sqrt(params[s + 1] * params[s + 1] + 0.25 * g * g)
+            sigma = np.sqrt(params[s + 1] * params[s + 1] + 0.25 * g * g + turn_var_sample)
             total += _log_gauss(turn_dps, mean, sigma)
-        if c == C_BIRD:
-            total += _log_sigmoid_spread(np.sqrt(features_i[F_SPEED_VAR_M2PS2]),
-                                         params[P_BIRD_SPEED_STD_MPS],
-                                         params[P_BIRD_SPEED_STD_WIDTH])
         s = _gaussian_at(G_HEIGHT, c)
         total += _log_gauss(height, params[s], params[s + 1])
         if n_snr > 0.0:

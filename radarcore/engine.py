@@ -53,7 +53,7 @@ REJECT_REASONS = ("malformed", "non_finite", "unknown_radar", "out_of_range", "l
 RV_SPAN_MPS = 100.0
 # Tracks within this distance of each other, with velocities closer than
 # this, fly together (the flocking cue of the classifier).
-FLOCK_RADIUS_M = 60.0
+FLOCK_RADIUS_M = 30.0
 FLOCK_MAX_DV_MPS = 6.0
 # Radial speeds beyond this are not low-altitude targets.
 MAX_ABS_RADIAL_VELOCITY_MPS = 400.0

@@ -46,40 +46,50 @@ def reference_features(xs, ts, snrs, ranges):
     dt = np.zeros(n)
     dt[1:] = np.maximum(np.asarray(ts[1:], dtype=float) - t_last[:-1], 0.0)
     count = np.arange(1, n + 1)
-    a_v = np.maximum(1.0 / count, 1.0 - np.exp(-dt / K.TAU_VELOCITY_S))
     a = np.maximum(1.0 / count, 1.0 - np.exp(-dt / K.TAU_FEATURES_S))
-    smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * xs[:k + 1, 3 + axis])
-                        for axis in range(3)] for k in range(n)])
-    speed = np.hypot(smooth[:, 0], smooth[:, 1])
     f = np.zeros(N_FEATURES)
     f[K.F_N_UPDATES] = n
     f[K.F_T_FIRST_S] = ts[0]
     f[K.F_T_LAST_S] = t_last[-1]
     f[K.F_AGE_S] = t_last[-1] - ts[0]
-    f[K.F_VE_SMOOTH_MPS:K.F_VU_SMOOTH_MPS + 1] = smooth[-1]
-    f[K.F_SPEED_MEAN_MPS], f[K.F_SPEED_VAR_M2PS2] = ew_mean_var(speed, a)
-    f[K.F_CLIMB_MEAN_MPS] = ew_mean_var(smooth[:, 2], a)[0]
-    f[K.F_CLIMB_ABS_MEAN_MPS] = ew_mean_var(np.abs(smooth[:, 2]), a)[0]
     f[K.F_HEIGHT_MEAN_M] = ew_mean_var(xs[:, 2], a)[0]
-    f[K.F_HOVER_FRACTION] = ew_mean_var((speed < K.HOVER_SPEED_MPS).astype(float), a)[0]
-    # turn-rate samples between reference points at least TURN_BASELINE_S apart
-    rates, turn_a, ref = [], [], 0
-    for k in range(1, n):
-        baseline = t_last[k] - t_last[ref]
-        if baseline < K.TURN_BASELINE_S:
-            continue
-        if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
-                and speed[ref] >= K.MIN_TURN_SPEED_MPS):
-            change = (math.atan2(smooth[k, 1], smooth[k, 0])
-                      - math.atan2(smooth[ref, 1], smooth[ref, 0]))
-            change = (change + math.pi) % (2.0 * math.pi) - math.pi
-            rates.append(math.degrees(abs(change)) / baseline)
-            turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
-        ref = k
-    f[K.F_TURN_REF_T_S] = t_last[ref]
-    f[K.F_TURN_REF_VE_MPS], f[K.F_TURN_REF_VN_MPS] = smooth[ref, :2]
-    f[K.F_TURN_COUNT] = len(rates)
-    f[K.F_TURN_MEAN_DPS], f[K.F_TURN_VAR_D2PS2] = ew_mean_var(rates, turn_a)
+    # kinematic statistics: the updates at least SETTLE_S after the first one
+    kin = np.flatnonzero(t_last - ts[0] >= K.SETTLE_S)
+    m = kin.size
+    f[K.F_KINEMATIC_COUNT] = m
+    if m:
+        kin_count = np.arange(1, m + 1)
+        a_v = np.maximum(1.0 / kin_count, 1.0 - np.exp(-dt[kin] / K.TAU_VELOCITY_S))
+        a_k = np.maximum(1.0 / kin_count, 1.0 - np.exp(-dt[kin] / K.TAU_FEATURES_S))
+        v = xs[kin, 3:]
+        smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * v[:k + 1, axis]) for axis in range(3)]
+                           for k in range(m)])
+        speed = np.hypot(smooth[:, 0], smooth[:, 1])
+        f[K.F_VE_SMOOTH_MPS:K.F_VU_SMOOTH_MPS + 1] = smooth[-1]
+        f[K.F_SPEED_MEAN_MPS], f[K.F_SPEED_VAR_M2PS2] = ew_mean_var(speed, a_k)
+        f[K.F_CLIMB_MEAN_MPS] = ew_mean_var(smooth[:, 2], a_k)[0]
+        f[K.F_CLIMB_ABS_MEAN_MPS] = ew_mean_var(np.abs(smooth[:, 2]), a_k)[0]
+        f[K.F_HOVER_FRACTION] = ew_mean_var((speed < K.HOVER_SPEED_MPS).astype(float), a_k)[0]
+        # turn-rate samples between reference points at least TURN_BASELINE_S apart
+        t_kin = t_last[kin]
+        rates, turn_a, ref = [], [], 0
+        for k in range(1, m):
+            baseline = t_kin[k] - t_kin[ref]
+            if baseline < K.TURN_BASELINE_S:
+                continue
+            if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
+                    and speed[ref] >= K.MIN_TURN_SPEED_MPS):
+                change = (math.atan2(smooth[k, 1], smooth[k, 0])
+                          - math.atan2(smooth[ref, 1], smooth[ref, 0]))
+                change = (change + math.pi) % (2.0 * math.pi) - math.pi
+                rates.append(math.degrees(abs(change)) / baseline)
+                turn_a.append(max(1.0 / len(rates),
+                                  1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
+            ref = k
+        f[K.F_TURN_REF_T_S] = t_kin[ref]
+        f[K.F_TURN_REF_VE_MPS], f[K.F_TURN_REF_VN_MPS] = smooth[ref, :2]
+        f[K.F_TURN_COUNT] = len(rates)
+        f[K.F_TURN_MEAN_DPS], f[K.F_TURN_VAR_D2PS2] = ew_mean_var(rates, turn_a)
     values, snr_a = [], []
     for k in range(n):
         if not math.isnan(snrs[k]) and ranges[k] > 0.0:
@@ -90,8 +100,8 @@ def reference_features(xs, ts, snrs, ranges):
     return f
 
 
-def reference_classify(features, neighbours, params):
-    """The naive-Bayes formula of the module docstring, vectorised with SciPy."""
+def reference_log_posterior(features, neighbours, params):
+    """``log pi_c + L_c`` of the module docstring, vectorised with SciPy."""
     named = dict(zip(CLASSIFY_PARAM_NAMES, params))
     speed = features[:, K.F_SPEED_MEAN_MPS]
     noise_dps = np.degrees(named["turn_noise_mps"] / np.maximum(speed, K.MIN_TURN_SPEED_MPS))
@@ -102,20 +112,25 @@ def reference_classify(features, neighbours, params):
             return named[f"{name}_{term}_mean_{unit}"], named[f"{name}_{term}_sigma_{unit}"]
 
         mu, sigma = mean_sigma("speed", "mps")
-        ll = norm.logpdf(speed, mu, sigma)
+        density = norm.pdf(speed, mu, sigma)
         if name == "drone":
             w = named["drone_hover_weight"]
-            ll = np.logaddexp(np.log1p(-w) + ll,
-                              np.log(w) + norm.logpdf(speed, 0.0, named["drone_hover_sigma_mps"]))
-        mu, sigma = mean_sigma("turn", "dps")
-        turn = norm.logpdf(features[:, K.F_TURN_MEAN_DPS], np.hypot(mu, noise_dps),
-                           np.hypot(sigma, 0.5 * noise_dps))
-        ll = ll + np.where(features[:, K.F_TURN_COUNT] > 0, turn, 0.0)
+            density = (1.0 - w) * density + w * norm.pdf(speed, 0.0, named["drone_hover_sigma_mps"])
+        eps = named["speed_outlier_probability"]
+        with np.errstate(divide="ignore"):
+            ll = np.log((1.0 - eps) * density + eps / named["speed_outlier_max_mps"])
         if name == "bird":
             with np.errstate(divide="ignore"):
                 z = ((np.log(np.sqrt(features[:, K.F_SPEED_VAR_M2PS2]))
                       - np.log(named["bird_speed_std_mps"])) / named["bird_speed_std_width"])
             ll = ll + log_expit(-z)
+        ll = np.where(features[:, K.F_KINEMATIC_COUNT] > 0, ll, 0.0)
+        mu, sigma = mean_sigma("turn", "dps")
+        sample_var = (named["turn_sample_sigma_dps"] ** 2
+                      / np.maximum(features[:, K.F_TURN_COUNT], 1))
+        turn = norm.logpdf(features[:, K.F_TURN_MEAN_DPS], np.hypot(mu, noise_dps),
+                           np.sqrt(sigma ** 2 + (0.5 * noise_dps) ** 2 + sample_var))
+        ll = ll + np.where(features[:, K.F_TURN_COUNT] > 0, turn, 0.0)
         mu, sigma = mean_sigma("height", "m")
         ll = ll + norm.logpdf(features[:, K.F_HEIGHT_MEAN_M], mu, sigma)
         mu, sigma = mean_sigma("rcs", "dbsm")
@@ -127,6 +142,13 @@ def reference_classify(features, neighbours, params):
         p_flock = named[f"{name}_flock_probability"]
         ll = ll + np.where(neighbours > 0, np.log(p_flock), np.log1p(-p_flock))
         log_post[:, c] = np.log(named[f"{name}_prior"]) + ll
+    return log_post
+
+
+def reference_classify(features, neighbours, params):
+    """The naive-Bayes formula of the module docstring."""
+    named = dict(zip(CLASSIFY_PARAM_NAMES, params))
+    log_post = reference_log_posterior(features, neighbours, params)
     q = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
     u = np.exp(-features[:, K.F_N_UPDATES] / named["evidence_updates"])
     p = (1.0 - u)[:, None] * q
@@ -201,7 +223,9 @@ def test_circling_target_turn_rate_and_speed():
         x = np.array([0.0, 0.0, 150.0, speed * math.sin(heading), speed * math.cos(heading), 0.0])
         update_features(f, x, float(k), np.nan, 1000.0)
     assert f[K.F_TURN_MEAN_DPS] == pytest.approx(rate_dps, rel=1e-3)
-    assert f[K.F_TURN_COUNT] == 299
+    # one kinematic sample per second from SETTLE_S on; the first is the turn reference
+    assert f[K.F_KINEMATIC_COUNT] == 300 - math.ceil(K.SETTLE_S)
+    assert f[K.F_TURN_COUNT] == 299 - math.ceil(K.SETTLE_S)
     # the smoothed velocity of a circling target is the true one times the
     # steady-state gain |a / (1 - (1 - a) e^{-i omega dt})| of the smoother
     a = 1.0 - math.exp(-1.0 / K.TAU_VELOCITY_S)
@@ -220,12 +244,97 @@ def test_straight_and_hovering_targets():
     assert straight[K.F_SPEED_MEAN_MPS] == pytest.approx(13.0)
     assert straight[K.F_SPEED_VAR_M2PS2] == pytest.approx(0.0, abs=1e-20)
     assert straight[K.F_TURN_MEAN_DPS] == pytest.approx(0.0, abs=1e-9)
-    assert straight[K.F_TURN_COUNT] == 19  # one sample per second
+    # one sample per second from the first kinematic sample at SETTLE_S to 19.5 s
+    assert straight[K.F_TURN_COUNT] == math.floor(19.5 - math.ceil(2.0 * K.SETTLE_S) / 2.0)
     assert straight[K.F_CLIMB_MEAN_MPS] == pytest.approx(1.0)
     assert straight[K.F_SNR_1KM_MEAN_DB] == pytest.approx(20.0 + 40.0 * math.log10(4.0))
     assert straight[K.F_SNR_COUNT] == 40
     assert hover[K.F_HOVER_FRACTION] == pytest.approx(1.0)
     assert hover[K.F_TURN_COUNT] == 0 and hover[K.F_SNR_COUNT] == 0
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), error_mps=st.sampled_from([5.0, 30.0, 80.0]))
+def test_kinematic_statistics_wait_for_the_track_to_settle(seed, error_mps):
+    """Velocity errors of a young track leave no trace in its kinematic features."""
+    rng = np.random.default_rng(seed)
+    xs, ts, snrs, ranges = random_history(seed, 40, 15.0, 0, 1.0)
+    young = ts - ts[0] < K.SETTLE_S
+    assert young.any() and not young.all()
+    wrong = xs.copy()
+    wrong[young, 3:] += rng.normal(0.0, error_mps, (int(young.sum()), 3))
+    clean, noisy = np.zeros(N_FEATURES), np.zeros(N_FEATURES)
+    for k in range(ts.size):
+        update_features(clean, xs[k], ts[k], snrs[k], ranges[k])
+        update_features(noisy, wrong[k], ts[k], snrs[k], ranges[k])
+        if young[k]:
+            assert noisy[K.F_KINEMATIC_COUNT] == 0.0
+    np.testing.assert_array_equal(noisy, clean)
+    assert clean[K.F_KINEMATIC_COUNT] == np.count_nonzero(~young)
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_speed_is_ignored_before_the_first_kinematic_sample(seed):
+    rng = np.random.default_rng(seed)
+    features = random_features(rng, 30)
+    features[:, K.F_KINEMATIC_COUNT] = 0.0
+    features[:, K.F_TURN_COUNT] = 0.0
+    p = classify_tracks(features, np.arange(30))
+    features[:, K.F_SPEED_MEAN_MPS] = rng.uniform(0.0, 200.0, 30)
+    features[:, K.F_SPEED_VAR_M2PS2] = rng.uniform(0.0, 400.0, 30)
+    np.testing.assert_array_equal(classify_tracks(features, np.arange(30)), p)
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), speed_mps=st.floats(0.0, 500.0),
+       default=st.booleans())
+def test_a_wrong_speed_gives_bounded_evidence(seed, speed_mps, default):
+    """The outlier part of the speed density bounds the log-likelihood ratio a
+    speed can give between two classes (birds and drones here):
+    ``|Delta| <= log((1 - e) f_max / (e / v_max) + 1)`` for the larger peak ``f_max``."""
+    rng = np.random.default_rng(seed)
+    params = default_classify_params() if default else random_params(rng)
+    named = dict(zip(CLASSIFY_PARAM_NAMES, params))
+    features = random_features(rng, 1)
+    features[0, K.F_KINEMATIC_COUNT] = 10.0
+    features[0, K.F_SPEED_VAR_M2PS2] = 0.0     # no spread term
+    features[0, K.F_TURN_COUNT] = 0.0
+    features[0, K.F_N_UPDATES] = 50.0
+    with_speed = features.copy()
+    with_speed[0, K.F_SPEED_MEAN_MPS] = speed_mps
+    without = features.copy()
+    without[0, K.F_KINEMATIC_COUNT] = 0.0
+    neighbours = np.zeros(1, np.int64)
+
+    def log_ratio(f):
+        log_post = reference_log_posterior(f, neighbours, params)[0]
+        return log_post[C_BIRD] - log_post[K.C_DRONE]
+
+    w = named["drone_hover_weight"]
+    peak = max(1.0 / named["bird_speed_sigma_mps"],
+               (1.0 - w) / named["drone_speed_sigma_mps"] + w / named["drone_hover_sigma_mps"])
+    peak /= math.sqrt(2.0 * math.pi)
+    e = named["speed_outlier_probability"]
+    bound = math.log((1.0 - e) * peak * named["speed_outlier_max_mps"] / e + 1.0)
+    assert abs(log_ratio(with_speed) - log_ratio(without)) <= bound + 1e-9
+
+
+def test_bird_radar_cross_section_outweighs_any_speed():
+    """A settled track with a bird's radar cross-section is not called a drone
+    for its speed alone, however wrong the speed."""
+    params = default_classify_params()
+    named = dict(zip(CLASSIFY_PARAM_NAMES, params))
+    speeds = np.linspace(0.0, 120.0, 241)
+    features = np.zeros((speeds.size, N_FEATURES))
+    features[:, K.F_N_UPDATES] = 20.0
+    features[:, K.F_KINEMATIC_COUNT] = 8.0
+    features[:, K.F_SPEED_MEAN_MPS] = speeds
+    features[:, K.F_HEIGHT_MEAN_M] = 150.0
+    features[:, K.F_SNR_COUNT] = 20.0
+    features[:, K.F_SNR_1KM_MEAN_DB] = named["snr_1m2_1km_db"] + named["bird_rcs_mean_dbsm"]
+    p = classify_tracks(features, np.arange(speeds.size))
+    assert np.all(p[:, C_BIRD] > p[:, K.C_DRONE])
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +408,7 @@ def random_features(rng, k, n_updates=None):
     f[:, K.F_HEIGHT_MEAN_M] = rng.uniform(-50, 2000, k)
     f[:, K.F_SNR_COUNT] = rng.integers(0, 3, k) * rng.integers(0, 40, k)
     f[:, K.F_SNR_1KM_MEAN_DB] = rng.uniform(10, 80, k)
+    f[:, K.F_KINEMATIC_COUNT] = rng.integers(0, 2, k) * rng.integers(1, 60, k)
     return f
 
 
@@ -381,7 +491,7 @@ def test_classify_tracks_rejects_bad_input():
         classify_tracks(features, [0.0, 1.0])
     with pytest.raises(ValueError, match="one entry per slot"):
         classify_tracks(features, [0, 1], [0])
-    with pytest.raises(ValueError, match=r"shape \(capacity, 21\)"):
+    with pytest.raises(ValueError, match=rf"shape \(capacity, {N_FEATURES}\)"):
         classify_tracks(np.zeros((4, 3)), [0])
 
 
@@ -458,7 +568,7 @@ def run_simulated(seed, with_snr, checkpoints=(5, 20)):
             update_features(features[i], x[i], t_s, snr_db[i], range_m[i])
         if k in checkpoints:
             neighbours = np.empty(n, dtype=np.int64)
-            count_flock_neighbours(x, 60.0, 6.0, neighbours)
+            count_flock_neighbours(x, 30.0, 6.0, neighbours)
             out = np.empty((n, N_CLASSES))
             classify(features, np.arange(n, dtype=np.int64), neighbours, params, out)
             result[k] = out
