@@ -172,6 +172,7 @@ import math
 
 import numpy as np
 
+from kernels._grid import sort_into_cells
 from kernels._jit import njit
 
 __all__ = [
@@ -741,19 +742,11 @@ def count_flock_neighbours(x, radius_m, max_dv_mps, out):
     n_y = int(math.floor((n_max - n_min) / cell_m)) + 1
     # Counting sort of the tracks by cell.
     cell_of = np.empty(k, np.int64)
-    cell_start = np.zeros(n_x * n_y + 1, np.int64)
     for i in range(k):
         cx = min(int((x[i, 0] - e_min) / cell_m), n_x - 1)
         cy = min(int((x[i, 1] - n_min) / cell_m), n_y - 1)
         cell_of[i] = cx * n_y + cy
-        cell_start[cell_of[i] + 1] += 1
-    for cell in range(n_x * n_y):
-        cell_start[cell + 1] += cell_start[cell]
-    fill = cell_start[:-1].copy()
-    order = np.empty(k, np.int64)
-    for i in range(k):
-        order[fill[cell_of[i]]] = i
-        fill[cell_of[i]] += 1
+    cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     radius2 = radius_m * radius_m
     max_dv2 = max_dv_mps * max_dv_mps
     for i in range(k):

@@ -27,6 +27,7 @@ most ``|v| (t_last - t_first)`` over the span.
 """
 import numpy as np
 
+from kernels._grid import sort_into_cells
 from kernels._jit import njit
 from kernels.filters import cv_predict, innovation
 
@@ -173,20 +174,12 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
     inv_cell = 1.0 / cell
     n_x = np.int64((box_e1 - box_e0) * inv_cell) + 1
     n_y = np.int64((box_n1 - box_n0) * inv_cell) + 1
-    cell_start = np.zeros(n_x * n_y + 1, np.int64)
     cell_of = np.empty(m, np.int64)
     for j in range(m):
         cx = min(np.int64((z[j, 0] - box_e0) * inv_cell), n_x - 1)
         cy = min(np.int64((z[j, 1] - box_n0) * inv_cell), n_y - 1)
         cell_of[j] = cy * n_x + cx
-        cell_start[cell_of[j] + 1] += 1
-    for c in range(n_x * n_y):
-        cell_start[c + 1] += cell_start[c]
-    fill = cell_start[:-1].copy()
-    order = np.empty(m, np.int64)
-    for j in range(m):
-        order[fill[cell_of[j]]] = j
-        fill[cell_of[j]] += 1
+    cell_start, order = sort_into_cells(cell_of, n_x * n_y)
 
     xp = np.empty(6)
     Pp = np.empty((6, 6))
