@@ -7,6 +7,7 @@ from radarcore import __version__
 
 def build_parser():
     from radarcore import emulate, evaluate, keys, record, replay, serve, simulate, sweep
+    from radarcore import bench
 
     parser = argparse.ArgumentParser(prog="radarcore",
                                      description="Low-altitude radar track fusion.")
@@ -21,6 +22,7 @@ def build_parser():
     keys.add_parser(sub)
     evaluate.add_parser(sub)
     sweep.add_parser(sub)
+    bench.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,383 @@
+"""Peer comparison: the same simulated scenarios through Stone Soup and radarcore.
+
+    python benchmarks/peer_stonesoup.py [--runs sparse:1-2 crossing:1-2 swarm:1-2 large300:1]
+                                        [--cap-s 120] [--out DIR] [--json FILE]
+
+Needs the ``peer`` extra (``pip install -e '.[peer]'``: Stone Soup).
+
+**Stone Soup tracker.**  A global-nearest-neighbour tracker built from Stone
+Soup's own components, configured as its documentation recommends for this
+problem: :class:`~stonesoup.tracker.simple.MultiTargetTracker` with
+:class:`~stonesoup.dataassociator.neighbour.GNNWith2DAssignment` over a
+:class:`~stonesoup.hypothesiser.distance.DistanceHypothesiser` (Mahalanobis
+distance, missed distance ``sqrt(chi2.ppf(0.9995, 3))``, the engine's gate
+probability), an extended Kalman filter
+(:class:`~stonesoup.predictor.kalman.ExtendedKalmanPredictor`,
+:class:`~stonesoup.updater.kalman.ExtendedKalmanUpdater`) on a nearly
+constant velocity model (``ConstantVelocity`` per axis, with the engine's
+``sigma_accel_mps2`` squared horizontally and ``sigma_accel_vertical_mps2``
+squared vertically), one polar measurement model
+(:class:`~stonesoup.models.measurement.nonlinear.CartesianToElevationBearingRange`)
+per radar with the radar's noise and its position in the site ENU frame as
+``translation_offset``, a
+:class:`~stonesoup.initiator.simple.MultiMeasurementInitiator` (3 plots,
+like the engine's ``confirm_hits``; its tentative tracks dropped after the
+engine's ``tentative_timeout_s`` without a plot) and an
+:class:`~stonesoup.deleter.time.UpdateTimeDeleter` (the engine's
+``delete_after_s``).
+
+**Plots to detections.**  A plot (range, azimuth clockwise from north at the
+radar, elevation above the radar's local horizontal) is converted exactly to
+the site ENU frame with the engine's kernel (no debiasing) and re-expressed
+as (elevation, bearing, range) about the radar's position in site axes:
+bearing is Stone Soup's, counter-clockwise from the east (x) axis,
+``bearing = atan2(north, east)``, i.e. ``90 deg - azimuth`` at the radar.
+This removes the small rotation between the radar's tangent plane and the
+site's, which a translation-only model would otherwise get wrong by metres
+at 10 km.  The peer ignores radial velocity (Doppler), which the engine uses.
+
+**Steps.**  Plots are sorted by time and cut into frames of the engine's
+``frame_s`` (0.1 s), and a frame further at each change of radar, so that a
+step holds one radar's plots (a GNN assumes at most one plot per target per
+step: two radars' plots of one target in one step would leave one of them
+unassociated, to start a duplicate track).  Each step is one tracker step
+at the time of its last plot, each detection keeping its own time.  Every ``output_period_s`` the
+live tracks are extrapolated to the epoch with the same motion model and
+written (tracks.csv, interfaces.md), status ``confirmed``.
+
+**radarcore.**  :class:`radarcore.engine.Engine` on the same plot array,
+in memory, with the scenario's site (IMM, Doppler, zones and alerts on).
+
+**Scores.**  Both tracks.csv are scored with :func:`radarcore.metrics.score`
+against truth over the epochs the peer reached (the peer is stopped after
+``--cap-s`` seconds of wall time, between frames; the time of its last
+processed plot is reported), with the site's coverage: GOSPA (c = 50 m,
+p = 2) per epoch averaged, identity switches and track swaps.  radarcore is
+also scored over the whole run.  Throughput is plots per second of wall time
+(and of process CPU time) of each tracker's processing loop, input
+conversion included for the peer; the ratio is radarcore's over the peer's.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import time
+
+import numpy as np
+
+from ingest.csvio import TrackCsvWriter
+from ingest.schema import TRACK_ROW_DTYPE
+from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu
+from radarcore.engine import Engine
+from radarcore.metrics import score
+from radarcore.simulate import simulate, write_scenario
+
+#: Default runs: name:seeds; ``large300`` is the ``large`` scenario with 300 targets.
+DEFAULT_RUNS = ("sparse:1-2", "crossing:1-2", "swarm:1-2", "large300:1")
+#: Wall-time cap of the peer per scenario (s).
+DEFAULT_CAP_S = 120.0
+#: Length of the ``large300`` run (s).
+LARGE_DURATION_S = 60.0
+EPOCH0 = datetime.datetime(2026, 1, 1)
+
+
+# ---------------------------------------------------------------------------
+# Plots in the peer's terms
+# ---------------------------------------------------------------------------
+
+def site_polar(plots, engine):
+    """(elevation_rad, bearing_rad, range_m, radar_index) of each plot about its radar, in site axes.
+
+    Parameters
+    ----------
+    plots : ndarray of PLOT_DTYPE, shape (n,)
+    engine : radarcore.engine.Engine
+        For the radar frames (``radar_M``, ``radar_pos``) and ids.
+    """
+    radar_index = np.searchsorted(engine.radar_ids, plots["radar_id"]).astype(np.int64)
+    n = plots.size
+    z = np.empty((n, 3))
+    polar_to_enu(plots["range_m"].copy(), plots["azimuth_deg"].copy(), plots["elevation_deg"].copy(),
+                 radar_index, engine.radar_M, engine.radar_pos, np.zeros((engine.radar_ids.size, 3)),
+                 z, np.empty((n, 3, 3)))
+    d = z - engine.radar_pos[radar_index]
+    range_m = np.linalg.norm(d, axis=1)
+    bearing = np.arctan2(d[:, 1], d[:, 0])              # counter-clockwise from east
+    elevation = np.arcsin(np.clip(d[:, 2] / range_m, -1.0, 1.0))
+    return elevation, bearing, range_m, radar_index
+
+
+class StoneSoupRun:
+    """The peer tracker on one site: its components and the per-radar measurement models."""
+
+    def __init__(self, site, engine):
+        from scipy.stats import chi2
+        from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
+        from stonesoup.deleter.time import UpdateTimeDeleter
+        from stonesoup.hypothesiser.distance import DistanceHypothesiser
+        from stonesoup.initiator.simple import MultiMeasurementInitiator
+        from stonesoup.measures import Mahalanobis
+        from stonesoup.models.measurement.nonlinear import CartesianToElevationBearingRange
+        from stonesoup.models.transition.linear import (CombinedLinearGaussianTransitionModel,
+                                                        ConstantVelocity)
+        from stonesoup.predictor.kalman import ExtendedKalmanPredictor
+        from stonesoup.types.state import GaussianState
+        from stonesoup.updater.kalman import ExtendedKalmanUpdater
+
+        cfg = site.tracker
+        q_h = cfg.sigma_accel_mps2 ** 2
+        q_v = cfg.sigma_accel_vertical_mps2 ** 2
+        self.transition = CombinedLinearGaussianTransitionModel(
+            [ConstantVelocity(q_h), ConstantVelocity(q_h), ConstantVelocity(q_v)])
+        self.models = []
+        for k, radar in enumerate(site.radars):
+            noise = np.diag([math.radians(radar.sigma_elevation_deg) ** 2,
+                             math.radians(radar.sigma_azimuth_deg) ** 2, radar.sigma_range_m ** 2])
+            self.models.append(CartesianToElevationBearingRange(
+                ndim_state=6, mapping=(0, 2, 4), noise_covar=noise,
+                translation_offset=engine.radar_pos[k].reshape(3, 1).copy()))
+        predictor = ExtendedKalmanPredictor(self.transition)
+        updater = ExtendedKalmanUpdater(measurement_model=None)
+        gate = math.sqrt(chi2.ppf(cfg.gate_probability, 3))
+        hypothesiser = DistanceHypothesiser(predictor, updater, measure=Mahalanobis(),
+                                            missed_distance=gate)
+        s = cfg.init_sigma_speed_mps
+        prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, s * s, 0.0, s * s, 0.0, 25.0]))
+        initiator = MultiMeasurementInitiator(
+            prior_state=prior, measurement_model=None,
+            deleter=UpdateTimeDeleter(datetime.timedelta(seconds=cfg.tentative_timeout_s)),
+            data_associator=GNNWith2DAssignment(
+                DistanceHypothesiser(predictor, updater, measure=Mahalanobis(), missed_distance=gate)),
+            updater=updater, min_points=cfg.confirm_hits)
+        self.frames = _FrameFeed()
+        from stonesoup.tracker.simple import MultiTargetTracker
+        self.tracker = MultiTargetTracker(
+            initiator=initiator, deleter=UpdateTimeDeleter(datetime.timedelta(seconds=cfg.delete_after_s)),
+            detector=self.frames, data_associator=GNNWith2DAssignment(hypothesiser), updater=updater)
+        self._iterator = iter(self.tracker)
+
+    def detections(self, t_s, elevation, bearing, range_m, radar_index):
+        from stonesoup.types.angle import Bearing, Elevation
+        from stonesoup.types.array import StateVector
+        from stonesoup.types.detection import Detection
+
+        return {Detection(StateVector([Elevation(e), Bearing(b), r]),
+                          timestamp=EPOCH0 + datetime.timedelta(seconds=t),
+                          measurement_model=self.models[k])
+                for t, e, b, r, k in zip(t_s.tolist(), elevation.tolist(), bearing.tolist(),
+                                         range_m.tolist(), radar_index.tolist())}
+
+    def step(self, t_s, detections):
+        self.frames.next_frame = (EPOCH0 + datetime.timedelta(seconds=t_s), detections)
+        next(self._iterator)
+
+    def rows(self, t_epoch_s):
+        """Every live track extrapolated to the epoch, as TRACK_ROW_DTYPE rows (ENU only)."""
+        tracks = sorted(self.tracker.tracks, key=lambda track: track.id)
+        out = np.zeros(len(tracks), TRACK_ROW_DTYPE)
+        epoch = EPOCH0 + datetime.timedelta(seconds=t_epoch_s)
+        for k, track in enumerate(tracks):
+            state = track.state
+            dt = epoch - state.timestamp
+            F = self.transition.matrix(time_interval=dt)
+            Q = self.transition.covar(time_interval=dt)
+            x = F @ np.asarray(state.state_vector, float).ravel()
+            P = F @ np.asarray(state.covar, float) @ F.T + Q
+            out[k]["time_s"] = t_epoch_s
+            out[k]["status"] = 2
+            out[k]["east_m"], out[k]["north_m"], out[k]["up_m"] = x[0], x[2], x[4]
+            out[k]["v_east_mps"], out[k]["v_north_mps"], out[k]["v_up_mps"] = x[1], x[3], x[5]
+            out[k]["sigma_pos_m"] = math.sqrt(max(P[0, 0] + P[2, 2], 0.0))
+        out["track_id"] = [self._track_number(track) for track in tracks]
+        return out
+
+    def _track_number(self, track):
+        numbers = self.__dict__.setdefault("_numbers", {})
+        return numbers.setdefault(track.id, len(numbers) + 1)
+
+
+class _FrameFeed:
+    """The detector of the peer's tracker: yields the frame set by :meth:`StoneSoupRun.step`."""
+
+    next_frame = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        frame, self.next_frame = self.next_frame, None
+        if frame is None:
+            raise StopIteration
+        return frame
+
+
+def add_geodetic(rows, site):
+    """Fill lat_deg, lon_deg, alt_m of track rows from their ENU position."""
+    if rows.size == 0:
+        return rows
+    o = site.origin
+    origin = np.empty((1, 3))
+    geodetic_to_ecef(np.array([o.lat_deg]), np.array([o.lon_deg]), np.array([o.alt_m]), origin)
+    geo = np.empty((rows.size, 3))
+    enu = np.ascontiguousarray(np.column_stack([rows["east_m"], rows["north_m"], rows["up_m"]]))
+    enu_to_geodetic(enu, origin[0].copy(), np.ascontiguousarray(enu_rotation(o.lat_deg, o.lon_deg)), geo)
+    rows["lat_deg"], rows["lon_deg"], rows["alt_m"] = geo[:, 0], geo[:, 1], geo[:, 2]
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------
+
+def run_peer(scenario, cap_s):
+    """The peer on the scenario's plots (time order), stopped after ``cap_s`` s of wall time."""
+    site = scenario.site
+    engine = Engine(site)                       # radar frames and ids only
+    plots = np.sort(scenario.plots, order="time_s", kind="stable")
+    frame_s = engine.frame_s
+    period = site.tracker.output_period_s
+    peer = StoneSoupRun(site, engine)
+    frame = np.floor(plots["time_s"] / frame_s).astype(np.int64)
+    # a step holds one radar's plots: a new step at each frame and at each change of radar
+    bounds = np.flatnonzero((np.diff(frame) != 0) | (np.diff(plots["radar_id"]) != 0)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [plots.size]))
+    next_epoch = math.ceil(plots["time_s"][0] / period) * period
+    rows, processed, last_t = [], 0, float("nan")
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for lo, hi in zip(starts.tolist(), ends.tolist()):
+        while next_epoch < frame[lo] * frame_s - 1e-9:    # epochs before this frame
+            rows.append(peer.rows(next_epoch))
+            next_epoch += period
+        chunk = plots[lo:hi]
+        polar = site_polar(chunk, engine)
+        peer.step(float(chunk["time_s"][-1]), peer.detections(chunk["time_s"], *polar))
+        processed = hi
+        last_t = float(chunk["time_s"][-1])
+        if time.perf_counter() - wall0 > cap_s:
+            break
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    rows = np.concatenate(rows) if rows else np.zeros(0, TRACK_ROW_DTYPE)
+    return {"plots": int(processed), "plots_total": int(plots.size), "wall_s": wall, "cpu_s": cpu,
+            "last_plot_time_s": last_t, "first_plot_time_s": float(plots["time_s"][0]),
+            "complete": processed == plots.size}, add_geodetic(rows, site)
+
+
+def run_radarcore(scenario):
+    engine = Engine(scenario.site)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    rows = [engine.process(scenario.plots), engine.flush()]
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    engine.pop_alerts()
+    return ({"plots": int(scenario.plots.size), "wall_s": wall, "cpu_s": cpu},
+            np.concatenate([r for r in rows if r.size]), engine)
+
+
+def scores(truth, rows, engine, t_end_s):
+    """GOSPA and identity figures of the rows up to ``t_end_s`` (truth cut at the same time)."""
+    rows = rows[rows["time_s"] <= t_end_s]
+    truth = truth[truth["time_s"] <= t_end_s + 1e-9]
+    s = score(truth, rows, coverage=(engine.radar_pos, engine.radar_max_range))
+    return {"gospa_mean_m": float(s.gospa_mean), "gospa_missed_mean": float(s.gospa_missed_mean),
+            "gospa_false_mean": float(s.gospa_false_mean), "position_rmse_m": float(s.position_rmse_m),
+            "id_switches": int(s.id_switches), "track_swaps": int(s.track_swaps),
+            "targets_tracked": int(s.targets_confirmed), "truth_targets": int(s.truth_targets),
+            "false_tracks": int(s.false_tracks), "epochs": int(s.n_epochs), "scored_until_s": t_end_s}
+
+
+def write_tracks(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with TrackCsvWriter(path) as writer:
+        writer.write(rows)
+
+
+def compare(name, seed, cap_s, out_dir=None):
+    """Both trackers on one scenario; a dict of figures."""
+    if name == "large300":
+        scenario = simulate("large", seed=seed, n_targets=300, duration_s=LARGE_DURATION_S)
+    else:
+        scenario = simulate(name, seed=seed)
+    core, core_rows, engine = run_radarcore(scenario)
+    peer, peer_rows = run_peer(scenario, cap_s)
+    # both scored over the whole epochs the peer wrote
+    t_end = peer_rows["time_s"].max() if peer_rows.size else scenario.plots["time_s"].min()
+    result = {"scenario": name, "seed": seed, "targets": int(scenario.info["n_targets"]),
+              "plots": int(scenario.plots.size),
+              "radarcore": {**core, "plots_per_s": core["plots"] / core["wall_s"],
+                            "plots_per_cpu_s": core["plots"] / core["cpu_s"],
+                            "scores_peer_span": scores(scenario.truth, core_rows, engine, t_end),
+                            "scores_full": scores(scenario.truth, core_rows, engine, math.inf)},
+              "stonesoup": {**peer, "plots_per_s": peer["plots"] / peer["wall_s"],
+                            "plots_per_cpu_s": peer["plots"] / peer["cpu_s"],
+                            "scores_peer_span": scores(scenario.truth, peer_rows, engine, t_end)}}
+    result["speed_ratio"] = result["radarcore"]["plots_per_s"] / result["stonesoup"]["plots_per_s"]
+    result["speed_ratio_cpu"] = (result["radarcore"]["plots_per_cpu_s"]
+                                 / result["stonesoup"]["plots_per_cpu_s"])
+    if out_dir:
+        run_dir = os.path.join(out_dir, f"{name}-{seed}")
+        write_scenario(scenario, run_dir)
+        write_tracks(os.path.join(run_dir, "radarcore", "tracks.csv"), core_rows)
+        write_tracks(os.path.join(run_dir, "stonesoup", "tracks.csv"), peer_rows)
+    return result
+
+
+def parse_runs(specs):
+    runs = []
+    for spec in specs:
+        name, _, seeds = spec.partition(":")
+        for part in (seeds or "1").split(","):
+            lo, _, hi = part.partition("-")
+            runs.extend((name, s) for s in range(int(lo), int(hi or lo) + 1))
+    return runs
+
+
+def format_row(r):
+    c, p = r["radarcore"], r["stonesoup"]
+    cg, pg = c["scores_peer_span"], p["scores_peer_span"]
+    reached = (f"{p['last_plot_time_s'] - p['first_plot_time_s']:.0f}s"
+               + ("" if p["complete"] else f" ({100.0 * p['plots'] / p['plots_total']:.0f}%)"))
+    return (f"{r['scenario'] + ':' + str(r['seed']):<12}{r['targets']:>5}{r['plots']:>8}"
+            f"{c['plots_per_s']:>12,.0f}{p['plots_per_s']:>10,.0f}{r['speed_ratio']:>9,.0f}"
+            f"{r['speed_ratio_cpu']:>10,.0f} {reached:>10}"
+            f"{cg['gospa_mean_m']:>9.1f}{pg['gospa_mean_m']:>9.1f}"
+            f"{cg['id_switches']:>9}/{pg['id_switches']:<5}{c['scores_full']['gospa_mean_m']:>8.1f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", nargs="+", default=list(DEFAULT_RUNS),
+                        help="name:seeds, e.g. sparse:1-2 large300:1")
+    parser.add_argument("--cap-s", type=float, default=DEFAULT_CAP_S,
+                        help="wall-time cap of the peer per scenario (s)")
+    parser.add_argument("--out", default=None, help="write each run's site, plots, truth and both tracks.csv here")
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    try:
+        import stonesoup
+    except ImportError:
+        raise SystemExit("Stone Soup is not installed: pip install -e '.[peer]'") from None
+    Engine.warmup()
+    print(f"Stone Soup {stonesoup.__version__}; peer capped at {args.cap_s:g} s per scenario; "
+          "GOSPA c = 50 m, p = 2, over the epochs the peer reached")
+    print(f"{'run':<12}{'tgts':>5}{'plots':>8}{'radarcore/s':>12}{'peer/s':>10}{'ratio':>9}"
+          f"{'cpu ratio':>10} {'peer reach':>10}{'GOSPA rc':>9}{'GOSPA ss':>9}{' switches rc/ss':>15}"
+          f"{'rc full':>8}")
+    results = []
+    for name, seed in parse_runs(args.runs):
+        r = compare(name, seed, args.cap_s, args.out)
+        results.append(r)
+        print(format_row(r), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"stonesoup": stonesoup.__version__, "python": platform.python_version(),
+                       "cap_s": args.cap_s, "date": time.strftime("%Y-%m-%d"), "results": results},
+                      f, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()

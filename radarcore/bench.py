@@ -1,0 +1,565 @@
+"""``radarcore bench`` (also ``python -m benchmarks``): the end-to-end figures.
+
+    radarcore bench [--quick] [--json FILE] [--out DIR] [--sizes N ...] [--no-serve] [--no-startup]
+
+For each size (live targets: 100, 1,000, 10,000 and 100,000; ``--quick``
+stops at 10,000) the ``large`` scenario (:func:`radarcore.simulate.simulate`,
+four rotating radars at 2 s, one protected asset with zones and alerts) is
+simulated, shortened for the big sizes (:data:`DURATION_S`), and written as
+site.toml, plots.csv and a native recording (``plots.rcrec``: the plots cut
+into per-radar bursts by :func:`radarcore.emulate.plan_bursts`, each burst
+one :func:`ingest.codec.encode_plots` frame written with
+:class:`ingest.recording.RecordingWriter`).  Then, every kernel compiled
+(or loaded from the Numba cache) beforehand:
+
+* **replay, plots.csv** and **replay, recording**:
+  :func:`radarcore.replay.replay_file` on each file, end to end (reading,
+  parsing or frame decoding, engine, tracks.csv and alerts.jsonl written);
+  up to :data:`EQUIVALENCE_MAX_TARGETS` targets each replay's tracks.csv must
+  equal, to its 0.01 m, the tracks of the engine fed the same plots in the
+  same order (above it, every plot must have been read);
+* **engine core**: :meth:`radarcore.engine.Engine.process` on the plots
+  already in memory, in batches of :data:`CORE_BATCH`, then ``flush``.  Its
+  tracks are first scored against truth (:func:`radarcore.metrics.score`):
+  fewer than 95 % of the targets tracked stops the benchmark, since a
+  throughput of a tracker that does not track means nothing;
+* **memory per live track**: ``TrackTable.nbytes() / capacity`` (the
+  table's bytes per slot), and, on a separate run under :mod:`tracemalloc`,
+  the peak traced bytes of the engine divided by the most live tracks (NumPy
+  allocations are traced; the kernels' temporary arrays are not), and the
+  resident-set growth of the process over that run per live track.
+
+Throughputs are plots/s of wall time and of process CPU time (the
+difference shows how much other work on the machine took from the run);
+cost per plot is the CPU time per plot.  Every input path (plots.csv
+parser, recording frames) is compiled on a tiny scenario before timing.  A scaling plot (``scaling.png``)
+gives the cost per plot against the live tracks.
+
+Start-up time cold (empty Numba cache) and warm comes from
+``benchmarks/startup.py``; live-service throughput and latency over ZeroMQ
+from ``benchmarks/serve.py`` (a subprocess), both skipped with a note when
+the repository's ``benchmarks/`` is not there.  The table is printed and, with
+the machine (platform, CPU model, cores), the versions and the date, saved as
+JSON (``--json``, default ``DIR/bench.json``).
+"""
+import argparse
+import dataclasses
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+
+import numpy as np
+
+#: Live-target sizes of a full run; ``--quick`` stops at :data:`QUICK_MAX_TARGETS`.
+SIZES = (100, 1_000, 10_000, 100_000)
+QUICK_MAX_TARGETS = 10_000
+#: Scenario length (s) per size: long enough to settle, short enough for the big ones.
+DURATION_S = {100: 120.0, 1_000: 60.0, 10_000: 30.0, 100_000: 20.0}
+#: Plots per ``Engine.process`` call in the engine-core run (a replay chunk's size).
+CORE_BATCH = 65_536
+#: Scored rows start this long after the first plot (track initiation excluded).
+SETTLE_S = 10.0
+#: Fraction of the truth targets the engine must track for its figures to count.
+MIN_TRACKED = 0.95
+#: Up to this size each replay's tracks are compared with an engine run on the same plots.
+EQUIVALENCE_MAX_TARGETS = 10_000
+#: Repository root (for ``benchmarks/``, present in a source checkout).
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class BenchmarkCheckError(RuntimeError):
+    """A benchmark's correctness check failed; its figures are not reported."""
+
+
+# ---------------------------------------------------------------------------
+# Machine and versions
+# ---------------------------------------------------------------------------
+
+def cpu_model():
+    """The CPU model name from /proc/cpuinfo, else :func:`platform.processor`."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info():
+    """Platform, CPU model, cores, versions and the date, as a dict."""
+    import numba
+
+    from radarcore import __version__
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = os.cpu_count()
+    return {
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "cores_usable": affinity,
+        "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "radarcore": __version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def rss_bytes():
+    """Resident set size of this process (bytes), 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class Clock:
+    """Wall and process CPU time of a block."""
+
+    def __enter__(self):
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.wall_s = time.perf_counter() - self._wall
+        self.cpu_s = time.process_time() - self._cpu
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+def bursts_of(plots):
+    """The per-radar bursts (frames) of a plot array, in send order."""
+    from radarcore.emulate import plan_bursts
+
+    return plan_bursts(plots)
+
+
+def write_recording(plots, path):
+    """Write the plots as per-radar burst frames into a new recording.
+
+    Parameters
+    ----------
+    plots : ndarray of PLOT_DTYPE, shape (n_plots,)
+    path : str
+
+    Returns
+    -------
+    int
+        Frames written.
+    """
+    from ingest.codec import encode_plots
+    from ingest.recording import RecordingWriter
+
+    seq = {}
+    bursts = bursts_of(plots)
+    with RecordingWriter(path, flush_interval_s=60.0) as writer:
+        for burst in bursts:
+            n = seq.get(burst.radar_id, 0)
+            seq[burst.radar_id] = n + 1
+            writer.write(float(burst.send_time_s), encode_plots(burst.radar_id, n, plots[burst.index]))
+    return len(bursts)
+
+
+def prepare(n_targets, work_dir, seed=1):
+    """Simulate the ``large`` scenario and write its plots.csv and recording."""
+    from radarcore.simulate import simulate, write_scenario
+
+    scenario = simulate("large", seed=seed, n_targets=n_targets, duration_s=DURATION_S[n_targets])
+    write_scenario(scenario, work_dir)
+    frames = write_recording(scenario.plots, os.path.join(work_dir, "plots.rcrec"))
+    return scenario, frames
+
+
+# ---------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------
+
+def run_core(site, plots):
+    """Feed the in-memory plots to a new engine; rows, engine, clock, most live tracks."""
+    from radarcore.engine import Engine
+
+    engine = Engine(site)
+    rows, live = [], 0
+    with Clock() as clock:
+        for i in range(0, plots.size, CORE_BATCH):
+            rows.append(engine.process(plots[i:i + CORE_BATCH]))
+            live = max(live, engine.tracks.n_live)
+        rows.append(engine.flush())
+        engine.pop_alerts()
+    return np.concatenate([r for r in rows if r.size]), engine, clock, live
+
+
+def check_tracks(scenario, rows, engine):
+    """Score the rows against truth; raise :class:`BenchmarkCheckError` if too few are tracked."""
+    from radarcore.metrics import score
+
+    settled = rows[rows["time_s"] >= scenario.plots["time_s"].min() + SETTLE_S]
+    s = score(scenario.truth, settled, coverage=(engine.radar_pos, engine.radar_max_range))
+    if s.targets_confirmed < MIN_TRACKED * s.truth_targets:
+        raise BenchmarkCheckError(f"only {s.targets_confirmed} of {s.truth_targets} targets tracked; "
+                                  "the throughput would mean nothing")
+    return {"truth_targets": int(s.truth_targets), "targets_tracked": int(s.targets_confirmed),
+            "false_tracks": int(s.false_tracks), "position_rmse_m": float(s.position_rmse_m)}
+
+
+def measure_memory(site, plots):
+    """Traced peak and RSS growth of one engine run, and the table's bytes per slot."""
+    from radarcore.engine import Engine
+
+    gc.collect()
+    rss_before = rss_bytes()
+    tracemalloc.start()
+    engine = Engine(site)
+    live = 0
+    for i in range(0, plots.size, CORE_BATCH):
+        engine.process(plots[i:i + CORE_BATCH])
+        live = max(live, engine.tracks.n_live)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = rss_bytes()
+    table = engine.tracks
+    return {"table_bytes_per_slot": table.nbytes() / max(table.capacity, 1),
+            "table_capacity": int(table.capacity),
+            "traced_peak_bytes_per_live_track": peak / max(live, 1),
+            "rss_growth_bytes_per_live_track": max(rss_after - rss_before, 0) / max(live, 1),
+            "live_tracks_max": int(live)}
+
+
+def measure_size(n_targets, work_dir, log):
+    """Every per-size figure: replay from both files, engine core, memory."""
+    from radarcore.replay import replay_file
+
+    os.makedirs(work_dir, exist_ok=True)
+    with Clock() as clock:
+        scenario, frames = prepare(n_targets, work_dir)
+    plots = scenario.plots
+    log(f"  {n_targets:,} targets: {plots.size:,} plots over {DURATION_S[n_targets]:g} s "
+        f"({frames:,} recording frames), prepared in {clock.wall_s:.1f} s")
+    site = scenario.site
+    out = {"targets": n_targets, "plots": int(plots.size), "duration_s": DURATION_S[n_targets],
+           "recording_frames": frames,
+           "plots_csv_bytes": os.path.getsize(os.path.join(work_dir, "plots.csv")),
+           "recording_bytes": os.path.getsize(os.path.join(work_dir, "plots.rcrec"))}
+
+    rows, engine, clock, live = run_core(site, plots)
+    out["check"] = check_tracks(scenario, rows, engine)
+    out["live_tracks_max"] = int(live)
+    out["core"] = {"wall_s": clock.wall_s, "cpu_s": clock.cpu_s,
+                   "plots_per_s": plots.size / clock.wall_s,
+                   "plots_per_cpu_s": plots.size / clock.cpu_s}
+    del engine
+
+    for label, name in (("replay_csv", "plots.csv"), ("replay_recording", "plots.rcrec")):
+        with Clock() as clock:
+            result = replay_file(os.path.join(work_dir, name), site, os.path.join(work_dir, label),
+                                 progress=False)
+        if result.summary["plots_read"] != plots.size:
+            raise BenchmarkCheckError(f"{label} read {result.summary['plots_read']} plots, "
+                                      f"not {plots.size}")
+        out[label] = {"wall_s": clock.wall_s, "cpu_s": clock.cpu_s,
+                      "plots_per_s": plots.size / clock.wall_s,
+                      "plots_per_cpu_s": plots.size / clock.cpu_s}
+    # each replay must give the tracks of the engine fed the same plots in the same order
+    # (to the 0.01 m of tracks.csv):
+    # plots.csv holds the file order, the recording the order of its burst frames
+    # (plots.csv rounds the values: its engine run reads them back)
+    from ingest.csvio import read_plots_csv, read_tracks_csv
+    from_csv = read_plots_csv(os.path.join(work_dir, "plots.csv")).plots
+    in_frame_order = plots[np.concatenate([b.index for b in bursts_of(plots)])]
+    for label, order in (("replay_csv", from_csv), ("replay_recording", in_frame_order)):
+        if n_targets > EQUIVALENCE_MAX_TARGETS:
+            break                   # two more engine runs: too long at this size
+        expected = run_core(site, order)[0]
+        written = read_tracks_csv(os.path.join(work_dir, label, "tracks.csv"))
+        written = written[np.lexsort((written["track_id"], written["time_s"]))]
+        expected = expected[np.lexsort((expected["track_id"], expected["time_s"]))]
+        if (written.size != expected.size or not np.array_equal(written["track_id"], expected["track_id"])
+                or np.max(np.abs(written["east_m"] - expected["east_m"]), initial=0.0) > 0.01):
+            raise BenchmarkCheckError(f"{label} wrote {written.size} track rows that differ from the "
+                                      f"{expected.size} of the engine fed the same plots")
+    out["memory"] = measure_memory(site, plots)
+    for label in ("replay_csv", "replay_recording", "core"):
+        out[label]["us_per_plot_cpu"] = 1e6 * out[label]["cpu_s"] / plots.size
+    return out
+
+
+def warm_inputs():
+    """Compile the input paths (plots.csv parser, recording frames) on a tiny scenario."""
+    from radarcore.replay import replay_file
+    from radarcore.simulate import simulate, write_scenario
+
+    work_dir = tempfile.mkdtemp(prefix="radarcore-bench-warm-")
+    try:
+        scenario = simulate("sparse", seed=0, duration_s=5.0)
+        write_scenario(scenario, work_dir)
+        write_recording(scenario.plots, os.path.join(work_dir, "plots.rcrec"))
+        for name in ("plots.csv", "plots.rcrec"):
+            replay_file(os.path.join(work_dir, name), scenario.site, os.path.join(work_dir, "out"),
+                        progress=False)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def measure_startup(log):
+    """Cold and warm start-up of ``radarcore replay`` (benchmarks/startup.py)."""
+    startup = _benchmarks_module("startup")
+    if startup is None:
+        return {"skipped": "benchmarks/startup.py is not in this installation"}
+    work_dir = tempfile.mkdtemp(prefix="radarcore-startup-")
+    try:
+        log("  start-up: one cold and three warm replays")
+        return startup.measure(work_dir, warm_runs=3)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def measure_serve(quick, work_dir, log, timeout_s=900.0):
+    """Live-service throughput and latency (benchmarks/serve.py, a subprocess)."""
+    path = os.path.join(REPO, "benchmarks", "serve.py")
+    if not os.path.exists(path):
+        return {"skipped": "benchmarks/serve.py is not in this installation"}
+    json_path = os.path.join(work_dir, "serve.json")
+    sizes = (["--plots-1", "10000", "--plots-100", "100000", "--latency-s", "3"] if quick
+             else ["--plots-1", "50000", "--plots-100", "500000", "--latency-s", "10"])
+    command = [sys.executable, path, "--targets", "2000", *sizes, "--json", json_path]
+    log("  live service: " + " ".join(command[1:]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+    try:
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"benchmarks/serve.py ran past {timeout_s:.0f} s"}
+    if done.returncode != 0 or not os.path.exists(json_path):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"skipped": f"benchmarks/serve.py exited {done.returncode}: " + " | ".join(tail)}
+    with open(json_path) as f:
+        return json.load(f)
+
+
+def _benchmarks_module(name):
+    import importlib
+
+    if os.path.isdir(os.path.join(REPO, "benchmarks")) and REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    try:
+        return importlib.import_module(f"benchmarks.{name}")
+    except ImportError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+def table_rows(figures):
+    """``(figure, size, value, unit, note)`` rows of the printed table."""
+    rows = []
+    for r in figures["sizes"]:
+        size = f"{r['targets']:,} targets"
+        live = f"{r['live_tracks_max']:,} live tracks, {r['plots']:,} plots"
+        for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
+                            ("replay_csv", "replay, plots.csv")):
+            m = r[label]
+            rows.append((name, size, f"{m['plots_per_s']:,.0f}", "plots/s",
+                         f"{m['plots_per_cpu_s']:,.0f} per CPU s, {m['us_per_plot_cpu']:.2f} us/plot; {live}"))
+        mem = r["memory"]
+        rows.append(("memory per live track", size, f"{mem['traced_peak_bytes_per_live_track']:,.0f}",
+                     "bytes", f"table {mem['table_bytes_per_slot']:,.0f} B/slot, "
+                              f"RSS growth {mem['rss_growth_bytes_per_live_track']:,.0f} B/track"))
+        c = r["check"]
+        rows.append(("check", size, f"{c['targets_tracked']}/{c['truth_targets']}", "tracked",
+                     f"RMSE {c['position_rmse_m']:.1f} m, {c['false_tracks']} false tracks"))
+    for label, name in (("core", "engine core"), ("replay_recording", "replay, recording")):
+        g = figures.get("scaling", {}).get(label)
+        if g:
+            rows.append((f"scaling, {name}", f"{g['from']:,} -> {g['to']:,}", f"{g['cost_ratio']:.2f}",
+                         "x cost/plot", f"log-linear would be {g['log_linear_ratio']:.2f}x "
+                                        f"(live tracks {g['live_from']:,} -> {g['live_to']:,})"))
+    s = figures.get("startup", {})
+    if "skipped" in s:
+        rows.append(("start-up", "-", "-", "", s["skipped"]))
+    elif s:
+        rows.append(("start-up, cold", "sparse 10 s", f"{s['cold_s']:.2f}", "s", "empty Numba cache"))
+        rows.append(("start-up, warm", "sparse 10 s", f"{s['warm_s']:.2f}", "s",
+                     f"median of {len(s['warm_runs_s'])}, best {s['warm_best_s']:.2f} s"))
+    v = figures.get("serve", {})
+    if "skipped" in v:
+        rows.append(("live service", "-", "-", "", v["skipped"]))
+    elif v:
+        for t in v.get("throughput", []):
+            rows.append((f"live service, {t['frame_plots']}-plot frames", f"{v['targets']:,} targets",
+                         f"{t['processed_plots_per_s']:,.0f}", "plots/s",
+                         f"received {t['received_plots_per_s']:,.0f}/s, shed {t['shed']}"))
+        for t in v.get("latency", []):
+            rows.append((f"live latency, {t['frame_plots']}-plot frames", f"{t['offered_plots_per_s']:,.0f}/s",
+                         f"{t['p50_ms']:.2f} / {t['p99_ms']:.2f}", "ms p50/p99",
+                         "worst 1 s p99 " + ("-" if t["worst_1s_p99_ms"] is None else f"{t['worst_1s_p99_ms']:.1f}")
+                         + " ms; p99.9 not reported by serve"))
+    return rows
+
+
+def format_table(figures):
+    rows = table_rows(figures)
+    header = ("figure", "size", "value", "unit", "note")
+    widths = [max(len(str(row[k])) for row in rows + [header]) for k in range(4)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)) + "  note"]
+    for row in rows:
+        lines.append("  ".join([str(row[0]).ljust(widths[0]), str(row[1]).ljust(widths[1]),
+                                str(row[2]).rjust(widths[2]), str(row[3]).ljust(widths[3]), row[4]]))
+    return "\n".join(lines)
+
+
+def scaling(sizes):
+    """CPU cost per plot at the largest size over that at 1,000 targets (or the smallest),
+    against the log-linear ratio ``log(live_to) / log(live_from)``."""
+    if len(sizes) < 2:
+        return {}
+    base = next((r for r in sizes if r["targets"] == 1_000), sizes[0])
+    top = sizes[-1]
+    if top is base:
+        return {}
+    out = {}
+    for label in ("core", "replay_recording", "replay_csv"):
+        out[label] = {"from": base["targets"], "to": top["targets"],
+                      "live_from": base["live_tracks_max"], "live_to": top["live_tracks_max"],
+                      "cost_ratio": top[label]["us_per_plot_cpu"] / base[label]["us_per_plot_cpu"],
+                      "log_linear_ratio": (math.log(max(top["live_tracks_max"], 2))
+                                           / math.log(max(base["live_tracks_max"], 2)))}
+    return out
+
+
+def scaling_plot(figures, path):
+    """Cost per plot (CPU us) against live tracks, log-log; returns the path or None."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    sizes = figures["sizes"]
+    live = [r["live_tracks_max"] for r in sizes]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
+                        ("replay_csv", "replay, plots.csv")):
+        ax.plot(live, [r[label]["us_per_plot_cpu"] for r in sizes], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("live tracks")
+    ax.set_ylabel("CPU time per plot (µs)")
+    ax.set_title(f"radarcore {figures['machine']['radarcore']}: cost per plot, large scenario")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout):
+    """Measure every figure; return them as a dict (also see :func:`format_table`)."""
+    from radarcore.engine import Engine
+
+    def log(message):
+        print(message, file=stream, flush=True)
+
+    os.makedirs(out_dir, exist_ok=True)
+    figures = {"machine": machine_info(), "quick": bool(quick), "sizes": []}
+    Engine.warmup()
+    warm_inputs()
+    for n in sizes:
+        work_dir = tempfile.mkdtemp(prefix=f"radarcore-bench-{n}-")
+        try:
+            figures["sizes"].append(measure_size(n, work_dir, log))
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        gc.collect()
+    if startup:
+        figures["startup"] = measure_startup(log)
+    if serve:
+        work_dir = tempfile.mkdtemp(prefix="radarcore-bench-serve-")
+        try:
+            figures["serve"] = measure_serve(quick, work_dir, log)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    figures["scaling"] = scaling(figures["sizes"])
+    figures["scaling_png"] = scaling_plot(figures, os.path.join(out_dir, "scaling.png"))
+    return figures
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def configure(parser):
+    parser.add_argument("--quick", action="store_true",
+                        help=f"stop at {QUICK_MAX_TARGETS:,} targets and shorten the live-service runs")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N",
+                        help=f"live-target sizes, from {', '.join(map(str, SIZES))} (default: all)")
+    parser.add_argument("--out", default="out/bench", metavar="DIR",
+                        help="directory for bench.json and scaling.png (default out/bench)")
+    parser.add_argument("--json", default=None, metavar="FILE",
+                        help="where to save the figures (default DIR/bench.json)")
+    parser.add_argument("--no-serve", action="store_true", help="skip the live-service figures")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up figures")
+    return parser
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "bench", help="end-to-end benchmark figures (throughput, scaling, start-up, memory, live service)",
+        description=__doc__.split("\n\n")[0])
+    configure(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args):
+    sizes = args.sizes or [n for n in SIZES if not args.quick or n <= QUICK_MAX_TARGETS]
+    unknown = [n for n in sizes if n not in DURATION_S]
+    if unknown:
+        print(f"radarcore bench: sizes must be among {', '.join(map(str, SIZES))}, got {unknown}",
+              file=sys.stderr)
+        return 2
+    try:
+        figures = run_bench(sizes, args.out, serve=not args.no_serve, startup=not args.no_startup,
+                            quick=args.quick)
+    except BenchmarkCheckError as e:
+        print(f"radarcore bench: check failed: {e}", file=sys.stderr)
+        return 1
+    m = figures["machine"]
+    print(f"\nradarcore {m['radarcore']} on {m['cpu_model']} ({m['cores']} cores), "
+          f"Python {m['python']}, NumPy {m['numpy']}, Numba {m['numba']}, {m['date']}")
+    print(format_table(figures))
+    path = args.json or os.path.join(args.out, "bench.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(figures, f, indent=2)
+    print(f"wrote {path}" + (f" and {figures['scaling_png']}" if figures["scaling_png"] else ""))
+    return 0
+
+
+def main(argv=None):
+    parser = configure(argparse.ArgumentParser(prog="python -m benchmarks",
+                                               description=__doc__.split("\n\n")[0]))
+    return run(parser.parse_args(argv))
