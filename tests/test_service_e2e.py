@@ -57,8 +57,10 @@ def first_line(proc):
     raise AssertionError(f"{proc.args} printed no start line")
 
 
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
+def stop(proc, signal_it=True):
+    """SIGTERM (unless already sent) and wait; a second SIGTERM during the exit would kill it."""
+    if signal_it:
+        proc.send_signal(signal.SIGTERM)
     try:
         stdout, _ = proc.communicate(timeout=WAIT_S)
     finally:
@@ -135,7 +137,7 @@ def test_emulate_into_serve_matches_an_offline_replay_of_its_recording(scenario_
             messages.append(message)
             if message[0] == b"stats" and decode_stats(message).get("final"):
                 final = decode_stats(message)
-        serve_stdout = stop(serve)
+        serve_stdout = stop(serve, signal_it=False)
     finally:
         if serve.poll() is None:
             serve.kill()
