@@ -9,7 +9,6 @@ function once, without timing: the form for CI.
 import os
 import sys
 
-import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the slow reference twins (tests/naive*.py) and the test helpers beside them

@@ -43,7 +43,6 @@ the machine (platform, CPU model, cores), the versions and the date, saved as
 JSON (``--json``, default ``DIR/bench.json``).
 """
 import argparse
-import dataclasses
 import datetime
 import gc
 import json

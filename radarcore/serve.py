@@ -1127,7 +1127,7 @@ def format_summary(summary):
         f"plots received    {summary['plots_received']:,}",
         f"plots rejected    {plots_rejected}",
         f"epochs published  {summary['epochs_published']:,}",
-        f"alerts            " + ", ".join(f"{n} {k}" for k, n in summary["alerts"].items()),
+        "alerts            " + ", ".join(f"{n} {k}" for k, n in summary["alerts"].items()),
         f"latency           {lat}",
     ])
 

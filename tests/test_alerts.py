@@ -1,9 +1,7 @@
 """Alert lifecycle on constructed tracks: raise before entry, hysteresis, handover, classes."""
-import dataclasses
 import json
 
 import numpy as np
-import pytest
 
 from ingest.schema import TRACK_ROW_DTYPE
 from radarcore.alerts import AlertJsonlWriter, AlertManager

@@ -189,7 +189,7 @@ def case_malformed(site, batches, rng):
 
 def case_truncated(site, batches, rng):
     # a frame cut short in transit, then sent whole (the same sequence number)
-    out, replaced = [], {}
+    replaced = {}
     for k in rng.sample(range(len(batches)), 6):
         radar_id, seq, plots = batches[k]
         header, payload = frame(radar_id, seq, plots)
