@@ -929,10 +929,15 @@ def load_site(path: str | Path) -> SiteConfig:
         valid TOML (the parser's message gives the line), otherwise as
         :func:`parse_site`.
     """
+    return parse_site(read_toml(path), str(path))
+
+
+def read_toml(path) -> dict:
+    """The tables of a TOML file; a ConfigError with key path ``"(file)"`` if unreadable."""
     source = str(path)
     try:
         with open(path, "rb") as stream:
-            data = tomllib.load(stream)
+            return tomllib.load(stream)
     except FileNotFoundError:
         raise ConfigError(source, "(file)", "file not found") from None
     except OSError as exc:
@@ -941,7 +946,6 @@ def load_site(path: str | Path) -> SiteConfig:
         raise ConfigError(source, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "(file)", f"invalid TOML: {exc}") from None
-    return parse_site(data, source)
 
 
 # --------------------------------------------------------------------------

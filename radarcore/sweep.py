@@ -61,13 +61,12 @@ import math
 import os
 import sys
 import time
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from radarcore.config import ConfigError, parse_tracker
+from radarcore.config import ConfigError, parse_tracker, read_toml
 
 __all__ = ["SweepSpec", "SweepTask", "SweepResult", "load_spec", "parse_spec", "run_task",
            "run_sweep", "summarise", "write_results", "comparison_figure", "add_parser", "run"]
@@ -259,19 +258,7 @@ def parse_spec(data, source="<memory>"):
 
 def load_spec(path):
     """Read and validate SPEC.toml (see the module docstring)."""
-    source = str(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(source, "(file)", "file not found") from None
-    except OSError as exc:
-        raise ConfigError(source, "(file)", f"cannot read file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(source, "(file)", f"not UTF-8 text ({exc.reason})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "(file)", f"invalid TOML: {exc}") from None
-    return parse_spec(data, source)
+    return parse_spec(read_toml(path), str(path))
 
 
 # --------------------------------------------------------------------------
