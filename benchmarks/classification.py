@@ -3,8 +3,8 @@
     python benchmarks/classification.py [--scenarios birdzone:0-3 birds:1-2 ...]
         [--param NAME=VALUE ...] [--flock-radius M] [--flock-dv MPS] [--jobs 2] [--quiet]
 
-Runs the engine (:class:`radarcore.engine.Engine`) on simulated scenarios
-(:func:`radarcore.simulate.simulate`) and keeps, for every output row of a
+Runs the engine (:class:`radarcore.core.engine.Engine`) on simulated scenarios
+(:func:`radarcore.sim.simulate.simulate`) and keeps, for every output row of a
 confirmed or coasting track, the class probabilities the engine computed for
 it (the EMIT step's ``out_class``, captured by a subclass that records what
 ``Engine._rows`` receives) and the alert events.
@@ -19,7 +19,7 @@ time since its first output row; rows are grouped into the bands of
 **Confusion.**  Per age band, rows are the true kind and columns the class
 ``argmax p`` and the class the alert manager counts (``counted``: the argmax
 class when its probability is at least ``class_min_p`` of the site's alert
-configuration, else ``unknown``, as in :mod:`radarcore.alerts`).
+configuration, else ``unknown``, as in :mod:`radarcore.core.alerts`).
 
 **Alerts.**  Each alert event is attributed to the truth target nearest
 horizontally to the event's ``east_m, north_m`` at its ``time_s``, if within
@@ -53,8 +53,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from kernels import tracker as tracker_kernels  # noqa: E402
 from kernels.classify import CLASS_NAMES, CLASSIFY_PARAM_NAMES, C_BIRD, C_UNKNOWN  # noqa: E402
 from kernels.classify import default_classify_params, validate_classify_params  # noqa: E402
-from radarcore.engine import Engine  # noqa: E402
-from radarcore.simulate import simulate, truth_zone_events  # noqa: E402
+from radarcore.core.engine import Engine  # noqa: E402
+from radarcore.sim.simulate import simulate, truth_zone_events  # noqa: E402
 
 #: A row is labelled with the nearest truth target within this 3-D distance (m).
 LABEL_RADIUS_M = 100.0

@@ -22,9 +22,9 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from radarcore.engine import Engine  # noqa: E402
-from radarcore.metrics import score  # noqa: E402
-from radarcore.simulate import simulate  # noqa: E402
+from radarcore.core.engine import Engine  # noqa: E402
+from radarcore.analysis.scores import score  # noqa: E402
+from radarcore.sim.simulate import simulate  # noqa: E402
 
 BATCH = 65536
 

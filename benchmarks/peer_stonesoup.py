@@ -45,10 +45,10 @@ at the time of its last plot, each detection keeping its own time.  Every ``outp
 live tracks are extrapolated to the epoch with the same motion model and
 written (tracks.csv, interfaces.md), status ``confirmed``.
 
-**radarcore.**  :class:`radarcore.engine.Engine` on the same plot array,
+**radarcore.**  :class:`radarcore.core.engine.Engine` on the same plot array,
 in memory, with the scenario's site (IMM, Doppler, zones and alerts on).
 
-**Scores.**  Both tracks.csv are scored with :func:`radarcore.metrics.score`
+**Scores.**  Both tracks.csv are scored with :func:`radarcore.analysis.scores.score`
 against truth over the epochs the peer reached (the peer is stopped after
 ``--cap-s`` seconds of wall time, between frames; the time of its last
 processed plot is reported), with the site's coverage: GOSPA (c = 50 m,
@@ -70,9 +70,9 @@ import numpy as np
 from ingest.csvio import TrackCsvWriter
 from ingest.schema import TRACK_ROW_DTYPE
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu
-from radarcore.engine import Engine
-from radarcore.metrics import score
-from radarcore.simulate import simulate, write_scenario
+from radarcore.core.engine import Engine
+from radarcore.analysis.scores import score
+from radarcore.sim.simulate import simulate, write_scenario
 
 #: Default runs: name:seeds; ``large300`` is the ``large`` scenario with 300 targets.
 DEFAULT_RUNS = ("sparse:1-2", "crossing:1-2", "swarm:1-2", "large300:1")
@@ -93,7 +93,7 @@ def site_polar(plots, engine):
     Parameters
     ----------
     plots : ndarray of PLOT_DTYPE, shape (n,)
-    engine : radarcore.engine.Engine
+    engine : radarcore.core.engine.Engine
         For the radar frames (``radar_M``, ``radar_pos``) and ids.
     """
     radar_index = np.searchsorted(engine.radar_ids, plots["radar_id"]).astype(np.int64)

@@ -37,10 +37,10 @@ import numpy as np
 import zmq
 
 from ingest.codec import decode_stats, decode_tracks, encode_plots
-from radarcore.config import dump_site
-from radarcore.emulate import plan_bursts
-from radarcore.engine import Engine
-from radarcore.simulate import simulate
+from radarcore.core.config import dump_site
+from radarcore.service.emulate import plan_bursts
+from radarcore.core.engine import Engine
+from radarcore.sim.simulate import simulate
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WAIT_S = 120.0

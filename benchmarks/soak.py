@@ -26,7 +26,7 @@ _spec = importlib.util.spec_from_file_location(
 serve_benchmark = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(serve_benchmark)
 
-from radarcore.simulate import simulate  # noqa: E402
+from radarcore.sim.simulate import simulate  # noqa: E402
 
 GAP_S = 30.0
 

@@ -252,7 +252,7 @@ class RadarMap:
 
         Parameters
         ----------
-        site : radarcore.config.SiteConfig (or any object with ``radars``
+        site : radarcore.core.config.SiteConfig (or any object with ``radars``
             whose items have ``id, lat_deg, lon_deg, alt_m, sac, sic``)
         earth_radius_factor : float
 

@@ -33,7 +33,7 @@ from kernels.filters import cv_predict, innovation
 
 
 @njit
-def _trace_horizontal_predicted(P, dt, q_h):
+def trace_horizontal_predicted(P, dt, q_h):
     """trace of the horizontal position block of F P F' + Q (CV model) at ``dt``."""
     tr = 0.0
     for a in range(2):
@@ -85,7 +85,7 @@ def horizontal_radius(x, P, t_track, t_from, t_to, q_h, gamma, max_trace_R_h):
     """
     dt0 = max(t_from - t_track, 0.0)
     dt1 = max(t_to - t_track, 0.0)
-    tr = max(_trace_horizontal_predicted(P, dt0, q_h), _trace_horizontal_predicted(P, dt1, q_h))
+    tr = max(trace_horizontal_predicted(P, dt0, q_h), trace_horizontal_predicted(P, dt1, q_h))
     speed = np.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
     return np.sqrt(gamma * (tr + max_trace_R_h)) + speed * (t_to - t_from)
 

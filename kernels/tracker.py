@@ -1,7 +1,7 @@
 """Track management kernels: the compiled scan pipeline.
 
 The track table is a structure of arrays with a fixed capacity and a free
-list (see ``radarcore.tracks.TrackTable``); empty slots have ``status == 0``
+list (see ``radarcore.core.tracks.TrackTable``); empty slots have ``status == 0``
 and are never compacted.  One call of :func:`run_plan` runs a whole plan of
 steps over plots already converted to the local ENU frame and sorted:
 
@@ -39,7 +39,7 @@ from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify, count_flock_neighbours, reset_features, update_features
 from kernels.filters import cv_predict, imm_combine, imm_predict, imm_update
-from kernels.gating import _trace_horizontal_predicted, gate, horizontal_radius
+from kernels.gating import trace_horizontal_predicted, gate, horizontal_radius
 
 # Plan step kinds.
 GROUP = 0
@@ -52,7 +52,7 @@ TENTATIVE = 1
 CONFIRMED = 2
 COASTING = 3
 
-# Layout of the ``params`` vector (filled by radarcore.engine).
+# Layout of the ``params`` vector (filled by radarcore.core.engine).
 P_GATE_Q_H = 0            # CV process noise used for the gating prediction
 P_Q_V = 1
 P_GAMMA_3 = 2
@@ -310,7 +310,7 @@ def maintain(t_now, x, P, t_state, t_update, t_create, status, hits, free_stack,
         elif s == CONFIRMED and age > coast_after:
             status[i] = COASTING
         # horizontal position variance predicted to t_now (CV)
-        if _trace_horizontal_predicted(P[i], max(t_now - t_state[i], 0.0), q_h) > max_var:
+        if trace_horizontal_predicted(P[i], max(t_now - t_state[i], 0.0), q_h) > max_var:
             _free_slot(i, status, free_stack, counters)
 
 

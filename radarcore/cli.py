@@ -6,8 +6,10 @@ from radarcore import __version__
 
 
 def build_parser():
-    from radarcore import emulate, evaluate, keys, record, replay, serve, simulate, sweep
-    from radarcore import bench
+    from radarcore.analysis import evaluate, sweep
+    from radarcore.core import replay
+    from radarcore.service import emulate, keys, record, serve
+    from radarcore.sim import simulate
 
     parser = argparse.ArgumentParser(prog="radarcore",
                                      description="Low-altitude radar track fusion.")
@@ -22,8 +24,25 @@ def build_parser():
     keys.add_parser(sub)
     evaluate.add_parser(sub)
     sweep.add_parser(sub)
-    bench.add_parser(sub)
+    _add_bench_parser(sub)
     return parser
+
+
+def _add_bench_parser(subparsers):
+    """``radarcore bench``: the end-to-end figures of the repository's ``benchmarks/``."""
+    try:
+        from benchmarks import bench
+    except ImportError:
+        parser = subparsers.add_parser("bench", help="benchmarks (needs a checkout of the repository)")
+        parser.set_defaults(func=_no_benchmarks)
+        return
+    bench.add_parser(subparsers)
+
+
+def _no_benchmarks(args):
+    print("radarcore bench: the benchmarks live in the repository's benchmarks/ folder; "
+          "run it from a checkout (python -m benchmarks)", file=sys.stderr)
+    return 2
 
 
 def main(argv=None):

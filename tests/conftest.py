@@ -15,7 +15,7 @@ def straight_line_plots(seed=0, n_targets=5, duration_s=120, p_detection=0.9):
     """
     from ingest.schema import empty_plots
     from kernels.geodesy import enu_to_polar, radar_frame
-    from radarcore.config import Origin, RadarConfig, SiteConfig
+    from radarcore.core.config import Origin, RadarConfig, SiteConfig
 
     site = SiteConfig(origin=Origin(31.3, 120.62, 0.0), radars=(
         RadarConfig(id=1, lat_deg=31.31, lon_deg=120.60, alt_m=25.0, sigma_range_m=7.5,

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from kernels.geodesy import polar_to_enu
-from radarcore.engine import Engine
-from radarcore.metrics import score
-from radarcore.simulate import simulate
+from radarcore.core.engine import Engine
+from radarcore.analysis.scores import score
+from radarcore.sim.simulate import simulate
 
 
 def run_scenario(name, seed):

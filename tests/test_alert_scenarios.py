@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from radarcore.engine import Engine
-from radarcore.metrics import alert_scores, attribute_events
-from radarcore.simulate import simulate, truth_zone_events
+from radarcore.core.engine import Engine
+from radarcore.analysis.scores import alert_scores, attribute_events
+from radarcore.sim.simulate import simulate, truth_zone_events
 
 
 def run(name, seed):

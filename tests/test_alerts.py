@@ -4,9 +4,9 @@ import json
 import numpy as np
 
 from ingest.schema import TRACK_ROW_DTYPE
-from radarcore.alerts import AlertJsonlWriter, AlertManager
-from radarcore.config import AlertConfig, AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
-from radarcore.zones import build_zone_table
+from radarcore.core.alerts import AlertJsonlWriter, AlertManager
+from radarcore.core.config import AlertConfig, AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+from radarcore.core.zones import build_zone_table
 
 DRONE = np.array([0.9, 0.04, 0.03, 0.03])
 BIRD = np.array([0.05, 0.9, 0.02, 0.03])

@@ -976,7 +976,7 @@ def test_time_of_day_unwrapping_recovers_the_time_axis(start, steps, lateness):
 
 @pytest.fixture(scope="module")
 def sparse():
-    from radarcore.simulate import simulate
+    from radarcore.sim.simulate import simulate
     return simulate("sparse", seed=1, duration_s=30)
 
 

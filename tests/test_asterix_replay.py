@@ -7,8 +7,8 @@ import pytest
 from ingest.asterix import RadarMap, decode_datagram, encode_cat048
 from ingest.csvio import read_tracks_csv, write_plots_csv
 from radarcore.cli import main
-from radarcore.config import dump_site
-from radarcore.simulate import simulate
+from radarcore.core.config import dump_site
+from radarcore.sim.simulate import simulate
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of radarcore.config: site.toml parsing, validation and writing."""
+"""Tests of radarcore.core.config: site.toml parsing, validation and writing."""
 import copy
 import dataclasses
 import math
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from radarcore.config import (
+from radarcore.core.config import (
     MOTION_MODELS,
     RADAR_MODES,
     TRACK_CLASSES,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ingest.schema import empty_plots
-from radarcore.engine import Engine
+from radarcore.core.engine import Engine
 
 
 def run(site, plots, batch=None, **kwargs):

@@ -18,10 +18,10 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from ingest.csvio import TrackCsvWriter
-from radarcore.alerts import AlertJsonlWriter
+from radarcore.core.alerts import AlertJsonlWriter
 from radarcore.cli import main
-from radarcore.engine import Engine
-from radarcore.simulate import simulate, write_scenario
+from radarcore.core.engine import Engine
+from radarcore.sim.simulate import simulate, write_scenario
 
 FIGURES = ("map.png", "gospa.png", "errors.png", "truths.png", "alerts.png")
 

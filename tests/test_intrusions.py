@@ -16,11 +16,11 @@ from hypothesis import assume, given, settings, strategies as st
 
 from ingest.csvio import read_truth_csv
 from ingest.schema import TRUTH_DTYPE
-from radarcore.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig, load_site
+from radarcore.core.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig, load_site
 from radarcore.sim.intrusions import (
     ZONE_EVENT_DTYPE, truth_min_distance, truth_zone_events, zone_contains, zone_geometry,
     zone_signed_distance)
-from radarcore.simulate import SCENARIOS, add_parser, simulate, write_scenario
+from radarcore.sim.simulate import SCENARIOS, add_parser, simulate, write_scenario
 
 ORIGIN = (31.30, 120.62, 0.0)
 ASSET_ENU = np.array([200.0, -100.0])

@@ -1,4 +1,4 @@
-"""GOSPA, OSPA and the track and alert figures of radarcore.metrics.
+"""GOSPA, OSPA and the track and alert figures of radarcore.analysis.scores.
 
 References independent of the code under test: GOSPA by enumerating every
 partial assignment (the definition, raw distances, no cut-off trick), OSPA
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ingest.schema import TRACK_ROW_DTYPE, TRUTH_DTYPE
-from radarcore.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
-from radarcore.metrics import alert_scores, gospa, ospa, output_epochs, score
+from radarcore.core.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+from radarcore.analysis.scores import alert_scores, gospa, ospa, output_epochs, score
 from radarcore.sim.intrusions import truth_zone_events
 
 # --------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The live service (radarcore serve), its frame gate, recordings, keys and metrics.
 
-Every service test runs a real :class:`radarcore.serve.Service` on loopback
+Every service test runs a real :class:`radarcore.service.serve.Service` on loopback
 TCP or ``inproc://`` sockets and compares what it published with an offline
-reference: a fresh :class:`radarcore.engine.Engine` fed the good plots
+reference: a fresh :class:`radarcore.core.engine.Engine` fed the good plots
 directly.  Expected counters come from the test's own bookkeeping of what it
 sent; frame layouts are re-read with ``struct`` from the byte layouts
 documented in ingest/codec.py and ingest/recording.py, not with the code
@@ -32,13 +32,15 @@ from hypothesis import strategies as st
 from ingest.codec import decode_alerts, decode_stats, decode_tracks, encode_plots
 from ingest.csvio import TrackCsvWriter
 from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE
-from radarcore.alerts import AlertJsonlWriter
+from radarcore.core.alerts import AlertJsonlWriter
 from radarcore.cli import main
-from radarcore.config import ConfigError, ServiceConfig, dump_site, parse_site
-from radarcore.emulate import plan_bursts
-from radarcore.engine import Engine
-from radarcore.serve import FrameGate, LatencyHistogram, PlotQueue, RateLimitedLog, Service
-from radarcore.simulate import simulate
+from radarcore.core.config import ConfigError, ServiceConfig, dump_site, parse_site
+from radarcore.service.emulate import plan_bursts
+from radarcore.core.engine import Engine
+from ingest.gate import FrameGate, RateLimitedLog
+from radarcore.service.latency import LatencyHistogram
+from radarcore.service.serve import PlotQueue, Service
+from radarcore.sim.simulate import simulate
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0                 # upper bound of every wait; tests normally take far less
@@ -491,7 +493,7 @@ def test_keys_generate_writes_a_pair_and_refuses_to_overwrite(keys, capsys):
 
 
 def _client(context, kind, endpoint, keys, name):
-    from radarcore.keys import apply_client_keys
+    from radarcore.service.keys import apply_client_keys
 
     sock = context.socket(kind)
     sock.setsockopt(zmq.LINGER, 0)
@@ -900,7 +902,7 @@ def test_service_table_values_and_errors():
 
 
 def test_serve_resolves_site_paths_and_lets_options_win(tmp_path):
-    from radarcore.serve import add_parser, service_from_args
+    from radarcore.service.serve import add_parser, service_from_args
     import argparse
 
     (tmp_path / "ok").mkdir()
@@ -913,7 +915,7 @@ def test_serve_resolves_site_paths_and_lets_options_win(tmp_path):
              'curve_authorized_dir = "ok"\n'
              'queue_plots = 77\n')
     (tmp_path / "site.toml").write_text(text)
-    from radarcore.config import load_site
+    from radarcore.core.config import load_site
 
     site = load_site(tmp_path / "site.toml")
     parser = argparse.ArgumentParser()
@@ -957,7 +959,7 @@ def test_emulate_bursts_match_a_naive_grouping(rows, gap_s, max_burst, max_span_
 
 
 def test_emulate_sends_every_plot_in_order_per_radar(scenario, tmp_path):
-    from radarcore.emulate import emulate
+    from radarcore.service.emulate import emulate
 
     site, batches = scenario
     plots = np.concatenate([b[2] for b in batches])
@@ -983,7 +985,7 @@ def test_emulate_sends_every_plot_in_order_per_radar(scenario, tmp_path):
 
 
 def test_emulate_paces_at_the_given_speed(scenario):
-    from radarcore.emulate import emulate
+    from radarcore.service.emulate import emulate
 
     site, batches = scenario
     plots = np.concatenate([b[2] for b in batches])

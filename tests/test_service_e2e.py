@@ -25,10 +25,10 @@ import zmq
 from ingest.codec import decode_alerts, decode_stats, decode_tracks
 from ingest.csvio import TrackCsvWriter, read_plots_csv
 from ingest.schema import TRACK_ROW_DTYPE
-from radarcore.alerts import AlertJsonlWriter
-from radarcore.config import load_site
-from radarcore.emulate import plan_bursts
-from radarcore.engine import Engine
+from radarcore.core.alerts import AlertJsonlWriter
+from radarcore.core.config import load_site
+from radarcore.service.emulate import plan_bursts
+from radarcore.core.engine import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0

@@ -1,4 +1,4 @@
-"""Tests of the scenario simulator (radarcore.simulate, radarcore.sim).
+"""Tests of the scenario simulator (radarcore.sim.simulate, radarcore.sim).
 
 References independent of the simulator: truth positions at a plot time come
 from SciPy's CubicHermiteSpline over the truth rows; polar coordinates seen by
@@ -19,11 +19,11 @@ from scipy.interpolate import CubicHermiteSpline
 from ingest.csvio import read_plots_csv, read_truth_csv
 from ingest.schema import PLOT_DTYPE, TRUTH_DTYPE
 from kernels.geodesy import polar_to_enu, radar_frame
-from radarcore.config import load_site
+from radarcore.core.config import load_site
 from radarcore.sim import trajectories as traj_module
 from radarcore.sim.sensors import clutter_volume_m3
 from radarcore.sim.trajectories import Trajectories, hermite_state, leg_motion, bird_motion
-from radarcore.simulate import (
+from radarcore.sim.simulate import (
     SCENARIOS, Scenario, add_parser, observe, run, simulate, write_scenario)
 
 SHORT_S = {"sparse": 40.0, "crossing": 180.0, "swarm": 40.0, "birds": 20.0}

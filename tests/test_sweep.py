@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("dask.distributed")
 
 from radarcore.cli import main
-from radarcore.config import ConfigError
-from radarcore.sweep import TIMING_FIGURES, load_spec, parse_spec, run_sweep, run_task
+from radarcore.core.config import ConfigError
+from radarcore.analysis.sweep import TIMING_FIGURES, load_spec, parse_spec, run_sweep, run_task
 
 SPEC = """
 seeds = [1, 2]

@@ -1,4 +1,4 @@
 """Scenario simulator internals: trajectories, radar model and named scenarios.
 
-The public entry points are in :mod:`radarcore.simulate`.
+The public entry points are in :mod:`radarcore.sim.simulate`.
 """

@@ -1,6 +1,6 @@
 """Known truth of zone entries: which target entered which zone, and when.
 
-The zones of a site (:class:`radarcore.config.ZoneConfig`) are taken into the
+The zones of a site (:class:`radarcore.core.config.ZoneConfig`) are taken into the
 site's origin ENU frame by :func:`zone_geometry`.  A point ``(E, N, U)`` is
 inside a zone when its horizontal position is inside the zone's circle or
 polygon and its height is within the zone's band:

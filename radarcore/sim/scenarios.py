@@ -8,7 +8,7 @@ site does not depend on the seed; the targets and the measurements do.
 
 Each target builder takes ``(rng, duration_s, step_s, n_targets)`` and returns
 ``(Trajectories, extra)`` where ``extra`` is a dict of scenario facts for the
-``info`` of :class:`radarcore.simulate.Scenario` (crossing pairs, flocks).
+``info`` of :class:`radarcore.sim.simulate.Scenario` (crossing pairs, flocks).
 
 The zone scenarios (``intrusion``, ``skirt``, ``birdzone``, ``hover``) fly
 planned paths relative to the zones and say in ``extra["roles"]`` what each
@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from kernels.geodesy import LocalFrame
-from radarcore.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+from radarcore.core.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
 from radarcore.sim.trajectories import (
     KIND_PARAMETERS, Trajectories, balloon_motion, bird_motion, formation, leg_motion,
     straight_motion)

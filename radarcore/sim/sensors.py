@@ -1,6 +1,6 @@
 """Radar measurement model of the scenario simulator.
 
-A radar of the site (:class:`radarcore.config.RadarConfig`) observes the
+A radar of the site (:class:`radarcore.core.config.RadarConfig`) observes the
 targets of a :class:`~radarcore.sim.trajectories.Trajectories`:
 
 Timing
@@ -212,7 +212,7 @@ def observe(site, trajectories, seed=0, bias=None, clutter=True):
 
     Parameters
     ----------
-    site : radarcore.config.SiteConfig
+    site : radarcore.core.config.SiteConfig
         Origin and radars (positions, sigmas, scan periods, coverage,
         ``p_detection`` and ``false_alarm_density``, the tracker defaults when
         a radar gives none).

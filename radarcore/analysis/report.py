@@ -107,7 +107,7 @@ def map_figure(evaluation, path):
         ax.plot(starts[:, 0], starts[:, 1], "o", ms=3, color=colour, zorder=1)
     ax.plot([], [], color="0.35", lw=0.8, label="tracks")
     if site is not None:
-        from radarcore.evaluate import site_coverage
+        from radarcore.analysis.scores import site_coverage
         from radarcore.sim.intrusions import zone_geometry
 
         radar_pos, max_range = site_coverage(site)
@@ -257,7 +257,7 @@ def alerts_figure(evaluation, path):
     """Alert timeline: level over time per alert, true zone entries, missed intrusions."""
     from matplotlib.lines import Line2D
 
-    from radarcore.metrics import attribute_events
+    from radarcore.analysis.scores import attribute_events
 
     events = sorted(evaluation.alert_events or [], key=lambda e: (e["alert_id"], e["time_s"]))
     alerts = evaluation.alerts
@@ -357,7 +357,7 @@ def _html_table(header, rows, numeric=()):
 
 def index_html(evaluation, figures, title="radarcore evaluation"):
     """The report page: table, figures, per-truth table, intrusions."""
-    from radarcore.evaluate import _fmt, table_rows
+    from radarcore.analysis.tables import format_value, table_rows
 
     metrics = evaluation.metrics
     parts = [f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
@@ -394,8 +394,8 @@ def index_html(evaluation, figures, title="radarcore evaluation"):
         parts.append(_html_table(
             ("target", "kind", "epochs", "completeness", "switches", "breaks", "longest segment (s)",
              "time to confirm (s)", "track ids"),
-            [(t["target_id"], t["kind"], t["epochs"], _fmt(t["completeness"], 3), t["id_switches"],
-              t["breaks"], _fmt(t["longest_segment_s"], 1), _fmt(t["time_to_confirm_s"], 1),
+            [(t["target_id"], t["kind"], t["epochs"], format_value(t["completeness"], 3), t["id_switches"],
+              t["breaks"], format_value(t["longest_segment_s"], 1), format_value(t["time_to_confirm_s"], 1),
               " ".join(str(i) for i in t["track_ids"])) for t in per_truth],
             numeric=(0, 2, 3, 4, 5, 6, 7)))
     alerts = metrics["alerts"]
@@ -404,8 +404,8 @@ def index_html(evaluation, figures, title="radarcore evaluation"):
         parts.append(_html_table(
             ("target", "kind", "asset", "level", "entry (s)", "expected", "alerted before entry",
              "lead (s)"),
-            [(i["target_id"], i["kind"], i["asset_id"], i["level"], _fmt(i["entry_time_s"], 1),
-              _fmt(i["expected"]), _fmt(i["alerted"]), _fmt(i["lead_s"], 1))
+            [(i["target_id"], i["kind"], i["asset_id"], i["level"], format_value(i["entry_time_s"], 1),
+              format_value(i["expected"]), format_value(i["alerted"]), format_value(i["lead_s"], 1))
              for i in alerts["intrusion_list"]],
             numeric=(0, 4, 7)))
     parts.append("<p>metrics.json and epochs.csv hold every figure.</p></body></html>")
@@ -417,7 +417,7 @@ def write_report(evaluation, out_dir, title="radarcore evaluation"):
 
     Parameters
     ----------
-    evaluation : radarcore.evaluate.Evaluation
+    evaluation : radarcore.analysis.evaluate.Evaluation
     out_dir : str
         Created when missing.
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels.geodesy import enu_rotation, geodetic_to_ecef, geodetic_to_enu
-from radarcore.config import TRACK_CLASSES, ZONE_LEVELS
+from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
 CIRCLE = 0
 POLYGON = 1
@@ -46,7 +46,7 @@ class ZoneTable:
 
 
 def build_zone_table(site):
-    """Convert the assets and zones of a :class:`~radarcore.config.SiteConfig`."""
+    """Convert the assets and zones of a :class:`~radarcore.core.config.SiteConfig`."""
     o = site.origin
     origin_ecef = np.empty((1, 3))
     geodetic_to_ecef(np.array([o.lat_deg]), np.array([o.lon_deg]), np.array([o.alt_m]), origin_ecef)

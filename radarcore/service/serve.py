@@ -25,7 +25,7 @@ engine
     queue at once (up to :data:`ENGINE_STEP_PLOTS` plots; when only a few
     wait, it gives more up to :data:`ENGINE_GATHER_S` to gather, since every
     engine step has a fixed cost), runs
-    :meth:`radarcore.engine.Engine.process` on them (the
+    :meth:`radarcore.core.engine.Engine.process` on them (the
     engine validates each plot and counts ``non_finite``, ``unknown_radar``,
     ``out_of_range``, ``late`` and ``time_jump``), and publishes the track
     rows (one ``tracks`` message per epoch) and alert events through the
@@ -33,7 +33,7 @@ engine
     blocking (a refused send is counted, never waited for).  Once a second it
     publishes the counters (``stats``).
 main
-    Signals, the Prometheus endpoint (:mod:`radarcore.metrics_http`), start
+    Signals, the Prometheus endpoint (:mod:`radarcore.service.prometheus`), start
     and stop.
 
 All sockets share one ``zmq.Context``; each thread polls with a timeout and
@@ -71,28 +71,20 @@ import time
 import numpy as np
 import zmq
 
-from ingest.codec import (REJECT_REASONS_WIRE, FrameError, PlotFrame, decode_plots, encode_alerts,
-                          encode_stats, encode_tracks)
+from ingest.codec import encode_alerts, encode_stats, encode_tracks
 from ingest.codec import encode_cat062 as encode_cat062_message
-from ingest.schema import PLOT_DTYPE
 from ingest.recording import RecordingWriter, read_recording, recording_time_span
-from radarcore.engine import REJECT_REASONS, Engine
+from ingest.gate import AsterixGate, FrameGate, RateLimitedLog
+from radarcore.core.engine import REJECT_REASONS, Engine
+from radarcore.service.latency import LatencyHistogram
 
-log = logging.getLogger("radarcore.serve")
+log = logging.getLogger("radarcore.service.serve")
 
-#: Reasons a whole frame is rejected before it reaches the engine (counted in frames).
-FRAME_REJECT_REASONS = REJECT_REASONS_WIRE + ("duplicate_seq",)
 #: Reasons single plots are dropped (counted in plots): the engine's own
 #: (``malformed`` is a CSV reason and never happens here) and ``shed``.
 PLOT_REJECT_REASONS = tuple(r for r in REJECT_REASONS if r != "malformed") + ("shed",)
 #: Alert event kinds, as counted in the stats and metrics.
 ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear")
-#: The largest plot count of one frame.
-MAX_FRAME_PLOTS = 1_000_000
-#: A radar whose frames come with this many increasing sequence numbers in a
-#: row, all at or below its last accepted one, has restarted its counter:
-#: the last of them is accepted and the radar's sequence follows it.
-SEQ_RESYNC_FRAMES = 20
 #: Defaults of the ``[service]`` table.
 DEFAULT_QUEUE_PLOTS = 1_000_000
 DEFAULT_HIGH_WATER_MARK = 100_000
@@ -109,202 +101,6 @@ ENGINE_STEP_PLOTS = 16384
 #: about 0.1-0.4 ms, which many tiny steps would pay over and over.
 ENGINE_GATHER_S = 0.001
 ENGINE_GATHER_PLOTS = 1000
-#: A log line per rejection reason at most this often.
-LOG_INTERVAL_S = 10.0
-#: Prometheus histogram buckets of the processing latency (seconds, upper bounds).
-LATENCY_BUCKETS_S = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2,
-                     0.5, 1.0, 2.0, 5.0)
-
-
-class RateLimitedLog:
-    """Log lines keyed by reason, at most one per reason per ``interval_s``.
-
-    Lines suppressed in between are counted and the count is given with the
-    next line of the same reason.
-    """
-
-    def __init__(self, logger, interval_s=LOG_INTERVAL_S, clock=time.monotonic):
-        self.logger = logger
-        self.interval_s = float(interval_s)
-        self.clock = clock
-        self._last = {}
-        self._suppressed = collections.Counter()
-
-    def __call__(self, reason, message):
-        """Log ``message`` under ``reason`` unless one was logged in the last ``interval_s``.
-
-        Returns
-        -------
-        bool
-            Whether a line was written.
-        """
-        now = self.clock()
-        last = self._last.get(reason)
-        if last is not None and now - last < self.interval_s:
-            self._suppressed[reason] += 1
-            return False
-        self._last[reason] = now
-        more = self._suppressed.pop(reason, 0)
-        suffix = f" ({more} more since the last report)" if more else ""
-        self.logger.warning("rejected (%s): %s%s", reason, message, suffix)
-        return True
-
-
-class FrameGate:
-    """Decodes received plot frames and rejects what must not reach the engine.
-
-    A frame is rejected, and counted under exactly one reason of
-    :data:`FRAME_REJECT_REASONS`, when it does not decode (the reason of the
-    codec's :class:`~ingest.codec.FrameError`) or when its sequence number is
-    at or below the last accepted sequence number of its radar
-    (``duplicate_seq``).  Sequence numbers are kept for the site's radars
-    only (a bounded table); frames of other radars pass, and the engine
-    counts their plots as ``unknown_radar``.
-
-    A radar that restarts its counter (or one whose counter was thrown far
-    ahead once) would otherwise be refused for ever: when
-    :data:`SEQ_RESYNC_FRAMES` frames in a row of one radar are refused with
-    strictly increasing sequence numbers, the last of them is accepted and
-    the radar's sequence follows it (counted in ``seq_resyncs``); the frames
-    before it stay rejected.  Duplicates and replays of old frames do not
-    form such a run.
-
-    The live service and the replay of a recording use the same gate, so a
-    replay feeds the engine exactly the plots the service fed it.
-
-    Parameters
-    ----------
-    radar_ids : iterable of int
-        The site's radars.
-    max_plots : int
-        The largest plot count of one frame (``too_large`` above it).
-
-    Attributes
-    ----------
-    frames_accepted, plots_accepted : int
-    frames_rejected : dict
-        Reason -> frames, every reason of :data:`FRAME_REJECT_REASONS` present.
-    last_seq : dict
-        Radar id -> last accepted sequence number.
-    last_error : tuple or None
-        ``(reason, message)`` of the latest rejection.
-    """
-
-    def __init__(self, radar_ids, max_plots=MAX_FRAME_PLOTS):
-        self.radar_ids = frozenset(int(r) for r in radar_ids)
-        self.max_plots = int(max_plots)
-        self.frames_accepted = 0
-        self.plots_accepted = 0
-        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
-        self.last_seq = {}
-        self.seq_resyncs = 0
-        self._behind = {}           # radar id -> (run length, last refused seq)
-        self.last_error = None
-
-    def decode(self, frames):
-        """Decode one received message; the PlotFrame, or None when it is rejected."""
-        try:
-            item = decode_plots(frames, self.max_plots)
-        except FrameError as error:
-            item = error
-        return self.admit(item)
-
-    def admit(self, item):
-        """Count a decoded frame or a decoding error; the PlotFrame if accepted, else None.
-
-        Parameters
-        ----------
-        item : ingest.codec.PlotFrame or ingest.codec.FrameError
-        """
-        if isinstance(item, FrameError):
-            self.frames_rejected[item.reason] += 1
-            self.last_error = (item.reason, item.message)
-            return None
-        radar_id = item.radar_id
-        if radar_id in self.radar_ids:
-            last = self.last_seq.get(radar_id)
-            if last is not None and item.seq <= last:
-                run, previous = self._behind.get(radar_id, (0, None))
-                run = run + 1 if previous is not None and item.seq > previous else 1
-                if run < SEQ_RESYNC_FRAMES:
-                    self._behind[radar_id] = (run, item.seq)
-                    self.frames_rejected["duplicate_seq"] += 1
-                    self.last_error = ("duplicate_seq", f"radar {radar_id} frame seq {item.seq}, "
-                                                        f"last accepted {last}")
-                    return None
-                self.seq_resyncs += 1
-                log.warning("radar %d restarted its frame sequence: now at %d (was %d)",
-                            radar_id, item.seq, last)
-            self._behind.pop(radar_id, None)
-            self.last_seq[radar_id] = item.seq
-        self.frames_accepted += 1
-        self.plots_accepted += item.plots.size
-        return item
-
-    def reset_counters(self):
-        """Zero the counters; the sequence numbers are kept."""
-        self.frames_accepted = 0
-        self.plots_accepted = 0
-        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
-        self.seq_resyncs = 0
-        self.last_error = None
-
-
-class AsterixGate:
-    """The :class:`FrameGate` of a plot stream of raw ASTERIX datagrams.
-
-    Each part of a received message is one datagram of CAT048 target
-    reports and CAT034 service messages (``ingest.asterix``); radars are
-    found by their ``sac``/``sic`` in site.toml and the time of day is
-    unwrapped across midnight.  Records the decoder refuses are counted per
-    reason in ``records_rejected``; a message that yields no plot and whose
-    records were all refused counts as a ``malformed`` frame.  A message of
-    service messages only (north markers) passes with no plots.
-    """
-
-    def __init__(self, site):
-        from ingest.asterix import RadarMap, TimeOfDayUnwrapper
-
-        self.radars = RadarMap.from_site(site)
-        self.unwrapper = TimeOfDayUnwrapper()
-        self.frames_accepted = 0
-        self.plots_accepted = 0
-        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
-        self.records_rejected = {}
-        self.seq_resyncs = 0
-        self.last_error = None
-
-    def decode(self, frames):
-        """Decode one received message; a PlotFrame (radar_id -1), or None when rejected."""
-        from ingest.asterix import decode_datagram
-
-        plots, records, refused = [], 0, 0
-        for part in frames:
-            result = decode_datagram(part, self.radars, self.unwrapper)
-            records += result.records
-            for reason, n in result.rejected.items():
-                if n:
-                    self.records_rejected[reason] = self.records_rejected.get(reason, 0) + int(n)
-                    refused += int(n)
-            if result.plots.size:
-                plots.append(result.plots)
-        if not plots and (refused or not records):
-            self.frames_rejected["malformed"] += 1
-            self.last_error = ("malformed", f"an ASTERIX message of {len(frames)} part(s) gave no "
-                                            f"plot ({refused} records refused)")
-            return None
-        plots = np.concatenate(plots) if plots else np.zeros(0, PLOT_DTYPE)
-        self.frames_accepted += 1
-        self.plots_accepted += plots.size
-        return PlotFrame(radar_id=-1, seq=0, t_first=float(plots["time_s"][0]) if plots.size else math.nan,
-                         plots=plots)
-
-    def reset_counters(self):
-        self.frames_accepted = 0
-        self.plots_accepted = 0
-        self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
-        self.records_rejected = {}
-        self.last_error = None
 
 
 class PlotQueue:
@@ -382,46 +178,6 @@ class PlotQueue:
         return items
 
 
-class LatencyHistogram:
-    """Latencies weighted by plot count, in fixed log-spaced bins.
-
-    Bins are 50 per decade from 1 µs to 1000 s (each about 4.7 % wide); a
-    quantile is reported as the upper edge of the bin that holds it, so it
-    is at most 4.7 % above the exact value.  Memory is fixed however long
-    the service runs.  Prometheus buckets (:data:`LATENCY_BUCKETS_S`) are
-    counted alongside.
-    """
-
-    EDGES_S = 10.0 ** (np.arange(-6 * 50, 3 * 50 + 1) / 50.0)
-
-    def __init__(self):
-        self.counts = np.zeros(self.EDGES_S.size + 1, np.int64)
-        self.bucket_counts = np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64)
-        self.sum_s = 0.0
-        self.total = 0
-
-    def add(self, latencies_s, weights):
-        """Add latencies (seconds, shape (n,)) each counted ``weights`` (plots, shape (n,)) times."""
-        latencies_s = np.asarray(latencies_s, float)
-        weights = np.asarray(weights, np.int64)
-        # bin k holds (EDGES_S[k - 1], EDGES_S[k]]
-        np.add.at(self.counts, np.searchsorted(self.EDGES_S, latencies_s, side="left"), weights)
-        np.add.at(self.bucket_counts, np.searchsorted(LATENCY_BUCKETS_S, latencies_s, side="left"),
-                  weights)
-        self.sum_s += float(np.dot(latencies_s, weights))
-        self.total += int(weights.sum())
-
-    def quantile(self, q, counts=None):
-        """The ``q`` quantile in seconds (bin upper edge), NaN when empty."""
-        counts = self.counts if counts is None else counts
-        total = int(counts.sum())
-        if total == 0:
-            return math.nan
-        k = int(np.searchsorted(np.cumsum(counts), math.ceil(q * total), side="left"))
-        edges = self.EDGES_S
-        return float(edges[min(k, edges.size - 1)])
-
-
 class Publisher:
     """The PUB side of the service: tracks, alerts and stats, and the ``--out`` files.
 
@@ -448,7 +204,7 @@ class Publisher:
         self._tracks_file = self._tracks_writer = self._alerts_writer = None
         if out_dir is not None:
             from ingest.csvio import TrackCsvWriter
-            from radarcore.alerts import AlertJsonlWriter
+            from radarcore.core.alerts import AlertJsonlWriter
 
             os.makedirs(out_dir, exist_ok=True)
             self._tracks_file = open(os.path.join(out_dir, "tracks.csv"), "wb")
@@ -516,7 +272,7 @@ class Publisher:
 
 
 def _load_curve_server(secret_key_file):
-    from radarcore.keys import load_key_pair
+    from radarcore.service.keys import load_key_pair
 
     return load_key_pair(secret_key_file)
 
@@ -550,7 +306,7 @@ class Service:
 
     Parameters
     ----------
-    site : radarcore.config.SiteConfig
+    site : radarcore.core.config.SiteConfig
     plots_endpoint, publish_endpoint : str
         Endpoints to bind (``tcp://HOST:PORT``, ``tcp://HOST:*`` for a port
         chosen by the system, ``ipc://PATH``, ``inproc://NAME``); the bound
@@ -702,7 +458,7 @@ class Service:
                 from zmq.auth.thread import ThreadAuthenticator
 
                 server_keys = _load_curve_server(self.curve_secret_key)
-                self._auth = ThreadAuthenticator(context, log=logging.getLogger("radarcore.serve.zap"))
+                self._auth = ThreadAuthenticator(context, log=logging.getLogger("radarcore.service.serve.zap"))
                 self._auth.start()
                 self._auth.configure_curve(domain="*", location=os.fspath(self.curve_authorized_dir))
             receiver = context.socket(zmq.PULL if self.plots_socket_type == "pull" else zmq.SUB)
@@ -723,7 +479,7 @@ class Service:
             self.publish_address = publisher.getsockopt_string(zmq.LAST_ENDPOINT)
             self._publisher = Publisher(publisher, self.out_dir, self.cat062)
             if self.metrics_port is not None:
-                from radarcore.metrics_http import start_metrics_server
+                from radarcore.service.prometheus import start_metrics_server
 
                 self._metrics = start_metrics_server(self.metrics_state, self.metrics_port, self.metrics_addr)
                 self.metrics_port = self._metrics.port
@@ -1134,7 +890,7 @@ def format_summary(summary):
 
 def run(args):
     """Run ``radarcore serve`` until SIGINT or SIGTERM; return the exit status."""
-    from radarcore.config import ConfigError, load_site
+    from radarcore.core.config import ConfigError, load_site
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

@@ -68,7 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.csvio import write_plots_csv, write_truth_csv
-from radarcore.config import SiteConfig, dump_site
+from radarcore.core.config import SiteConfig, dump_site
 from radarcore.sim.intrusions import truth_min_distance, truth_zone_events, zone_geometry
 from radarcore.sim.scenarios import SPECS, grid_step
 from radarcore.sim.sensors import observe
@@ -273,7 +273,7 @@ def add_parser(subparsers):
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="run length in seconds (default: the scenario's)")
     parser.add_argument("--targets", type=int, default=None, metavar="N",
-                        help="target count (see radarcore.simulate.simulate; default: the scenario's)")
+                        help="target count (see radarcore.sim.simulate.simulate; default: the scenario's)")
     parser.add_argument("--bias", action="store_true",
                         help="give every radar a small random range and azimuth bias")
     parser.set_defaults(func=run)

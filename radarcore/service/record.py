@@ -66,7 +66,7 @@ def record(endpoint, out_path, *, bind=False, socket_type="pull", stop_event, cu
     try:
         with RecordingWriter(out_path, flush_interval_s=flush_interval_s) as writer:
             if curve is not None:
-                from radarcore.keys import apply_client_keys
+                from radarcore.service.keys import apply_client_keys
 
                 apply_client_keys(sock, *curve)
             if bind:
@@ -101,7 +101,7 @@ def record(endpoint, out_path, *, bind=False, socket_type="pull", stop_event, cu
 
 def add_parser(subparsers):
     """Add the ``record`` command to an ``argparse`` sub-parser set."""
-    from radarcore.keys import add_client_key_arguments
+    from radarcore.service.keys import add_client_key_arguments
 
     p = subparsers.add_parser(
         "record", help="write a plot stream to a recording",
@@ -121,7 +121,7 @@ def add_parser(subparsers):
 
 def run(args):
     """Run ``radarcore record``; return the exit status."""
-    from radarcore.keys import KeyFileError, client_keys_from_args
+    from radarcore.service.keys import KeyFileError, client_keys_from_args
 
     try:
         curve = client_keys_from_args(args, "record")

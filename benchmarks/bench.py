@@ -3,24 +3,24 @@
     radarcore bench [--quick] [--json FILE] [--out DIR] [--sizes N ...] [--no-serve] [--no-startup]
 
 For each size (live targets: 100, 1,000, 10,000 and 100,000; ``--quick``
-stops at 10,000) the ``large`` scenario (:func:`radarcore.simulate.simulate`,
+stops at 10,000) the ``large`` scenario (:func:`radarcore.sim.simulate.simulate`,
 four rotating radars at 2 s, one protected asset with zones and alerts) is
 simulated, shortened for the big sizes (:data:`DURATION_S`), and written as
 site.toml, plots.csv and a native recording (``plots.rcrec``: the plots cut
-into per-radar bursts by :func:`radarcore.emulate.plan_bursts`, each burst
+into per-radar bursts by :func:`radarcore.service.emulate.plan_bursts`, each burst
 one :func:`ingest.codec.encode_plots` frame written with
 :class:`ingest.recording.RecordingWriter`).  Then, every kernel compiled
 (or loaded from the Numba cache) beforehand:
 
 * **replay, plots.csv** and **replay, recording**:
-  :func:`radarcore.replay.replay_file` on each file, end to end (reading,
+  :func:`radarcore.core.replay.replay_file` on each file, end to end (reading,
   parsing or frame decoding, engine, tracks.csv and alerts.jsonl written);
   up to :data:`EQUIVALENCE_MAX_TARGETS` targets each replay's tracks.csv must
   equal, to its 0.01 m, the tracks of the engine fed the same plots in the
   same order (above it, every plot must have been read);
-* **engine core**: :meth:`radarcore.engine.Engine.process` on the plots
+* **engine core**: :meth:`radarcore.core.engine.Engine.process` on the plots
   already in memory, in batches of :data:`CORE_BATCH`, then ``flush``.  Its
-  tracks are first scored against truth (:func:`radarcore.metrics.score`):
+  tracks are first scored against truth (:func:`radarcore.analysis.scores.score`):
   fewer than 95 % of the targets tracked stops the benchmark, since a
   throughput of a tracker that does not track means nothing;
 * **memory per live track**: ``TrackTable.nbytes() / capacity`` (the
@@ -149,7 +149,7 @@ class Clock:
 
 def bursts_of(plots):
     """The per-radar bursts (frames) of a plot array, in send order."""
-    from radarcore.emulate import plan_bursts
+    from radarcore.service.emulate import plan_bursts
 
     return plan_bursts(plots)
 
@@ -182,7 +182,7 @@ def write_recording(plots, path):
 
 def prepare(n_targets, work_dir, seed=1):
     """Simulate the ``large`` scenario and write its plots.csv and recording."""
-    from radarcore.simulate import simulate, write_scenario
+    from radarcore.sim.simulate import simulate, write_scenario
 
     scenario = simulate("large", seed=seed, n_targets=n_targets, duration_s=DURATION_S[n_targets])
     write_scenario(scenario, work_dir)
@@ -196,7 +196,7 @@ def prepare(n_targets, work_dir, seed=1):
 
 def run_core(site, plots):
     """Feed the in-memory plots to a new engine; rows, engine, clock, most live tracks."""
-    from radarcore.engine import Engine
+    from radarcore.core.engine import Engine
 
     engine = Engine(site)
     rows, live = [], 0
@@ -211,7 +211,7 @@ def run_core(site, plots):
 
 def check_tracks(scenario, rows, engine):
     """Score the rows against truth; raise :class:`BenchmarkCheckError` if too few are tracked."""
-    from radarcore.metrics import score
+    from radarcore.analysis.scores import score
 
     settled = rows[rows["time_s"] >= scenario.plots["time_s"].min() + SETTLE_S]
     s = score(scenario.truth, settled, coverage=(engine.radar_pos, engine.radar_max_range))
@@ -224,7 +224,7 @@ def check_tracks(scenario, rows, engine):
 
 def measure_memory(site, plots):
     """Traced peak and RSS growth of one engine run, and the table's bytes per slot."""
-    from radarcore.engine import Engine
+    from radarcore.core.engine import Engine
 
     gc.collect()
     rss_before = rss_bytes()
@@ -247,7 +247,7 @@ def measure_memory(site, plots):
 
 def measure_size(n_targets, work_dir, log):
     """Every per-size figure: replay from both files, engine core, memory."""
-    from radarcore.replay import replay_file
+    from radarcore.core.replay import replay_file
 
     os.makedirs(work_dir, exist_ok=True)
     with Clock() as clock:
@@ -305,8 +305,8 @@ def measure_size(n_targets, work_dir, log):
 
 def warm_inputs():
     """Compile the input paths (plots.csv parser, recording frames) on a tiny scenario."""
-    from radarcore.replay import replay_file
-    from radarcore.simulate import simulate, write_scenario
+    from radarcore.core.replay import replay_file
+    from radarcore.sim.simulate import simulate, write_scenario
 
     work_dir = tempfile.mkdtemp(prefix="radarcore-bench-warm-")
     try:
@@ -477,7 +477,7 @@ def scaling_plot(figures, path):
 
 def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout):
     """Measure every figure; return them as a dict (also see :func:`format_table`)."""
-    from radarcore.engine import Engine
+    from radarcore.core.engine import Engine
 
     def log(message):
         print(message, file=stream, flush=True)

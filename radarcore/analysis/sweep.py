@@ -5,10 +5,10 @@
     radarcore sweep SPEC.toml [--scheduler ADDRESS] [--workers N] [--out DIR]
 
 Every (scenario, seed, tracker configuration) of the spec is one task:
-simulate the scenario with that seed (:func:`radarcore.simulate.simulate`),
-run it through an :class:`radarcore.engine.Engine` with the configuration's
+simulate the scenario with that seed (:func:`radarcore.sim.simulate.simulate`),
+run it through an :class:`radarcore.core.engine.Engine` with the configuration's
 ``[tracker]`` table, in memory, and score tracks and alerts against the
-truth (:func:`radarcore.evaluate.evaluate`, the figures of ``radarcore
+truth (:func:`radarcore.analysis.evaluate.evaluate`, the figures of ``radarcore
 evaluate``).  Tasks run on ``dask.distributed``: a ``LocalCluster`` of
 ``N`` worker processes (default 2) unless ``--scheduler`` gives the address
 of a running scheduler (its workers need radarcore installed); ``--workers
@@ -35,7 +35,7 @@ SPEC.toml::
     confirm_hits = [2, 3]              # every combination is one configuration
     gate_probability = [0.999, 0.9995]
 
-Every configuration is checked with :func:`radarcore.config.parse_tracker`
+Every configuration is checked with :func:`radarcore.core.config.parse_tracker`
 before anything runs; errors name the key (``grid[3].confirm_hits`` for
 configuration 3).  Unknown keys are errors.
 
@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from radarcore.config import ConfigError, parse_tracker, read_toml
+from radarcore.core.config import ConfigError, parse_tracker, read_toml
 
 __all__ = ["SweepSpec", "SweepTask", "SweepResult", "load_spec", "parse_spec", "run_task",
            "run_sweep", "summarise", "write_results", "comparison_figure", "add_parser", "run"]
@@ -97,7 +97,7 @@ class SweepTask:
     Attributes
     ----------
     scenario : str
-        Scenario name (:data:`radarcore.simulate.SCENARIOS`).
+        Scenario name (:data:`radarcore.sim.simulate.SCENARIOS`).
     label : str
         The scenario entry's label in the results (unique in the spec).
     seed : int
@@ -181,7 +181,7 @@ def parse_spec(data, source="<memory>"):
     ConfigError
         Naming the file and the key.
     """
-    from radarcore.simulate import SCENARIOS
+    from radarcore.sim.simulate import SCENARIOS
 
     if not isinstance(data, dict):
         raise ConfigError(source, "(file)", "expected a table")
@@ -278,14 +278,14 @@ def run_task(task):
     dict
         ``scenario`` (the entry's label), ``seed``, ``config``, ``params``,
         ``status`` (``"ok"`` or ``"failed"``), and either ``metrics`` (the scalar figures of
-        :func:`radarcore.evaluate.flat_metrics` plus ``run_time_s``) or
+        :func:`radarcore.analysis.evaluate.flat_metrics` plus ``run_time_s``) or
         ``error`` (the exception) and ``traceback``.
     """
     out = _identity(task)
     try:
-        from radarcore.engine import Engine
-        from radarcore.evaluate import evaluate, flat_metrics
-        from radarcore.simulate import simulate
+        from radarcore.core.engine import Engine
+        from radarcore.analysis.evaluate import evaluate, flat_metrics
+        from radarcore.sim.simulate import simulate
 
         t0 = time.perf_counter()
         scenario = simulate(task.scenario, seed=task.seed, duration_s=task.duration_s,
@@ -516,7 +516,7 @@ def write_results(result, out_dir):
     dict
         File name -> path.
     """
-    from radarcore.evaluate import _json_safe
+    from radarcore.analysis.tables import json_safe
 
     os.makedirs(out_dir, exist_ok=True)
     spec = result.spec
@@ -544,7 +544,7 @@ def write_results(result, out_dir):
                      for r in result.failures],
     }
     with open(json_path, "w", encoding="utf-8") as f:
-        json.dump(_json_safe(document), f, indent=2, allow_nan=False)
+        json.dump(json_safe(document), f, indent=2, allow_nan=False)
         f.write("\n")
     figure_path = comparison_figure(result, os.path.join(out_dir, "comparison.png"))
     return {"results.csv": csv_path, "results.json": json_path, "comparison.png": figure_path}
@@ -560,7 +560,7 @@ def add_parser(subparsers):
         "sweep", help="Monte Carlo runs of tracker configurations on Dask",
         description="Run every (scenario, seed, tracker configuration) of SPEC.toml through "
                     "simulate -> engine -> evaluate on dask.distributed and write results.csv, "
-                    "results.json and comparison.png (see radarcore/sweep.py for the spec).")
+                    "results.json and comparison.png (see radarcore/analysis/sweep.py for the spec).")
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep: seeds, scenarios, [tracker], [grid]")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running Dask scheduler (default: a LocalCluster)")

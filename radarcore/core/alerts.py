@@ -38,7 +38,7 @@ import json
 import numpy as np
 
 from kernels.zones import asset_cpa, evaluate_zones
-from radarcore.config import TRACK_CLASSES, ZONE_LEVELS
+from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
 NONE = -1
 UNKNOWN_CLASS = TRACK_CLASSES.index("unknown")
@@ -65,8 +65,8 @@ class AlertManager:
 
     Parameters
     ----------
-    zones : radarcore.zones.ZoneTable
-    config : radarcore.config.AlertConfig
+    zones : radarcore.core.zones.ZoneTable
+    config : radarcore.core.config.AlertConfig
     q_h, q_v : float
         Process-noise densities used to grow the covariance along the
         predicted path.  The default 0 extrapolates the uncertainty of the

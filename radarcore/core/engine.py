@@ -36,9 +36,9 @@ from kernels import tracker as K
 from kernels.filters import make_imm_params
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu, radar_frame
 from kernels.classify import default_classify_params, validate_classify_params
-from radarcore.alerts import AlertManager
-from radarcore.tracks import TrackTable
-from radarcore.zones import build_zone_table
+from radarcore.core.alerts import AlertManager
+from radarcore.core.tracks import TrackTable
+from radarcore.core.zones import build_zone_table
 
 # Accepted plots waiting in the reorder buffer.
 _PENDING_DTYPE = np.dtype([
@@ -77,7 +77,7 @@ class Engine:
 
     Parameters
     ----------
-    site : radarcore.config.SiteConfig
+    site : radarcore.core.config.SiteConfig
     max_time_jump_s : float
         A plot more than this ahead of the newest time seen is a
         ``time_jump`` rejection (a corrupt time would otherwise make every
@@ -496,7 +496,7 @@ class Engine:
         alerts), so that a live service takes its first plot without a
         compilation pause.  Returns that engine's summary.
         """
-        from radarcore.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+        from radarcore.core.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
 
         zones = (ZoneConfig(level="warning", radius_m=3000.0, floor_m=0.0, ceiling_m=1000.0),
                  ZoneConfig(level="critical", floor_m=0.0, ceiling_m=500.0,

@@ -27,6 +27,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
+from radarcore.service.latency import LATENCY_BUCKETS_S
+
 
 class ServiceCollector:
     """Metrics read from a service's state when scraped.
@@ -34,14 +36,13 @@ class ServiceCollector:
     Parameters
     ----------
     read_state : callable
-        Returns the service's counters: :meth:`radarcore.serve.Service.metrics_state`.
+        Returns the service's counters: :meth:`radarcore.service.serve.Service.metrics_state`.
     """
 
     def __init__(self, read_state):
         self.read_state = read_state
 
     def collect(self):
-        from radarcore.serve import LATENCY_BUCKETS_S
 
         s = self.read_state()
         yield CounterMetricFamily("frames_received", "Messages received on the plot socket.",

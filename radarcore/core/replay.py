@@ -4,7 +4,7 @@ The input is a plots.csv (interfaces.md) or a recording of the live service
 (``radarcore serve --record``, ``radarcore record``; :mod:`ingest.recording`),
 told apart by the ``.rcrec`` extension or ``--format``.  A recording is
 replayed through the same frame gate as the live service
-(:class:`radarcore.serve.FrameGate`): frames that do not decode and frames
+(:class:`ingest.gate.FrameGate`): frames that do not decode and frames
 with a repeated sequence number are dropped and counted per reason
 (``frames_rejected`` in the summary), so the engine sees exactly the plots
 the service fed it (unless the service shed plots under overload, which its
@@ -23,9 +23,9 @@ import numpy as np
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
 from ingest.schema import PLOT_DTYPE, TRACK_STATUS_NAMES
-from radarcore.alerts import AlertJsonlWriter
-from radarcore.config import ConfigError, load_site
-from radarcore.engine import Engine
+from radarcore.core.alerts import AlertJsonlWriter
+from radarcore.core.config import ConfigError, load_site
+from radarcore.core.engine import Engine
 
 
 class PlotFileError(ValueError):
@@ -82,7 +82,7 @@ class RecordingSource:
 
     def __init__(self, path, radar_ids):
         from ingest.recording import read_recording
-        from radarcore.serve import FrameGate
+        from ingest.gate import FrameGate
 
         try:
             self.reader = read_recording(path)
@@ -229,7 +229,7 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     Parameters
     ----------
     plots_path : str
-    site : radarcore.config.SiteConfig
+    site : radarcore.core.config.SiteConfig
     out_dir : str
     output_period_s : float or None
     progress : bool
@@ -366,7 +366,7 @@ class _TrackStats:
 
 def alert_table(events, limit=30):
     """One line per alert: raise time, asset, track, highest level, class, lead figures."""
-    from radarcore.config import ZONE_LEVELS
+    from radarcore.core.config import ZONE_LEVELS
 
     by_alert = {}
     for e in events:

@@ -75,7 +75,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
-from radarcore.config import TRACK_CLASSES
+from kernels.geodesy import radar_frame
+from radarcore.core.config import TRACK_CLASSES
 
 CONFIRMED_STATUSES = (2, 3)
 ALL_STATUSES = (0, 1, 2, 3)
@@ -672,7 +673,7 @@ class AlertScores:
 
 
 def track_class_of_kind(kind):
-    """The track class (:data:`radarcore.config.TRACK_CLASSES`) a truth kind stands for.
+    """The track class (:data:`radarcore.core.config.TRACK_CLASSES`) a truth kind stands for.
 
     ``drone``, ``bird`` and ``aircraft`` (any case) are themselves; any other
     kind (balloon, empty, ...) is ``unknown``.
@@ -796,3 +797,17 @@ def alert_scores(events, truth, zone_events, kinds, hours, level="alert", site=N
     return AlertScores(intrusions, missed, lead, false_alerts, false_bird, alert_truth, flaps, hours,
                        alerts=len({e["alert_id"] for e in events}), raises=len(raises),
                        level_changes=level_changes)
+
+
+def site_coverage(site):
+    """Radar positions in the site's ENU frame and their maximum ranges.
+
+    Returns
+    -------
+    radar_pos : ndarray, shape (n_radars, 3)
+    max_range_m : ndarray, shape (n_radars,)
+    """
+    o = site.origin
+    radar_pos = np.array([radar_frame(r.lat_deg, r.lon_deg, r.alt_m, o.lat_deg, o.lon_deg, o.alt_m)[1]
+                          for r in site.radars]).reshape(-1, 3)
+    return radar_pos, np.array([r.max_range_m for r in site.radars], float)

@@ -18,7 +18,7 @@ against the true zone entries of the truth
 (:func:`radarcore.sim.intrusions.truth_zone_events`), with the kinds of the
 truth's ``kind`` column.
 
-The figures and their definitions are those of :mod:`radarcore.metrics`:
+The figures and their definitions are those of :mod:`radarcore.analysis.scores`:
 GOSPA (``p = 2``, ``alpha = 2``, cut-off ``C``, default 50 m) per output
 epoch and averaged, with its localisation, missed and false parts; OSPA;
 completeness, spuriousness, ambiguity, id switches and breaks, longest
@@ -29,7 +29,7 @@ level churn.
 
 Output: a table on stdout and ``metrics.json`` (NaN written as null) in the
 tracks' folder, or in ``DIR`` with ``--report``, which also writes the
-figures and ``index.html`` (:mod:`radarcore.report`).
+figures and ``index.html`` (:mod:`radarcore.analysis.report`).
 """
 import json
 import math
@@ -41,14 +41,16 @@ import numpy as np
 
 from ingest.csvio import read_tracks_csv, read_truth_csv
 from ingest.schema import TRACK_STATUS_NAMES
-from radarcore.config import ZONE_LEVELS, ConfigError, load_site
-from radarcore.metrics import (
+from radarcore.core.config import ZONE_LEVELS, ConfigError, load_site
+from radarcore.analysis.tables import flat_metrics, format_table, table_rows, write_metrics_json
+from radarcore.analysis.scores import (
     ALL_STATUSES,
     CONFIRMED_STATUSES,
     AlertScores,
     Scores,
     alert_scores,
     score,
+    site_coverage,
 )
 
 __all__ = ["DEFAULT_CUTOFF_M", "Evaluation", "evaluate", "site_coverage", "scored_statuses",
@@ -90,22 +92,6 @@ class Evaluation:
     site: object = None
     alert_events: list | None = None
     zone_events: np.ndarray | None = None
-
-
-def site_coverage(site):
-    """Radar positions in the site's ENU frame and their maximum ranges.
-
-    Returns
-    -------
-    radar_pos : ndarray, shape (n_radars, 3)
-    max_range_m : ndarray, shape (n_radars,)
-    """
-    from kernels.geodesy import radar_frame
-
-    o = site.origin
-    radar_pos = np.array([radar_frame(r.lat_deg, r.lon_deg, r.alt_m, o.lat_deg, o.lon_deg, o.alt_m)[1]
-                          for r in site.radars]).reshape(-1, 3)
-    return radar_pos, np.array([r.max_range_m for r in site.radars], float)
 
 
 def scored_statuses(tracks):
@@ -217,138 +203,6 @@ def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOF
     return Evaluation(metrics, scores, alerts, truth, scored, site, alert_events, zone_events)
 
 
-# --------------------------------------------------------------------------
-# Presentation
-# --------------------------------------------------------------------------
-
-def _fmt(value, digits=2):
-    if value is None:
-        return "-"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):d}"
-    value = float(value)
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def table_rows(metrics):
-    """The headline figures as ``(section, name, value text, unit)`` rows."""
-    g, t, a = metrics["gospa"], metrics["tracks"], metrics["alerts"]
-    c = g["cutoff_m"]
-    gospa_title = f"GOSPA (p = 2, alpha = 2, c = {c:g} m), {g['n_epochs']} epochs"
-    rows = [
-        (gospa_title, "GOSPA, mean over epochs", _fmt(g["gospa_mean"]), "m"),
-        (gospa_title, "  localisation part (mean of sum d^2)", _fmt(g["gospa_localisation_mean"], 0), "m^2"),
-        (gospa_title, "  missed part (mean of c^2/2 per missed truth)",
-         _fmt(g["gospa_missed_mean"], 0), "m^2"),
-        (gospa_title, "  false part (mean of c^2/2 per false track)", _fmt(g["gospa_false_mean"], 0), "m^2"),
-        (gospa_title, "OSPA, mean over epochs", _fmt(g["ospa_mean"]), "m"),
-    ]
-    ts = "Tracks"
-    rows += [
-        (ts, "truth targets (in coverage)", _fmt(t["truth_targets"]), ""),
-        (ts, "truth targets never tracked", _fmt(t["truths_never_tracked"]), ""),
-        (ts, "track ids scored", _fmt(t["n_tracks"]), ""),
-        (ts, "completeness", _fmt(t["completeness"], 3), ""),
-        (ts, "spuriousness", _fmt(t["spuriousness"], 3), ""),
-        (ts, "ambiguity (tracks per tracked truth)", _fmt(t["ambiguity"], 3), ""),
-        (ts, "track-id switches", _fmt(t["id_switches"]), ""),
-        (ts, "track breaks", _fmt(t["track_breaks"]), ""),
-        (ts, "longest segment / truth time (mean)", _fmt(t["longest_segment_fraction_mean"], 3), ""),
-        (ts, "time to confirm, mean", _fmt(t["time_to_confirm_mean_s"], 1), "s"),
-        (ts, "time to confirm, max", _fmt(t["time_to_confirm_max_s"], 1), "s"),
-        (ts, "false tracks", _fmt(t["false_tracks"]), ""),
-        (ts, "false tracks per hour", _fmt(t["false_tracks_per_hour"], 1), "1/h"),
-        (ts, "redundant tracks", _fmt(t["redundant_tracks"]), ""),
-        (ts, "position RMSE (3-D)", _fmt(t["position_rmse_m"]), "m"),
-        (ts, "velocity RMSE (3-D)", _fmt(t["velocity_rmse_mps"]), "m/s"),
-        (ts, "horizontal NEES, mean (2 if consistent)", _fmt(t["nees_mean"]), ""),
-        (ts, "  95 % band of a consistent mean",
-         f"{_fmt(t['nees_interval'][0])}-{_fmt(t['nees_interval'][1])}", ""),
-    ]
-    if a is not None:
-        al = "Alerts"
-        by_kind = ", ".join(f"{k} {n}" for k, n in a["false_alerts_by_kind"].items()) or "none"
-        rows += [
-            (al, "alerts (raises)", f"{a['alerts']} ({a['raises']})", ""),
-            (al, "intrusions expected to alert", _fmt(a["expected_intrusions"]), ""),
-            (al, "alerted before entry", _fmt(a["alerted_before_entry"]), ""),
-            (al, "missed intrusions", _fmt(a["missed_intrusions"]), ""),
-        ]
-        for level in ZONE_LEVELS:
-            b = a["by_level"][level]
-            if b["intrusions"]:
-                rows.append((al, f"  {level}: alerted/intrusions, median lead",
-                             f"{b['alerted_before_entry']}/{b['intrusions']}, "
-                             f"{_fmt(b['lead_time_median_s'], 1)}", "s"))
-        rows += [
-            (al, "lead time, median (min)",
-             f"{_fmt(a['lead_time_median_s'], 1)} ({_fmt(a['lead_time_min_s'], 1)})", "s"),
-            (al, "false alerts (by nearest truth kind)", f"{a['false_alerts']} ({by_kind})", ""),
-            (al, "false alerts per hour", _fmt(a["false_alerts_per_hour"], 1), "1/h"),
-            (al, "level changes (per alert)",
-             f"{a['level_changes']} ({_fmt(a['level_changes_per_alert'])})", ""),
-            (al, "flaps (raise < 10 s after a clear)", _fmt(a["flaps"]), ""),
-        ]
-    return rows
-
-
-def format_table(metrics):
-    """The table printed on stdout."""
-    rows = table_rows(metrics)
-    width = max(len(name) for _, name, _, _ in rows)
-    lines, section = [], None
-    for sec, name, value, unit in rows:
-        if sec != section:
-            lines.append(sec)
-            section = sec
-        lines.append(f"  {name:<{width}}  {value:>12} {unit}".rstrip())
-    return "\n".join(lines)
-
-
-def flat_metrics(metrics):
-    """The scalar figures of a ``metrics`` dict in one flat dict (for sweeps)."""
-    out = {}
-    for k, v in metrics["gospa"].items():
-        if k not in ("cutoff_m", "p"):
-            out[k] = v
-    for k, v in metrics["tracks"].items():
-        if k not in ("cutoff_m", "p", "nees_interval", "nees_dof", "hours", "output_period_s"):
-            out[k] = v
-    a = metrics["alerts"]
-    if a is not None:
-        for k in ("alerts", "expected_intrusions", "missed_intrusions", "lead_time_median_s",
-                  "false_alerts", "false_alerts_per_hour", "level_changes", "flaps"):
-            out[k] = a[k]
-    return out
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def write_metrics_json(metrics, path):
-    """Write ``metrics`` as JSON; NaN and infinities become null."""
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(_json_safe(metrics), f, indent=2, allow_nan=False)
-        f.write("\n")
-
-
 def read_alerts_jsonl(path):
     """Read alerts.jsonl (interfaces.md): one JSON object per non-blank line.
 
@@ -442,7 +296,7 @@ def run(args):
     write_metrics_json(evaluation.metrics, metrics_path)
     print(f"wrote {metrics_path}")
     if args.report is not None:
-        from radarcore.report import write_report
+        from radarcore.analysis.report import write_report
 
         written = write_report(evaluation, args.report)
         print(f"wrote {written['index.html']} and {len(written) - 1} other file(s)")

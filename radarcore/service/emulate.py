@@ -150,7 +150,7 @@ def emulate(plots, endpoint, speed=None, *, burst_gap_s=DEFAULT_BURST_GAP_S, max
     sent = plots_sent = 0
     try:
         if curve is not None:
-            from radarcore.keys import apply_client_keys
+            from radarcore.service.keys import apply_client_keys
 
             apply_client_keys(sock, *curve)
         sock.connect(endpoint)
@@ -192,7 +192,7 @@ def _speed(text):
 
 def add_parser(subparsers):
     """Add the ``emulate`` command to an ``argparse`` sub-parser set."""
-    from radarcore.keys import add_client_key_arguments
+    from radarcore.service.keys import add_client_key_arguments
 
     p = subparsers.add_parser(
         "emulate", help="stream a scenario's plots to a service as radars would",
@@ -223,7 +223,7 @@ def add_parser(subparsers):
 def run(args):
     """Run ``radarcore emulate``; return the exit status."""
     from ingest.csvio import read_plots_csv
-    from radarcore.keys import KeyFileError, client_keys_from_args
+    from radarcore.service.keys import KeyFileError, client_keys_from_args
 
     path = os.path.join(args.scenario, "plots.csv") if os.path.isdir(args.scenario) else args.scenario
     if not os.path.isfile(path):
