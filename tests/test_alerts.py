@@ -177,10 +177,54 @@ def test_birds_alert_only_in_critical_zones():
     # a bird going through the critical zone is alerted
     events = run(manager(), straight(1, (-3000.0, 0.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=BIRD)
     assert any(e["event"] == "raise" and e["level"] == "critical" for e in events)
-    # an uncertain classification counts as unknown and alerts
-    unsure = np.array([0.35, 0.45, 0.1, 0.1])
-    events = run(manager(), straight(1, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=unsure)
-    assert any(e["event"] == "raise" for e in events)
+
+
+UNSURE = np.array([0.35, 0.45, 0.1, 0.1])
+
+
+def test_an_unsettled_track_gets_advisories_not_alerts():
+    # crossing the warning and alert zones, missing the critical one
+    events = run(manager(), straight(1, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=UNSURE)
+    assert [e["event"] for e in events] == ["advisory", "advisory"]
+    assert [e["level"] for e in events] == ["warning", "alert"]
+    assert events[0]["alert_id"] == events[1]["alert_id"]
+    assert events[1]["class"] == "unknown"
+
+
+def test_an_unsettled_track_is_alerted_before_a_critical_zone():
+    config = AlertConfig()
+    events = run(manager(config), straight(1, (-3000.0, 0.0, 100.0), (10.0, 0.0, 0.0), t_end=600),
+                 class_p=UNSURE)
+    raise_ = next(e for e in events if e["event"] == "raise")
+    assert raise_["level"] == "critical"
+    entry_s = (3000.0 - 300.0) / 10.0
+    assert entry_s - config.unsettled_lead_s - 2.0 <= raise_["time_s"] < entry_s
+    # the advisories before it carry the id the alert got
+    assert {e["alert_id"] for e in events if e["event"] == "advisory"} == {raise_["alert_id"]}
+
+
+def test_a_track_that_settles_as_drone_is_raised_at_once():
+    mgr = manager()
+    path = straight(1, (0.0, -2500.0, 150.0), (0.0, 10.0, 0.0))
+    events = []
+    for t in range(60):
+        rows, P = rows_at(float(t), path(t))
+        class_p = UNSURE if t < 20 else DRONE
+        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    kinds = [(e["event"], e["time_s"]) for e in events]
+    assert kinds[0][0] == "advisory" and kinds[0][1] < 20.0
+    assert ("raise", 20.0) in kinds          # no escalate_updates hold after an advisory
+
+
+def test_a_bird_that_turns_out_a_drone_is_raised_at_once():
+    mgr = manager()
+    path = straight(1, (0.0, -1500.0, 150.0), (0.0, 10.0, 0.0))
+    events = []
+    for t in range(40):
+        rows, P = rows_at(float(t), path(t))
+        class_p = BIRD if t < 20 else DRONE
+        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    assert [(e["event"], e["time_s"]) for e in events][0] == ("raise", 20.0)
 
 
 def test_events_carry_the_contract_fields(tmp_path):
@@ -195,4 +239,4 @@ def test_events_carry_the_contract_fields(tmp_path):
         for key in ("time_s", "alert_id", "event", "asset_id", "level", "track_id",
                     "time_to_entry_s", "cpa_m", "east_m", "north_m", "up_m", "speed_mps"):
             assert key in e
-        assert e["event"] in ("raise", "escalate", "deescalate", "clear")
+        assert e["event"] in ("raise", "escalate", "deescalate", "clear", "advisory")

@@ -61,7 +61,7 @@ __all__ = ["DEFAULT_CUTOFF_M", "Evaluation", "evaluate", "site_coverage", "score
 DEFAULT_CUTOFF_M = 50.0
 
 ALERT_EVENT_KEYS = ("time_s", "alert_id", "event", "asset_id", "level", "track_id", "east_m", "north_m")
-ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear")
+ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory", "acknowledge")
 
 
 @dataclass

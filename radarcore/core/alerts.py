@@ -16,6 +16,23 @@ next, so a bird threatens only the zones it is inside.  A track still of
 unknown class is not raised during its first ``unknown_hold_s`` seconds unless
 it is inside a ``critical`` zone.
 
+**Class policy.** A track's class is *settled* when one of ``drone``,
+``bird`` or ``aircraft`` has probability at least ``class_min_p``; otherwise
+it is unsettled (``unknown``: thin evidence, or features that fit no class).
+
+- A settled track alerts by the zones' ``alert_on`` as above (by default a
+  bird only inside a ``critical`` zone).
+- An unsettled track is *advised*, not alerted: the first time it threatens
+  an asset, and again when its threat level rises, an ``advisory`` event is
+  written (the operator sees it; it opens no alert and is not counted as
+  one).  It is alerted only where waiting could be too late: inside a
+  ``critical`` zone, or predicted to enter one within
+  ``unsettled_lead_s``.
+- A track whose class becomes ``drone`` or ``aircraft`` while it threatens
+  an asset after an advisory, or after having been a bird, is raised at
+  once: the ``escalate_updates`` hold does not apply to that raise.  An
+  advisory's ``alert_id`` is the id the alert gets if it is raised later.
+
 **Lifecycle**, one alert (one stable ``alert_id``) per (track, asset):
 
 - ``raise``: a threat level has held for ``escalate_updates`` epochs;
@@ -44,6 +61,8 @@ NONE = -1
 UNKNOWN_CLASS = TRACK_CLASSES.index("unknown")
 BIRD_CLASS = TRACK_CLASSES.index("bird")
 CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
+#: Event kinds the manager writes (``advisory`` opens no alert).
+EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory")
 
 
 @dataclass
@@ -54,6 +73,7 @@ class _Alert:
     level: int                       # published level
     pending_level: int = NONE        # a higher level waiting to hold
     pending_count: int = 0
+    immediate: bool = False          # raise without the escalate_updates hold
     lower_since: float = None        # time the threat first fell below ``level``
     orphan_since: float = None       # time the track was dropped
     ref: tuple = None                # where its latest evaluation is (built into ``last`` on demand)
@@ -84,7 +104,9 @@ class AlertManager:
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         self.next_alert_id = 1
         self.first_seen = {}      # track id -> first epoch it was evaluated
-        self.counts = {e: 0 for e in ("raise", "escalate", "deescalate", "clear")}
+        self.advised = {}         # (track id, asset index) -> (advised level, alert id to use)
+        self.last_class = {}      # track id -> class index of the previous epoch
+        self.counts = {e: 0 for e in EVENTS}
 
     # ----------------------------------------------------------- evaluation
     def evaluate(self, rows, P, class_p):
@@ -117,12 +139,18 @@ class AlertManager:
         allowed = z.alert_on[track_class] if k else np.zeros((0, n_z), bool)
         # a bird's straight-line path says little about where it goes next:
         # birds count only where they are, never where they are predicted
-        predicted = (tte <= H) & (p_entry >= self.config.p_entry_min) & (track_class != BIRD_CLASS)[:, None]
+        entering = (tte <= H) & (p_entry >= self.config.p_entry_min)
+        predicted = entering & (track_class != BIRD_CLASS)[:, None]
         threatened = allowed & (inside | predicted)
         zone_level = np.where(threatened, z.zone_level[None, :], NONE)
+        # an unsettled track is alerted only inside or just before a critical zone
+        unsettled = (track_class == UNKNOWN_CLASS)[:, None]
+        urgent = (z.zone_level[None, :] >= CRITICAL_LEVEL) & (inside | (entering & (tte <= self.config.unsettled_lead_s)))
+        alert_level = np.where(unsettled & ~urgent, NONE, zone_level)
         return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
                 "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng,
-                "class": track_class, "confidence": confidence, "zone_level": zone_level}
+                "class": track_class, "confidence": confidence, "zone_level": zone_level,
+                "alert_level": alert_level}
 
     # ------------------------------------------------------------ lifecycle
     def update(self, t, rows, P, class_p):
@@ -150,6 +178,14 @@ class AlertManager:
             self.first_seen.setdefault(track_id, t)
         for track_id in [tid for tid in self.first_seen if tid not in row_of_track]:
             del self.first_seen[track_id]
+            self.last_class.pop(track_id, None)
+        for key in [key for key in self.advised if key[0] not in row_of_track]:
+            del self.advised[key]
+        class_list = ev["class"].tolist()
+        # a track that just left the bird class, or was advised, is raised at once
+        promoted = {tid for tid, r in row_of_track.items()
+                    if class_list[r] != UNKNOWN_CLASS and class_list[r] != BIRD_CLASS
+                    and self.last_class.get(tid) == BIRD_CLASS}
 
         # alerts whose track is gone wait for a successor
         for key in [key for key in self.alerts if key[0] not in row_of_track]:
@@ -163,8 +199,13 @@ class AlertManager:
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
             if hi == lo:
                 continue
-            level = ev["zone_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
+            level = ev["alert_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
+            advisory = ev["zone_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
             level_list = level.tolist()
+            for r in np.flatnonzero((advisory > level) & (ev["class"] == UNKNOWN_CLASS)).tolist():
+                event = self._advise(t, ev, rows, r, a, lo, hi, int(advisory[r]))
+                if event:
+                    events.append(event)
             candidates = set(np.flatnonzero(level > NONE).tolist())
             candidates |= {row_of_track[tid] for (tid, asset) in self.alerts if asset == a}
             # rows are sorted by track id, so are the events of one epoch
@@ -182,6 +223,8 @@ class AlertManager:
                         continue
                     alert = _Alert(alert_id=0, asset=a, track_id=track_id, level=NONE)
                     self.alerts[(track_id, a)] = alert
+                if alert.level == NONE:
+                    alert.immediate = track_id in promoted or (track_id, a) in self.advised
                 alert.ref = (ev, rows, r, a, lo, hi, threat)
                 alert.last = None
                 if threat == alert.level and alert.pending_count == 0 and alert.lower_since is None:
@@ -192,6 +235,7 @@ class AlertManager:
                 if event:
                     events.append(event)
 
+        self.last_class.update((tid, class_list[r]) for tid, r in row_of_track.items())
         for alert in [o for o in self.orphans if t - o.orphan_since > self.config.handover_s]:
             self.orphans.remove(alert)
             events.append(self._event(t, alert, "clear", alert.level, alert.last))
@@ -204,6 +248,24 @@ class AlertManager:
         if alert.last is None:
             alert.last = self._describe(*alert.ref)
         return alert.last
+
+    def _advise(self, t, ev, rows, r, a, lo, hi, level):
+        """An ``advisory`` event for an unsettled track when its threat to asset ``a`` first
+        appears or rises; None when already advised at this level or still held as unknown."""
+        track_id = int(rows["track_id"][r])
+        key = (track_id, a)
+        advised_level, alert_id = self.advised.get(key, (NONE, 0))
+        if level <= advised_level or self._held_as_unknown(t, ev, track_id, r, lo, hi):
+            return None
+        if (track_id, a) in self.alerts and self.alerts[key].level > NONE:
+            return None
+        if alert_id == 0:
+            alert_id = self.next_alert_id
+            self.next_alert_id += 1
+        self.advised[key] = (level, alert_id)
+        note = _Alert(alert_id=alert_id, asset=a, track_id=track_id, level=level,
+                      ref=(ev, rows, r, a, lo, hi, level))
+        return self._event(t, note, "advisory", level, self._info(note))
 
     def _held_as_unknown(self, t, ev, track_id, r, lo, hi):
         """A young track of unknown class outside every critical zone waits."""
@@ -251,13 +313,17 @@ class AlertManager:
             alert.lower_since = None
             alert.pending_level = threat if alert.pending_count == 0 else min(alert.pending_level, threat)
             alert.pending_count += 1
-            if alert.pending_count >= cfg.escalate_updates:
+            if alert.pending_count >= cfg.escalate_updates or (alert.level == NONE and alert.immediate):
                 old = alert.level
                 alert.level = alert.pending_level
                 alert.pending_level, alert.pending_count = NONE, 0
                 if old == NONE:
-                    alert.alert_id = self.next_alert_id
-                    self.next_alert_id += 1
+                    advised = self.advised.pop((alert.track_id, alert.asset), None)
+                    if advised is not None:
+                        alert.alert_id = advised[1]
+                    else:
+                        alert.alert_id = self.next_alert_id
+                        self.next_alert_id += 1
                     return self._event(t, alert, "raise", old, self._info(alert))
                 return self._event(t, alert, "escalate", old, self._info(alert))
             return None

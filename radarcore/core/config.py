@@ -319,6 +319,11 @@ class AlertConfig:
         ``unknown_hold_s`` seconds, unless it is already inside a
         ``critical`` zone: new tracks have not shown yet whether they are
         birds.
+    unsettled_lead_s : float
+        A track whose class is not settled (no class but ``unknown`` reaches
+        ``class_min_p``) gets ``advisory`` events only, unless it is inside
+        a ``critical`` zone or predicted to enter one within this many
+        seconds.
     """
 
     horizon_s: float = 120.0
@@ -330,6 +335,7 @@ class AlertConfig:
     handover_m: float = 400.0
     class_min_p: float = 0.6
     unknown_hold_s: float = 5.0
+    unsettled_lead_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -627,6 +633,7 @@ _ALERT_RULES = {
     "handover_m": _positive("metres"),
     "class_min_p": _PROBABILITY,
     "unknown_hold_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
+    "unsettled_lead_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
 }
 _ALERT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(AlertConfig)}
 assert tuple(_ALERT_RULES) == tuple(_ALERT_DEFAULTS), "alert rules out of step with AlertConfig"

@@ -23,7 +23,7 @@ import numpy as np
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
 from ingest.schema import PLOT_DTYPE, TRACK_STATUS_NAMES
-from radarcore.core.alerts import AlertJsonlWriter
+from radarcore.core.alerts import EVENTS as ALERT_EVENTS, AlertJsonlWriter
 from radarcore.core.config import ConfigError, load_site
 from radarcore.core.engine import Engine
 
@@ -307,9 +307,8 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     summary["wall_time_s"] = wall
     summary["plots_per_s"] = (n_read + malformed) / wall if wall > 0 else 0.0
     summary.update(track_stats.summary())
-    summary["alert_events"] = {kind: sum(1 for e in alert_log if e["event"] == kind)
-                               for kind in ("raise", "escalate", "deescalate", "clear")}
-    summary["alerts"] = len({e["alert_id"] for e in alert_log})
+    summary["alert_events"] = {kind: sum(1 for e in alert_log if e["event"] == kind) for kind in ALERT_EVENTS}
+    summary["alerts"] = len({e["alert_id"] for e in alert_log if e["event"] == "raise"})
     if recording is not None:
         summary.update(recording.summary())
     with open(os.path.join(out_dir, "summary.json"), "w") as f:

@@ -75,6 +75,7 @@ from ingest.codec import encode_alerts, encode_stats, encode_tracks
 from ingest.codec import encode_cat062 as encode_cat062_message
 from ingest.recording import RecordingWriter, read_recording, recording_time_span
 from ingest.gate import AsterixGate, FrameGate, RateLimitedLog
+from radarcore.core.alerts import EVENTS as ALERT_EVENTS
 from radarcore.core.engine import REJECT_REASONS, Engine
 from radarcore.service.latency import LatencyHistogram
 
@@ -83,8 +84,6 @@ log = logging.getLogger("radarcore.service.serve")
 #: Reasons single plots are dropped (counted in plots): the engine's own
 #: (``malformed`` is a CSV reason and never happens here) and ``shed``.
 PLOT_REJECT_REASONS = tuple(r for r in REJECT_REASONS if r != "malformed") + ("shed",)
-#: Alert event kinds, as counted in the stats and metrics.
-ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear")
 #: Defaults of the ``[service]`` table.
 DEFAULT_QUEUE_PLOTS = 1_000_000
 DEFAULT_HIGH_WATER_MARK = 100_000
