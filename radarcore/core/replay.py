@@ -20,6 +20,7 @@ import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
 from ingest.schema import PLOT_DTYPE, TRACK_STATUS_NAMES
@@ -188,31 +189,6 @@ MIN_OUTPUT_PERIOD_S = 0.05
 MAX_OUTPUT_PERIOD_S = 3600.0
 
 
-class Progress:
-    """A one-line progress bar on stderr for long inputs (silent when not a terminal)."""
-
-    def __init__(self, total_bytes, stream=None, min_bytes=16 << 20):
-        self.stream = stream or sys.stderr
-        self.total = max(int(total_bytes), 1)
-        self.enabled = total_bytes >= min_bytes and getattr(self.stream, "isatty", lambda: False)()
-        self.t0 = time.perf_counter()
-
-    def update(self, done_bytes, n_plots):
-        if not self.enabled:
-            return
-        frac = min(done_bytes / self.total, 1.0)
-        width = 30
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        rate = n_plots / max(time.perf_counter() - self.t0, 1e-9)
-        self.stream.write(f"\rreplay [{bar}] {frac * 100:5.1f}%  {n_plots:,} plots  {rate:,.0f} plots/s")
-        self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 @dataclasses.dataclass
 class ReplayResult:
     summary: dict
@@ -271,13 +247,15 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     first_bad_lines = []
     n_read = 0
     track_stats = _TrackStats()
-    bar = Progress(os.path.getsize(plots_path)) if progress else None
     alert_log = []
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(TrackCsvWriter(tracks_path))
         alert_writer = stack.enter_context(AlertJsonlWriter(alerts_path))
         cat062 = (stack.enter_context(Cat062Writer(cat062_out, site, cat062_sac, cat062_sic))
                   if cat062_out else None)
+        # on stderr, and only on a terminal (disable=None), unless progress is off
+        bar = stack.enter_context(tqdm(total=os.path.getsize(plots_path), desc="replay", unit="B",
+                                       unit_scale=True, file=sys.stderr, disable=None if progress else True))
 
         def output(rows):
             writer.write(rows)
@@ -294,11 +272,9 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
                 first_bad_lines.extend(chunk.first_bad_lines[:10 - len(first_bad_lines)])
             n_read += chunk.plots.size
             output(engine.process(chunk.plots))
-            if bar:
-                bar.update(chunk.bytes_done, n_read)
+            bar.set_postfix_str(f"{n_read:,} plots", refresh=False)
+            bar.update(chunk.bytes_done - bar.n)
         output(engine.flush())
-    if bar:
-        bar.close()
     wall = time.perf_counter() - t0
     summary = engine.summary()
     summary["plots_read"] = n_read + malformed
