@@ -1,5 +1,6 @@
 """The ``radarcore`` command."""
 import argparse
+import os
 import sys
 
 from radarcore import __version__
@@ -45,10 +46,27 @@ def _no_benchmarks(args):
     return 2
 
 
+#: Exit status when stdout was closed under the command (128 + SIGPIPE, as a shell reports it).
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        status = args.func(args)
+        sys.stdout.flush()       # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader of stdout has gone (``radarcore replay ... | head``): stop
+        # quietly, and send what is still buffered to /dev/null so that the
+        # flush at exit does not fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):    # stdout is not a file (in-process callers)
+            pass
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 if __name__ == "__main__":
