@@ -30,21 +30,15 @@ from ingest.asterix import (
 )
 from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE, empty_plots
 
-try:                                   # libasterix, of the tests extra
-    from asterix import base as asterix_base
-    from asterix import generated as asterix_generated
-except ImportError:                    # only the tests against it are skipped
-    asterix_base = asterix_generated = None
-HAVE_LIBASTERIX = asterix_generated is not None
-needs_libasterix = pytest.mark.skipif(not HAVE_LIBASTERIX, reason="libasterix is not installed")
-if HAVE_LIBASTERIX:
-    Bits = asterix_base.Bits
-    RawDatablock = asterix_base.RawDatablock
-    Cat048 = asterix_generated.Cat_048_1_32
-    Cat034 = asterix_generated.Cat_034_1_29
-    CAT062_EDITIONS = (asterix_generated.Cat_062_1_18, asterix_generated.Cat_062_1_21)
-else:
-    CAT062_EDITIONS = (None,)
+# libasterix is a test dependency (extra tests): without it these tests fail, never skip
+from asterix import base as asterix_base
+from asterix import generated as asterix_generated
+
+Bits = asterix_base.Bits
+RawDatablock = asterix_base.RawDatablock
+Cat048 = asterix_generated.Cat_048_1_32
+Cat034 = asterix_generated.Cat_034_1_29
+CAT062_EDITIONS = (asterix_generated.Cat_062_1_18, asterix_generated.Cat_062_1_21)
 
 NM = 1852.0
 FT = 0.3048
@@ -402,7 +396,7 @@ def libasterix_datagrams(draw):
 
 @st.composite
 def mutated_datagrams(draw):
-    data = bytearray(draw(valid_datagrams() | libasterix_datagrams() if HAVE_LIBASTERIX else valid_datagrams()))
+    data = bytearray(draw(valid_datagrams() | libasterix_datagrams()))
     for _ in range(draw(st.integers(1, 4))):
         op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
         at = draw(st.integers(0, max(len(data) - 1, 0)))
@@ -664,7 +658,6 @@ def _expected_plot(record, clock):
     return ((clock(tod), radar_id, range_m, azimuth, elevation, radial, snr), track_number), None
 
 
-@needs_libasterix
 @ORACLE
 @given(st.lists(libasterix_cat048_records(), min_size=1, max_size=6), st.booleans())
 def test_libasterix_cat048_records_decode_to_its_values(records, split):
@@ -701,7 +694,6 @@ def _one_plot(**items):
     return data.unparse().to_bytes()
 
 
-@needs_libasterix
 @pytest.mark.parametrize("items, reason, radial, snr", [
     ({"090": 0x0190}, None, math.nan, math.nan),                       # FL 100, V = G = 0
     ({"090": 0x8190}, "no_height", None, None),                        # V: not validated
@@ -758,7 +750,6 @@ def libasterix_cat034_records(draw):
     return Cat034.cv_record.create({k: v for k, v in items.items() if v is not None})
 
 
-@needs_libasterix
 @ORACLE
 @given(st.lists(libasterix_cat034_records(), min_size=1, max_size=6))
 def test_libasterix_cat034_records_decode_to_its_values(records):
@@ -830,7 +821,6 @@ def _circular_gap(a, b, period):
     return np.minimum(d, period - d)
 
 
-@needs_libasterix
 @ORACLE
 @given(track_rows(), st.sampled_from(CAT062_EDITIONS), st.sampled_from([65535, 200]))
 def test_cat062_decodes_with_libasterix_within_the_lsb(rows, edition, max_block_bytes):
@@ -886,7 +876,6 @@ def test_cat062_decodes_with_libasterix_within_the_lsb(rows, edition, max_block_
                 assert abs(sigma_axis - row["sigma_pos_m"] / math.sqrt(2)) <= 0.25 + 1e-9
 
 
-@needs_libasterix
 def test_cat062_splits_into_blocks_and_rejects_what_it_cannot_hold():
     rows = np.zeros(3000, TRACK_ROW_DTYPE)
     rows["status"] = 2
