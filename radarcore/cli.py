@@ -29,14 +29,31 @@ def build_parser():
     return parser
 
 
+def _checkout_root():
+    """The repository this radarcore was installed from (editable) or runs in, if it has benchmarks/."""
+    import radarcore
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(radarcore.__file__)))
+    return root if os.path.isfile(os.path.join(root, "benchmarks", "bench.py")) else None
+
+
 def _add_bench_parser(subparsers):
-    """``radarcore bench``: the end-to-end figures of the repository's ``benchmarks/``."""
+    """``radarcore bench``: the end-to-end figures of the repository's ``benchmarks/``.
+
+    ``benchmarks`` is not installed with the package: it is imported from
+    ``sys.path`` (``python -m`` in the checkout) or else from the checkout
+    beside the ``radarcore`` package (an editable install).
+    """
     try:
         from benchmarks import bench
     except ImportError:
-        parser = subparsers.add_parser("bench", help="benchmarks (needs a checkout of the repository)")
-        parser.set_defaults(func=_no_benchmarks)
-        return
+        root = _checkout_root()
+        if root is None:
+            parser = subparsers.add_parser("bench", help="benchmarks (needs a checkout of the repository)")
+            parser.set_defaults(func=_no_benchmarks)
+            return
+        sys.path.append(root)
+        from benchmarks import bench
     bench.add_parser(subparsers)
 
 

@@ -512,3 +512,11 @@ def test_replay_progress_bar_only_on_a_terminal(crossing, tmp_path, capsys, monk
     terminal.truncate(0)
     assert main(command + ["--out", str(tmp_path / "c"), "--quiet"]) == 0
     assert terminal.getvalue() == ""
+
+
+def test_bench_comes_from_the_checkouts_benchmarks():
+    from radarcore.cli import _checkout_root, build_parser
+
+    assert _checkout_root() == str(REPO)
+    args = build_parser().parse_args(["bench", "--quick", "--no-serve"])
+    assert args.func.__module__ == "benchmarks.bench" and args.quick and args.no_serve
