@@ -44,8 +44,12 @@ def _environment(cache_dir=None):
 def _cli(args, env, timeout_s):
     command = [sys.executable, "-m", "radarcore.cli", *args]
     t0 = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout_s)
+    try:
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"{' '.join(command)} did not finish within {timeout_s:g} s "
+                         f"(a cold start compiles every kernel: is the machine busy?)") from None
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")

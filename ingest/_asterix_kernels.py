@@ -145,32 +145,13 @@ SERVICE_DTYPE = np.dtype([
 ])
 
 # --------------------------------------------------------------------------
-# Packing field layouts (columns of the int64 ``fields`` tables)
+# Packer tables (columns of the ``items`` and ``parts`` arrays of pack_records)
 # --------------------------------------------------------------------------
 
-F48_SAC, F48_SIC, F48_TOD, F48_RHO, F48_THETA, F48_TYP = 0, 1, 2, 3, 4, 5
-F48_HEIGHT_KIND, F48_HEIGHT = 6, 7          # kind 0 none, 1 I048/110, 2 I048/090
-F48_HAS_CAL, F48_CAL, F48_HAS_PAM, F48_PAM = 8, 9, 10, 11
-F48_TRACK_NUMBER = 12                       # -1: no I048/161
-N_F48 = 13
-MAX_CAT048_RECORD_BYTES = 3 + 2 + 3 + 1 + 4 + 2 + 2 + 2 + 2 + 3
-
-F34_SAC, F34_SIC, F34_TYPE, F34_TOD, F34_HAS_SECTOR, F34_SECTOR = 0, 1, 2, 3, 4, 5
-F34_HAS_PERIOD, F34_PERIOD = 6, 7
-N_F34 = 8
-MAX_CAT034_RECORD_BYTES = 1 + 2 + 1 + 3 + 1 + 2
-
-F62_SAC, F62_SIC, F62_SERVICE, F62_TOD = 0, 1, 2, 3
-F62_HAS_WGS, F62_LAT, F62_LON = 4, 5, 6
-F62_HAS_XY, F62_X, F62_Y = 7, 8, 9
-F62_HAS_V, F62_VX, F62_VY = 10, 11, 12
-F62_TRACK_NUMBER, F62_STATUS = 13, 14      # status 1 tentative, 2 confirmed, 3 coasting
-F62_HAS_FL, F62_FL, F62_HAS_GALT, F62_GALT = 15, 16, 17, 18
-F62_HAS_ROC, F62_ROC = 19, 20
-F62_HAS_APC, F62_APC_X, F62_APC_Y = 21, 22, 23
-F62_SRC = 24                                # I062/080 SRC (source of I062/130)
-N_F62 = 25
-MAX_CAT062_RECORD_BYTES = 4 + 2 + 1 + 3 + 8 + 6 + 4 + 2 + 4 + 2 + 2 + 2 + 5
+ITEM_FRN, ITEM_PRESENT, ITEM_PARTS_END = 0, 1, 2
+N_ITEM_COLUMNS = 3
+PART_FIELD, PART_CONSTANT, PART_OCTETS, PART_WHEN = 0, 1, 2, 3
+N_PART_COLUMNS = 4
 
 
 # --------------------------------------------------------------------------
@@ -791,19 +772,28 @@ def _put(out, pos, value, n_octets):
 
 
 @njit
-def pack_cat048(fields, out, record_end):
-    """Pack CAT048 records (no block headers).
+def pack_records(fields, items, parts, n_frn, out, record_end):
+    """Pack records of one category by its item table (no block headers).
 
-    Items written, in UAP order: I048/010, 140, 020 (one octet: TYP, SIM 0),
-    040, 090 (``height_kind`` 2, V = G = 0), 130 (PAM only, if given), 161
-    (if ``track_number >= 0``), 110 (``height_kind`` 1), 120 (CAL, D = 0,
-    if given).
+    Record ``j`` is the FSPEC of the items present in it, then those items
+    in table (UAP) order.  Item ``i`` is at FRN ``items[i, ITEM_FRN]``, is
+    present where ``fields[j, items[i, ITEM_PRESENT]] != 0``, and is the
+    parts from the previous item's ``ITEM_PARTS_END`` to its own.  Part
+    ``p`` writes the low ``parts[p, PART_OCTETS]`` octets, big endian, of
+    ``fields[j, parts[p, PART_FIELD]]``, or of ``parts[p, PART_CONSTANT]``
+    where the field is -1; it is left out where ``parts[p, PART_WHEN] >= 0``
+    and ``fields[j, parts[p, PART_WHEN]] == 0``.
 
     Parameters
     ----------
-    fields : ndarray of int64, shape (n, N_F48)
-        Raw (already quantised and range-checked) values, columns ``F48_*``.
-    out : ndarray of uint8, shape (>= n * MAX_CAT048_RECORD_BYTES,)
+    fields : ndarray of int64, shape (n, n_fields)
+        Raw values (already quantised, range-checked and in the item's
+        width) and presence flags, by record.
+    items : ndarray of int64, shape (n_items, N_ITEM_COLUMNS)
+    parts : ndarray of int64, shape (n_parts, N_PART_COLUMNS)
+    n_frn : int
+        Largest FRN of the table.
+    out : ndarray of uint8, shape (>= n * largest record,)
     record_end : ndarray of int64, shape (n,)
         Written with the end offset of each record in ``out``.
 
@@ -813,166 +803,30 @@ def pack_cat048(fields, out, record_end):
         Bytes written.
     """
     n = fields.shape[0]
-    if fields.shape[1] != N_F48 or record_end.shape[0] != n:
-        raise ValueError("pack_cat048: fields must be (n, N_F48), record_end (n,)")
-    if out.shape[0] < n * MAX_CAT048_RECORD_BYTES:
-        raise ValueError("pack_cat048: out is too small")
+    if record_end.shape[0] != n or items.shape[1] != N_ITEM_COLUMNS or parts.shape[1] != N_PART_COLUMNS:
+        raise ValueError("pack_records: record_end must be (n,), items (n_items, 3), parts (n_parts, 4)")
+    largest = (n_frn + 6) // 7
+    for p in range(parts.shape[0]):
+        largest += parts[p, PART_OCTETS]
+    if out.shape[0] < n * largest:
+        raise ValueError("pack_records: out is too small")
     pos = 0
     for j in range(n):
-        present = np.int64(0b1111)                       # 010, 140, 020, 040
-        if fields[j, F48_HEIGHT_KIND] == 2:
-            present |= 1 << 5                            # 090
-        if fields[j, F48_HAS_PAM]:
-            present |= 1 << 6                            # 130
-        if fields[j, F48_TRACK_NUMBER] >= 0:
-            present |= 1 << 10                           # 161
-        if fields[j, F48_HEIGHT_KIND] == 1:
-            present |= 1 << 18                           # 110
-        if fields[j, F48_HAS_CAL]:
-            present |= 1 << 19                           # 120
-        pos = _put_fspec(out, pos, present, 28)
-        pos = _put(out, pos, fields[j, F48_SAC], 1)
-        pos = _put(out, pos, fields[j, F48_SIC], 1)
-        pos = _put(out, pos, fields[j, F48_TOD], 3)
-        pos = _put(out, pos, (fields[j, F48_TYP] & 7) << 5, 1)
-        pos = _put(out, pos, fields[j, F48_RHO], 2)
-        pos = _put(out, pos, fields[j, F48_THETA], 2)
-        if fields[j, F48_HEIGHT_KIND] == 2:
-            pos = _put(out, pos, fields[j, F48_HEIGHT] & 0x3FFF, 2)
-        if fields[j, F48_HAS_PAM]:
-            pos = _put(out, pos, 0x08, 1)
-            pos = _put(out, pos, fields[j, F48_PAM] & 0xFF, 1)
-        if fields[j, F48_TRACK_NUMBER] >= 0:
-            pos = _put(out, pos, fields[j, F48_TRACK_NUMBER] & 0x0FFF, 2)
-        if fields[j, F48_HEIGHT_KIND] == 1:
-            pos = _put(out, pos, fields[j, F48_HEIGHT] & 0x3FFF, 2)
-        if fields[j, F48_HAS_CAL]:
-            pos = _put(out, pos, 0x80, 1)
-            pos = _put(out, pos, fields[j, F48_CAL] & 0x3FF, 2)
-        record_end[j] = pos
-    return pos
-
-
-@njit
-def pack_cat034(fields, out, record_end):
-    """Pack CAT034 records (no block headers).
-
-    Items: I034/010, 000, 030, 020 (if given), 041 (if given).
-
-    Parameters
-    ----------
-    fields : ndarray of int64, shape (n, N_F34)
-    out : ndarray of uint8, shape (>= n * MAX_CAT034_RECORD_BYTES,)
-    record_end : ndarray of int64, shape (n,)
-
-    Returns
-    -------
-    int
-        Bytes written.
-    """
-    n = fields.shape[0]
-    if fields.shape[1] != N_F34 or record_end.shape[0] != n:
-        raise ValueError("pack_cat034: fields must be (n, N_F34), record_end (n,)")
-    if out.shape[0] < n * MAX_CAT034_RECORD_BYTES:
-        raise ValueError("pack_cat034: out is too small")
-    pos = 0
-    for j in range(n):
-        present = np.int64(0b111)                        # 010, 000, 030
-        if fields[j, F34_HAS_SECTOR]:
-            present |= 1 << 3
-        if fields[j, F34_HAS_PERIOD]:
-            present |= 1 << 4
-        pos = _put_fspec(out, pos, present, 14)
-        pos = _put(out, pos, fields[j, F34_SAC], 1)
-        pos = _put(out, pos, fields[j, F34_SIC], 1)
-        pos = _put(out, pos, fields[j, F34_TYPE], 1)
-        pos = _put(out, pos, fields[j, F34_TOD], 3)
-        if fields[j, F34_HAS_SECTOR]:
-            pos = _put(out, pos, fields[j, F34_SECTOR], 1)
-        if fields[j, F34_HAS_PERIOD]:
-            pos = _put(out, pos, fields[j, F34_PERIOD], 2)
-        record_end[j] = pos
-    return pos
-
-
-@njit
-def pack_cat062(fields, out, record_end):
-    """Pack CAT062 system track records (no block headers).
-
-    Items, in UAP order: I062/010, 015, 070, 105 (if given), 100 (if given),
-    185 (if given), 040, 080, 136 (if given), 130 (if given), 220 (if
-    given), 500 (subfield APC, if given).  I062/080: first octet MON = 0,
-    SPI = 0, MRH = 1, SRC, CNF (1 for tentative); a coasting track extends
-    to the fourth octet with CST = 1.
-
-    Parameters
-    ----------
-    fields : ndarray of int64, shape (n, N_F62)
-    out : ndarray of uint8, shape (>= n * MAX_CAT062_RECORD_BYTES,)
-    record_end : ndarray of int64, shape (n,)
-
-    Returns
-    -------
-    int
-        Bytes written.
-    """
-    n = fields.shape[0]
-    if fields.shape[1] != N_F62 or record_end.shape[0] != n:
-        raise ValueError("pack_cat062: fields must be (n, N_F62), record_end (n,)")
-    if out.shape[0] < n * MAX_CAT062_RECORD_BYTES:
-        raise ValueError("pack_cat062: out is too small")
-    pos = 0
-    for j in range(n):
-        present = np.int64(1 | (1 << 2) | (1 << 3) | (1 << 11) | (1 << 12))  # 010 015 070 040 080
-        if fields[j, F62_HAS_WGS]:
-            present |= 1 << 4
-        if fields[j, F62_HAS_XY]:
-            present |= 1 << 5
-        if fields[j, F62_HAS_V]:
-            present |= 1 << 6
-        if fields[j, F62_HAS_FL]:
-            present |= 1 << 16
-        if fields[j, F62_HAS_GALT]:
-            present |= 1 << 17
-        if fields[j, F62_HAS_ROC]:
-            present |= 1 << 19
-        if fields[j, F62_HAS_APC]:
-            present |= 1 << 26
-        pos = _put_fspec(out, pos, present, 35)
-        pos = _put(out, pos, fields[j, F62_SAC], 1)
-        pos = _put(out, pos, fields[j, F62_SIC], 1)
-        pos = _put(out, pos, fields[j, F62_SERVICE], 1)
-        pos = _put(out, pos, fields[j, F62_TOD], 3)
-        if fields[j, F62_HAS_WGS]:
-            pos = _put(out, pos, fields[j, F62_LAT], 4)
-            pos = _put(out, pos, fields[j, F62_LON], 4)
-        if fields[j, F62_HAS_XY]:
-            pos = _put(out, pos, fields[j, F62_X], 3)
-            pos = _put(out, pos, fields[j, F62_Y], 3)
-        if fields[j, F62_HAS_V]:
-            pos = _put(out, pos, fields[j, F62_VX], 2)
-            pos = _put(out, pos, fields[j, F62_VY], 2)
-        pos = _put(out, pos, fields[j, F62_TRACK_NUMBER], 2)
-        status = fields[j, F62_STATUS]
-        first = 0x20 | ((fields[j, F62_SRC] & 7) << 2)   # MRH = 1, SRC
-        if status == 1:
-            first |= 0x02                                # CNF: tentative
-        if status == 3:
-            pos = _put(out, pos, first | 1, 1)
-            pos = _put(out, pos, 0x01, 1)
-            pos = _put(out, pos, 0x01, 1)
-            pos = _put(out, pos, 0x80, 1)                # CST: coasting
-        else:
-            pos = _put(out, pos, first, 1)
-        if fields[j, F62_HAS_FL]:
-            pos = _put(out, pos, fields[j, F62_FL], 2)
-        if fields[j, F62_HAS_GALT]:
-            pos = _put(out, pos, fields[j, F62_GALT], 2)
-        if fields[j, F62_HAS_ROC]:
-            pos = _put(out, pos, fields[j, F62_ROC], 2)
-        if fields[j, F62_HAS_APC]:
-            pos = _put(out, pos, 0x80, 1)                # APC only
-            pos = _put(out, pos, fields[j, F62_APC_X], 2)
-            pos = _put(out, pos, fields[j, F62_APC_Y], 2)
+        present = np.int64(0)
+        for i in range(items.shape[0]):
+            if fields[j, items[i, ITEM_PRESENT]] != 0:
+                present |= np.int64(1) << (items[i, ITEM_FRN] - 1)
+        pos = _put_fspec(out, pos, present, n_frn)
+        first = 0
+        for i in range(items.shape[0]):
+            if fields[j, items[i, ITEM_PRESENT]] != 0:
+                for p in range(first, items[i, ITEM_PARTS_END]):
+                    when = parts[p, PART_WHEN]
+                    if when >= 0 and fields[j, when] == 0:
+                        continue
+                    column = parts[p, PART_FIELD]
+                    value = parts[p, PART_CONSTANT] if column < 0 else fields[j, column]
+                    pos = _put(out, pos, value, parts[p, PART_OCTETS])
+            first = items[i, ITEM_PARTS_END]
         record_end[j] = pos
     return pos

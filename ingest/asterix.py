@@ -609,23 +609,6 @@ def _fail(function, array_name, j, value, what):
     raise AsterixError(f"{function}: {array_name}[{j}] = {value!r} {what}")
 
 
-def _quantise(function, name, values, lsb, low, high, allow_nan=False):
-    """``rint(values / lsb)`` as int64, each in [low, high] (NaN -> 0 if allowed)."""
-    values = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(values)
-    if not allow_nan and not finite.all():
-        j = int(np.flatnonzero(~finite)[0])
-        _fail(function, name, j, float(values[j]), "is not finite")
-    raw = np.zeros(values.shape, np.float64)
-    raw[finite] = np.rint(values[finite] / lsb)
-    bad = finite & ((raw < low) | (raw > high))
-    if bad.any():
-        j = int(np.flatnonzero(bad)[0])
-        _fail(function, name, j, float(values[j]),
-              f"is outside the item's range [{low * lsb:g}, {high * lsb:g}]")
-    return raw.astype(np.int64)
-
-
 def _time_of_day_raw(function, time_s, time_offset_s):
     """``rint(((t + offset) mod 86400) * 128) mod 86400 * 128``."""
     time_s = np.asarray(time_s, dtype=np.float64)
@@ -673,6 +656,145 @@ def _field(array, name, function):
     return np.ascontiguousarray(array[name])
 
 
+@dataclass(frozen=True)
+class _Subfield:
+    """A run of ``octets`` octets of an item, written big endian.
+
+    Its value is ``constant``, or else the value named ``name`` (see
+    :func:`_encode`): an integer already in range when ``lsb`` is None;
+    otherwise a float, written as ``rint(value / lsb)`` in ``bits`` bits (two's
+    complement if ``signed``).  A float outside that range is an error whose
+    message calls the values ``label``, or, with ``saturate``, the largest
+    value.  With ``when``, the subfield is written only where the flag named
+    ``when`` is true.
+    """
+
+    name: str | None
+    octets: int
+    lsb: float | None = None
+    bits: int | None = None
+    signed: bool = True
+    saturate: bool = False
+    label: str | None = None
+    constant: int = 0
+    when: str | None = None
+
+    @property
+    def width(self):
+        """Bits of the value."""
+        return 8 * self.octets if self.bits is None else self.bits
+
+    @property
+    def raw_range(self):
+        bits = self.width
+        return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else (0, (1 << bits) - 1)
+
+    def quantise(self, function, values, present):
+        """Raw values where ``present`` (0 elsewhere), in the subfield's width."""
+        values = np.asarray(values, dtype=np.float64)
+        low, high = self.raw_range
+        bad = present & ~np.isfinite(values)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            _fail(function, self.label, j, float(values[j]), "is not finite")
+        raw = np.zeros(values.shape, np.float64)
+        raw[present] = np.rint(values[present] / self.lsb)
+        if self.saturate:
+            raw = np.minimum(raw, high)
+        bad = present & ((raw < low) | (raw > high))
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            _fail(function, self.label, j, float(values[j]),
+                  f"is outside the item's range [{low * self.lsb:g}, {high * self.lsb:g}]")
+        return raw.astype(np.int64) & ((1 << self.width) - 1)      # two's complement
+
+
+def _raw(name, octets, when=None):
+    """A subfield holding an integer value as it is."""
+    return _Subfield(name, octets, when=when)
+
+
+def _constant(value, octets, when=None):
+    """A subfield holding a constant (a compound item's subfield octet, an extension)."""
+    return _Subfield(None, octets, constant=value, when=when)
+
+
+def _scaled(name, octets, lsb, label, bits=None, signed=True, saturate=False):
+    """A subfield holding a float value in units of ``lsb``."""
+    return _Subfield(name, octets, lsb, bits, signed, saturate, label)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A data item: its FRN and subfields.
+
+    It is written where the flag named ``when`` is true (everywhere if
+    None) and, if ``optional``, its scaled values are all finite; a
+    non-finite scaled value of a written item that is not optional is an
+    error.
+    """
+
+    name: str
+    frn: int
+    subfields: tuple
+    optional: bool = False
+    when: str | None = None
+
+
+class _RecordLayout:
+    """The items a category's encoder writes, in UAP order, as the tables of
+    :func:`ingest._asterix_kernels.pack_records`."""
+
+    def __init__(self, category, items):
+        self.category = category
+        self.items = tuple(items)
+        self.n_frn = max(item.frn for item in self.items)
+        names = [sub.name for item in self.items for sub in item.subfields if sub.name is not None]
+        flags = [sub.when for item in self.items for sub in item.subfields if sub.when is not None]
+        self.flags = tuple(dict.fromkeys(flags))
+        self.column = {name: k for k, name in enumerate(dict.fromkeys(names + flags))}
+        n_values = len(self.column)
+        self.n_fields = n_values + len(self.items)          # then one presence flag per item
+        parts = []
+        self.item_table = np.zeros((len(self.items), K.N_ITEM_COLUMNS), np.int64)
+        for i, item in enumerate(self.items):
+            for sub in item.subfields:
+                parts.append((-1 if sub.name is None else self.column[sub.name], sub.constant, sub.octets,
+                              -1 if sub.when is None else self.column[sub.when]))
+            self.item_table[i] = (item.frn, n_values + i, len(parts))
+        self.part_table = np.array(parts, np.int64).reshape(-1, K.N_PART_COLUMNS)
+        self.max_record_bytes = (self.n_frn + 6) // 7 + int(self.part_table[:, K.PART_OCTETS].sum())
+
+
+def _encode(function, layout, n, values, max_block_bytes):
+    """Data blocks of ``n`` records by ``layout``.
+
+    ``values`` maps each subfield name and flag of the layout to an array of
+    ``n`` values (or one value for all): raw integers, floats for scaled
+    subfields (NaN where an optional item is absent), booleans for flags.
+    """
+    fields = np.zeros((n, layout.n_fields), np.int64)
+    for i, item in enumerate(layout.items):
+        present = np.ones(n, bool) if item.when is None else np.broadcast_to(values[item.when], (n,)).copy()
+        scaled = [sub for sub in item.subfields if sub.lsb is not None]
+        if item.optional:
+            for sub in scaled:
+                present &= np.isfinite(np.broadcast_to(values[sub.name], (n,)))
+        fields[:, layout.item_table[i, K.ITEM_PRESENT]] = present
+        for sub in item.subfields:         # written where the item is: two items may share a value
+            if sub.name is None:
+                continue
+            value = np.broadcast_to(values[sub.name], (n,))
+            raw = value if sub.lsb is None else sub.quantise(function, value, present)
+            fields[present, layout.column[sub.name]] = raw[present]
+    for flag in layout.flags:
+        fields[:, layout.column[flag]] = values[flag]
+    out = np.empty(n * layout.max_record_bytes, np.uint8)
+    record_end = np.empty(n, np.int64)
+    n_bytes = K.pack_records(fields, layout.item_table, layout.part_table, layout.n_frn, out, record_end)
+    return _frame_blocks(layout.category, out, n_bytes, record_end, int(max_block_bytes))
+
+
 def _height_from_elevation(range_m, azimuth_deg, elevation_deg, radar_alt_m, radius_m):
     """Inverse of the decoder's elevation formula (module docstring)."""
     az = np.radians(azimuth_deg)
@@ -683,6 +805,21 @@ def _height_from_elevation(range_m, azimuth_deg, elevation_deg, radar_alt_m, rad
     # h - h_r = sqrt(base^2 + rise) - base, without cancellation
     return radar_alt_m + rise / (np.sqrt(base * base + rise) + base)
 
+
+
+#: CAT048 items of :func:`encode_cat048`, in UAP order.
+_CAT048 = _RecordLayout(48, [
+    _Item("I048/010", 1, (_raw("sac", 1), _raw("sic", 1))),
+    _Item("I048/140", 2, (_raw("time_of_day", 3),)),
+    _Item("I048/020", 3, (_raw("typ_octet", 1),)),
+    _Item("I048/040", 4, (_scaled("rho", 2, K.RHO_LSB_M, "plots.range_m", signed=False), _raw("theta", 2))),
+    _Item("I048/090", 6, (_scaled("height", 2, K.HEIGHT_LSB_M, "height of plots", bits=14),), when="090"),
+    _Item("I048/130", 7, (_constant(0x08, 1), _scaled("pam", 1, 1.0, "plots.snr_db")), optional=True),
+    _Item("I048/161", 11, (_raw("track_number", 2),), when="has_track_number"),
+    _Item("I048/110", 19, (_scaled("height", 2, K.HEIGHT_LSB_M, "height of plots", bits=14),), when="110"),
+    _Item("I048/120", 20, (_constant(0x80, 1), _scaled("cal", 2, 1.0, "plots.radial_velocity_mps", bits=10)),
+          optional=True),
+])
 
 def encode_cat048(plots, radars: RadarMap, *, height_item: str = "110", time_offset_s: float = 0.0,
                   detection_type: int = 1, track_numbers=None,
@@ -728,7 +865,7 @@ def encode_cat048(plots, radars: RadarMap, *, height_item: str = "110", time_off
     if isinstance(detection_type, bool) or not isinstance(detection_type, (int, np.integer)) or \
             not 0 <= detection_type <= 7:
         raise AsterixError(f"{function}: detection_type must be an integer in [0, 7], got {detection_type!r}")
-    _check_max_block_bytes(function, max_block_bytes, K.MAX_CAT048_RECORD_BYTES)
+    _check_max_block_bytes(function, max_block_bytes, _CAT048.max_record_bytes)
     plots = np.atleast_1d(np.asarray(plots))
     n = plots.shape[0]
     radar_ids = _field(plots, "radar_id", function).astype(np.int64)
@@ -739,46 +876,51 @@ def encode_cat048(plots, radars: RadarMap, *, height_item: str = "110", time_off
     range_m = _field(plots, "range_m", function).astype(np.float64)
     azimuth_deg = _field(plots, "azimuth_deg", function).astype(np.float64)
     elevation_deg = _field(plots, "elevation_deg", function).astype(np.float64)
-    fields = np.zeros((n, K.N_F48), np.int64)
-    codes = np.array([(e.sac, e.sic) for e in radars.entries], np.int64).reshape(-1, 2)
-    fields[:, K.F48_SAC] = codes[index, 0]
-    fields[:, K.F48_SIC] = codes[index, 1]
-    fields[:, K.F48_TOD] = _time_of_day_raw(function, _field(plots, "time_s", function), time_offset_s)
-    fields[:, K.F48_RHO] = _quantise(function, "plots.range_m", range_m, K.RHO_LSB_M, 0, 65535)
     if not np.isfinite(azimuth_deg).all():
         j = int(np.flatnonzero(~np.isfinite(azimuth_deg))[0])
         _fail(function, "plots.azimuth_deg", j, float(azimuth_deg[j]), "is not finite")
-    fields[:, K.F48_THETA] = np.mod(np.rint(np.mod(azimuth_deg, 360.0) / K.THETA_LSB_DEG), 65536)
-    fields[:, K.F48_TYP] = int(detection_type)
     if not np.isfinite(elevation_deg).all() or (np.abs(elevation_deg) > 90.0).any():
         j = int(np.flatnonzero(~(np.abs(elevation_deg) <= 90.0))[0])
         _fail(function, "plots.elevation_deg", j, float(elevation_deg[j]), "is not in [-90, 90]")
-    height_m = _height_from_elevation(range_m, azimuth_deg, elevation_deg, radars.radar_alt_m[index],
-                                      radars.radar_radius_m[index])
-    fields[:, K.F48_HEIGHT_KIND] = 1 if height_item == "110" else 2
-    fields[:, K.F48_HEIGHT] = _quantise(function, "height of plots", height_m, K.HEIGHT_LSB_M, -8192, 8191)
-    radial = _field(plots, "radial_velocity_mps", function).astype(np.float64)
-    fields[:, K.F48_HAS_CAL] = np.isfinite(radial)
-    fields[:, K.F48_CAL] = _quantise(function, "plots.radial_velocity_mps", radial, 1.0, -512, 511,
-                                     allow_nan=True)
-    snr = _field(plots, "snr_db", function).astype(np.float64)
-    fields[:, K.F48_HAS_PAM] = np.isfinite(snr)
-    fields[:, K.F48_PAM] = _quantise(function, "plots.snr_db", snr, 1.0, -128, 127, allow_nan=True)
     if track_numbers is None:
-        fields[:, K.F48_TRACK_NUMBER] = -1
+        track_numbers = np.full(n, -1, np.int64)
     else:
-        numbers = np.asarray(track_numbers)
-        if numbers.shape != (n,) or not np.issubdtype(numbers.dtype, np.integer):
+        track_numbers = np.asarray(track_numbers)
+        if track_numbers.shape != (n,) or not np.issubdtype(track_numbers.dtype, np.integer):
             raise AsterixError(f"{function}: track_numbers must be {n} integers")
-        bad = (numbers < -1) | (numbers > 4095)
+        bad = (track_numbers < -1) | (track_numbers > 4095)
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
-            _fail(function, "track_numbers", j, int(numbers[j]), "is not in [-1, 4095]")
-        fields[:, K.F48_TRACK_NUMBER] = numbers
-    out = np.empty(n * K.MAX_CAT048_RECORD_BYTES, np.uint8)
-    record_end = np.empty(n, np.int64)
-    n_bytes = K.pack_cat048(fields, out, record_end)
-    return _frame_blocks(48, out, n_bytes, record_end, int(max_block_bytes))
+            _fail(function, "track_numbers", j, int(track_numbers[j]), "is not in [-1, 4095]")
+    codes = np.array([(e.sac, e.sic) for e in radars.entries], np.int64).reshape(-1, 2)
+    values = {
+        "sac": codes[index, 0],
+        "sic": codes[index, 1],
+        "time_of_day": _time_of_day_raw(function, _field(plots, "time_s", function), time_offset_s),
+        "typ_octet": int(detection_type) << 5,                 # TYP, SIM = RDP = SPI = RAB = 0, FX = 0
+        "rho": range_m,
+        "theta": np.mod(np.rint(np.mod(azimuth_deg, 360.0) / K.THETA_LSB_DEG), 65536).astype(np.int64),
+        "height": _height_from_elevation(range_m, azimuth_deg, elevation_deg, radars.radar_alt_m[index],
+                                         radars.radar_radius_m[index]),
+        "090": height_item == "090",
+        "110": height_item == "110",
+        "pam": _field(plots, "snr_db", function).astype(np.float64),
+        "track_number": np.maximum(track_numbers, 0),
+        "has_track_number": track_numbers >= 0,
+        "cal": _field(plots, "radial_velocity_mps", function).astype(np.float64),
+    }
+    return _encode(function, _CAT048, n, values, max_block_bytes)
+
+
+#: CAT034 items of :func:`encode_cat034`, in UAP order.
+_CAT034 = _RecordLayout(34, [
+    _Item("I034/010", 1, (_raw("sac", 1), _raw("sic", 1))),
+    _Item("I034/000", 2, (_raw("message_type", 1),)),
+    _Item("I034/030", 3, (_raw("time_of_day", 3),)),
+    _Item("I034/020", 4, (_raw("sector", 1),), when="has_sector"),
+    _Item("I034/041", 5, (_scaled("period", 2, K.TIME_LSB_S, "rotation_period_s", signed=False),),
+          optional=True),
+])
 
 
 def encode_cat034(time_s, message_type, sac, sic, *, sector_azimuth_deg=None, rotation_period_s=None,
@@ -808,7 +950,7 @@ def encode_cat034(time_s, message_type, sac, sic, *, sector_azimuth_deg=None, ro
     bytes
     """
     function = "encode_cat034"
-    _check_max_block_bytes(function, max_block_bytes, K.MAX_CAT034_RECORD_BYTES)
+    _check_max_block_bytes(function, max_block_bytes, _CAT034.max_record_bytes)
     time_s = np.atleast_1d(np.asarray(time_s, dtype=np.float64))
     if time_s.ndim != 1:
         raise AsterixError(f"{function}: time_s must be one-dimensional")
@@ -824,25 +966,21 @@ def encode_cat034(time_s, message_type, sac, sic, *, sector_azimuth_deg=None, ro
             _fail(function, name, j, int(array[j]), f"is not in [{low}, {high}]")
         return array.astype(np.int64)
 
-    fields = np.zeros((n, K.N_F34), np.int64)
-    fields[:, K.F34_SAC] = integers("sac", sac, 0, 255)
-    fields[:, K.F34_SIC] = integers("sic", sic, 0, 255)
-    fields[:, K.F34_TYPE] = integers("message_type", message_type, 0, 255)
-    fields[:, K.F34_TOD] = _time_of_day_raw(function, time_s, time_offset_s)
-    if sector_azimuth_deg is not None:
-        azimuth = np.broadcast_to(np.asarray(sector_azimuth_deg, dtype=np.float64), (n,))
-        given = np.isfinite(azimuth)
-        fields[:, K.F34_HAS_SECTOR] = given
-        fields[given, K.F34_SECTOR] = np.mod(np.rint(np.mod(azimuth[given], 360.0) / K.SECTOR_LSB_DEG), 256)
-    if rotation_period_s is not None:
-        period = np.broadcast_to(np.asarray(rotation_period_s, dtype=np.float64), (n,))
-        fields[:, K.F34_HAS_PERIOD] = np.isfinite(period)
-        fields[:, K.F34_PERIOD] = _quantise(function, "rotation_period_s", period, K.TIME_LSB_S, 0, 65535,
-                                            allow_nan=True)
-    out = np.empty(n * K.MAX_CAT034_RECORD_BYTES, np.uint8)
-    record_end = np.empty(n, np.int64)
-    n_bytes = K.pack_cat034(fields, out, record_end)
-    return _frame_blocks(34, out, n_bytes, record_end, int(max_block_bytes))
+    azimuth = np.broadcast_to(np.asarray(np.nan if sector_azimuth_deg is None else sector_azimuth_deg,
+                                         dtype=np.float64), (n,))
+    has_sector = np.isfinite(azimuth)
+    values = {
+        "sac": integers("sac", sac, 0, 255),
+        "sic": integers("sic", sic, 0, 255),
+        "message_type": integers("message_type", message_type, 0, 255),
+        "time_of_day": _time_of_day_raw(function, time_s, time_offset_s),
+        "sector": np.mod(np.rint(np.mod(np.where(has_sector, azimuth, 0.0), 360.0) / K.SECTOR_LSB_DEG),
+                         256).astype(np.int64),
+        "has_sector": has_sector,
+        "period": np.broadcast_to(np.asarray(np.nan if rotation_period_s is None else rotation_period_s,
+                                             dtype=np.float64), (n,)),
+    }
+    return _encode(function, _CAT034, n, values, max_block_bytes)
 
 
 #: I062/105 latitude and longitude LSB: 180/2^25 degrees.
@@ -856,6 +994,33 @@ GEOMETRIC_ALTITUDE_LSB_M = 6.25 * K.FT_M
 CLIMB_RATE_LSB_MPS = 6.25 * K.FT_M / 60.0
 #: I062/080 SRC written when the altitude is known: 2, "3D radar".
 SRC_3D_RADAR = 2
+
+
+
+#: CAT062 items of :func:`encode_cat062`, in UAP order: the resolutions of
+#: the module docstring's table.  I062/080 is MON = SPI = 0, MRH = 1, SRC,
+#: CNF, then for a coasting track the extension to its fourth octet, CST = 1.
+_CAT062 = _RecordLayout(62, [
+    _Item("I062/010", 1, (_raw("sac", 1), _raw("sic", 1))),
+    _Item("I062/015", 3, (_raw("service_id", 1),)),
+    _Item("I062/070", 4, (_raw("time_of_day", 3),)),
+    _Item("I062/105", 5, (_scaled("lat_deg", 4, WGS84_LSB_DEG, "rows.lat_deg"),
+                          _scaled("lon_deg", 4, WGS84_LSB_DEG, "rows.lon_deg")), optional=True),
+    _Item("I062/100", 6, (_scaled("east_m", 3, CARTESIAN_LSB_M, "rows.east_m"),
+                          _scaled("north_m", 3, CARTESIAN_LSB_M, "rows.north_m")), optional=True),
+    _Item("I062/185", 7, (_scaled("v_east_mps", 2, VELOCITY_LSB_MPS, "rows.v_east_mps"),
+                          _scaled("v_north_mps", 2, VELOCITY_LSB_MPS, "rows.v_north_mps")), optional=True),
+    _Item("I062/040", 12, (_raw("track_number", 2),)),
+    _Item("I062/080", 13, (_raw("status_octet", 1), _constant(0x010180, 3, when="coasting"))),
+    _Item("I062/136", 17, (_scaled("flight_level", 2, FLIGHT_LEVEL_LSB_M, "rows.alt_m (as flight level)"),),
+          optional=True),
+    _Item("I062/130", 18, (_scaled("alt_m", 2, GEOMETRIC_ALTITUDE_LSB_M, "rows.alt_m"),), optional=True),
+    _Item("I062/220", 20, (_scaled("v_up_mps", 2, CLIMB_RATE_LSB_MPS, "rows.v_up_mps"),), optional=True),
+    _Item("I062/500", 27, (_constant(0x80, 1),                 # subfield APC only
+                           _scaled("apc", 2, CARTESIAN_LSB_M, "APC", signed=False, saturate=True),
+                           _scaled("apc", 2, CARTESIAN_LSB_M, "APC", signed=False, saturate=True)),
+          optional=True),
+])
 
 
 def encode_cat062(rows, sac: int, sic: int, origin_lat_deg: float, origin_lon_deg: float,
@@ -897,7 +1062,7 @@ def encode_cat062(rows, sac: int, sic: int, origin_lat_deg: float, origin_lon_de
                         ("origin_alt_m", origin_alt_m)):
         if not math.isfinite(float(value)):
             raise AsterixError(f"{function}: {name} must be finite, got {value!r}")
-    _check_max_block_bytes(function, max_block_bytes, K.MAX_CAT062_RECORD_BYTES)
+    _check_max_block_bytes(function, max_block_bytes, _CAT062.max_record_bytes)
     rows = np.atleast_1d(np.asarray(rows))
     n = rows.shape[0]
     get = {name: _field(rows, name, function) for name in TRACK_ROW_DTYPE.names}
@@ -922,64 +1087,30 @@ def encode_cat062(rows, sac: int, sic: int, origin_lat_deg: float, origin_lon_de
         lat[fill] = np.where(np.isfinite(lat[fill]), lat[fill], geodetic[:, 0])
         lon[fill] = np.where(np.isfinite(lon[fill]), lon[fill], geodetic[:, 1])
         alt[fill] = np.where(np.isfinite(alt[fill]), alt[fill], geodetic[:, 2])
-
-    fields = np.zeros((n, K.N_F62), np.int64)
-    fields[:, K.F62_SAC] = int(sac)
-    fields[:, K.F62_SIC] = int(sic)
-    fields[:, K.F62_SERVICE] = int(service_id)
-    fields[:, K.F62_TOD] = _time_of_day_raw(function, get["time_s"], time_offset_s)
-    has_wgs = np.isfinite(lat) & np.isfinite(lon)
-    fields[:, K.F62_HAS_WGS] = has_wgs
-    fields[:, K.F62_LAT] = _quantise(function, "rows.lat_deg", np.where(has_wgs, lat, np.nan), WGS84_LSB_DEG,
-                                     -(2 ** 31), 2 ** 31 - 1, allow_nan=True)
-    # Longitude 180 is -180.
-    lon_wrapped = np.where(has_wgs, np.mod(lon + 180.0, 360.0) - 180.0, np.nan)
-    lon_raw = _quantise(function, "rows.lon_deg", lon_wrapped, WGS84_LSB_DEG, -(2 ** 31), 2 ** 31,
-                        allow_nan=True)
-    lon_raw[lon_raw == 2 ** 31] = -(2 ** 31)
-    fields[:, K.F62_LON] = lon_raw
-    has_xy = np.isfinite(enu[:, 0]) & np.isfinite(enu[:, 1])
-    fields[:, K.F62_HAS_XY] = has_xy
-    for column, name, k in ((K.F62_X, "rows.east_m", 0), (K.F62_Y, "rows.north_m", 1)):
-        fields[:, column] = _quantise(function, name, np.where(has_xy, enu[:, k], np.nan), CARTESIAN_LSB_M,
-                                      -(2 ** 23), 2 ** 23 - 1, allow_nan=True)
-    v_east = get["v_east_mps"].astype(np.float64)
-    v_north = get["v_north_mps"].astype(np.float64)
-    has_v = np.isfinite(v_east) & np.isfinite(v_north)
-    fields[:, K.F62_HAS_V] = has_v
-    fields[:, K.F62_VX] = _quantise(function, "rows.v_east_mps", np.where(has_v, v_east, np.nan),
-                                    VELOCITY_LSB_MPS, -(2 ** 15), 2 ** 15 - 1, allow_nan=True)
-    fields[:, K.F62_VY] = _quantise(function, "rows.v_north_mps", np.where(has_v, v_north, np.nan),
-                                    VELOCITY_LSB_MPS, -(2 ** 15), 2 ** 15 - 1, allow_nan=True)
-    fields[:, K.F62_TRACK_NUMBER] = np.mod(track_id, 65536)
-    fields[:, K.F62_STATUS] = status
-    has_alt = np.isfinite(alt)
-    fields[:, K.F62_SRC] = np.where(has_alt, SRC_3D_RADAR, 0)
-    fields[:, K.F62_HAS_FL] = has_alt
-    fields[:, K.F62_FL] = _quantise(function, "rows.alt_m (as flight level)", alt, FLIGHT_LEVEL_LSB_M,
-                                    -(2 ** 15), 2 ** 15 - 1, allow_nan=True)
-    fields[:, K.F62_HAS_GALT] = has_alt
-    fields[:, K.F62_GALT] = _quantise(function, "rows.alt_m", alt, GEOMETRIC_ALTITUDE_LSB_M,
-                                      -(2 ** 15), 2 ** 15 - 1, allow_nan=True)
-    v_up = get["v_up_mps"].astype(np.float64)
-    fields[:, K.F62_HAS_ROC] = np.isfinite(v_up)
-    fields[:, K.F62_ROC] = _quantise(function, "rows.v_up_mps", v_up, CLIMB_RATE_LSB_MPS,
-                                     -(2 ** 15), 2 ** 15 - 1, allow_nan=True)
     sigma = get["sigma_pos_m"].astype(np.float64)
-    has_apc = np.isfinite(sigma) & (sigma >= 0.0)
-    fields[:, K.F62_HAS_APC] = has_apc
-    apc = np.zeros(n, np.int64)
-    apc[has_apc] = np.minimum(np.rint(sigma[has_apc] / math.sqrt(2.0) / CARTESIAN_LSB_M), 65535)
-    fields[:, K.F62_APC_X] = apc
-    fields[:, K.F62_APC_Y] = apc
-    # Two's complement into the item widths.
-    for column, bits in ((K.F62_LAT, 32), (K.F62_LON, 32), (K.F62_X, 24), (K.F62_Y, 24), (K.F62_VX, 16),
-                         (K.F62_VY, 16), (K.F62_FL, 16), (K.F62_GALT, 16), (K.F62_ROC, 16)):
-        fields[:, column] &= (1 << bits) - 1
-    out = np.empty(n * K.MAX_CAT062_RECORD_BYTES, np.uint8)
-    record_end = np.empty(n, np.int64)
-    n_bytes = K.pack_cat062(fields, out, record_end)
-    return _frame_blocks(62, out, n_bytes, record_end, int(max_block_bytes))
+    coasting = status == 3
+    src = np.where(np.isfinite(alt), SRC_3D_RADAR, 0)
+    values = {
+        "sac": int(sac),
+        "sic": int(sic),
+        "service_id": int(service_id),
+        "time_of_day": _time_of_day_raw(function, get["time_s"], time_offset_s),
+        "lat_deg": lat,
+        "lon_deg": np.mod(lon + 180.0, 360.0) - 180.0,          # longitude 180 is -180
+        "east_m": enu[:, 0],
+        "north_m": enu[:, 1],
+        "v_east_mps": get["v_east_mps"].astype(np.float64),
+        "v_north_mps": get["v_north_mps"].astype(np.float64),
+        "track_number": np.mod(track_id, 65536),
+        "status_octet": 0x20 | (src << 2) | np.where(status == 1, 0x02, 0) | coasting,   # MRH, SRC, CNF, FX
+        "coasting": coasting,
+        "flight_level": alt,
+        "alt_m": alt,
+        "v_up_mps": get["v_up_mps"].astype(np.float64),
+        # APC X = APC Y, each the standard deviation of one axis; a negative sigma leaves the item out
+        "apc": np.where(sigma >= 0.0, sigma / math.sqrt(2.0), np.nan),
+    }
+    return _encode(function, _CAT062, n, values, max_block_bytes)
 
 
 def warmup() -> None:
@@ -996,3 +1127,4 @@ def warmup() -> None:
     rows = np.zeros(1, TRACK_ROW_DTYPE)
     rows["status"] = 2
     encode_cat062(rows, 0, 1, 31.3, 120.6, 0.0)
+

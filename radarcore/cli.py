@@ -1,5 +1,6 @@
 """The ``radarcore`` command."""
 import argparse
+import os
 import sys
 
 from radarcore import __version__
@@ -28,14 +29,31 @@ def build_parser():
     return parser
 
 
+def _checkout_root():
+    """The repository this radarcore was installed from (editable) or runs in, if it has benchmarks/."""
+    import radarcore
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(radarcore.__file__)))
+    return root if os.path.isfile(os.path.join(root, "benchmarks", "bench.py")) else None
+
+
 def _add_bench_parser(subparsers):
-    """``radarcore bench``: the end-to-end figures of the repository's ``benchmarks/``."""
+    """``radarcore bench``: the end-to-end figures of the repository's ``benchmarks/``.
+
+    ``benchmarks`` is not installed with the package: it is imported from
+    ``sys.path`` (``python -m`` in the checkout) or else from the checkout
+    beside the ``radarcore`` package (an editable install).
+    """
     try:
         from benchmarks import bench
     except ImportError:
-        parser = subparsers.add_parser("bench", help="benchmarks (needs a checkout of the repository)")
-        parser.set_defaults(func=_no_benchmarks)
-        return
+        root = _checkout_root()
+        if root is None:
+            parser = subparsers.add_parser("bench", help="benchmarks (needs a checkout of the repository)")
+            parser.set_defaults(func=_no_benchmarks)
+            return
+        sys.path.append(root)
+        from benchmarks import bench
     bench.add_parser(subparsers)
 
 
@@ -45,10 +63,27 @@ def _no_benchmarks(args):
     return 2
 
 
+#: Exit status when stdout was closed under the command (128 + SIGPIPE, as a shell reports it).
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        status = args.func(args)
+        sys.stdout.flush()       # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader of stdout has gone (``radarcore replay ... | head``): stop
+        # quietly, and send what is still buffered to /dev/null so that the
+        # flush at exit does not fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):    # stdout is not a file (in-process callers)
+            pass
+        return EXIT_BROKEN_PIPE
+    return status
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ as a subprocess end to end.  Expected values come from the files themselves
 README, never from the code under test.
 """
 import csv
+import io
 import json
 import os
 import re
@@ -384,3 +385,138 @@ def test_replay_plots_path_that_is_a_folder_exits_2(crossing, tmp_path, capsys):
     assert replay_into(tmp_path, scenario / "site.toml", out) == 2
     assert "no such file" in capsys.readouterr().err
     assert not (out / "tracks.csv").exists()
+
+
+# --------------------------------------------------------------------------
+# input format by the first bytes; a closed stdout
+
+
+@pytest.fixture(scope="module")
+def crossing_inputs(crossing, tmp_path_factory):
+    """The crossing plots as a recording and as ASTERIX CAT048, each under a
+    name that says so and under one that does not."""
+    from ingest.asterix import RadarMap, encode_cat048
+    from ingest.codec import encode_plots
+    from ingest.csvio import read_plots_csv
+    from ingest.recording import RecordingWriter
+    from radarcore.core.config import load_site
+
+    scenario, _ = crossing
+    d = tmp_path_factory.mktemp("inputs")
+    plots = read_plots_csv(scenario / "plots.csv").plots
+    second = np.floor(plots["time_s"]).astype(int)
+    with RecordingWriter(d / "plots.rcrec") as writer:
+        for seq, k in enumerate(np.unique(second)):
+            for radar_id in np.unique(plots["radar_id"]):
+                batch = plots[(second == k) & (plots["radar_id"] == radar_id)]
+                writer.write(float(k) + 1.0, encode_plots(int(radar_id), seq, batch))
+    radars = RadarMap.from_site(load_site(scenario / "site.toml"))
+    (d / "plots.ast").write_bytes(b"".join(encode_cat048(plots[i:i + 40], radars)
+                                           for i in range(0, plots.size, 40)))
+    (d / "recording.dat").write_bytes((d / "plots.rcrec").read_bytes())
+    (d / "asterix.bin").write_bytes((d / "plots.ast").read_bytes())
+    (d / "text.rcrec").write_bytes((scenario / "plots.csv").read_bytes())
+    return d
+
+
+@pytest.mark.parametrize("named, unnamed, key", [("plots.rcrec", "recording.dat", "frames_read"),
+                                                 ("plots.ast", "asterix.bin", "asterix_records")])
+def test_replay_tells_the_format_by_the_first_bytes(crossing, crossing_inputs, tmp_path, named, unnamed, key):
+    scenario, _ = crossing
+    site = scenario / "site.toml"
+    assert replay_into(crossing_inputs / named, site, tmp_path / "named") == 0
+    assert replay_into(crossing_inputs / unnamed, site, tmp_path / "unnamed") == 0
+    assert load_summary(tmp_path / "unnamed")[key] > 0
+    assert load_summary(tmp_path / "unnamed")["tracks_confirmed"] >= 2
+    assert (tmp_path / "unnamed" / "tracks.csv").read_bytes() == (tmp_path / "named" / "tracks.csv").read_bytes()
+
+
+def test_replay_reads_a_plots_csv_whatever_its_name_and_format_forces(crossing, crossing_inputs, tmp_path,
+                                                                      capsys):
+    scenario, clean = crossing
+    site = scenario / "site.toml"
+    assert replay_into(crossing_inputs / "text.rcrec", site, tmp_path / "a") == 0
+    assert (tmp_path / "a" / "tracks.csv").read_bytes() == (clean / "tracks.csv").read_bytes()
+    capsys.readouterr()
+    # --format overrides what the bytes say: a recording read as csv has no header
+    assert replay_into(crossing_inputs / "recording.dat", site, tmp_path / "b", "--format", "csv") == 2
+    assert str(crossing_inputs / "recording.dat") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, b"\x00\x01binary\xff\xfe"], ids=["bytes", "short"])
+def test_replay_of_a_file_of_no_known_format_exits_2_with_a_readable_message(crossing, tmp_path, capsys,
+                                                                              content):
+    scenario, _ = crossing
+    plots = tmp_path / "plots.rcrec"
+    plots.write_bytes(content)
+    assert replay_into(plots, scenario / "site.toml", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "not a plots.csv, a recording or an ASTERIX" in err and str(plots) in err
+    assert err.rstrip("\n").isprintable()
+    assert not (tmp_path / "out" / "tracks.csv").exists()
+
+
+@pytest.mark.parametrize("head, kind", [
+    (b"time_s,radar_id,range_m\n", "csv"),
+    (b'"time_s","radar_id"\n', "csv"),                   # a quote is CAT034's byte
+    (b"0.5,1,4210.5,87.2\n", "csv"),                    # a zero is CAT048's byte
+    ("time_s,note\n1,caf\u00e9\n".encode(), "csv"),
+    (b"RCREC\x00\x00\x01" + bytes(8), "recording"),
+    (b"RCREC\x00\x00\x09" + bytes(8), "recording"),      # another version: the reader says which
+    (bytes([48, 0, 3]), "asterix"),                      # an empty data block
+    (bytes([34, 0, 10, 0xE0]) + bytes(6), "asterix"),
+    (bytes([48, 0, 200, 0xFD]) + bytes(6), None),        # LEN past the end of the file
+    (b"\x00\x01\x02", None),
+])
+def test_sniff_format(head, kind):
+    from radarcore.core.replay import sniff_format
+
+    assert sniff_format(head, len(head)) == kind
+
+
+def test_a_closed_stdout_ends_the_command_quietly(crossing, tmp_path):
+    scenario, _ = crossing
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-m", "radarcore.cli", "replay", str(scenario / "plots.csv"),
+                             "--site", str(scenario / "site.toml"), "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()                 # like `| head` that has read all it wants, before the first line
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 141, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
+    assert (tmp_path / "out" / "tracks.csv").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_replay_progress_bar_only_on_a_terminal(crossing, tmp_path, capsys, monkeypatch):
+    scenario, _ = crossing
+    command = ["replay", str(scenario / "plots.csv"), "--site", str(scenario / "site.toml")]
+    assert main(command + ["--out", str(tmp_path / "a")]) == 0
+    assert capsys.readouterr().err == ""                 # stderr is not a terminal here
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(command + ["--out", str(tmp_path / "b")]) == 0
+    bar = terminal.getvalue()
+    assert "replay: 100%" in bar and f"{count_data_lines(scenario / 'plots.csv'):,} plots" in bar, bar
+    terminal.seek(0)
+    terminal.truncate(0)
+    assert main(command + ["--out", str(tmp_path / "c"), "--quiet"]) == 0
+    assert terminal.getvalue() == ""
+
+
+def test_bench_comes_from_the_checkouts_benchmarks():
+    from radarcore.cli import _checkout_root, build_parser
+
+    assert _checkout_root() == str(REPO)
+    args = build_parser().parse_args(["bench", "--quick", "--no-serve"])
+    assert args.func.__module__ == "benchmarks.bench" and args.quick and args.no_serve

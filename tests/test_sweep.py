@@ -4,14 +4,14 @@ tasks run serially, failures kept apart, the spec checked before anything runs.
 One LocalCluster (two worker processes) serves the whole module.
 """
 import csv
+import io
 import json
 import math
 import tomllib
 
+import dask.distributed    # noqa: F401  a test dependency (extra tests): fail, never skip, without it
 import numpy as np
 import pytest
-
-pytest.importorskip("dask.distributed")
 
 from radarcore.cli import main
 from radarcore.core.config import ConfigError
@@ -51,16 +51,26 @@ def spec_path(tmp_path_factory):
     return path
 
 
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal (the progress bar shows only on one)."""
+
+    def isatty(self):
+        return True
+
+
 @pytest.fixture(scope="module")
 def serial(spec_path):
-    return run_sweep(load_spec(spec_path), client=None, progress=False)
+    stream = io.StringIO()
+    result = run_sweep(load_spec(spec_path), client=None, progress=True, stream=stream)
+    # not a terminal: the failures, and no progress bar
+    assert stream.getvalue().count("sweep: task failed") == 4
+    assert "12/12" not in stream.getvalue() and "%|" not in stream.getvalue()
+    return result
 
 
 @pytest.fixture(scope="module")
 def distributed(spec_path, client):
-    import io
-
-    stream = io.StringIO()
+    stream = Terminal()
     result = run_sweep(load_spec(spec_path), client=client, progress=True, stream=stream)
     return result, stream.getvalue()
 
@@ -120,7 +130,7 @@ def test_failed_tasks_are_reported_with_their_parameters(distributed):
     assert log.count("task failed") == 4 and "confirm_hits=4" in log
     ok = [r for r in result.runs if r["status"] == "ok"]
     assert len(ok) == 8 and all(r["metrics"]["n_epochs"] > 0 for r in ok)
-    assert "12/12 tasks done" in log
+    assert "12/12" in log and "4 failed" in log              # the progress bar, on a terminal
 
 
 def test_summary_is_the_mean_and_standard_error_of_the_seeds(distributed):

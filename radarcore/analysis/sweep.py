@@ -17,7 +17,8 @@ of a running scheduler (its workers need radarcore installed); ``--workers
 A task is deterministic: the same scenario, seed and configuration give the
 same figures on any worker.  A failing task is reported on stderr with its
 scenario, seed and parameters and recorded in the results; the others are
-kept.  Progress is shown on stderr while the tasks run.
+kept.  A progress bar (tqdm) is shown on stderr while the tasks run, when
+stderr is a terminal.
 
 SPEC.toml::
 
@@ -65,6 +66,7 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from radarcore.core.config import ConfigError, parse_tracker, read_toml
 
@@ -310,31 +312,6 @@ def run_task(task):
 # Running
 
 
-class _Progress:
-    """``sweep: done/total tasks (failed)`` on stderr: one updating line on a
-    terminal, a line per 10 % otherwise."""
-
-    def __init__(self, total, stream=None):
-        self.stream = stream or sys.stderr
-        self.total = total
-        self.done = self.failed = 0
-        self.tty = getattr(self.stream, "isatty", lambda: False)()
-        self.next_line = 0
-        self.t0 = time.perf_counter()
-
-    def update(self, failed):
-        self.done += 1
-        self.failed += int(failed)
-        text = (f"sweep: {self.done}/{self.total} tasks done, {self.failed} failed, "
-                f"{time.perf_counter() - self.t0:.0f} s")
-        if self.tty:
-            self.stream.write("\r" + text + ("\n" if self.done == self.total else ""))
-        elif self.done >= self.next_line or self.done == self.total:
-            self.stream.write(text + "\n")
-            self.next_line = self.done + max(1, self.total // 10)
-        self.stream.flush()
-
-
 @dataclass
 class SweepResult:
     """Runs of a sweep, in task order, and their summary."""
@@ -355,6 +332,30 @@ def _report_failure(result, stream):
     stream.flush()
 
 
+def _finished_runs(tasks, client):
+    """``(k, result of task k)`` as the tasks finish: here in order, or on ``client``."""
+    if client is None:
+        for k, task in enumerate(tasks):
+            yield k, run_task(task)
+        return
+    from dask.distributed import as_completed
+
+    futures = client.map(run_task, tasks, pure=False)
+    index = {future.key: k for k, future in enumerate(futures)}
+    for future in as_completed(futures):
+        k = index[future.key]
+        if future.status == "finished":
+            yield k, future.result()
+        else:                       # the task raised outside run_task, or its worker died
+            try:
+                exc = future.exception()
+            except BaseException as cancelled:    # CancelledError: no exception to fetch
+                exc = cancelled
+            yield k, {**_identity(tasks[k]), "status": "failed",
+                      "error": f"{type(exc).__name__}: {exc}", "traceback": ""}
+        future.release()
+
+
 def run_sweep(spec, client=None, progress=True, stream=None):
     """Run every task of a spec.
 
@@ -364,7 +365,7 @@ def run_sweep(spec, client=None, progress=True, stream=None):
     client : dask.distributed.Client, optional
         Where to run the tasks; None runs them here, one after the other.
     progress : bool
-        Show progress on ``stream``.
+        Show a progress bar on ``stream`` (only if it is a terminal).
     stream : file, optional
         Progress and failures (default stderr).
 
@@ -376,36 +377,19 @@ def run_sweep(spec, client=None, progress=True, stream=None):
     """
     stream = stream or sys.stderr
     tasks = spec.tasks()
-    bar = _Progress(len(tasks), stream) if progress else None
     runs = [None] * len(tasks)
-    if client is None:
-        for k, task in enumerate(tasks):
-            runs[k] = run_task(task)
-            if runs[k]["status"] != "ok":
-                _report_failure(runs[k], stream)
-            if bar:
-                bar.update(runs[k]["status"] != "ok")
-    else:
-        from dask.distributed import as_completed
-
-        futures = client.map(run_task, tasks, pure=False)
-        index = {future.key: k for k, future in enumerate(futures)}
-        for future in as_completed(futures):
-            k = index[future.key]
-            if future.status == "finished":
-                runs[k] = future.result()
-            else:                       # the task raised outside run_task, or its worker died
-                try:
-                    exc = future.exception()
-                except BaseException as cancelled:    # CancelledError: no exception to fetch
-                    exc = cancelled
-                runs[k] = {**_identity(tasks[k]), "status": "failed",
-                           "error": f"{type(exc).__name__}: {exc}", "traceback": ""}
-            if runs[k]["status"] != "ok":
-                _report_failure(runs[k], stream)
-            if bar:
-                bar.update(runs[k]["status"] != "ok")
-            future.release()
+    n_failed = 0
+    # on ``stream``, and only on a terminal (disable=None), unless progress is off
+    with tqdm(total=len(tasks), desc="sweep", unit="task", file=stream,
+              disable=None if progress else True) as bar:
+        for k, run in _finished_runs(tasks, client):
+            runs[k] = run
+            if run["status"] != "ok":
+                n_failed += 1
+                bar.clear()
+                _report_failure(run, stream)
+            bar.set_postfix_str(f"{n_failed} failed", refresh=False)
+            bar.update()
     result = SweepResult(spec, runs)
     result.summary = summarise(spec, runs)
     return result

@@ -1,9 +1,10 @@
 """``radarcore replay``: recorded plots through the engine, as fast as the CPU allows.
 
-The input is a plots.csv (interfaces.md) or a recording of the live service
-(``radarcore serve --record``, ``radarcore record``; :mod:`ingest.recording`),
-told apart by the ``.rcrec`` extension or ``--format``.  A recording is
-replayed through the same frame gate as the live service
+The input is a plots.csv (interfaces.md), a recording of the live service
+(``radarcore serve --record``, ``radarcore record``; :mod:`ingest.recording`)
+or a file of ASTERIX CAT048/CAT034 data blocks, told apart by their first
+bytes whatever the file's name (:func:`sniff_format`), or named by
+``--format``.  A recording is replayed through the same frame gate as the live service
 (:class:`ingest.gate.FrameGate`): frames that do not decode and frames
 with a repeated sequence number are dropped and counted per reason
 (``frames_rejected`` in the summary), so the engine sees exactly the plots
@@ -20,8 +21,10 @@ import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
+from ingest.recording import RECORDING_MAGIC
 from ingest.schema import PLOT_DTYPE, TRACK_STATUS_NAMES
 from radarcore.core.alerts import EVENTS as ALERT_EVENTS, AlertJsonlWriter
 from radarcore.core.config import ConfigError, load_site
@@ -34,26 +37,61 @@ class PlotFileError(ValueError):
 
 #: Input formats of :func:`replay_file`.
 INPUT_FORMATS = ("csv", "recording", "asterix")
-#: File name extension of a recording.
-RECORDING_SUFFIX = ".rcrec"
-#: File name extension of a file of concatenated ASTERIX data blocks.
-ASTERIX_SUFFIX = ".ast"
 #: Plots handed to the engine at once when replaying a recording.
 RECORDING_BATCH_PLOTS = 65536
+#: Bytes read from the start of a file to tell its format.
+SNIFF_BYTES = 4096
+#: ASTERIX categories that start a file of data blocks replay reads.
+ASTERIX_INPUT_CATEGORIES = (34, 48)
+
+
+def sniff_format(head, file_size):
+    """The format of a file whose first bytes are ``head``: recording, asterix, csv, or None.
+
+    A recording starts with the recording magic (its version is checked
+    when it is read).  A file of ASTERIX data blocks starts with a CAT048
+    or CAT034 block whose LEN fits in the file and, if the block holds a
+    record, whose first FSPEC octet marks FRN 1 (I048/010, I034/010: the
+    data source, in every record replay can use), an octet of 0x80 or more
+    that a CSV file does not have after a quote or a zero.  Text (no NUL
+    byte, valid UTF-8) is taken for a plots.csv; anything else is None.
+    """
+    if head.startswith(RECORDING_MAGIC[:5]):
+        return "recording"
+    if len(head) >= 3 and head[0] in ASTERIX_INPUT_CATEGORIES:
+        length = int.from_bytes(head[1:3], "big")
+        if 3 <= length <= file_size and (length == 3 or (len(head) > 3 and head[3] & 0x80)):
+            return "asterix"
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3 or len(head) < SNIFF_BYTES:    # not just a character cut by the sample
+            return None
+    return "csv"
 
 
 def input_format_of(path, input_format=None):
-    """``input_format`` if given, else by extension: ``.rcrec`` recording, ``.ast`` ASTERIX, else csv."""
+    """``input_format`` if given, else the format its first bytes show (:func:`sniff_format`).
+
+    Raises
+    ------
+    PlotFileError
+        For a file that is none of the formats.
+    """
     if input_format is not None:
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input format must be one of {INPUT_FORMATS}, got {input_format!r}")
         return input_format
-    name = os.fspath(path)
-    if name.endswith(RECORDING_SUFFIX):
-        return "recording"
-    if name.endswith(ASTERIX_SUFFIX):
-        return "asterix"
-    return "csv"
+    with open(path, "rb") as file:
+        head = file.read(SNIFF_BYTES)
+        size = os.fstat(file.fileno()).st_size
+    kind = sniff_format(head, size)
+    if kind is None:
+        raise PlotFileError(f"{os.fspath(path)}: not a plots.csv, a recording or an ASTERIX CAT048/CAT034 "
+                            f"file (it starts with bytes {head[:8].hex(' ')})")
+    return kind
 
 
 @dataclasses.dataclass
@@ -188,31 +226,6 @@ MIN_OUTPUT_PERIOD_S = 0.05
 MAX_OUTPUT_PERIOD_S = 3600.0
 
 
-class Progress:
-    """A one-line progress bar on stderr for long inputs (silent when not a terminal)."""
-
-    def __init__(self, total_bytes, stream=None, min_bytes=16 << 20):
-        self.stream = stream or sys.stderr
-        self.total = max(int(total_bytes), 1)
-        self.enabled = total_bytes >= min_bytes and getattr(self.stream, "isatty", lambda: False)()
-        self.t0 = time.perf_counter()
-
-    def update(self, done_bytes, n_plots):
-        if not self.enabled:
-            return
-        frac = min(done_bytes / self.total, 1.0)
-        width = 30
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        rate = n_plots / max(time.perf_counter() - self.t0, 1e-9)
-        self.stream.write(f"\rreplay [{bar}] {frac * 100:5.1f}%  {n_plots:,} plots  {rate:,.0f} plots/s")
-        self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 @dataclasses.dataclass
 class ReplayResult:
     summary: dict
@@ -234,7 +247,7 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     output_period_s : float or None
     progress : bool
     input_format : {"csv", "recording", "asterix"} or None
-        None: by the file name (see :func:`input_format_of`).
+        None: by its first bytes (see :func:`sniff_format`).
     cat062_out : str or None
         Also write every output epoch's tracks to this file as ASTERIX
         CAT062 data blocks (system area/identification ``cat062_sac``,
@@ -271,13 +284,15 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
     first_bad_lines = []
     n_read = 0
     track_stats = _TrackStats()
-    bar = Progress(os.path.getsize(plots_path)) if progress else None
     alert_log = []
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(TrackCsvWriter(tracks_path))
         alert_writer = stack.enter_context(AlertJsonlWriter(alerts_path))
         cat062 = (stack.enter_context(Cat062Writer(cat062_out, site, cat062_sac, cat062_sic))
                   if cat062_out else None)
+        # on stderr, and only on a terminal (disable=None), unless progress is off
+        bar = stack.enter_context(tqdm(total=os.path.getsize(plots_path), desc="replay", unit="B",
+                                       unit_scale=True, file=sys.stderr, disable=None if progress else True))
 
         def output(rows):
             writer.write(rows)
@@ -294,11 +309,9 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
                 first_bad_lines.extend(chunk.first_bad_lines[:10 - len(first_bad_lines)])
             n_read += chunk.plots.size
             output(engine.process(chunk.plots))
-            if bar:
-                bar.update(chunk.bytes_done, n_read)
+            bar.set_postfix_str(f"{n_read:,} plots", refresh=False)
+            bar.update(chunk.bytes_done - bar.n)
         output(engine.flush())
-    if bar:
-        bar.close()
     wall = time.perf_counter() - t0
     summary = engine.summary()
     summary["plots_read"] = n_read + malformed
@@ -422,7 +435,7 @@ def add_parser(subparsers):
     p.add_argument("plots", help="plots.csv (interfaces.md), a recording (FILE.rcrec) or "
                                  "concatenated ASTERIX data blocks (FILE.ast)")
     p.add_argument("--format", choices=INPUT_FORMATS, default=None, dest="input_format",
-                   help="input format (default: by extension, .rcrec recording, .ast asterix, else csv)")
+                   help="input format (default: told by the file's first bytes, whatever its name)")
     p.add_argument("--site", required=True, help="site.toml")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--output-period", type=float, default=None, metavar="S",
