@@ -152,8 +152,12 @@ def scenarios(draw):
         false_alarm_density=draw(st.sampled_from([None, 1e-8])))
         for r in range(n_radars))
     coast_after = draw(st.sampled_from([1.0, 2.5]))
+    output_period = draw(st.sampled_from([0.5, 1.0, 2.0]))
     tracker = TrackerConfig(
         motion_model=draw(st.sampled_from(["imm", "cv"])),
+        gate_probability=draw(st.sampled_from([0.99, 0.9995])),
+        output_period_s=output_period,
+        frame_s=min(output_period, draw(st.sampled_from([0.05, 0.1, 0.5]))),
         confirm_hits=draw(st.integers(1, 3)),
         confirm_score=draw(st.sampled_from([0.0, 5.0, 15.0])),
         tentative_timeout_s=draw(st.sampled_from([1.0, 3.0])),
