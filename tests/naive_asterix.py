@@ -278,3 +278,122 @@ def naive_decode(data, radars, clock=None, keep_test=False):
             (plots if category == 48 else services).append(row)
         pos = end
     return plots, services, rejected, records, blocks
+
+
+# --------------------------------------------------------------------------
+# CAT062: a slow decoder of the system track records radarcore writes
+# --------------------------------------------------------------------------
+
+# FRN -> (item, shape) of the CAT062 UAP (edition 1.18), the items radarcore
+# writes and their neighbours; ("compound500",) is I062/500 with its
+# subfields APC 4, COV 2, APW 4, AGA 1, ABA 1, ATV 3, AA 2, ARC 1.
+UAP062 = {
+    1: ("010", ("fixed", 2)), 3: ("015", ("fixed", 1)), 4: ("070", ("fixed", 3)),
+    5: ("105", ("fixed", 8)), 6: ("100", ("fixed", 6)), 7: ("185", ("fixed", 4)),
+    8: ("210", ("fixed", 2)), 9: ("060", ("fixed", 2)), 12: ("040", ("fixed", 2)),
+    13: ("080", ("extended",)), 15: ("200", ("fixed", 1)), 17: ("136", ("fixed", 2)),
+    18: ("130", ("fixed", 2)), 19: ("135", ("fixed", 2)), 20: ("220", ("fixed", 2)),
+    25: ("120", ("fixed", 2)), 27: ("500", ("compound", (4, 2, 4, 1, 1, 3, 2, 1))),
+}
+FT = 0.3048
+
+
+def _compound_end(data, pos, end, sizes):
+    """End of a compound item whose FSPEC may extend (FX) over several octets."""
+    bits = []
+    while True:
+        _take(data, pos, end, 1)
+        octet = data[pos]
+        bits += [bool(octet & (0x80 >> k)) for k in range(7)]
+        pos += 1
+        if not octet & 1:
+            break
+    for k, present in enumerate(bits):
+        if present:
+            if k >= len(sizes):
+                raise _Bad
+            pos = _take(data, pos, end, sizes[k])
+    return pos
+
+
+def _cat062_items(data, pos, end):
+    frns = []
+    k = 0
+    while True:
+        octet = data[pos + k]
+        frns += [7 * k + bit + 1 for bit in range(7) if octet & (0x80 >> bit)]
+        k += 1
+        if not octet & 1:
+            break
+    pos += k
+    items = {}
+    for frn in frns:
+        name, shape = UAP062[frn]
+        if shape[0] == "compound":
+            item_end = _compound_end(data, pos, end, shape[1])
+        else:
+            item_end = _item_end(shape, data, pos, end)
+        items[name] = bytes(data[pos:item_end])
+        pos = item_end
+    return items, pos
+
+
+def naive_decode_cat062(data):
+    """Every CAT062 record of ``data`` (data blocks back to back) as a dict of
+    values in SI units: ``sac``, ``sic``, ``service_id``, ``time_of_day_s``,
+    ``lat_deg``, ``lon_deg``, ``east_m``, ``north_m``, ``v_east_mps``,
+    ``v_north_mps``, ``track_number``, ``cnf``, ``cst``, ``src``, ``mrh``,
+    ``flight_level_m``, ``geometric_altitude_m``, ``climb_mps``, ``apc_x_m``,
+    ``apc_y_m`` (absent items are absent keys); also the number of blocks."""
+    records = []
+    blocks = 0
+    pos = 0
+    data = bytes(data)
+    while pos < len(data):
+        category, length = data[pos], int.from_bytes(data[pos + 1:pos + 3], "big")
+        assert category == 62 and 3 <= length <= len(data) - pos, (category, length)
+        blocks += 1
+        end = pos + length
+        p = pos + 3
+        while p < end:
+            items, p = _cat062_items(data, p, end)
+            records.append(_cat062_values(items))
+        pos = end
+    return records, blocks
+
+
+def _cat062_values(items):
+    def number(raw, bits=None):
+        value = int.from_bytes(raw, "big")
+        return _signed(value, bits) if bits else value
+
+    out = {}
+    out["sac"], out["sic"] = items["010"][0], items["010"][1]
+    out["service_id"] = items["015"][0]
+    out["time_of_day_s"] = number(items["070"]) / 128.0
+    if "105" in items:
+        out["lat_deg"] = number(items["105"][:4], 32) * 180.0 / 2 ** 25
+        out["lon_deg"] = number(items["105"][4:], 32) * 180.0 / 2 ** 25
+    if "100" in items:
+        out["east_m"] = number(items["100"][:3], 24) * 0.5
+        out["north_m"] = number(items["100"][3:], 24) * 0.5
+    if "185" in items:
+        out["v_east_mps"] = number(items["185"][:2], 16) * 0.25
+        out["v_north_mps"] = number(items["185"][2:], 16) * 0.25
+    out["track_number"] = number(items["040"])
+    status = items["080"]
+    out["mrh"] = bool(status[0] & 0x20)
+    out["src"] = (status[0] >> 2) & 7
+    out["cnf"] = bool(status[0] & 0x02)
+    out["cst"] = len(status) >= 4 and bool(status[3] & 0x80)
+    if "136" in items:
+        out["flight_level_m"] = number(items["136"], 16) * 25.0 * FT
+    if "130" in items:
+        out["geometric_altitude_m"] = number(items["130"], 16) * 6.25 * FT
+    if "220" in items:
+        out["climb_mps"] = number(items["220"], 16) * 6.25 * FT / 60.0
+    if "500" in items:
+        assert items["500"][0] == 0x80, "only the APC subfield is written"
+        out["apc_x_m"] = number(items["500"][1:3]) * 0.5
+        out["apc_y_m"] = number(items["500"][3:5]) * 0.5
+    return out
