@@ -202,8 +202,7 @@ def imm_update(track, plot, radar):
     for j in range(len(track.xm)):
         track.xm[j], track.Pm[j], loglik = naive_filters.kf_update(
             track.xm[j], track.Pm[j], plot.z, plot.R, plot.rv, radar.sigma_rv, radar.position)
-        with np.errstate(divide="ignore"):
-            log_w[j] = math.log(track.mu[j]) + loglik if track.mu[j] > 0.0 else -np.inf
+        log_w[j] = math.log(track.mu[j]) + loglik if track.mu[j] > 0.0 else -np.inf
     track.mu = np.exp(log_w - logsumexp(log_w))
 
 
