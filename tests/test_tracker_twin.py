@@ -24,7 +24,7 @@ from radarcore.core.config import Origin, RadarConfig, SiteConfig, TrackerConfig
 from radarcore.core.engine import Engine
 
 RTOL = 1e-9
-TWIN = settings(max_examples=40, deadline=None,
+TWIN = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 ORIGIN = Origin(31.30, 120.62, 0.0)
