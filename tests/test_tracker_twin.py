@@ -11,6 +11,7 @@ probabilities).
 """
 import inspect
 import math
+import os
 
 import numpy as np
 import pytest
@@ -24,7 +25,8 @@ from radarcore.core.config import Origin, RadarConfig, SiteConfig, TrackerConfig
 from radarcore.core.engine import Engine
 
 RTOL = 1e-9
-TWIN = settings(max_examples=30, deadline=None,
+# RADARCORE_TWIN_EXAMPLES=600 for a longer search than the suite's
+TWIN = settings(max_examples=int(os.environ.get("RADARCORE_TWIN_EXAMPLES", "30")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 ORIGIN = Origin(31.30, 120.62, 0.0)
