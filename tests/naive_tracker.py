@@ -1,0 +1,411 @@
+"""Slow reference twin of ``kernels.tracker.run_plan``: the track lifecycle in plain Python.
+
+Written from the rules of ``kernels/tracker.py`` (module docstring) and the
+components it composes, one track object per track, full matrices, no Numba,
+no spatial grid, no free list:
+
+GROUP (the plots of one radar inside one processing frame)
+    1. **gate** every live track against every plot of the group
+       (``naive.gate``: CV prediction of the track to the plot's time with
+       the gating process noise, ``d2 = y' S^-1 y <= gamma_3`` or
+       ``gamma_4`` with a radial velocity);
+    2. **assign** by global nearest neighbour: the costs
+       ``c_ij = 0.5 (d2 + log det S + d log 2 pi) + log lambda_d - log P_D``
+       (``lambda_4 = lambda / RV_SPAN``) and a missed-detection column
+       ``-log(1 - P_D)`` per track, solved by SciPy's
+       ``linear_sum_assignment`` on the whole augmented matrix;
+    3. **update** each assigned track: IMM mixing and prediction to the plot's
+       time (``dt = max(t_plot - t_state, 0)``), each model's (E)KF update
+       (``naive_filters.kf_update``), new model probabilities, the
+       moment-matched combination; ``hits + 1``, ``score - c_ij``; a tentative
+       track with ``hits >= confirm_hits`` and ``score >= confirm_score`` is
+       confirmed, a coasting one is confirmed again;
+    4. **initiate** a tentative track from every plot that no live track
+       gated (a gated but unassigned plot starts nothing): position and
+       covariance from the plot, velocity prior ``diag(s_h^2, s_h^2, s_v^2)``
+       conditioned on the radial velocity when there is one.
+
+MAINTAIN t
+    a tentative track without an update for ``tentative_timeout_s``, or
+    older than ``confirm_hits * tentative_timeout_s`` and still tentative,
+    is deleted; any other track without an update for ``delete_after_s`` is
+    deleted; a confirmed track without an update for ``coast_after_s``
+    coasts; a track whose CV-predicted horizontal position variance
+    (``P_ee + P_nn`` at ``t``) exceeds ``max_sigma_pos_m^2`` is deleted.
+
+EMIT t
+    every confirmed or coasting track (and tentative ones when asked) is
+    CV-predicted to ``t`` and written with ``sigma_pos = sqrt(P_ee + P_nn)``
+    and its class probabilities (``naive_classify``: features recomputed from
+    the track's whole history of updates, flocking neighbours over all pairs
+    of the tracks written at that epoch).
+
+Track ids count up from the table's next id in order of initiation.  The
+twin keeps no slots: it is compared with the compiled table by track id.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
+
+import naive
+import naive_filters
+from kernels import tracker as K
+from naive_assign import augmented_matrix
+from naive_classify import reference_classify, reference_features, reference_neighbours
+
+TENTATIVE = 1
+CONFIRMED = 2
+COASTING = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The tracker settings, read by name from the engine's parameter vector."""
+
+    gate_q_h: float
+    q_v: float
+    gamma_3: float
+    gamma_4: float
+    init_sigma_speed_mps: float
+    init_sigma_vertical_mps: float
+    confirm_hits: float
+    confirm_score: float
+    tentative_timeout_s: float
+    coast_after_s: float
+    delete_after_s: float
+    max_sigma_pos_m: float
+    output_tentative: bool
+    rv_span_mps: float
+    flock_radius_m: float
+    flock_max_dv_mps: float
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(
+            gate_q_h=float(params[K.P_GATE_Q_H]), q_v=float(params[K.P_Q_V]),
+            gamma_3=float(params[K.P_GAMMA_3]), gamma_4=float(params[K.P_GAMMA_4]),
+            init_sigma_speed_mps=float(params[K.P_INIT_SIGMA_SPEED]),
+            init_sigma_vertical_mps=float(params[K.P_INIT_SIGMA_VERTICAL]),
+            confirm_hits=float(params[K.P_CONFIRM_HITS]),
+            confirm_score=float(params[K.P_CONFIRM_SCORE]),
+            tentative_timeout_s=float(params[K.P_TENTATIVE_TIMEOUT]),
+            coast_after_s=float(params[K.P_COAST_AFTER]),
+            delete_after_s=float(params[K.P_DELETE_AFTER]),
+            max_sigma_pos_m=float(params[K.P_MAX_SIGMA_POS]),
+            output_tentative=bool(params[K.P_OUTPUT_TENTATIVE] > 0.5),
+            rv_span_mps=float(params[K.P_RV_SPAN]),
+            flock_radius_m=float(params[K.P_FLOCK_RADIUS]),
+            flock_max_dv_mps=float(params[K.P_FLOCK_DV]))
+
+
+@dataclass(frozen=True)
+class Models:
+    """IMM model set: turn rates (rad/s), horizontal PSDs, vertical PSD, transition matrix."""
+
+    omega: np.ndarray
+    q_h: np.ndarray
+    q_v: float
+    Pi: np.ndarray
+
+    @property
+    def n(self):
+        return self.omega.shape[0]
+
+
+@dataclass
+class Track:
+    track_id: int
+    status: int
+    x: np.ndarray            # combined state (6,)
+    P: np.ndarray            # combined covariance (6, 6)
+    xm: list                 # per-model states
+    Pm: list                 # per-model covariances
+    mu: np.ndarray           # model probabilities (M,)
+    t_state: float
+    t_update: float
+    t_create: float
+    hits: int = 1
+    score: float = 0.0
+    # (state after the update, plot time, SNR, slant range) of every update
+    history: list = field(default_factory=list)
+
+    def features(self):
+        xs = np.array([h[0] for h in self.history])
+        ts = [h[1] for h in self.history]
+        snrs = [h[2] for h in self.history]
+        ranges = [h[3] for h in self.history]
+        return reference_features(xs, ts, snrs, ranges)
+
+
+@dataclass(frozen=True)
+class Plot:
+    t: float
+    z: np.ndarray
+    R: np.ndarray
+    rv: float
+    snr_db: float
+    range_m: float
+
+
+@dataclass(frozen=True)
+class Radar:
+    position: np.ndarray
+    sigma_rv: float
+    log_lambda: float
+    p_detection: float
+
+
+@dataclass
+class Row:
+    """One EMIT output row."""
+
+    t: float
+    track_id: int
+    status: int
+    x: np.ndarray
+    sigma_pos_m: float
+    P: np.ndarray
+    class_p: np.ndarray = None
+
+
+# ---------------------------------------------------------------------------
+# Filters
+# ---------------------------------------------------------------------------
+
+def cv_predict(x, P, dt, q_h, q_v):
+    F = naive_filters.cv_F(dt)
+    return F @ x, F @ P @ F.T + naive_filters.white_noise_Q(dt, q_h, q_v)
+
+
+def imm_predict(track, dt, models):
+    """Mixing, then each model's CT/CV prediction; ``mu`` becomes the predicted ``c_j``."""
+    M = models.n
+    c = models.Pi.T @ track.mu                      # c_j = sum_i Pi_ij mu_i
+    xm, Pm = [], []
+    for j in range(M):
+        w = models.Pi[:, j] * track.mu / c[j]       # mu_{i|j}
+        x0 = sum(w[i] * track.xm[i] for i in range(M))
+        P0 = sum(w[i] * (track.Pm[i] + np.outer(track.xm[i] - x0, track.xm[i] - x0))
+                 for i in range(M))
+        F = naive_filters.ct_F(dt, models.omega[j])
+        xm.append(F @ x0)
+        Pm.append(F @ P0 @ F.T + naive_filters.white_noise_Q(dt, models.q_h[j], models.q_v))
+    track.xm, track.Pm, track.mu = xm, Pm, c
+
+
+def imm_update(track, plot, radar):
+    """Each model's (E)KF update; ``mu_j`` proportional to ``mu_j N(y_j; 0, S_j)``."""
+    log_w = np.empty(len(track.xm))
+    for j in range(len(track.xm)):
+        track.xm[j], track.Pm[j], loglik = naive_filters.kf_update(
+            track.xm[j], track.Pm[j], plot.z, plot.R, plot.rv, radar.sigma_rv, radar.position)
+        log_w[j] = math.log(track.mu[j]) + loglik if track.mu[j] > 0.0 else -np.inf
+    track.mu = np.exp(log_w - logsumexp(log_w))
+
+
+def imm_combine(track):
+    x = sum(mu * xj for mu, xj in zip(track.mu, track.xm))
+    P = sum(mu * (Pj + np.outer(xj - x, xj - x)) for mu, xj, Pj in zip(track.mu, track.xm, track.Pm))
+    track.x, track.P = x, P
+
+
+def initial_state(plot, radar, settings):
+    """Position from the plot, velocity from the prior (and the radial velocity)."""
+    x = np.zeros(6)
+    P = np.zeros((6, 6))
+    x[:3] = plot.z
+    P[:3, :3] = plot.R
+    P_v = np.diag([settings.init_sigma_speed_mps ** 2] * 2 + [settings.init_sigma_vertical_mps ** 2])
+    line_of_sight = plot.z - radar.position
+    if (math.isfinite(plot.rv) and math.isfinite(radar.sigma_rv)
+            and np.linalg.norm(line_of_sight) > 0.0):
+        # condition the velocity prior on rv = u' v (+ noise): a scalar Kalman update
+        u = line_of_sight / np.linalg.norm(line_of_sight)
+        gain = P_v @ u / (u @ P_v @ u + radar.sigma_rv ** 2)
+        x[3:] = gain * plot.rv
+        P_v = P_v - np.outer(gain, u @ P_v)
+    P[3:, 3:] = P_v
+    return x, P
+
+
+# ---------------------------------------------------------------------------
+# The tracker
+# ---------------------------------------------------------------------------
+
+class NaiveTracker:
+    """Plain-Python twin of the compiled plan runner; tracks by id, no slots.
+
+    Parameters
+    ----------
+    params : ndarray
+        The engine's parameter vector (``kernels.tracker.P_*``).
+    omega, q_h, log_Pi : ndarray
+        The IMM model set (the vertical PSD is ``params[P_Q_V]``).
+    classify_params : ndarray
+        The classifier's parameters.
+    next_id : int
+        The first track id handed out.
+    """
+
+    def __init__(self, params, omega, q_h, log_Pi, classify_params, next_id=1):
+        self.settings = Settings.from_params(params)
+        self.models = Models(np.array(omega, float), np.array(q_h, float),
+                             float(params[K.P_Q_V]), np.exp(np.array(log_Pi, float)))
+        self.classify_params = np.array(classify_params, float)
+        self.tracks = {}                 # track id -> Track, in order of initiation
+        self.counters = {"next_id": int(next_id), "associated": 0, "initiated": 0,
+                         "confirmed": 0, "deleted": 0, "gated_pairs": 0, "plots": 0}
+
+    # ------------------------------------------------------------------ plan
+    def run(self, steps, plots, plot_radar, radars):
+        """Run plan steps ``(kind, lo, hi, t)`` over ``plots`` (a list of :class:`Plot`).
+
+        ``plot_radar[j]`` indexes ``radars`` (a list of :class:`Radar`).
+        Returns the EMIT rows in step order.
+        """
+        rows = []
+        for kind, lo, hi, t in steps:
+            if kind == K.GROUP:
+                if hi > lo:
+                    self.group(plots[lo:hi], radars[plot_radar[lo]])
+            elif kind == K.MAINTAIN:
+                self.maintain(t)
+            else:
+                rows.extend(self.emit(t))
+        return rows
+
+    # ----------------------------------------------------------------- group
+    def group(self, plots, radar):
+        s = self.settings
+        self.counters["plots"] += len(plots)
+        tracks = list(self.tracks.values())
+        pairs = self.gate(tracks, plots, radar)
+        self.counters["gated_pairs"] += len(pairs)
+
+        cost = {}
+        for (i, j), (d2, logdet, dim) in pairs.items():
+            log_lambda = radar.log_lambda - (math.log(s.rv_span_mps) if dim == 4 else 0.0)
+            cost[(i, j)] = (0.5 * (d2 + logdet + dim * math.log(2.0 * math.pi))
+                            + log_lambda - math.log(radar.p_detection))
+        miss = -math.log(1.0 - radar.p_detection)
+        assignment = self.assign(cost, len(tracks), miss)
+
+        for j, plot in enumerate(plots):
+            if j not in assignment:
+                continue
+            i = assignment[j]
+            self.update(tracks[i], plot, radar, cost[(i, j)])
+
+        gated = {j for (_, j) in pairs}
+        for j, plot in enumerate(plots):
+            if j not in gated:
+                self.initiate(plot, radar)
+
+    def gate(self, tracks, plots, radar):
+        """``{(track index, plot index): (d2, log det S, dim)}`` over all pairs."""
+        s = self.settings
+        n = len(tracks)
+        m = len(plots)
+        if n == 0 or m == 0:
+            return {}
+        x = np.array([track.x for track in tracks])
+        P = np.array([track.P for track in tracks])
+        t_track = np.array([track.t_state for track in tracks])
+        return naive.gate(
+            range(n), x, P, t_track, np.array([p.z for p in plots]), np.array([p.R for p in plots]),
+            np.array([p.rv for p in plots]), np.full(m, radar.sigma_rv),
+            np.tile(radar.position, (m, 1)), np.array([p.t for p in plots]),
+            s.gate_q_h, s.q_v, s.gamma_3, s.gamma_4)
+
+    @staticmethod
+    def assign(cost, n_tracks, miss):
+        """GNN over the gated pairs: ``{plot index: track index}``."""
+        if not cost:
+            return {}
+        pair_track = np.array([i for i, _ in cost], np.int64)
+        pair_plot = np.array([j for _, j in cost], np.int64)
+        pair_cost = np.array(list(cost.values()))
+        matrix = augmented_matrix(pair_track, pair_plot, pair_cost, np.full(n_tracks, miss))
+        track_rows = sorted(set(pair_track.tolist()))
+        plot_columns = sorted(set(pair_plot.tolist()))
+        rows, columns = linear_sum_assignment(matrix)
+        return {plot_columns[c]: track_rows[r] for r, c in zip(rows, columns)
+                if c < len(plot_columns)}
+
+    def update(self, track, plot, radar, cost):
+        s = self.settings
+        imm_predict(track, max(plot.t - track.t_state, 0.0), self.models)
+        imm_update(track, plot, radar)
+        imm_combine(track)
+        track.history.append((track.x.copy(), plot.t, plot.snr_db, plot.range_m))
+        track.t_state = max(track.t_state, plot.t)
+        track.t_update = max(track.t_update, plot.t)
+        track.hits += 1
+        track.score -= cost
+        self.counters["associated"] += 1
+        if (track.status == TENTATIVE and track.hits >= s.confirm_hits
+                and track.score >= s.confirm_score):
+            track.status = CONFIRMED
+            self.counters["confirmed"] += 1
+        elif track.status == COASTING:
+            track.status = CONFIRMED
+
+    def initiate(self, plot, radar):
+        s = self.settings
+        x, P = initial_state(plot, radar, s)
+        M = self.models.n
+        track = Track(track_id=self.counters["next_id"], status=TENTATIVE, x=x, P=P,
+                      xm=[x.copy() for _ in range(M)], Pm=[P.copy() for _ in range(M)],
+                      mu=np.full(M, 1.0 / M), t_state=plot.t, t_update=plot.t, t_create=plot.t)
+        track.history.append((x.copy(), plot.t, plot.snr_db, plot.range_m))
+        self.tracks[track.track_id] = track
+        self.counters["next_id"] += 1
+        self.counters["initiated"] += 1
+        if s.confirm_hits <= 1 and s.confirm_score <= 0.0:
+            track.status = CONFIRMED
+            self.counters["confirmed"] += 1
+
+    # -------------------------------------------------------------- maintain
+    def maintain(self, t):
+        s = self.settings
+        for track_id, track in list(self.tracks.items()):
+            age = t - track.t_update
+            if track.status == TENTATIVE:
+                if (age > s.tentative_timeout_s
+                        or t - track.t_create > s.confirm_hits * s.tentative_timeout_s):
+                    self.delete(track_id)
+                    continue
+            elif age > s.delete_after_s:
+                self.delete(track_id)
+                continue
+            elif track.status == CONFIRMED and age > s.coast_after_s:
+                track.status = COASTING
+            _, P = cv_predict(track.x, track.P, max(t - track.t_state, 0.0), s.gate_q_h, s.q_v)
+            if P[0, 0] + P[1, 1] > s.max_sigma_pos_m ** 2:
+                self.delete(track_id)
+
+    def delete(self, track_id):
+        del self.tracks[track_id]
+        self.counters["deleted"] += 1
+
+    # ------------------------------------------------------------------ emit
+    def emit(self, t):
+        s = self.settings
+        rows = []
+        features = []
+        for track in self.tracks.values():
+            if track.status == TENTATIVE and not s.output_tentative:
+                continue
+            x, P = cv_predict(track.x, track.P, max(t - track.t_state, 0.0), s.gate_q_h, s.q_v)
+            rows.append(Row(t, track.track_id, track.status, x, math.sqrt(P[0, 0] + P[1, 1]), P))
+            features.append(track.features())
+        if rows:
+            neighbours = reference_neighbours(np.array([row.x for row in rows]),
+                                              s.flock_radius_m, s.flock_max_dv_mps)
+            class_p = reference_classify(np.array(features), neighbours, self.classify_params)
+            for row, p in zip(rows, class_p):
+                row.class_p = p
+        return rows
