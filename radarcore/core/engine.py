@@ -53,7 +53,8 @@ max_time_jump_s`` and ``s = clock_step_s``, a plot at time ``t`` is
   sent a plot on the current line.  A switch finishes the current line
   (every accepted plot processed, epochs written up to its newest time),
   deletes tracks newer than the new line can hold, and takes the held plots
-  in arrival order.  Held plots that are not taken (their radar came back
+  in arrival order; switching back to the line left last restores that
+  line's tracks and alert states, so undoing a wrong switch loses no track.  Held plots that are not taken (their radar came back
   to the line, or the input ended) are counted: ``time_jump`` when ahead of
   ``now``, ``late`` when behind it.
 
@@ -70,6 +71,7 @@ that is alone on the air, can still move the clock (bind keys to radar ids
 to prevent that); a sender can also walk the clock forward by at most
 ``clock_step_s`` per plot while no other radar is heard.
 """
+import copy
 from dataclasses import dataclass, field
 import math
 
@@ -294,6 +296,7 @@ class Engine:
         self._holding = np.zeros(k, bool)  # radars with held plots
         self._held_cap = max(self.jump_accept_plots, 64)
         self.clock_switches = 0
+        self._stash = None                 # (now, tracks, alerts) of the line abandoned last
 
     # ------------------------------------------------------------------ input
     def process(self, plots):
@@ -544,6 +547,7 @@ class Engine:
         """Finish the current time line and follow the one the held plots of ``members`` agree on."""
         rows = [self._finish_line()]
         t0 = min(self._held[m].t_min for m in members)
+        self._swap_lines(t0)
         # tracks newer than the new line can hold would never be deleted
         self._delete_tracks_after(t0 + self.max_time_jump_s)
         taken = []
@@ -580,6 +584,39 @@ class Engine:
                 t_last = max(t_last, float(chunk["time_s"].max()))
         last_frame = int(math.floor(t_last / self.frame_s))
         return self._release(last_frame + 1, final=True, t_final=t_last)
+
+    def _swap_lines(self, t0):
+        """Keep the abandoned line's tracks; going back to the line abandoned last restores its own.
+
+        So undoing a wrong switch loses no track: the tracks (and alert
+        states) of the real line wait while the wrong one runs, and carry on.
+        Cumulative counters (track ids, plots, alerts raised) stay those of
+        the engine; the abandoned line's live tracks count as deleted.
+        """
+        if self._now is None:
+            return
+        J = self.max_time_jump_s
+        leaving = (self._now, copy.deepcopy(self.tracks), self._copy_alerts())
+        stash, self._stash = self._stash, leaving
+        if stash is None or abs(t0 - stash[0]) > J:
+            return
+        _, tracks, alerts = stash
+        current = self.tracks.counters
+        for a in range(K.N_COUNTERS):
+            if a != K.C_N_FREE:
+                tracks.counters[a] = current[a]
+        tracks.counters[K.C_DELETED] += self.tracks.n_live
+        self.tracks = tracks
+        if alerts is not None:
+            alerts.next_alert_id = self.alerts.next_alert_id
+            alerts.counts = dict(self.alerts.counts)
+            self.alerts = alerts
+
+    def _copy_alerts(self):
+        if self.alerts is None:
+            return None
+        shared = {id(self.alerts.zones): self.alerts.zones, id(self.alerts.config): self.alerts.config}
+        return copy.deepcopy(self.alerts, shared)
 
     def _delete_tracks_after(self, t_limit):
         tab = self.tracks
