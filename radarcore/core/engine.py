@@ -296,7 +296,7 @@ class Engine:
         self._holding = np.zeros(k, bool)  # radars with held plots
         self._held_cap = max(self.jump_accept_plots, 64)
         self.clock_switches = 0
-        self._stash = None                 # (now, tracks, alerts) of the line abandoned last
+        self._stash = None                 # the line abandoned last (see _swap_lines)
 
     # ------------------------------------------------------------------ input
     def process(self, plots):
@@ -547,7 +547,7 @@ class Engine:
         """Finish the current time line and follow the one the held plots of ``members`` agree on."""
         rows = [self._finish_line()]
         t0 = min(self._held[m].t_min for m in members)
-        self._swap_lines(t0)
+        resumed = self._swap_lines(t0)
         # tracks newer than the new line can hold would never be deleted
         self._delete_tracks_after(t0 + self.max_time_jump_s)
         taken = []
@@ -559,9 +559,11 @@ class Engine:
                 self._holding[m] = False
         self.clock_switches += 1
         self._now = t0
+        # a restored line carries on after the epochs it had written (its
+        # finished frames stay open: real plots held while the wrong line ran
+        # may belong to them)
         self._released_frame = None
-        self._next_epoch = None
-        self._silent_epochs = 0
+        self._next_epoch, self._silent_epochs = resumed or (None, 0)
         self._radar_clock[:] = -math.inf
         self._ahead_run[:] = 0
         self._last_on_line[:] = -1
@@ -592,15 +594,17 @@ class Engine:
         states) of the real line wait while the wrong one runs, and carry on.
         Cumulative counters (track ids, plots, alerts raised) stay those of
         the engine; the abandoned line's live tracks count as deleted.
+        Returns ``(next_epoch, silent_epochs)`` of a restored line, else None.
         """
         if self._now is None:
-            return
+            return None
         J = self.max_time_jump_s
-        leaving = (self._now, copy.deepcopy(self.tracks), self._copy_alerts())
+        leaving = (self._now, copy.deepcopy(self.tracks), self._copy_alerts(),
+                   (self._next_epoch, self._silent_epochs))
         stash, self._stash = self._stash, leaving
         if stash is None or abs(t0 - stash[0]) > J:
-            return
-        _, tracks, alerts = stash
+            return None
+        _, tracks, alerts, resumed = stash
         current = self.tracks.counters
         for a in range(K.N_COUNTERS):
             if a != K.C_N_FREE:
@@ -611,6 +615,7 @@ class Engine:
             alerts.next_alert_id = self.alerts.next_alert_id
             alerts.counts = dict(self.alerts.counts)
             self.alerts = alerts
+        return resumed
 
     def _copy_alerts(self):
         if self.alerts is None:
