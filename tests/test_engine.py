@@ -105,8 +105,14 @@ def test_sustained_time_jump_is_followed(straight_scenario):
     later["time_s"] += 5000.0
     rows, engine = run(site, np.concatenate([plots[:600], later[600:]]), batch=100)
     summary = engine.summary()
-    assert summary["plots_rejected"]["time_jump"] == 19
+    # both radars jumped: they agree on the new time line at once, and the
+    # plots held until they agreed are taken, not dropped
+    assert summary["clock_switches"] == 2          # the start, then the jump
+    assert summary["plots_rejected"]["time_jump"] == 0
+    assert summary["plots_processed"] == plots.size
     assert rows["time_s"].max() > 5000.0
+    before = rows[rows["time_s"] < 1000.0]
+    assert before["time_s"].max() <= plots["time_s"][599] + 1.0
 
 
 def test_empty_and_wrong_dtype_batches(straight_scenario):

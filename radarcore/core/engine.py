@@ -6,25 +6,72 @@ from any source, in arrival order, and returns the periodic track rows
 
 Per batch, in Python (vectorised, no per-plot loop):
 
-1. **Validate** each plot: non-finite values, unknown radar, absurd values,
-   plots older than the reorder window (``late``) and implausible jumps ahead
-   in time (``time_jump``) are counted per reason and dropped.
-2. **Reorder**: accepted plots wait in a buffer until the reorder window has
+1. **Validate** each plot: non-finite values, unknown radar and values
+   outside physical or configured limits (``out_of_range``) are counted per
+   reason and dropped.
+2. **Clock**: decide, plot by plot in arrival order, whether the plot is on
+   the engine's time line (see *The clock* below); plots older than the
+   reorder window are ``late``.
+3. **Reorder**: accepted plots wait in a buffer until the reorder window has
    passed.  Time is cut into frames of ``frame_s`` (a divisor of the output
-   period); frame ``f`` is released once the newest plot seen is more than
+   period); frame ``f`` is released once the engine clock is more than
    ``reorder_window_s`` past its end.  Released plots are sorted by (frame,
    radar, time, arrival).
-3. **Convert** the released polar measurements exactly to the site's ENU
+4. **Convert** the released polar measurements exactly to the site's ENU
    frame with their covariance (per radar: its own tangent plane, via ECEF).
-4. **Plan and run** (compiled, ``kernels.tracker.run_plan``): per frame and
+5. **Plan and run** (compiled, ``kernels.tracker.run_plan``): per frame and
    radar a GROUP step (predict, gate, assign, update, initiate); per output
-   epoch a MAINTAIN step (coast, drop) and an EMIT step.
+   epoch a MAINTAIN step (coast, drop) and an EMIT step.  After a silent
+   stretch of more output epochs than a track can live without a plot
+   (``max(delete_after_s, tentative_timeout_s)``), the empty epochs are
+   skipped: a long gap costs a bounded number of steps and writes no rows.
 
-A plot is late when its frame is older than the release boundary implied by
-the newest time seen *before* it, so the outcome depends only on the order
-of plots, never on how they were cut into batches: replaying the same plots
-in any batching gives bit-identical tracks.
+The clock
+---------
+No single source can move the engine's clock ("now"), which decides which
+plots are late and which frames are released.  Each radar ``r`` has its own
+clock ``c_r``: the newest time of its accepted plots (reset to a plot's time
+when the radar's stream steps back by more than ``clock_step_s``, so one
+bogus time of a radar is forgotten at its next plot).  With ``J =
+max_time_jump_s`` and ``s = clock_step_s``, a plot at time ``t`` is
+
+* **on the time line** when ``now - s <= t <= now + J``.  It is accepted
+  (unless late).  It moves ``now`` to ``t`` by itself only when ``t <= now +
+  s`` (a continuous stream).  A plot further ahead is kept and processed in
+  its turn but moves ``now`` only on agreement: ``now`` is never behind the
+  ``q``-th largest radar clock (``q = min(clock_quorum, number of
+  radars)``, at least 2), or a radar's own sustained stream: ``jump_accept_plots``
+  plots of one radar ahead in a row while no other radar sent a plot on the
+  time line.
+* **off the time line** (``t > now + J``, or ``t < now - s``, or no time line
+  yet).  The plot is held as evidence for another time line (per radar, the
+  plots of one stream, at most ``max(jump_accept_plots, 64)``).  The engine
+  switches to that time line when radars agree on it: at least ``max(2, q)``
+  radars hold mutually consistent off-line plots (within ``J``) and they
+  outnumber the radars that kept sending plots on the current line since,
+  or one radar holds ``jump_accept_plots`` such plots while no other radar
+  sent a plot on the current line.  A switch finishes the current line
+  (every accepted plot processed, epochs written up to its newest time),
+  deletes tracks newer than the new line can hold, and takes the held plots
+  in arrival order; switching back to the line left last restores that
+  line's tracks and alert states, so undoing a wrong switch loses no track.  Held plots that are not taken (their radar came back
+  to the line, or the input ended) are counted: ``time_jump`` when ahead of
+  ``now``, ``late`` when behind it.
+
+So a lone far-future plot or frame is a counted ``time_jump``; a far-future
+first frame does not start the clock (the engine starts when two radars
+agree, or one radar has sent ``jump_accept_plots`` plots, or at the end of
+the input); a wrong switch is undone when the real radars keep sending on
+the old line (they outnumber the line's supporters).  Every decision is
+taken plot by plot in arrival order, so the outcome depends only on the
+order of plots, never on how they were cut into batches: replaying the
+same plots in any batching gives bit-identical tracks.  Without
+authentication a sender that can claim the ids of ``q`` radars, or a sender
+that is alone on the air, can still move the clock (bind keys to radar ids
+to prevent that); a sender can also walk the clock forward by at most
+``clock_step_s`` per plot while no other radar is heard.
 """
+import copy
 from dataclasses import dataclass, field
 import math
 
@@ -57,6 +104,24 @@ FLOCK_RADIUS_M = 30.0
 FLOCK_MAX_DV_MPS = 6.0
 # Radial speeds beyond this are not low-altitude targets.
 MAX_ABS_RADIAL_VELOCITY_MPS = 400.0
+# Plot times beyond this magnitude (UTC epoch seconds reach it in 2286) are
+# out of range: they would overflow frame indices and say nothing true.
+MAX_ABS_TIME_S = 1e10
+# No radar of a site sees this far (and no range beyond twice the radar's own
+# maximum is accepted either).
+MAX_RANGE_M = 1e6
+# SNR in dB outside this span is not a radar measurement (NaN: not given).
+SNR_DB_LIMITS = (-100.0, 200.0)
+# Limits of the time arithmetic, checked when an engine is built.
+MIN_FRAME_S = 1e-3
+MAX_OUTPUT_PERIOD_S = 86400.0
+MAX_REORDER_WINDOW_S = 3600.0
+MAX_TIME_JUMP_S = 1e7
+# Output epochs run through a silent stretch at most (beyond the ones needed
+# for every track to be deleted).
+MAX_SILENT_EPOCHS = 10_000
+# Plots per vectorised block of the clock's fast path.
+_FAST_BLOCK = 4096
 
 
 @dataclass
@@ -79,20 +144,40 @@ class Engine:
     ----------
     site : radarcore.core.config.SiteConfig
     max_time_jump_s : float
-        A plot more than this ahead of the newest time seen is a
-        ``time_jump`` rejection (a corrupt time would otherwise make every
-        later plot late) ...
+        ``J``: a plot more than this ahead of the engine clock (or, held as
+        evidence, more than ``clock_step_s`` behind it) is off the time line
+        (see *The clock* in the module docstring).
     jump_accept_plots : int
-        ... unless this many consecutive plots all jump: then the data really
-        moved on (a long outage), the engine flushes and follows the new time.
+        Plots of one radar that make its stream "sustained": enough to move
+        the clock (ahead on the line) or to switch time lines when no other
+        radar is heard.
+    clock_quorum : int
+        Radars whose clocks must agree to move the engine clock (at least
+        2; capped at the number of radars).
+    clock_step_s : float or None
+        How far ahead of the clock one plot may move it by itself (a
+        continuous stream), and how far behind it a plot is still on the time
+        line.  Default: ``max(2 * reorder_window_s, 2 * longest scan
+        period)``, at most ``max_time_jump_s``.
     initial_capacity : int
         Initial track-table capacity (it grows by doubling).
+
+    Raises
+    ------
+    ValueError
+        When the frame, output and time arithmetic would not be bounded: a
+        non-finite or non-positive period, an effective frame shorter than
+        ``MIN_FRAME_S``, an output period above ``MAX_OUTPUT_PERIOD_S``, a
+        reorder window outside ``[0, MAX_REORDER_WINDOW_S]``, or clock
+        parameters out of range.  The message names the value.
     """
 
-    def __init__(self, site, max_time_jump_s=600.0, jump_accept_plots=20, initial_capacity=1024):
+    def __init__(self, site, max_time_jump_s=600.0, jump_accept_plots=20, clock_quorum=2,
+                 clock_step_s=None, initial_capacity=1024):
         self.site = site
         cfg = site.tracker
         self.config = cfg
+        _check_time_settings(site, max_time_jump_s, jump_accept_plots, clock_quorum, clock_step_s)
         self.max_time_jump_s = float(max_time_jump_s)
         self.jump_accept_plots = int(jump_accept_plots)
 
@@ -133,6 +218,20 @@ class Engine:
         self.frames_per_output = max(1, math.ceil(cfg.output_period_s / frame_target - 1e-9))
         self.output_period_s = float(cfg.output_period_s)
         self.frame_s = self.output_period_s / self.frames_per_output
+        if not self.frame_s >= MIN_FRAME_S:
+            raise ValueError(
+                f"processing frame of {self.frame_s:g} s (tracker.frame_s = {cfg.frame_s:g}, "
+                f"half the shortest radar scan_period_s = {0.5 * min_scan:g}, tracker.output_period_s = "
+                f"{cfg.output_period_s:g}) is shorter than {MIN_FRAME_S:g} s")
+        # epochs a track can live without a plot: after that many silent
+        # epochs every track is deleted and the rest of a gap is skipped
+        life_s = max(cfg.delete_after_s, cfg.tentative_timeout_s)
+        life_epochs = life_s / self.output_period_s if math.isfinite(life_s) else math.inf
+        self.max_silent_epochs = int(min(MAX_SILENT_EPOCHS, math.ceil(max(life_epochs, 0.0)) + 2))
+        self.clock_step_s = (float(clock_step_s) if clock_step_s is not None else
+                             min(self.max_time_jump_s, max(2.0 * cfg.reorder_window_s,
+                                                           2.0 * max(r.scan_period_s for r in radars))))
+        self.clock_quorum = max(1, min(max(2, int(clock_quorum)), k))
 
         # motion models
         if cfg.motion_model == "imm":
@@ -182,11 +281,22 @@ class Engine:
         self._alert_events = []
         self.stats = EngineStats()
         self._pending = []                 # chunks of accepted plots (_PENDING_DTYPE)
-        self._max_seen = -math.inf         # newest plot time seen
         self._released_frame = None        # frames < this have been processed
         self._next_epoch = None            # index k of the next output epoch k * period
-        self._seq = 0                      # arrival sequence number
-        self._consecutive_jumps = 0
+        self._silent_epochs = 0            # epochs planned since the last GROUP step
+        self._seq = 0                      # sequence number of accepted plots
+        # the clock (module docstring): now is None until a time line is agreed
+        self._now = None
+        self._arrival = 0                  # arrival number of validated plots
+        self._radar_clock = np.full(k, -math.inf)
+        self._ahead_run = np.zeros(k, np.int64)
+        self._ahead_start = np.zeros(k, np.int64)
+        self._last_on_line = np.full(k, -1, np.int64)
+        self._held = [None] * k            # per radar: _Held plots off the time line
+        self._holding = np.zeros(k, bool)  # radars with held plots
+        self._held_cap = max(self.jump_accept_plots, 64)
+        self.clock_switches = 0
+        self._stash = None                 # the line abandoned last (see _swap_lines)
 
     # ------------------------------------------------------------------ input
     def process(self, plots):
@@ -199,6 +309,9 @@ class Engine:
         Returns
         -------
         ndarray of ingest.schema.TRACK_ROW_DTYPE, sorted by (time_s, track_id)
+            within one time line (a time-line switch finishes the old line
+            first, so the rows of a batch that switched go back in time
+            after them).
         """
         plots = _as_plots(plots)
         self.stats.plots_received += plots.size
@@ -207,47 +320,64 @@ class Engine:
         keep, radar_index = self._validate(plots)
         plots = plots[keep]
         radar_index = radar_index[keep]
-        accepted, jump_at = self._classify_times(plots["time_s"])
         rows = []
-        if jump_at >= 0:
-            # the data moved on: finish the old time line, then follow the new one
-            self._accept(plots[:jump_at][accepted[:jump_at]], radar_index[:jump_at][accepted[:jump_at]])
-            rows.append(self.flush())
-            self._max_seen = -math.inf
-            self._released_frame = None
-            self._next_epoch = None
-            rows.append(self._process_accepted(plots[jump_at:], radar_index[jump_at:]))
-            return _concat_rows(rows)
-        self._accept(plots[accepted], radar_index[accepted])
-        rows.append(self._release(self._boundary_frame(self._max_seen)))
+        n = plots.size
+        t = plots["time_s"]
+        i = 0
+        size = _FAST_BLOCK      # after a plot off the fast path: 16, doubling
+        while i < n and n - i <= 4:
+            # a few plots: the plain path costs less than setting up the vectorised one
+            rows.append(self._take_one(plots[i:i + 1], int(radar_index[i])))
+            i += 1
+        while i < n:
+            # the common case, vectorised: a run of plots on a continuous
+            # stream; a plot outside it takes the slow path alone
+            end = min(n, i + size)
+            k, prev_max = self._fast_prefix(t[i:end], radar_index[i:end])
+            if k:
+                self._take_fast(plots[i:i + k], radar_index[i:i + k], prev_max[:k])
+            if i + k == end:
+                size = min(2 * size, _FAST_BLOCK)
+                i = end
+            else:
+                rows.append(self._take_one(plots[i + k:i + k + 1], int(radar_index[i + k])))
+                size = 16
+                i += k + 1
+        if self._now is not None:
+            rows.append(self._release(self._boundary_frame(self._now)))
         return _concat_rows(rows)
 
-    def _process_accepted(self, plots, radar_index):
-        """The rest of a batch after an accepted time jump (validated plots)."""
-        accepted, jump_at = self._classify_times(plots["time_s"])
-        if jump_at >= 0:
-            # a second jump inside the same batch: drop what follows it
-            self.stats.count_rejected("time_jump", plots.size - jump_at)
-            accepted = np.concatenate((accepted, np.zeros(plots.size - jump_at, bool)))
-        self._accept(plots[accepted], radar_index[accepted])
-        return self._release(self._boundary_frame(self._max_seen))
-
     def flush(self):
-        """Process every buffered plot and emit the epochs up to the newest time."""
-        if self._consecutive_jumps:
-            self.stats.count_rejected("time_jump", self._consecutive_jumps)
-            self._consecutive_jumps = 0
-        if not math.isfinite(self._max_seen):
-            return np.zeros(0, TRACK_ROW_DTYPE)
-        last_frame = self._frame_of(np.array([self._max_seen]))[0]
-        return self._release(last_frame + 1, final=True)
+        """Process every accepted plot and emit the epochs up to the newest of them.
+
+        Held plots (off the time line) are counted and dropped; with no time
+        line yet, the radars that agree most start one first (the end of the
+        input is evidence enough).
+        """
+        rows = []
+        if self._now is None:
+            best = None
+            for r in range(self.radar_ids.size):
+                if self._held[r] is None:
+                    continue
+                members = self._agreeing(r)
+                key = (len(members), sum(self._held[m].count for m in members),
+                       -min(self._held[m].start for m in members))
+                if best is None or key > best[0]:
+                    best = (key, members)
+            if best is not None:
+                rows.append(self._switch(best[1]))
+        for r in range(self.radar_ids.size):
+            self._drop_held(r)
+        rows.append(self._finish_line())
+        return _concat_rows(rows)
 
     def _validate(self, plots):
         stats = self.stats
         n = plots.size
         finite = (np.isfinite(plots["time_s"]) & np.isfinite(plots["range_m"])
                   & np.isfinite(plots["azimuth_deg"]) & np.isfinite(plots["elevation_deg"])
-                  & ~np.isinf(plots["radial_velocity_mps"]))
+                  & ~np.isinf(plots["radial_velocity_mps"]) & ~np.isinf(plots["snr_db"]))
         stats.count_rejected("non_finite", n - np.count_nonzero(finite))
         radar_index = np.searchsorted(self.radar_ids, plots["radar_id"])
         radar_index = np.minimum(radar_index, self.radar_ids.size - 1)
@@ -256,12 +386,16 @@ class Engine:
         stats.count_rejected("unknown_radar", np.count_nonzero(unknown))
         ok = finite & known
         rv = plots["radial_velocity_mps"]
+        snr = plots["snr_db"]
         with np.errstate(invalid="ignore"):
-            sane = ((plots["range_m"] > 0.0)
+            sane = ((np.abs(plots["time_s"]) <= MAX_ABS_TIME_S)
+                    & (plots["range_m"] > 0.0)
                     & (plots["range_m"] <= 2.0 * self.radar_max_range[radar_index])
+                    & (plots["range_m"] <= MAX_RANGE_M)
                     & (plots["azimuth_deg"] >= -360.0) & (plots["azimuth_deg"] <= 720.0)
                     & (plots["elevation_deg"] >= -90.0) & (plots["elevation_deg"] <= 90.0)
-                    & ~(np.abs(rv) > MAX_ABS_RADIAL_VELOCITY_MPS))
+                    & ~(np.abs(rv) > MAX_ABS_RADIAL_VELOCITY_MPS)
+                    & ~(snr < SNR_DB_LIMITS[0]) & ~(snr > SNR_DB_LIMITS[1]))
         stats.count_rejected("out_of_range", np.count_nonzero(ok & ~sane))
         return ok & sane, radar_index
 
@@ -270,58 +404,233 @@ class Engine:
 
     def _boundary_frame(self, t_newest):
         """Frames before this one may be processed once ``t_newest`` has been seen."""
-        if not math.isfinite(t_newest):
+        if t_newest is None or not math.isfinite(t_newest):
             return None
         return int(math.floor((t_newest - self.config.reorder_window_s) / self.frame_s))
 
-    def _classify_times(self, t):
-        """Decide late and time-jump plots in arrival order; update the newest time.
+    # ------------------------------------------------------------------ clock
+    def _fast_prefix(self, t, radar_index):
+        """How many leading plots are on a continuous stream of the time line.
 
-        Returns the accepted mask and the index at which a confirmed jump is
-        accepted (-1 if none).
+        Such a plot is within ``clock_step_s`` of the newest time before it,
+        from a radar with nothing held, nothing ahead and a clock not ahead
+        of ``now``; the slow path would only move ``now`` to it, so
+        :meth:`_take_fast` does the same vectorised.
         """
+        now = self._now
+        if now is None:
+            return 0, None
+        quiet = (self._ahead_run == 0) & (self._radar_clock <= now) & ~self._holding
+        prev_max = np.empty(t.size)
+        prev_max[0] = now
+        np.maximum.accumulate(t[:-1], out=prev_max[1:])
+        np.maximum(prev_max[1:], now, out=prev_max[1:])
+        step = self.clock_step_s
+        ok = quiet[radar_index] & (t <= prev_max + step) & (t >= prev_max - step)
+        if ok.all():
+            return t.size, prev_max
+        return int(np.argmin(ok)), prev_max
+
+    def _take_fast(self, plots, radar_index, prev_max):
+        """The vectorised slow path for plots that :meth:`_fast_prefix` passed.
+
+        ``prev_max`` is the newest time before each plot (``now`` included).
+        """
+        t = plots["time_s"]
         n = t.size
-        accepted = np.ones(n, bool)
-        if n == 0:
-            return accepted, -1
-        prev_max = np.maximum.accumulate(np.concatenate(([self._max_seen], t[:-1])))
-        jump = np.isfinite(prev_max) & (t > prev_max + self.max_time_jump_s)
-        if not jump.any() and self._consecutive_jumps == 0:
-            frames = self._frame_of(t)
-            bound = np.floor((prev_max - self.config.reorder_window_s) / self.frame_s)
-            late = np.isfinite(prev_max) & (frames < bound)
-            if self._released_frame is not None:
-                late |= frames < self._released_frame
-            accepted = ~late
-            self.stats.count_rejected("late", np.count_nonzero(late))
-            self._max_seen = max(self._max_seen, float(t.max()))
-            return accepted, -1
-        # rare path: a possible jump in this batch, decided plot by plot
-        max_seen = self._max_seen
         frames = self._frame_of(t)
-        for j in range(n):
-            tj = float(t[j])
-            if math.isfinite(max_seen) and tj > max_seen + self.max_time_jump_s:
-                self._consecutive_jumps += 1
-                if self._consecutive_jumps >= self.jump_accept_plots:
-                    self._consecutive_jumps = 0
-                    self._max_seen = max_seen
-                    self.stats.count_rejected("time_jump", self.jump_accept_plots - 1)
-                    return accepted[:j], j
-                accepted[j] = False
-                continue
-            if self._consecutive_jumps:
-                self.stats.count_rejected("time_jump", self._consecutive_jumps)
-                self._consecutive_jumps = 0
-            bound = self._boundary_frame(max_seen)
-            released = self._released_frame
-            if (bound is not None and frames[j] < bound) or (released is not None and frames[j] < released):
-                accepted[j] = False
-                self.stats.count_rejected("late", 1)
-                continue
-            max_seen = max(max_seen, tj)
-        self._max_seen = max_seen
-        return accepted, -1
+        late = frames < np.floor((prev_max - self.config.reorder_window_s) / self.frame_s)
+        if self._released_frame is not None:
+            late |= frames < self._released_frame
+        self.stats.count_rejected("late", np.count_nonzero(late))
+        arrivals = np.arange(self._arrival, self._arrival + n, dtype=np.int64)
+        self._arrival += n
+        np.maximum.at(self._last_on_line, radar_index, arrivals)
+        keep = ~late
+        np.maximum.at(self._radar_clock, radar_index[keep], t[keep])
+        self._now = max(self._now, float(t.max()))
+        self._accept(plots[keep], radar_index[keep])
+
+    def _take_one(self, plot, r):
+        """One plot (an array of one) through the clock, in arrival order; rows of a switch or None."""
+        t = float(plot["time_s"][0])
+        a = self._arrival
+        self._arrival += 1
+        now = self._now
+        if now is None or t > now + self.max_time_jump_s or t < now - self.clock_step_s:
+            self._hold(plot, r, a)
+            return self._try_switch(r)
+        self._on_line(plot, r, a)
+        return None
+
+    def _on_line(self, plot, r, a):
+        """A plot on the time line: late, or accepted (and maybe moving ``now``)."""
+        t = float(plot["time_s"][0])
+        self._drop_held(r)
+        self._last_on_line[r] = a
+        now = self._now
+        frame = int(math.floor(t / self.frame_s))
+        bound = self._boundary_frame(now)
+        if frame < bound or (self._released_frame is not None and frame < self._released_frame):
+            self.stats.count_rejected("late", 1)
+            return
+        self._accept(plot, np.array([r], np.int64))
+        c = self._radar_clock
+        step = self.clock_step_s
+        c[r] = t if t < c[r] - step else max(c[r], t)
+        if t <= now + step:
+            self._ahead_run[r] = 0
+            now = max(now, t)
+        else:
+            if self._ahead_run[r] == 0:
+                self._ahead_start[r] = a
+            self._ahead_run[r] += 1
+            if self._ahead_run[r] >= self.jump_accept_plots:
+                others = np.delete(self._last_on_line, r)
+                if not np.any(others >= self._ahead_start[r]):
+                    now = max(now, float(c[r]))
+            # (only a plot ahead can make q clocks pass now)
+            q = self.clock_quorum
+            if q >= 2 and c.size >= q:
+                now = max(now, float(np.partition(c, c.size - q)[c.size - q]))
+        self._now = now
+
+    def _hold(self, plot, r, a):
+        """Keep a plot off the time line as evidence for radar ``r``'s stream."""
+        t = float(plot["time_s"][0])
+        held = self._held[r]
+        if held is None or abs(t - held.t_last) > self.max_time_jump_s:
+            self._drop_held(r)
+            held = self._held[r] = _Held(a)
+            self._holding[r] = True
+        if len(held.plots) < self._held_cap:
+            held.plots.append(plot.copy())
+            held.arrivals.append(a)
+        else:
+            self.stats.count_rejected(self._off_line_reason(t), 1)
+        held.t_last = t
+        held.t_min = min(held.t_min, t)
+        held.count += 1
+
+    def _off_line_reason(self, t):
+        return "late" if self._now is not None and t < self._now else "time_jump"
+
+    def _drop_held(self, r):
+        held = self._held[r]
+        if held is None:
+            return
+        self._held[r] = None
+        self._holding[r] = False
+        for p in held.plots:
+            self.stats.count_rejected(self._off_line_reason(float(p["time_s"][0])), 1)
+
+    def _agreeing(self, r):
+        """Radars whose held streams agree (within ``J``) with radar ``r``'s."""
+        t = self._held[r].t_last
+        return [m for m in range(self.radar_ids.size)
+                if self._held[m] is not None and abs(self._held[m].t_last - t) <= self.max_time_jump_s]
+
+    def _try_switch(self, r):
+        """Switch time lines when the held streams agreeing with radar ``r``'s win."""
+        members = self._agreeing(r)
+        start = min(self._held[m].start for m in members)
+        outside = np.ones(self.radar_ids.size, bool)
+        outside[members] = False
+        support = int(np.count_nonzero(outside & (self._last_on_line >= start)))
+        n_held = sum(self._held[m].count for m in members)
+        if ((len(members) >= max(2, self.clock_quorum) and len(members) > support)
+                or (n_held >= self.jump_accept_plots and support == 0)):
+            return self._switch(members)
+        return None
+
+    def _switch(self, members):
+        """Finish the current time line and follow the one the held plots of ``members`` agree on."""
+        rows = [self._finish_line()]
+        t0 = min(self._held[m].t_min for m in members)
+        resumed = self._swap_lines(t0)
+        # tracks newer than the new line can hold would never be deleted
+        self._delete_tracks_after(t0 + self.max_time_jump_s)
+        taken = []
+        for m in range(self.radar_ids.size):
+            held = self._held[m]
+            if held is not None and abs(held.t_last - t0) <= self.max_time_jump_s:
+                taken.extend((a, m, p) for a, p in zip(held.arrivals, held.plots))
+                self._held[m] = None     # (plots beyond the cap were counted when they came)
+                self._holding[m] = False
+        self.clock_switches += 1
+        self._now = t0
+        # a restored line carries on after the epochs it had written (its
+        # finished frames stay open: real plots held while the wrong line ran
+        # may belong to them)
+        self._released_frame = None
+        self._next_epoch, self._silent_epochs = resumed or (None, 0)
+        self._radar_clock[:] = -math.inf
+        self._ahead_run[:] = 0
+        self._last_on_line[:] = -1
+        for a, m, p in sorted(taken, key=lambda item: item[0]):
+            t = float(p["time_s"][0])
+            if t > self._now + self.max_time_jump_s or t < self._now - self.clock_step_s:
+                self.stats.count_rejected(self._off_line_reason(t), 1)
+            else:
+                self._on_line(p, m, a)
+        rows.append(self._release(self._boundary_frame(self._now)))
+        return _concat_rows(rows)
+
+    def _finish_line(self):
+        """Process every accepted plot of the current line; epochs up to its newest time."""
+        if self._now is None:
+            return np.zeros(0, TRACK_ROW_DTYPE)
+        t_last = self._now
+        for chunk in self._pending:
+            if chunk.size:
+                t_last = max(t_last, float(chunk["time_s"].max()))
+        last_frame = int(math.floor(t_last / self.frame_s))
+        return self._release(last_frame + 1, final=True, t_final=t_last)
+
+    def _swap_lines(self, t0):
+        """Keep the abandoned line's tracks; going back to the line abandoned last restores its own.
+
+        So undoing a wrong switch loses no track: the tracks (and alert
+        states) of the real line wait while the wrong one runs, and carry on.
+        Cumulative counters (track ids, plots, alerts raised) stay those of
+        the engine; the abandoned line's live tracks count as deleted.
+        Returns ``(next_epoch, silent_epochs)`` of a restored line, else None.
+        """
+        if self._now is None:
+            return None
+        J = self.max_time_jump_s
+        leaving = (self._now, copy.deepcopy(self.tracks), self._copy_alerts(),
+                   (self._next_epoch, self._silent_epochs))
+        stash, self._stash = self._stash, leaving
+        if stash is None or abs(t0 - stash[0]) > J:
+            return None
+        _, tracks, alerts, resumed = stash
+        current = self.tracks.counters
+        for a in range(K.N_COUNTERS):
+            if a != K.C_N_FREE:
+                tracks.counters[a] = current[a]
+        tracks.counters[K.C_DELETED] += self.tracks.n_live
+        self.tracks = tracks
+        if alerts is not None:
+            alerts.next_alert_id = self.alerts.next_alert_id
+            alerts.counts = dict(self.alerts.counts)
+            self.alerts = alerts
+        return resumed
+
+    def _copy_alerts(self):
+        if self.alerts is None:
+            return None
+        shared = {id(self.alerts.zones): self.alerts.zones, id(self.alerts.config): self.alerts.config}
+        return copy.deepcopy(self.alerts, shared)
+
+    def _delete_tracks_after(self, t_limit):
+        tab = self.tracks
+        slots = np.flatnonzero((tab.status != K.FREE) & (tab.t_state > t_limit))
+        for i in slots.tolist():
+            tab.status[i] = K.FREE
+            tab.free_stack[tab.counters[K.C_N_FREE]] = i
+            tab.counters[K.C_N_FREE] += 1
+            tab.counters[K.C_DELETED] += 1
 
     def _accept(self, plots, radar_index):
         """Buffer accepted plots (raw; converted when released)."""
@@ -358,8 +667,11 @@ class Engine:
                 "range": np.ascontiguousarray(pending["range_m"])}
 
     # ------------------------------------------------------------- processing
-    def _release(self, boundary, final=False):
-        """Process every pending frame before ``boundary``; return emitted rows."""
+    def _release(self, boundary, final=False, t_final=None):
+        """Process every pending frame before ``boundary``; return emitted rows.
+
+        With ``final``, also emit the epochs up to ``t_final``.
+        """
         if boundary is None:
             return np.zeros(0, TRACK_ROW_DTYPE)
         if self._released_frame is not None and boundary <= self._released_frame and not final:
@@ -380,19 +692,37 @@ class Engine:
             if released is None or released["t"].size == 0:
                 return np.zeros(0, TRACK_ROW_DTYPE)
             self._next_epoch = int(released["frame"][0] // self.frames_per_output) + 1
-        plan = self._plan(released, boundary, final)
+        plan = self._plan(released, boundary, t_final if final else None)
         rows = self._run(plan, released)
         self._released_frame = boundary if self._released_frame is None else max(self._released_frame, boundary)
         return rows
 
-    def _plan(self, released, boundary, final):
-        """Steps (kind, lo, hi, t) for the released plots and the epochs they complete."""
+    def _plan(self, released, boundary, t_final):
+        """Steps (kind, lo, hi, t) for the released plots and the epochs they complete.
+
+        Epochs ``k`` with ``k * frames_per_output <= f`` come before the
+        plots of frame ``f``.  After ``max_silent_epochs`` epochs without a
+        plot every track has been deleted (no plot for longer than a track
+        lives), so the rest of the silent stretch is skipped: one MAINTAIN at
+        its last epoch (a no-op then; with absurd track lifetimes it does
+        what the skipped ones would have done to the table) and no rows.
+        """
         kinds, los, his, ts, frames = [], [], [], [], []
         n_per = self.frames_per_output
         period = self.output_period_s
 
-        def emit_until(frame_exclusive):
-            while self._next_epoch * n_per <= frame_exclusive:
+        def emit_until(frame_inclusive):
+            last = frame_inclusive // n_per          # the last epoch k with k * n_per <= frame
+            while self._next_epoch <= last:
+                if self._silent_epochs >= self.max_silent_epochs:
+                    t_last = last * period
+                    kinds.append(K.MAINTAIN)
+                    los.append(0)
+                    his.append(0)
+                    ts.append(t_last)
+                    frames.append(-1)
+                    self._next_epoch = last + 1
+                    break
                 t_epoch = self._next_epoch * period
                 kinds.extend((K.MAINTAIN, K.EMIT))
                 los.extend((0, 0))
@@ -400,6 +730,7 @@ class Engine:
                 ts.extend((t_epoch, t_epoch))
                 frames.extend((-1, -1))
                 self._next_epoch += 1
+                self._silent_epochs += 1
 
         if released is not None and released["t"].size:
             frame = released["frame"]
@@ -411,15 +742,16 @@ class Engine:
             for lo, hi in zip(starts.tolist(), ends.tolist()):
                 f = int(frame[lo])
                 emit_until(f)
+                self._silent_epochs = 0
                 kinds.append(K.GROUP)
                 los.append(lo)
                 his.append(hi)
                 ts.append(0.0)
                 frames.append(f // n_per)
-        if final:
-            last = int(math.floor(self._max_seen / period + 1e-9))
-            while self._next_epoch is not None and self._next_epoch <= last:
-                emit_until(self._next_epoch * n_per)
+        if t_final is not None:
+            last = int(math.floor(t_final / period + 1e-9))
+            if self._next_epoch is not None:
+                emit_until(last * n_per)
         else:
             emit_until(boundary)
         return (np.array(kinds, np.int64), np.array(los, np.int64), np.array(his, np.int64),
@@ -534,6 +866,7 @@ class Engine:
             "tracks_deleted": int(c[K.C_DELETED]),
             "tracks_live": self.tracks.n_live,
             "gated_pairs": int(c[K.C_GATED_PAIRS]),
+            "clock_switches": self.clock_switches,
         }
 
 
@@ -553,7 +886,47 @@ def _as_plots(plots):
 
 
 def _concat_rows(parts):
-    parts = [p for p in parts if p.size]
+    parts = [p for p in parts if p is not None and p.size]
     if not parts:
         return np.zeros(0, TRACK_ROW_DTYPE)
     return np.concatenate(parts)
+
+
+class _Held:
+    """Plots of one radar held off the time line (see *The clock*)."""
+
+    __slots__ = ("start", "t_last", "t_min", "count", "plots", "arrivals")
+
+    def __init__(self, start):
+        self.start = start          # arrival number of the first plot
+        self.t_last = math.nan      # time of the newest-arrived plot
+        self.t_min = math.inf
+        self.count = 0              # plots held or (beyond the cap) counted
+        self.plots = []             # PLOT_DTYPE arrays of one plot, at most the engine's cap
+        self.arrivals = []
+
+
+def _check_time_settings(site, max_time_jump_s, jump_accept_plots, clock_quorum, clock_step_s):
+    """Refuse settings whose frame, epoch or clock arithmetic would not be bounded."""
+    cfg = site.tracker
+
+    def check(name, value, lo, hi, lo_open=False):
+        ok = (isinstance(value, (int, float)) and math.isfinite(value)
+              and (value > lo if lo_open else value >= lo) and value <= hi)
+        if not ok:
+            low = f"> {lo:g}" if lo_open else f">= {lo:g}"
+            raise ValueError(f"{name} = {value!r} is out of range: a finite number {low} and <= {hi:g} is needed")
+
+    check("tracker.output_period_s", cfg.output_period_s, MIN_FRAME_S, MAX_OUTPUT_PERIOD_S)
+    check("tracker.frame_s", cfg.frame_s, 0.0, MAX_OUTPUT_PERIOD_S, lo_open=True)
+    check("tracker.reorder_window_s", cfg.reorder_window_s, 0.0, MAX_REORDER_WINDOW_S)
+    if not site.radars:
+        raise ValueError("the site has no radar")
+    for radar in site.radars:
+        check(f"radar {radar.id}: scan_period_s", radar.scan_period_s, 0.0, MAX_OUTPUT_PERIOD_S, lo_open=True)
+        check(f"radar {radar.id}: max_range_m", radar.max_range_m, 0.0, math.inf, lo_open=True)
+    check("max_time_jump_s", max_time_jump_s, 0.0, MAX_TIME_JUMP_S, lo_open=True)
+    check("jump_accept_plots", jump_accept_plots, 1, 1_000_000)
+    check("clock_quorum", clock_quorum, 1, 1_000_000)
+    if clock_step_s is not None:
+        check("clock_step_s", clock_step_s, 0.0, max_time_jump_s, lo_open=True)
