@@ -46,8 +46,10 @@ REPO = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0                 # upper bound of every wait; tests normally take far less
 PLOT_ITEMSIZE = 56            # ingest/codec.py: count * 56 payload bytes
 HEADER = struct.Struct("<4sHHqQIId")   # ingest/codec.py: the 40-byte plot frame header
-FRAME_REASONS = ("malformed", "wrong_version", "length_mismatch", "too_large", "duplicate_seq")
-PLOT_REASONS = ("non_finite", "unknown_radar", "out_of_range", "late", "time_jump", "shed")
+FRAME_REASONS = ("malformed", "wrong_version", "length_mismatch", "too_large", "duplicate_seq", "seq_jump",
+                 "decode_error")
+PLOT_REASONS = ("non_finite", "unknown_radar", "out_of_range", "late", "time_jump", "shed", "unprocessed")
+SEQ_WINDOW = 10_000           # ingest/gate.py: accepted when last < seq <= last + SEQ_WINDOW
 
 
 # --------------------------------------------------------------------------
@@ -388,6 +390,8 @@ def reference_reason(parts, max_plots, radar_ids, last_seq):
         return "length_mismatch"
     if radar_id in radar_ids and radar_id in last_seq and seq <= last_seq[radar_id]:
         return "duplicate_seq"
+    if radar_id in radar_ids and radar_id in last_seq and seq > last_seq[radar_id] + SEQ_WINDOW:
+        return "seq_jump"
     return None
 
 
@@ -984,21 +988,61 @@ def test_emulate_sends_every_plot_in_order_per_radar(scenario, tmp_path):
         assert got.tobytes() == plots[plots["radar_id"] == radar_id].tobytes()
 
 
+class FakeClock:
+    """A clock that moves only when the emulator waits (a stop event's ``wait``)."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.waits = []
+
+    def __call__(self):
+        return self.now
+
+    def wait(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+        return False                # never stopped
+
+    def is_set(self):
+        return False
+
+
 def test_emulate_paces_at_the_given_speed(scenario):
+    """Every burst leaves when the clock reaches its due time, never earlier (no wall time measured)."""
     from radarcore.service.emulate import emulate
 
     site, batches = scenario
     plots = np.concatenate([b[2] for b in batches])
     plots = plots[plots["time_s"] < 3.0]
+    bursts = plan_bursts(plots)
     context = zmq.Context()
     pull = context.socket(zmq.PULL)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
-    result = emulate(plots, f"tcp://127.0.0.1:{port}", speed=10.0, context=context)
+    clock = FakeClock()
+    sent_at = []
+    real_send = zmq.Socket.send_multipart
+
+    def send_multipart(sock, message, *args, **kwargs):
+        sent_at.append(clock.now)
+        return real_send(sock, message, *args, **kwargs)
+
+    zmq.Socket.send_multipart = send_multipart
+    try:
+        result = emulate(plots, f"tcp://127.0.0.1:{port}", speed=10.0, context=context,
+                         stop_event=clock, clock=clock)
+    finally:
+        zmq.Socket.send_multipart = real_send
+    received = 0
+    while received < result.frames_sent and pull.poll(int(WAIT_S * 1000)):
+        pull.recv_multipart()
+        received += 1
     pull.close(linger=0)
     context.term()
-    span = plan_bursts(plots)[-1].send_time_s - plan_bursts(plots)[0].send_time_s
-    assert span > 2.0
-    assert span / 10.0 - 0.01 <= result.wall_s <= span / 10.0 + 0.5
+    due = [100.0 + (b.send_time_s - bursts[0].send_time_s) / 10.0 for b in bursts]
+    assert received == result.frames_sent == len(bursts)
+    assert sent_at == pytest.approx(due, abs=1e-9)
+    assert all(w > 0 for w in clock.waits)                  # it waited only when early
+    assert result.wall_s == pytest.approx((bursts[-1].send_time_s - bursts[0].send_time_s) / 10.0)
 
 
 def test_plot_queue_is_bounded_in_plots():
