@@ -674,6 +674,7 @@ class Service:
             log.info("warm restart: %s holds no whole record, starting cold", path)
             return
         since = last - self.warm_restart_s
+        log.info("warm restart: replaying the last %g s of %s", self.warm_restart_s, path)
         batch, n_batch, skipped = [], 0, 0
         for k, (receive_time, frames) in enumerate(read_recording(path)):
             if k % 1000 == 0 and cancelled():
