@@ -193,7 +193,9 @@ def _parse_body(body):
 
 #: Bodies up to this size are read whole before their layout is checked.
 _READ_WHOLE_BODY = 1 << 20
-#: Bytes examined at a time while resynchronising.
+#: Bytes examined at a time while resynchronising: the first piece, and the
+#: most (each piece is twice the one before: the next record is usually near).
+_RESYNC_FIRST_CHUNK = 1 << 12
 _RESYNC_CHUNK = 1 << 20
 _MIN_RECORD = _RECORD_HEAD.size + _BODY_HEAD.size      # 18
 
@@ -264,8 +266,10 @@ def _candidates(chunk, base, size):
 def _find_record(fd, start, size):
     """The offset of the first valid record at or after ``start``, or None."""
     position = start
+    piece = _RESYNC_FIRST_CHUNK
     while position + _MIN_RECORD <= size:
-        chunk = os.pread(fd, min(_RESYNC_CHUNK + _MIN_RECORD - 1, size - position), position)
+        chunk = os.pread(fd, min(piece + _MIN_RECORD - 1, size - position), position)
+        piece = min(2 * piece, _RESYNC_CHUNK)
         if len(chunk) < _MIN_RECORD:
             return None
         for offset in _candidates(chunk, position, size).tolist():

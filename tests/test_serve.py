@@ -1321,6 +1321,7 @@ def test_engine_heartbeat_is_in_the_stats_and_the_metrics(scenario):
     assert stats["engine_last_step_time"] <= final["engine_last_step_time"] <= final["engine_heartbeat_time"]
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_warm_restart_ends_start_up(scenario, tmp_path):
     """serve is replaying a long recording when SIGTERM comes: it stops before going live, exit 0."""
     import selectors
@@ -1360,3 +1361,66 @@ def test_sigterm_during_a_warm_restart_ends_start_up(scenario, tmp_path):
     assert proc.returncode == 0, err
     assert "stopped by SIGTERM during the warm restart, before going live" in err
     assert "plots on" not in stdout and "warm restart: replayed" not in err
+
+
+@pytest.mark.slow
+def test_sigterm_with_a_backlog_past_the_drain_bound_reports_the_dropped_plots(scenario, tmp_path):
+    """A burst of ~90,000 plots, SIGTERM once it is received, --drain-timeout 0: every
+    accepted plot is processed or counted as unprocessed, and the exit status says which."""
+    site, batches = scenario
+    site_path = tmp_path / "site.toml"
+    site_path.write_text(dump_site(site))
+    span = max(float(b[2]["time_s"].max()) for b in batches) + 10.0
+    plots = np.concatenate([b[2] for b in batches])
+    messages = []
+    for copy in range(100):                 # each radar's plots of one copy in one frame
+        for radar_id in (1, 2):
+            shifted = plots[plots["radar_id"] == radar_id].copy()
+            shifted["time_s"] += copy * span
+            messages.append(frame(radar_id, copy, shifted))
+    out = tmp_path / "out"
+    with open(tmp_path / "stderr.txt", "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "radarcore.cli", "serve", "--site", str(site_path),
+                                 "--plots", "tcp://127.0.0.1:*", "--publish", "tcp://127.0.0.1:*",
+                                 "--out", str(out), "--drain-timeout", "0", "--stats-interval", "0.1"],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    context = zmq.Context()
+    push = context.socket(zmq.PUSH)
+    sub = context.socket(zmq.SUB)
+    try:
+        plots_endpoint, publish_endpoint = _endpoints(_read_line(proc))
+        sub.setsockopt(zmq.SUBSCRIBE, b"stats")
+        sub.connect(publish_endpoint)
+        push.connect(plots_endpoint)
+        for message in messages:
+            push.send_multipart(message)
+        received, final = 0, None
+        deadline = time.monotonic() + 60.0
+        while received < len(messages) and time.monotonic() < deadline:
+            if sub.poll(100):
+                received = decode_stats(sub.recv_multipart())["frames_received"]
+        assert received == len(messages)
+        proc.send_signal(signal.SIGTERM)
+        while final is None and time.monotonic() < deadline + 60.0 and sub.poll(60_000):
+            stats = decode_stats(sub.recv_multipart())
+            final = stats if stats.get("final") else None
+        stdout, _ = proc.communicate(timeout=60.0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        push.close(linger=0)
+        sub.close(linger=0)
+        context.term()
+    err = (tmp_path / "stderr.txt").read_text()
+    n_plots = sum(m[1].__len__() for m in messages) // PLOT_ITEMSIZE
+    assert final is not None, err
+    assert final["plots_received"] == n_plots
+    assert final["plots_processed"] + final["plots_unprocessed"] == n_plots and final["plots_shed"] == 0
+    assert proc.returncode == (1 if final["plots_unprocessed"] else 0), err
+    if final["plots_unprocessed"]:
+        assert f"{final['plots_unprocessed']:,} accepted plots were not processed" in err
+        assert "draining ran out of time" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final"] is True and summary["plots_unprocessed"] == final["plots_unprocessed"]
+    assert f"plots unprocessed {final['plots_unprocessed']:,}" in stdout

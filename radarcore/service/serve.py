@@ -12,12 +12,14 @@ receiver
     Owns the plot socket.  Every received message is first written to the
     recording (``--record``) with its receive time, *before* it is decoded,
     so that a replay of the recording reproduces the service's input
-    exactly.  Then :class:`FrameGate` decodes it and drops what must not
-    reach the engine: frames that do not decode (the codec's reasons
-    ``malformed``, ``wrong_version``, ``length_mismatch``, ``too_large``) and
-    frames whose sequence number is not above the last one accepted from
-    the same radar (``duplicate_seq``: a duplicate, a replayed or a
-    reordered frame).  Accepted plot batches go onto a :class:`PlotQueue`
+    exactly (a message no record can hold is refused first, ``too_large``).
+    Then :class:`FrameGate` decodes it and drops what must not reach the
+    engine: frames that do not decode (the codec's reasons ``malformed``,
+    ``wrong_version``, ``length_mismatch``, ``too_large``, or
+    ``decode_error``) and frames whose sequence number does not follow the
+    radar's (``duplicate_seq``: a duplicate, a replayed or a reordered
+    frame; ``seq_jump``: too far ahead; the rule is
+    :class:`ingest.gate.FrameGate`'s).  Accepted plot batches go onto a :class:`PlotQueue`
     bounded in plots; a batch that does not fit is dropped and counted
     (``shed``).  The receiver never waits for the engine.
 engine
