@@ -1334,8 +1334,8 @@ def test_sigterm_during_a_warm_restart_ends_start_up(scenario, tmp_path):
     recording = tmp_path / "long.rcrec"
     span = max(float(b[2]["time_s"].max()) for b in batches) + 10.0
     n_seq = max(b[1] for b in batches) + 1
-    with RecordingWriter(recording) as writer:      # the scenario 200 times over, later each time
-        for copy in range(200):
+    with RecordingWriter(recording) as writer:      # the scenario 60 times over, later each time
+        for copy in range(60):
             for radar_id, seq, plots in batches:
                 shifted = plots.copy()
                 shifted["time_s"] += copy * span
@@ -1347,19 +1347,19 @@ def test_sigterm_during_a_warm_restart_ends_start_up(scenario, tmp_path):
                                  "--record", str(recording), "--warm-restart-s", "1e9"],
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
-        deadline = time.monotonic() + 60.0
+        deadline = time.monotonic() + 180.0      # start-up on a loaded machine
         while "warm restart: replaying" not in stderr_path.read_text():
             assert proc.poll() is None and time.monotonic() < deadline, stderr_path.read_text()
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
-        stdout, _ = proc.communicate(timeout=60.0)
+        stdout, _ = proc.communicate(timeout=120.0)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     err = stderr_path.read_text()
     assert proc.returncode == 0, err
-    assert "stopped by SIGTERM during the warm restart, before going live" in err
+    assert "stopped by SIGTERM during start-up, before going live" in err
     assert "plots on" not in stdout and "warm restart: replayed" not in err
 
 

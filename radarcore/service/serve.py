@@ -82,6 +82,7 @@ public key is in the directory: a radar or a subscriber without an
 authorised key gets no connection, and no data flows either way.
 """
 import collections
+import contextlib
 import json
 import logging
 import math
@@ -318,8 +319,13 @@ def _load_curve_server(secret_key_file):
     return load_key_pair(secret_key_file)
 
 
-class StartCancelled(Exception):
-    """A stop was asked for (a signal) while the service was starting."""
+class StartCancelled(BaseException):
+    """A stop was asked for (a signal) while the service was starting.
+
+    A BaseException, like KeyboardInterrupt: raised from a signal handler in
+    the middle of a compilation, it must not be taken for an error of the
+    code it interrupts.
+    """
 
 
 def _never():
@@ -519,10 +525,12 @@ class Service:
         self._started = True
         cancelled = _never if cancel is None else cancel.is_set
         self._stopped = True            # until live: stop() has nothing to stop
-        warm_up(self.site, cancelled)
-        self.engine = Engine(self.site)
-        if self.warm_restart_s is not None:
-            self._warm_restart(cancelled)
+        # compiling and a warm restart hold no socket or output: a signal may end them at once
+        with (cancel.raising(StartCancelled) if hasattr(cancel, "raising") else contextlib.nullcontext()):
+            warm_up(self.site, cancelled)
+            self.engine = Engine(self.site)
+            if self.warm_restart_s is not None:
+                self._warm_restart(cancelled)
         if cancelled():
             raise StartCancelled("before binding")
         self._stopped = False
@@ -1101,7 +1109,8 @@ def run(args):
         try:
             service.start(cancel=stop)
         except StartCancelled as e:
-            print(f"radarcore serve: stopped by {stop.last or 'a signal'} {e}, before going live",
+            log.info("start-up ended: %s", e)
+            print(f"radarcore serve: stopped by {stop.last or 'a signal'} during start-up, before going live",
                   file=sys.stderr)
             return 0
         except (zmq.ZMQError, ValueError, OSError) as e:

@@ -7,6 +7,11 @@ previous handlers come back on exit.  A second signal during the wind-down
 is counted and logged, never fatal: a command that is draining accepted work
 must not be cut off by an impatient supervisor sending SIGTERM twice.
 
+Where polling is not possible (a long compilation, a replay inside a
+library call), ``with stop.raising(SomeError):`` makes a signal also raise
+``SomeError`` in the main thread, like Ctrl-C raises KeyboardInterrupt; use
+it only around code that holds nothing a half-done step could leave behind.
+
 Signal handlers can only be installed from the main thread; anywhere else
 (a command run from a test's worker thread) the event is yielded without
 handlers.
@@ -29,6 +34,19 @@ class StopEvent(threading.Event):
         super().__init__()
         self.signals = 0
         self.last = None
+        self.raise_type = None
+
+    @contextlib.contextmanager
+    def raising(self, exception_type):
+        """While the block runs, a stop signal also raises ``exception_type`` (and one already
+        received raises it at once)."""
+        if self.is_set():
+            raise exception_type(f"by {self.last or 'a signal'}")
+        self.raise_type = exception_type
+        try:
+            yield self
+        finally:
+            self.raise_type = None
 
 
 @contextlib.contextmanager
@@ -53,6 +71,9 @@ def stop_on_signals(signals=STOP_SIGNALS, event=None):
         if event.is_set():
             log.warning("%s again: already stopping", event.last)
         event.set()
+        if event.raise_type is not None:
+            raise_type, event.raise_type = event.raise_type, None
+            raise raise_type(f"by {event.last}")
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
