@@ -219,3 +219,24 @@ def test_asterix_files_decode_or_refuse_clearly(data):
             return
     assert all(r.plots.dtype == PLOT_DTYPE for r in results)
     assert sum(r.blocks for r in results) >= 1
+
+
+def test_unreadable_inputs_end_replay_with_a_message_and_exit_2(tmp_path, capsys):
+    """The issue's cases: an empty .ast, a bad first block header, a CR-only plots.csv."""
+    from radarcore.cli import main
+    from radarcore.core.config import dump_site
+
+    site = tmp_path / "site.toml"
+    site.write_text(dump_site(SITE))
+    lines = [",".join(PLOT_COLUMNS), "12.031,1,4210.5,87.21,2.31,-11.2,17.5"]
+    cases = {"empty.ast": (b"", "empty file: no ASTERIX data block"),
+             "bad.ast": (b"\x30\x00\x01" + bytes(40), "not an ASTERIX recording: the first data block header"),
+             "cut.ast": (encode_cat048(plots_of(1, 3), RADARS)[:-1], "not an ASTERIX recording"),
+             "plots.csv": ("\r".join(lines).encode() + b"\r", "lines end in a bare carriage return")}
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        assert main(["replay", str(path), "--site", str(site), "--out", str(tmp_path / "out"),
+                     "--quiet"]) == 2, name
+        err = capsys.readouterr().err
+        assert name in err and message in err, err
