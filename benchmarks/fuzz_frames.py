@@ -37,7 +37,7 @@ import traceback
 import numpy as np
 
 from ingest.codec import encode_plots
-from ingest.gate import FRAME_REJECT_REASONS, FrameGate
+from ingest.gate import FrameGate
 from ingest.recording import RecordingReader, RecordingWriter
 from ingest.schema import PLOT_DTYPE
 

@@ -1324,8 +1324,6 @@ def test_engine_heartbeat_is_in_the_stats_and_the_metrics(scenario):
 @pytest.mark.slow
 def test_sigterm_during_a_warm_restart_ends_start_up(scenario, tmp_path):
     """serve is replaying a long recording when SIGTERM comes: it stops before going live, exit 0."""
-    import selectors
-
     from ingest.recording import RecordingWriter
 
     site, batches = scenario
