@@ -561,7 +561,10 @@ def iter_ast_file(path, radars: RadarMap, chunk_bytes: int = 1 << 20,
     A data block cut by a chunk boundary is decoded with the next chunk.  A
     block header with LEN < 3 cannot be stepped over: it is counted as
     ``bad_length`` and the rest of the file is not decoded; a file ending
-    inside a block counts one ``truncated``.
+    inside a block counts one ``truncated``.  A file that does not start
+    with a whole data block (empty, shorter than its first block, or a first
+    header with LEN < 3) is not an ASTERIX recording: :class:`AsterixError`
+    names the file, at the first ``next()``.
 
     Parameters
     ----------
@@ -579,12 +582,18 @@ def iter_ast_file(path, radars: RadarMap, chunk_bytes: int = 1 << 20,
     AsterixDecodeResult
         One per chunk that held at least one complete data block (and one
         for the cut-off end of the file, if any).
+
+    Raises
+    ------
+    AsterixError
+        (a ValueError) For a file that does not start with a whole data block.
     """
     if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, (int, np.integer)) or \
             chunk_bytes < _MAX_BLOCK_BYTES:
         raise ValueError(f"chunk_bytes must be an integer >= {_MAX_BLOCK_BYTES}, got {chunk_bytes!r}")
     unwrapper = _check_decode_args(radars, unwrapper)
     with open(os.fspath(path), "rb") as file:
+        _check_first_block(path, file)
         carry = b""
         while True:
             chunk = file.read(int(chunk_bytes))
@@ -599,6 +608,22 @@ def iter_ast_file(path, radars: RadarMap, chunk_bytes: int = 1 << 20,
             if result.rejected["bad_length"] or at_end:
                 return
             carry = data_bytes[stop:]
+
+
+def _check_first_block(path, file):
+    """AsterixError unless ``file`` starts with a whole data block (CAT, LEN >= 3, LEN bytes there)."""
+    size = os.fstat(file.fileno()).st_size
+    head = file.read(3)
+    file.seek(0)
+    if size == 0:
+        raise AsterixError(f"{os.fspath(path)}: empty file: no ASTERIX data block")
+    if len(head) < 3:
+        raise AsterixError(f"{os.fspath(path)}: {size} bytes, shorter than an ASTERIX data block header")
+    category, length = head[0], (head[1] << 8) | head[2]
+    if length < 3 or length > size:
+        raise AsterixError(f"{os.fspath(path)}: not an ASTERIX recording: the first data block header "
+                           f"(category {category}, length {length}) is not valid for a file of "
+                           f"{size} bytes")
 
 
 # --------------------------------------------------------------------------

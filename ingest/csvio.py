@@ -206,16 +206,30 @@ class _Layout:
         return out
 
 
-def _split_header(data, start, at_end):
+#: Raised (with the file's name) for a file whose lines end in a bare CR.
+CR_LINE_ENDINGS = ("lines end in a bare carriage return (CR, old Mac OS style); only LF and CR LF "
+                   "line endings are read: convert the file (e.g. tr '\\r' '\\n')")
+
+
+def _split_header(data, start, at_end, path="file"):
     """Find the header: the first non-blank line of ``data[start:]``.
 
     Returns ``(names, body_start, lines_read)`` or ``None`` when no complete
-    line is there yet and more data may come.
+    line is there yet and more data may come.  A carriage return inside the
+    header line (not just before its LF) means CR-only line endings: a
+    ValueError naming ``path``, as soon as it is seen (such a file would
+    otherwise read as one header line and no plots).
     """
     lines = 0
     position = start
     while True:
         newline = data.find(b"\n", position)
+        carriage = data.find(b"\r", position, len(data) if newline < 0 else newline)
+        while carriage >= 0 and carriage + 1 < len(data) and data[carriage + 1] in b"\r":
+            carriage += 1                 # CR CR LF: the last CR before the LF is allowed
+        if carriage >= 0 and carriage + 1 < len(data) and data[carriage + 1] != 10 and \
+                (newline < 0 or carriage + 1 < newline):
+            raise ValueError(f"{path}: {CR_LINE_ENDINGS}")
         if newline < 0:
             if not at_end:
                 return None
@@ -307,7 +321,7 @@ def _iter_table(path, spec, dtype, chunk_bytes, names=_NO_NAMES):
                 at_end = len(block) == 0
                 pending = pending + block if pending else bytearray(block)
             if layout is None:
-                header = _split_header(pending, start, at_end)
+                header = _split_header(pending, start, at_end, path)
                 if header is None:
                     continue
                 header_names, start, lines = header

@@ -14,20 +14,47 @@ import time
 import numpy as np
 
 from ingest.codec import REJECT_REASONS_WIRE, FrameError, PlotFrame, decode_plots
+from ingest.recording import record_size_problem
 from ingest.schema import PLOT_DTYPE
 
 log = logging.getLogger("ingest.gate")
 
-#: Reasons a whole frame is rejected before it reaches the engine (counted in frames).
-FRAME_REJECT_REASONS = REJECT_REASONS_WIRE + ("duplicate_seq",)
+#: Reasons a whole frame is rejected before it reaches the engine (counted in
+#: frames): the codec's (:data:`ingest.codec.REJECT_REASONS_WIRE`),
+#: ``duplicate_seq`` (a sequence number at or below the radar's last one),
+#: ``seq_jump`` (a sequence number more than :data:`SEQ_WINDOW` ahead of it)
+#: and ``decode_error`` (the decoder failed in a way it does not document: a
+#: fault of radarcore, logged with its traceback; the frame is dropped and
+#: the service goes on).
+FRAME_REJECT_REASONS = REJECT_REASONS_WIRE + ("duplicate_seq", "seq_jump", "decode_error")
 #: The largest plot count of one frame.
 MAX_FRAME_PLOTS = 1_000_000
-#: A radar whose frames come with this many increasing sequence numbers in a
-#: row, all at or below its last accepted one, has restarted its counter:
-#: the last of them is accepted and the radar's sequence follows it.
+#: A frame is accepted when its sequence number is above the radar's last
+#: accepted one by at most this much (frames lost in transit leave gaps).
+SEQ_WINDOW = 10_000
+#: A radar whose refused frames form a run this long, each within
+#: :data:`SEQ_WINDOW` above the one before, has restarted (or jumped) its
+#: counter: the last frame of the run is accepted and the radar's sequence
+#: follows it.
 SEQ_RESYNC_FRAMES = 20
+#: Candidate runs kept per radar while its frames are refused.
+SEQ_RESYNC_RUNS = 4
 #: A log line per rejection reason at most this often.
 LOG_INTERVAL_S = 10.0
+
+
+_last_fault_log = [-math.inf]
+
+
+def _decoder_fault(what, error):
+    """Log a decoder's undocumented exception (with its traceback, at most once per
+    :data:`LOG_INTERVAL_S`); the one-line message to count it under."""
+    now = time.monotonic()
+    if now - _last_fault_log[0] >= LOG_INTERVAL_S:
+        _last_fault_log[0] = now
+        log.error("%s decoder failed (a fault of radarcore; the frame is dropped)", what,
+                  exc_info=error)
+    return f"{type(error).__name__}: {error}"
 
 
 class RateLimitedLog:
@@ -69,19 +96,35 @@ class FrameGate:
 
     A frame is rejected, and counted under exactly one reason of
     :data:`FRAME_REJECT_REASONS`, when it does not decode (the reason of the
-    codec's :class:`~ingest.codec.FrameError`) or when its sequence number is
-    at or below the last accepted sequence number of its radar
-    (``duplicate_seq``).  Sequence numbers are kept for the site's radars
+    codec's :class:`~ingest.codec.FrameError`, or ``decode_error`` for any
+    other exception of the decoder) or when its sequence number does not
+    follow its radar's.  Sequence numbers are kept for the site's radars
     only (a bounded table); frames of other radars pass, and the engine
     counts their plots as ``unknown_radar``.
 
-    A radar that restarts its counter (or one whose counter was thrown far
-    ahead once) would otherwise be refused for ever: when
-    :data:`SEQ_RESYNC_FRAMES` frames in a row of one radar are refused with
-    strictly increasing sequence numbers, the last of them is accepted and
-    the radar's sequence follows it (counted in ``seq_resyncs``); the frames
-    before it stay rejected.  Duplicates and replays of old frames do not
-    form such a run.
+    The sequence rule, per radar, with ``last`` its last accepted number:
+
+    - the radar's first frame is accepted;
+    - a frame with ``last < seq <= last + SEQ_WINDOW`` is accepted;
+    - ``seq <= last`` is refused as ``duplicate_seq`` (a duplicate, a
+      replayed or a reordered frame), ``seq > last + SEQ_WINDOW`` as
+      ``seq_jump``.  One forged frame far ahead (``seq = 2**64 - 1``) is
+      therefore refused and moves nothing;
+    - resynchronisation: a radar that restarted its counter (or whose
+      counter really jumped) would otherwise be refused for ever.  Its
+      refused frames are followed as runs: a refused frame extends a run
+      when its number is above the run's last by at most ``SEQ_WINDOW``,
+      else it starts a new run (at most :data:`SEQ_RESYNC_RUNS` are kept;
+      the least recently extended one gives way).  When a run reaches
+      :data:`SEQ_RESYNC_FRAMES` frames its last frame is accepted and the
+      radar's sequence follows it (``seq_resyncs``); the frames before it
+      stay rejected.  An accepted frame ends every run.  So a steady
+      stream of the radar's real frames resynchronises after 20 frames
+      even with forged or duplicated frames between them, exact
+      duplicates and replays of old frames never form a run (their numbers
+      do not increase), and forged frames interleaved with a healthy stream
+      never take it over.  (A sender that knows the radar's current number
+      can forge accepted frames: authenticate radars with CurveZMQ.)
 
     The live service and the replay of a recording use the same gate, so a
     replay feeds the engine exactly the plots the service fed it.
@@ -112,7 +155,8 @@ class FrameGate:
         self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
         self.last_seq = {}
         self.seq_resyncs = 0
-        self._behind = {}           # radar id -> (run length, last refused seq)
+        self._runs = {}             # radar id -> list of [last refused seq, length, last used]
+        self._refused = 0           # refused frames so far (orders the runs by last use)
         self.last_error = None
 
     def decode(self, frames):
@@ -121,7 +165,29 @@ class FrameGate:
             item = decode_plots(frames, self.max_plots)
         except FrameError as error:
             item = error
+        except Exception as error:      # a decoder fault: count it, keep the service alive
+            return self.reject("decode_error", _decoder_fault("plot frame", error))
         return self.admit(item)
+
+    def screen(self, frames):
+        """Refuse (``too_large``, counted) a message a recording cannot hold; whether it may go on.
+
+        The live service screens every message before it records and
+        decodes it, with or without a recording, so that it feeds the engine
+        the same frames either way and a replay of its recording sees every
+        frame it accepted.
+        """
+        problem = record_size_problem(frames)
+        if problem is None:
+            return True
+        self.reject("too_large", problem)
+        return False
+
+    def reject(self, reason, message):
+        """Count one frame rejected under ``reason``; returns None."""
+        self.frames_rejected[reason] += 1
+        self.last_error = (reason, message)
+        return None
 
     def admit(self, item):
         """Count a decoded frame or a decoding error; the PlotFrame if accepted, else None.
@@ -131,29 +197,41 @@ class FrameGate:
         item : ingest.codec.PlotFrame or ingest.codec.FrameError
         """
         if isinstance(item, FrameError):
-            self.frames_rejected[item.reason] += 1
-            self.last_error = (item.reason, item.message)
-            return None
+            return self.reject(item.reason, item.message)
         radar_id = item.radar_id
         if radar_id in self.radar_ids:
             last = self.last_seq.get(radar_id)
-            if last is not None and item.seq <= last:
-                run, previous = self._behind.get(radar_id, (0, None))
-                run = run + 1 if previous is not None and item.seq > previous else 1
-                if run < SEQ_RESYNC_FRAMES:
-                    self._behind[radar_id] = (run, item.seq)
-                    self.frames_rejected["duplicate_seq"] += 1
-                    self.last_error = ("duplicate_seq", f"radar {radar_id} frame seq {item.seq}, "
-                                                        f"last accepted {last}")
-                    return None
+            seq = item.seq
+            if last is not None and not last < seq <= last + SEQ_WINDOW:
+                if not self._resync(radar_id, seq):
+                    reason = "duplicate_seq" if seq <= last else "seq_jump"
+                    return self.reject(reason, f"radar {radar_id} frame seq {seq}, last accepted {last}")
                 self.seq_resyncs += 1
                 log.warning("radar %d restarted its frame sequence: now at %d (was %d)",
-                            radar_id, item.seq, last)
-            self._behind.pop(radar_id, None)
-            self.last_seq[radar_id] = item.seq
+                            radar_id, seq, last)
+            self._runs.pop(radar_id, None)
+            self.last_seq[radar_id] = seq
         self.frames_accepted += 1
         self.plots_accepted += item.plots.size
         return item
+
+    def _resync(self, radar_id, seq):
+        """Add a refused frame to the radar's runs; whether a run is now long enough."""
+        self._refused += 1
+        runs = self._runs.setdefault(radar_id, [])
+        best = None
+        for run in runs:
+            if run[0] < seq <= run[0] + SEQ_WINDOW and (best is None or run[1] > best[1]):
+                best = run
+        if best is None:
+            if len(runs) >= SEQ_RESYNC_RUNS:
+                runs.remove(min(runs, key=lambda run: run[2]))
+            best = [seq, 0, 0]
+            runs.append(best)
+        best[0] = seq
+        best[1] += 1
+        best[2] = self._refused
+        return best[1] >= SEQ_RESYNC_FRAMES
 
     def reset_counters(self):
         """Zero the counters; the sequence numbers are kept."""
@@ -193,8 +271,13 @@ class AsterixGate:
         from ingest.asterix import decode_datagram
 
         plots, records, refused = [], 0, 0
-        for part in frames:
-            result = decode_datagram(part, self.radars, self.unwrapper)
+        try:
+            results = [decode_datagram(part, self.radars, self.unwrapper) for part in frames]
+        except TypeError as error:      # a part that is not a byte buffer
+            return self._reject("malformed", f"an ASTERIX message part is not bytes ({error})")
+        except Exception as error:      # a decoder fault: count it, keep the service alive
+            return self._reject("decode_error", _decoder_fault("ASTERIX", error))
+        for result in results:
             records += result.records
             for reason, n in result.rejected.items():
                 if n:
@@ -203,15 +286,21 @@ class AsterixGate:
             if result.plots.size:
                 plots.append(result.plots)
         if not plots and (refused or not records):
-            self.frames_rejected["malformed"] += 1
-            self.last_error = ("malformed", f"an ASTERIX message of {len(frames)} part(s) gave no "
-                                            f"plot ({refused} records refused)")
-            return None
+            return self._reject("malformed", f"an ASTERIX message of {len(frames)} part(s) gave no "
+                                             f"plot ({refused} records refused)")
         plots = np.concatenate(plots) if plots else np.zeros(0, PLOT_DTYPE)
         self.frames_accepted += 1
         self.plots_accepted += plots.size
         return PlotFrame(radar_id=-1, seq=0, t_first=float(plots["time_s"][0]) if plots.size else math.nan,
                          plots=plots)
+
+    def _reject(self, reason, message):
+        self.frames_rejected[reason] += 1
+        self.last_error = (reason, message)
+        return None
+
+    screen = FrameGate.screen
+    reject = _reject
 
     def reset_counters(self):
         self.frames_accepted = 0

@@ -29,19 +29,37 @@ footer, so a record is whole as soon as its last byte is on disk.
 Crashes and damage
 ------------------
 
-A reader stops at the first record that is not whole: a record header or body
-that runs past the end of the file (*torn*: the writer was cut off), or a
-body whose CRC or layout is wrong (*corrupt*).  Every record before it is
-replayed; the bytes from it to the end of the file are reported as
-``torn_bytes``.  A file shorter than the header whose bytes are a prefix of a
-valid header (cut while being created) is a recording with no record.
+A reader replays every valid record: one whose body fits in the file,
+whose CRC matches and whose parts fill the body exactly.  A record that is
+not valid is *damaged*; the reader then resynchronises: it scans forward,
+byte by byte, for the next offset where a valid record starts, and goes on
+from there.  Each damaged stretch that a valid record follows is reported
+as *corruption* with its offset and length (``corrupt``); the bytes after
+the last valid record are the *tail* (``torn_bytes``), reported as ``torn``
+when they are a record cut short (the writer was cut off: a crash) and as
+``corrupt`` when they hold a whole record that is not valid (or zero bytes
+the file system allocated but never wrote before a crash).  A file shorter
+than the header whose bytes are a prefix of a valid header (cut while being
+created) is a recording with no record.
 
-A writer that opens an existing recording truncates a torn tail and appends
-after the last whole record.  A corrupt record is treated as a torn tail when
-nothing but zero bytes follows it: it is the last record of the file, or what
-follows is blocks the file system allocated but never wrote before a crash.
-Any other corrupt record is an error (:class:`ValueError` naming the file and
-the offset), so that no whole record after it is ever destroyed silently.
+Resynchronising trusts the CRC: a stretch of damaged bytes that happens to
+hold a valid record (a message whose own bytes are a recording record) is
+replayed as one.  The chance that random damage forms one is about 2**-32
+per byte scanned.
+
+A writer that opens an existing recording scans it the same way, cuts the
+tail after the last valid record (it holds no whole record) and appends
+after it; damaged stretches before it are left in place, reported
+(``corrupt``) and skipped by every reader.
+
+Limits
+------
+
+A record holds at most :data:`MAX_RECORD_PARTS` parts and a body of at most
+:data:`MAX_RECORD_BODY_BYTES` (the largest plot frame, 1,000,000 plots, is
+56 MB); :meth:`RecordingWriter.write` refuses a larger message with
+:class:`RecordError` and writes nothing, and :func:`record_size_problem`
+tells beforehand.  Readers accept any record the layout allows.
 
 Writing
 -------
@@ -62,16 +80,22 @@ import struct
 import time
 import zlib
 
+import numpy as np
+
 from ingest.codec import FrameError, decode_plots
 
 __all__ = [
     "FILE_HEADER",
     "FILE_HEADER_SIZE",
+    "MAX_RECORD_BODY_BYTES",
+    "MAX_RECORD_PARTS",
     "RECORDING_MAGIC",
+    "RecordError",
     "RecordingReader",
     "RecordingWriter",
     "iter_recording_plots",
     "read_recording",
+    "record_size_problem",
     "recording_time_span",
 ]
 
@@ -83,8 +107,13 @@ _RECORD_HEAD = struct.Struct("<II")      # body_length, crc
 _BODY_HEAD = struct.Struct("<dH")        # receive_time, n_parts
 _PART_LENGTH = struct.Struct("<I")
 
-_U32_MAX = (1 << 32) - 1
-_MAX_PARTS = (1 << 16) - 1
+#: The most parts of one record (the u16 ``n_parts``).
+MAX_RECORD_PARTS = (1 << 16) - 1
+#: The largest record body the writer takes (bytes).
+MAX_RECORD_BODY_BYTES = 1 << 26
+
+#: Damaged stretches listed one by one (``corrupt``); more are only counted.
+MAX_CORRUPT_LISTED = 100
 
 #: Gathered bytes above which a write hands them to the operating system.
 _WRITE_THROUGH_BYTES = 1 << 20
@@ -123,12 +152,29 @@ def _read_header(file, size, path):
     return True
 
 
+class RecordError(ValueError):
+    """A message a recording cannot hold (too many parts, too large, a part that is not bytes).
+
+    Attributes
+    ----------
+    reason : str
+        ``"too_large"`` or ``"malformed"`` (a part that is not bytes): the
+        frame rejection reason the live service counts it under.
+    """
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
 def _parse_body(body):
     """(receive_time, [part bytes]) of a record body, or None if its layout is wrong."""
     length = len(body)
     if length < _BODY_HEAD.size:
         return None
     receive_time, n_parts = _BODY_HEAD.unpack_from(body)
+    if not math.isfinite(receive_time):
+        return None
     offset = _BODY_HEAD.size
     frames = []
     for _ in range(n_parts):
@@ -145,13 +191,104 @@ def _parse_body(body):
     return receive_time, frames
 
 
+#: Bodies up to this size are read whole before their layout is checked.
+_READ_WHOLE_BODY = 1 << 20
+#: Bytes examined at a time while resynchronising: the first piece, and the
+#: most (each piece is twice the one before: the next record is usually near).
+_RESYNC_FIRST_CHUNK = 1 << 12
+_RESYNC_CHUNK = 1 << 20
+_MIN_RECORD = _RECORD_HEAD.size + _BODY_HEAD.size      # 18
+
+
+def _layout_fits(fd, body_start, body_length):
+    """Whether the part lengths of the body at ``body_start`` fill it exactly (read piece by piece)."""
+    head = os.pread(fd, _BODY_HEAD.size, body_start)
+    if len(head) != _BODY_HEAD.size:
+        return False
+    receive_time, n_parts = _BODY_HEAD.unpack(head)
+    if not math.isfinite(receive_time):
+        return False
+    offset = _BODY_HEAD.size
+    for _ in range(n_parts):
+        if offset + 4 > body_length:
+            return False
+        piece = os.pread(fd, 4, body_start + offset)
+        if len(piece) != 4:
+            return False
+        offset += 4 + _PART_LENGTH.unpack(piece)[0]
+        if offset > body_length:
+            return False
+    return offset == body_length
+
+
+def _record_at(fd, offset, size):
+    """The valid record at ``offset``: ``(receive_time, frames, end)``, or None."""
+    head = os.pread(fd, _RECORD_HEAD.size, offset)
+    if len(head) != _RECORD_HEAD.size:
+        return None
+    body_length, crc = _RECORD_HEAD.unpack(head)
+    body_start = offset + _RECORD_HEAD.size
+    if not _BODY_HEAD.size <= body_length <= size - body_start:
+        return None
+    if body_length > _READ_WHOLE_BODY and not _layout_fits(fd, body_start, body_length):
+        return None
+    body = os.pread(fd, body_length, body_start)
+    if len(body) != body_length or zlib.crc32(body) != crc:
+        return None
+    record = _parse_body(body)
+    if record is None:
+        return None
+    return record[0], record[1], body_start + body_length
+
+
+def _candidates(chunk, base, size):
+    """Offsets in ``chunk`` (file offset ``base``) where a record header is plausible.
+
+    Plausible: a body length of at least the body head that fits in the
+    file, room in it for the part lengths its ``n_parts`` claims, and a
+    finite receive time.  Ascending file offsets.
+    """
+    a = np.frombuffer(chunk, np.uint8)
+    n = a.size - _MIN_RECORD + 1
+    if n <= 0:
+        return np.zeros(0, np.int64)
+    u = a.astype(np.int64)
+    length = u[0:n] | (u[1:n + 1] << 8) | (u[2:n + 2] << 16) | (u[3:n + 3] << 24)
+    n_parts = u[16:n + 16] | (u[17:n + 17] << 8)
+    room = size - _RECORD_HEAD.size - (base + np.arange(n, dtype=np.int64))
+    # the exponent of the f64 receive time (bytes 14, 15 of the record) all ones: NaN or inf
+    non_finite = ((u[15:n + 15] & 0x7F) == 0x7F) & ((u[14:n + 14] & 0xF0) == 0xF0)
+    plausible = ((length >= _BODY_HEAD.size) & (length <= room)
+                 & (_BODY_HEAD.size + 4 * n_parts <= length) & ~non_finite)
+    return base + np.flatnonzero(plausible)
+
+
+def _find_record(fd, start, size):
+    """The offset of the first valid record at or after ``start``, or None."""
+    position = start
+    piece = _RESYNC_FIRST_CHUNK
+    while position + _MIN_RECORD <= size:
+        chunk = os.pread(fd, min(piece + _MIN_RECORD - 1, size - position), position)
+        piece = min(2 * piece, _RESYNC_CHUNK)
+        if len(chunk) < _MIN_RECORD:
+            return None
+        for offset in _candidates(chunk, position, size).tolist():
+            if _record_at(fd, offset, size) is not None:
+                return offset
+        position += len(chunk) - _MIN_RECORD + 1
+    return None
+
+
 class _Scan:
     """One pass over the records of an open file, from ``start`` to ``size``.
 
-    Iterating yields (receive_time, frames) per whole record; afterwards
-    ``end_offset`` is the end of the last whole record, ``records`` their
-    number, ``stop_reason`` None, "torn" or "corrupt", and ``bad_record_end``
-    the end of a corrupt record (whose length fitted in the file).
+    Iterating yields (receive_time, frames) per valid record, stepping over
+    damaged stretches (module docstring).  Afterwards ``end_offset`` is the
+    end of the last valid record, ``records`` their number, ``stop_reason``
+    None, "torn" or "corrupt" (what the tail after ``end_offset`` is),
+    ``corrupt`` the first :data:`MAX_CORRUPT_LISTED` damaged stretches that
+    a valid record follows, as (offset, bytes), and ``corrupt_stretches``,
+    ``corrupt_bytes`` their count and total size.
     """
 
     def __init__(self, file, size, start):
@@ -160,36 +297,48 @@ class _Scan:
         self.end_offset = start
         self.records = 0
         self.stop_reason = None
-        self.bad_record_end = None
+        self.corrupt = []
+        self.corrupt_stretches = 0
+        self.corrupt_bytes = 0
 
     def __iter__(self):
         file, size = self.file, self.size
-        file.seek(self.end_offset)
-        while True:
-            offset = self.end_offset
-            remaining = size - offset
-            if remaining == 0:
-                return
-            head = file.read(_RECORD_HEAD.size) if remaining >= _RECORD_HEAD.size else b""
+        fd = file.fileno()
+        offset = self.end_offset
+        file.seek(offset)
+        while offset < size:
+            problem = None
+            head = file.read(_RECORD_HEAD.size) if size - offset >= _RECORD_HEAD.size else b""
+            record = None
             if len(head) < _RECORD_HEAD.size:
-                self.stop_reason = "torn"
+                problem = "torn"
+            else:
+                body_length, crc = _RECORD_HEAD.unpack(head)
+                if body_length > size - offset - _RECORD_HEAD.size:
+                    problem = "torn"
+                else:
+                    body = file.read(body_length)
+                    if len(body) != body_length:       # the file shrank under us
+                        problem = "torn"
+                    else:
+                        record = _parse_body(body) if zlib.crc32(body) == crc else None
+                        problem = "corrupt" if record is None else None
+            if record is not None:
+                offset += _RECORD_HEAD.size + body_length
+                self.end_offset = offset
+                self.records += 1
+                yield record
+                continue
+            found = _find_record(fd, offset + 1, size)
+            if found is None:
+                self.stop_reason = problem
                 return
-            body_length, crc = _RECORD_HEAD.unpack(head)
-            if body_length > remaining - _RECORD_HEAD.size:
-                self.stop_reason = "torn"
-                return
-            body = file.read(body_length)
-            if len(body) != body_length:       # the file shrank under us
-                self.stop_reason = "torn"
-                return
-            record = _parse_body(body) if zlib.crc32(body) == crc else None
-            if record is None:
-                self.stop_reason = "corrupt"
-                self.bad_record_end = offset + _RECORD_HEAD.size + body_length
-                return
-            self.end_offset = offset + _RECORD_HEAD.size + body_length
-            self.records += 1
-            yield record
+            self.corrupt_stretches += 1
+            self.corrupt_bytes += found - offset
+            if len(self.corrupt) < MAX_CORRUPT_LISTED:
+                self.corrupt.append((offset, found - offset))
+            offset = found
+            file.seek(offset)
 
 
 class RecordingReader:
@@ -197,23 +346,29 @@ class RecordingReader:
 
     Iterating yields ``(receive_time, frames)``: a float (seconds) and the
     list of the message's parts as ``bytes``.  Each iteration reads the file
-    afresh, up to its size when the iteration starts; it stops at the first
-    torn or corrupt record.
+    afresh, up to its size when the iteration starts; it steps over damaged
+    records (resynchronising on the next valid one, see the module
+    docstring) and ends after the last valid record.
 
     Attributes
     ----------
     path : str
     records_read : int
-        Whole records read by the last (complete) iteration.
+        Valid records read by the last (complete) iteration.
     torn_bytes : int
-        Bytes after the last whole record: a torn tail, or a corrupt record
-        and everything after it.
+        Bytes after the last valid record (the tail).
     stop_reason : str or None
-        ``None`` (the file ends after a whole record), ``"torn"`` (cut inside
-        a record, or inside the file header) or ``"corrupt"`` (a record whose
-        CRC or layout is wrong).
+        What the tail is: ``None`` (the file ends after a valid record),
+        ``"torn"`` (cut inside a record, or inside the file header) or
+        ``"corrupt"`` (a whole record whose CRC or layout is wrong, and
+        what follows it).
+    corrupt : list of (int, int)
+        Damaged stretches a valid record follows, as (file offset, bytes),
+        the first :data:`MAX_CORRUPT_LISTED` of them.
+    corrupt_stretches, corrupt_bytes : int
+        Their number and total size.
     end_offset : int
-        File offset just after the last whole record.
+        File offset just after the last valid record.
 
     Raises
     ------
@@ -230,6 +385,9 @@ class RecordingReader:
         self.records_read = 0
         self.torn_bytes = 0
         self.stop_reason = None
+        self.corrupt = []
+        self.corrupt_stretches = 0
+        self.corrupt_bytes = 0
         self.end_offset = 0
 
     def __iter__(self):
@@ -237,12 +395,14 @@ class RecordingReader:
 
     def __repr__(self):
         return (f"RecordingReader({self.path!r}, records_read={self.records_read}, "
-                f"torn_bytes={self.torn_bytes}, stop_reason={self.stop_reason!r})")
+                f"corrupt_stretches={self.corrupt_stretches}, torn_bytes={self.torn_bytes}, "
+                f"stop_reason={self.stop_reason!r})")
 
     def _records(self):
         with open(self.path, "rb", buffering=_READ_BUFFER_BYTES) as file:
             size = os.fstat(file.fileno()).st_size
             self.records_read = 0
+            self.corrupt, self.corrupt_stretches, self.corrupt_bytes = [], 0, 0
             if not _read_header(file, size, self.path):
                 self.end_offset = 0
                 self.torn_bytes = size
@@ -256,6 +416,9 @@ class RecordingReader:
                 self.end_offset = scan.end_offset
                 self.torn_bytes = size - scan.end_offset
                 self.stop_reason = scan.stop_reason
+                self.corrupt = scan.corrupt
+                self.corrupt_stretches = scan.corrupt_stretches
+                self.corrupt_bytes = scan.corrupt_bytes
 
 
 def read_recording(path):
@@ -268,8 +431,9 @@ def read_recording(path):
     Returns
     -------
     RecordingReader
-        Iterable of ``(receive_time, frames)`` for every whole record;
-        ``torn_bytes``, ``records_read`` and ``stop_reason`` after iteration.
+        Iterable of ``(receive_time, frames)`` for every valid record;
+        ``records_read``, ``corrupt``, ``torn_bytes`` and ``stop_reason``
+        after iteration.
 
     Raises
     ------
@@ -356,21 +520,43 @@ def _part_view(part, k):
         if view.ndim != 1 or view.format != "B":
             view = view.cast("B")
     except (TypeError, ValueError, BufferError):
-        raise ValueError(f"part {k} is a {type(part).__name__}, not bytes") from None
+        raise RecordError("malformed", f"part {k} is a {type(part).__name__}, not bytes") from None
     return view
 
 
-def _zeros_from(file, offset, size):
-    """Whether every byte of ``file`` from ``offset`` to ``size`` is zero."""
-    file.seek(offset)
-    while offset < size:
-        chunk = file.read(min(size - offset, _READ_BUFFER_BYTES))
-        if not chunk:
-            return True
-        if chunk.count(0) != len(chunk):
-            return False
-        offset += len(chunk)
-    return True
+def _body_length(frames, max_body_bytes):
+    """The body length of a record of ``frames``; RecordError beyond the limits."""
+    try:
+        n_parts = len(frames)
+    except TypeError:
+        raise RecordError("malformed", f"a message is a list of parts, not a "
+                                       f"{type(frames).__name__}") from None
+    if n_parts > MAX_RECORD_PARTS:
+        raise RecordError("too_large", f"a message of {n_parts} parts; a record holds at most "
+                                       f"{MAX_RECORD_PARTS}")
+    total = _BODY_HEAD.size + _PART_LENGTH.size * n_parts
+    for k, part in enumerate(frames):
+        try:
+            total += len(part) if isinstance(part, bytes) else memoryview(part).nbytes
+        except TypeError:
+            raise RecordError("malformed", f"part {k} is a {type(part).__name__}, not bytes") from None
+        if total > max_body_bytes:
+            raise RecordError("too_large", f"a message of more than {max_body_bytes:,} bytes "
+                                           f"({n_parts} parts); a record holds at most that")
+    return total
+
+
+def record_size_problem(frames, max_body_bytes=MAX_RECORD_BODY_BYTES):
+    """Why a recording cannot hold this message (a one-line text), or None if it can.
+
+    Checks only the count and the sizes of the parts (no copy); parts that
+    are not bytes-like are left to the caller's decoder.
+    """
+    try:
+        _body_length(frames, max_body_bytes)
+    except RecordError as error:
+        return str(error) if error.reason == "too_large" else None
+    return None
 
 
 class RecordingWriter:
@@ -385,6 +571,9 @@ class RecordingWriter:
     flush_interval_s : float
         Longest time (seconds, >= 0) between flushes while writing; 0 flushes
         on every write.
+    max_body_bytes : int
+        The largest record body :meth:`write` takes (at most
+        :data:`MAX_RECORD_BODY_BYTES`, the default).
 
     Attributes
     ----------
@@ -395,23 +584,32 @@ class RecordingWriter:
     records_found : int
         Whole records the file held when it was opened.
     truncated_bytes : int
-        Bytes of a torn tail removed when it was opened.
+        Bytes of the tail after the last valid record removed when it was
+        opened (a torn or corrupt tail: it holds no valid record).
+    corrupt_found : list of (int, int)
+        Damaged stretches before the last valid record, as (offset, bytes):
+        left in place (readers step over them).
 
     Raises
     ------
     ValueError
-        For a file that is not a recording, a corrupt record that is not at
-        the tail (naming the file and the offset), a file already open by
-        another writer, or a bad ``flush_interval_s``.
+        For a file that is not a recording, a file already open by another
+        writer, or a bad ``flush_interval_s`` or ``max_body_bytes``.
     """
 
-    def __init__(self, path, flush_interval_s=1.0):
+    def __init__(self, path, flush_interval_s=1.0, max_body_bytes=MAX_RECORD_BODY_BYTES):
         if (isinstance(flush_interval_s, bool) or not isinstance(flush_interval_s, numbers.Real)
                 or not math.isfinite(flush_interval_s) or flush_interval_s < 0):
             raise ValueError(f"flush_interval_s must be a finite number >= 0, "
                              f"got {flush_interval_s!r}")
+        if (isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, numbers.Integral)
+                or not _BODY_HEAD.size <= max_body_bytes <= MAX_RECORD_BODY_BYTES):
+            raise ValueError(f"max_body_bytes must be an integer in [{_BODY_HEAD.size}, "
+                             f"{MAX_RECORD_BODY_BYTES}], got {max_body_bytes!r}")
         self.path = os.fspath(path)
         self.flush_interval_s = float(flush_interval_s)
+        self.max_body_bytes = int(max_body_bytes)
+        self.corrupt_found = []
         self.records_written = 0
         self.bytes_written = 0
         self.records_found = 0
@@ -432,7 +630,7 @@ class RecordingWriter:
         self._last_flush_s = _clock()
 
     def _prepare(self, file):
-        """Check an existing recording and cut its torn tail, or write the header."""
+        """Check an existing recording and cut the tail after its last valid record, or write the header."""
         size = os.fstat(file.fileno()).st_size
         with open(self.path, "rb", buffering=_READ_BUFFER_BYTES) as reader:
             header_whole = size > 0 and _read_header(reader, size, self.path)
@@ -442,13 +640,8 @@ class RecordingWriter:
                 for _ in scan:
                     pass
                 end = scan.end_offset
-                if (scan.stop_reason == "corrupt"
-                        and not _zeros_from(reader, scan.bad_record_end, size)):
-                    raise ValueError(
-                        f"{self.path}: corrupt record at offset {end} followed by "
-                        f"{size - scan.bad_record_end} more bytes; not appending (replay "
-                        f"stops there; move the file aside or record to a new one)")
                 self.records_found = scan.records
+                self.corrupt_found = scan.corrupt
         if end < size:
             file.truncate(end)
             self.truncated_bytes = size - end
@@ -470,25 +663,25 @@ class RecordingWriter:
         receive_time : float
             When it was received, seconds on the receiver's clock (finite).
         frames : sequence of bytes-like
-            Its parts (at most 65535; the body at most 4 GiB).
+            Its parts (at most :data:`MAX_RECORD_PARTS`; the body at most
+            ``max_body_bytes``).
 
         Raises
         ------
+        RecordError
+            (a ValueError) For parts that are not bytes, too many or too
+            large; nothing is written then.
         ValueError
-            For a closed writer, a non-finite receive time or parts that are
-            not bytes or too many or too large; nothing is written then.
+            For a closed writer or a non-finite receive time.
         """
         if self._file is None:
             raise ValueError(f"{self.path}: write to a closed recording")
         receive_time = float(receive_time)
         if not math.isfinite(receive_time):
             raise ValueError(f"receive_time must be finite, got {receive_time}")
+        _body_length(frames, self.max_body_bytes)      # limits first: never copy a huge message
         views = [_part_view(part, k) for k, part in enumerate(frames)]
-        if len(views) > _MAX_PARTS:
-            raise ValueError(f"{len(views)} parts, at most {_MAX_PARTS} per record")
         body_length = _BODY_HEAD.size + sum(_PART_LENGTH.size + view.nbytes for view in views)
-        if body_length > _U32_MAX:
-            raise ValueError(f"record body of {body_length} bytes, at most {_U32_MAX}")
         buffer = self._buffer
         start = len(buffer)
         buffer += _RECORD_HEAD.pack(body_length, 0)

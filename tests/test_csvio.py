@@ -292,6 +292,20 @@ def test_empty_and_header_only_files(tmp_path):
         iter_plots_csv(header_only, chunk_bytes=1.5)
 
 
+@pytest.mark.parametrize("chunk_bytes", [None, 7, 1 << 20])
+def test_cr_only_line_endings_are_refused_naming_the_file(tmp_path, chunk_bytes):
+    lines = [",".join(PLOT_COLUMNS), "12.031,1,4210.5,87.21,2.31,-11.2,17.5", "12.5,1,4000,80,2,,"]
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes("\r".join(lines).encode() + b"\r")
+    with pytest.raises(ValueError, match=r"cr\.csv: lines end in a bare carriage return"):
+        list(iter_plots_csv(cr, chunk_bytes=chunk_bytes)) if chunk_bytes else read_plots_csv(cr)
+    # CR LF and LF read the same two plots
+    for name, end in (("crlf.csv", "\r\n"), ("lf.csv", "\n")):
+        path = tmp_path / name
+        path.write_bytes(end.join(lines).encode() + end.encode())
+        assert len(read_plots_csv(path).plots) == 2
+
+
 def test_long_line_longer_than_chunk(tmp_path):
     text = ",".join(PLOT_COLUMNS) + "\n" + "1,1,1,1,1,1," + "1" * 500 + "\n2,2,2,2,2,,\n"
     path = write_text(tmp_path / "plots.csv", text)

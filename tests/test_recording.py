@@ -184,7 +184,7 @@ def test_cut_at_every_byte_offset(tmp_path):
         assert path.read_bytes() == build_file(records[:whole] + [new_record])[0]
 
 
-def test_flipped_byte_stops_the_reader_at_that_record(tmp_path):
+def test_flipped_byte_skips_that_record_and_replays_every_one_after_it(tmp_path):
     records = sample_records(5, seed=3)
     records[2] = (1002.5, [b"middle record payload"])
     data, ends = build_file(records)
@@ -195,14 +195,36 @@ def test_flipped_byte_stops_the_reader_at_that_record(tmp_path):
         mutated[position] ^= 0x10
         path.write_bytes(bytes(mutated))
         read, reader = read_all(path)
-        assert read == records[:2], position
-        assert reader.records_read == 2
-        assert reader.torn_bytes == len(data) - start
-        assert reader.end_offset == start
-        if position >= start + 4:                           # not the length field
-            assert reader.stop_reason == "corrupt", position
-        else:
-            assert reader.stop_reason in ("torn", "corrupt")
+        assert read == records[:2] + records[3:], position
+        assert reader.records_read == 4
+        assert reader.corrupt == [(start, end - start)], position
+        assert (reader.corrupt_stretches, reader.corrupt_bytes) == (1, end - start)
+        assert (reader.torn_bytes, reader.stop_reason) == (0, None)
+        assert reader.end_offset == len(data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_damage_anywhere_loses_only_the_records_it_touches(data):
+    """Random records, random bytes overwritten: every untouched record replays, in order."""
+    n = data.draw(st.integers(2, 8))
+    records = [(1000.0 + k, data.draw(st.lists(st.binary(max_size=30), max_size=3))) for k in range(n)]
+    blob, ends = build_file(records)
+    starts = [16] + ends[:-1]
+    damaged = bytearray(blob)
+    lo = data.draw(st.integers(16, len(blob) - 1))
+    hi = data.draw(st.integers(lo + 1, min(len(blob), lo + 40)))
+    damaged[lo:hi] = data.draw(st.binary(min_size=hi - lo, max_size=hi - lo))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "d.rec")
+        with open(path, "wb") as f:
+            f.write(damaged)
+        read, reader = read_all(path)
+    untouched = [r for r, a, b in zip(records, starts, ends) if b <= lo or a >= hi]
+    # the damage may leave its records valid (same bytes) or, rarely, forge one: untouched ones all come
+    got = iter(read)
+    assert all(any(r == g for g in got) for r in untouched)
+    assert reader.records_read == len(read)
 
 
 def raw_record(body):
@@ -223,12 +245,16 @@ def test_checksummed_body_with_a_bad_layout_is_corrupt(tmp_path, body):
     path = tmp_path / "layout.rec"
     path.write_bytes(data + raw_record(body) + record_bytes(5.0, [b"after"]))
     read, reader = read_all(path)
-    assert read == records
-    assert reader.stop_reason == "corrupt"
-    assert reader.end_offset == ends[-1]
+    assert read == records + [(5.0, [b"after"])]
+    assert reader.corrupt == [(ends[-1], len(raw_record(body)))]
+    assert reader.stop_reason is None
+    path.write_bytes(data + raw_record(body))           # at the tail
+    read, reader = read_all(path)
+    assert read == records and reader.corrupt == []
+    assert reader.stop_reason == "corrupt" and reader.end_offset == ends[-1]
 
 
-def test_writer_refuses_a_corrupt_record_before_the_tail(tmp_path):
+def test_writer_keeps_a_corrupt_record_before_the_tail_and_appends(tmp_path):
     records = sample_records(5, seed=4)
     records[2] = (1002.5, [b"middle record payload"])
     data, ends = build_file(records)
@@ -236,12 +262,45 @@ def test_writer_refuses_a_corrupt_record_before_the_tail(tmp_path):
     mutated[ends[1] + 20] ^= 0xFF
     path = tmp_path / "bad.rec"
     path.write_bytes(bytes(mutated))
-    with pytest.raises(ValueError, match=rf"bad\.rec.*offset {ends[1]}"):
-        RecordingWriter(path)
-    assert path.read_bytes() == bytes(mutated)              # untouched
-    RecordingWriter(path.with_name("other.rec")).close()    # and the lock was released
-    with RecordingWriter(path.with_name("other.rec")):
-        pass
+    with RecordingWriter(path) as writer:
+        assert writer.corrupt_found == [(ends[1], ends[2] - ends[1])]
+        assert (writer.records_found, writer.truncated_bytes) == (4, 0)
+        writer.write(3000.0, [b"new"])
+    assert path.read_bytes()[:len(data)] == bytes(mutated)      # nothing before the end rewritten
+    read, reader = read_all(path)
+    assert read == records[:2] + records[3:] + [(3000.0, [b"new"])]
+    assert reader.corrupt == [(ends[1], ends[2] - ends[1])]
+
+
+def test_resync_over_a_long_damaged_stretch(tmp_path):
+    records = sample_records(3, seed=9)
+    data, ends = build_file(records[:1])
+    garbage = np.random.default_rng(0).bytes(3 << 20)      # longer than one resync chunk
+    tail, _ = build_file(records[1:])
+    path = tmp_path / "long.rec"
+    path.write_bytes(data + garbage + tail[16:])
+    read, reader = read_all(path)
+    assert read == records
+    assert reader.corrupt == [(ends[0], len(garbage))]
+
+
+def test_writer_refuses_too_many_parts_or_bytes_and_writes_nothing(tmp_path):
+    from ingest.recording import MAX_RECORD_PARTS, RecordError, record_size_problem
+
+    path = tmp_path / "caps.rec"
+    with RecordingWriter(path, max_body_bytes=1000) as writer:
+        too_many = [b""] * (MAX_RECORD_PARTS + 1)
+        assert "65536 parts" in record_size_problem(too_many)
+        with pytest.raises(RecordError, match="65536 parts") as info:
+            writer.write(1.0, too_many)
+        assert info.value.reason == "too_large"
+        with pytest.raises(RecordError, match="more than 1,000 bytes"):
+            writer.write(1.0, [b"x" * 600, b"y" * 600])
+        assert record_size_problem([b"x" * 1000]) is None
+        writer.write(2.0, [b"ok"])
+    with RecordingWriter(path) as writer:
+        writer.write(3.0, [b""] * MAX_RECORD_PARTS)
+    assert [t for t, _ in read_all(path)[0]] == [2.0, 3.0]
 
 
 @pytest.mark.parametrize("tail", ["corrupt_last", "zeros", "zeros_after_partial"])

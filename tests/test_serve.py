@@ -46,8 +46,10 @@ REPO = Path(__file__).resolve().parent.parent
 WAIT_S = 20.0                 # upper bound of every wait; tests normally take far less
 PLOT_ITEMSIZE = 56            # ingest/codec.py: count * 56 payload bytes
 HEADER = struct.Struct("<4sHHqQIId")   # ingest/codec.py: the 40-byte plot frame header
-FRAME_REASONS = ("malformed", "wrong_version", "length_mismatch", "too_large", "duplicate_seq")
-PLOT_REASONS = ("non_finite", "unknown_radar", "out_of_range", "late", "time_jump", "shed")
+FRAME_REASONS = ("malformed", "wrong_version", "length_mismatch", "too_large", "duplicate_seq", "seq_jump",
+                 "decode_error")
+PLOT_REASONS = ("non_finite", "unknown_radar", "out_of_range", "late", "time_jump", "shed", "unprocessed")
+SEQ_WINDOW = 10_000           # ingest/gate.py: accepted when last < seq <= last + SEQ_WINDOW
 
 
 # --------------------------------------------------------------------------
@@ -388,6 +390,8 @@ def reference_reason(parts, max_plots, radar_ids, last_seq):
         return "length_mismatch"
     if radar_id in radar_ids and radar_id in last_seq and seq <= last_seq[radar_id]:
         return "duplicate_seq"
+    if radar_id in radar_ids and radar_id in last_seq and seq > last_seq[radar_id] + SEQ_WINDOW:
+        return "seq_jump"
     return None
 
 
@@ -984,21 +988,61 @@ def test_emulate_sends_every_plot_in_order_per_radar(scenario, tmp_path):
         assert got.tobytes() == plots[plots["radar_id"] == radar_id].tobytes()
 
 
+class FakeClock:
+    """A clock that moves only when the emulator waits (a stop event's ``wait``)."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.waits = []
+
+    def __call__(self):
+        return self.now
+
+    def wait(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+        return False                # never stopped
+
+    def is_set(self):
+        return False
+
+
 def test_emulate_paces_at_the_given_speed(scenario):
+    """Every burst leaves when the clock reaches its due time, never earlier (no wall time measured)."""
     from radarcore.service.emulate import emulate
 
     site, batches = scenario
     plots = np.concatenate([b[2] for b in batches])
     plots = plots[plots["time_s"] < 3.0]
+    bursts = plan_bursts(plots)
     context = zmq.Context()
     pull = context.socket(zmq.PULL)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
-    result = emulate(plots, f"tcp://127.0.0.1:{port}", speed=10.0, context=context)
+    clock = FakeClock()
+    sent_at = []
+    real_send = zmq.Socket.send_multipart
+
+    def send_multipart(sock, message, *args, **kwargs):
+        sent_at.append(clock.now)
+        return real_send(sock, message, *args, **kwargs)
+
+    zmq.Socket.send_multipart = send_multipart
+    try:
+        result = emulate(plots, f"tcp://127.0.0.1:{port}", speed=10.0, context=context,
+                         stop_event=clock, clock=clock)
+    finally:
+        zmq.Socket.send_multipart = real_send
+    received = 0
+    while received < result.frames_sent and pull.poll(int(WAIT_S * 1000)):
+        pull.recv_multipart()
+        received += 1
     pull.close(linger=0)
     context.term()
-    span = plan_bursts(plots)[-1].send_time_s - plan_bursts(plots)[0].send_time_s
-    assert span > 2.0
-    assert span / 10.0 - 0.01 <= result.wall_s <= span / 10.0 + 0.5
+    due = [100.0 + (b.send_time_s - bursts[0].send_time_s) / 10.0 for b in bursts]
+    assert received == result.frames_sent == len(bursts)
+    assert sent_at == pytest.approx(due, abs=1e-9)
+    assert all(w > 0 for w in clock.waits)                  # it waited only when early
+    assert result.wall_s == pytest.approx((bursts[-1].send_time_s - bursts[0].send_time_s) / 10.0)
 
 
 def test_plot_queue_is_bounded_in_plots():
@@ -1098,3 +1142,283 @@ def test_asterix_plot_stream_and_cat062_topic(scenario):
     assert len(cat062) == np.unique(rows["time_s"]).size > 0
     assert all(m[1][0] == 62 for m in cat062)
     assert sum(final["asterix_records_rejected"].values()) >= final["frames_rejected"]["malformed"]
+
+
+# --------------------------------------------------------------------------
+# hostile input: spoofed sequence numbers, unrecordable messages
+
+
+def test_a_spoofed_far_ahead_sequence_number_never_blocks_the_real_radar(scenario):
+    """The issue's attack: radar 1 with seq 2**64-1 after every 10 real frames."""
+    site, batches = scenario
+    messages, n_spoofed = [], 0
+    for k, (radar_id, seq, plots) in enumerate(batches):
+        messages.append(frame(radar_id, seq, plots))
+        if k % 10 == 9:
+            spoof = plots.copy()
+            spoof["radar_id"] = 1
+            messages.append(frame(1, 2 ** 64 - 1, spoof))
+            n_spoofed += 1
+    harness = Harness(site)
+    harness.send(messages)
+    rows, alerts, final = harness.finish()
+    assert_same_output(rows, alerts, site, [b[2] for b in batches])
+    assert final["frames_accepted"] == len(batches)
+    assert final["frames_rejected"]["seq_jump"] == n_spoofed
+    assert final["seq_resyncs"] == 0
+
+
+def test_gate_resyncs_a_restarted_radar_despite_forged_frames_between():
+    plots = np.zeros(1, PLOT_DTYPE)
+    plots["radar_id"] = 1
+    gate = FrameGate((1,))
+    # a forged first frame far ahead is taken (nothing to compare with) ...
+    assert gate.decode(frame(1, 2 ** 64 - 1, plots)) is not None
+    accepted = []
+    for seq in range(60):
+        accepted.append(gate.decode(frame(1, seq, plots)) is not None)
+        if seq % 10 == 9:        # ... and repeated: it forms no run and breaks none
+            assert gate.decode(frame(1, 2 ** 64 - 1, plots)) is None
+    # the real stream forms a run of 20 and is followed from then on
+    assert accepted == [False] * 19 + [True] * 41
+    assert gate.seq_resyncs == 1 and gate.last_seq[1] == 59
+
+
+def test_a_message_no_recording_can_hold_is_counted_and_the_service_goes_on(scenario, tmp_path):
+    site, batches = scenario
+    recording = tmp_path / "live.rcrec"
+    harness = Harness(site, record_path=str(recording))
+    huge = [b""] * 65_536
+    messages = [frame(*b) for b in batches]
+    messages.insert(len(messages) // 2, huge)
+    harness.send(messages)
+    rows, alerts, final = harness.finish()
+    assert_same_output(rows, alerts, site, [b[2] for b in batches])
+    assert final["frames_rejected"]["too_large"] == 1
+    assert final["recording"]["error"] is None
+    assert [parts for _, parts, _ in parse_recording(recording)] == [list(m) for m in messages if m is not huge]
+
+
+# --------------------------------------------------------------------------
+# stopping with a backlog
+
+
+class BlockedEngine:
+    """Wraps ``engine.process``: the first call waits until ``release`` is set."""
+
+    def __init__(self, engine):
+        import threading
+
+        self.process_real = engine.process
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        engine.process = self
+
+    def __call__(self, plots):
+        self.entered.set()
+        self.release.wait(WAIT_S)
+        return self.process_real(plots)
+
+
+def _backlog(harness, batches):
+    """Hold the engine in its first step while every frame is received; returns the blocker."""
+    blocked = BlockedEngine(harness.service.engine)
+    harness.send([frame(*batches[0])])
+    assert blocked.entered.wait(WAIT_S)
+    harness.send([frame(*b) for b in batches[1:]])
+    harness.wait_received(len(batches))
+    return blocked
+
+
+def _release_when_stopping(service, blocked):
+    import threading
+
+    def release():
+        deadline = time.monotonic() + WAIT_S
+        while not service._stop_engine.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        blocked.release.set()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def _final_stats(harness):
+    while True:
+        message = harness._next()
+        if message[0] == b"stats" and decode_stats(message).get("final"):
+            return decode_stats(message)
+
+
+def test_stop_with_a_backlog_drains_every_accepted_plot(scenario, tmp_path):
+    site, batches = scenario
+    harness = Harness(site, out_dir=str(tmp_path))
+    blocked = _backlog(harness, batches)
+    assert harness.service.queue.depth_plots == sum(b[2].size for b in batches[1:])
+    releaser = _release_when_stopping(harness.service, blocked)
+    summary = harness.service.stop()
+    releaser.join()
+    final = _final_stats(harness)
+    harness.close()
+    n_plots = sum(b[2].size for b in batches)
+    assert final["plots_processed"] == n_plots and final["plots_unprocessed"] == 0
+    assert summary["final"] and not summary["engine_stuck"] and harness.service.clean_stop()
+    ref_rows, _, _ = offline(site, [b[2] for b in batches])
+    assert (tmp_path / "tracks.csv").read_text() == tracks_text(ref_rows)
+
+
+def test_stop_past_the_drain_bound_counts_what_it_dropped(scenario, tmp_path):
+    site, batches = scenario
+    harness = Harness(site, out_dir=str(tmp_path), drain_timeout_s=0.0)
+    blocked = _backlog(harness, batches)
+    queued = harness.service.queue.depth_plots
+    assert queued > 0
+    releaser = _release_when_stopping(harness.service, blocked)
+    summary = harness.service.stop()
+    releaser.join()
+    final = _final_stats(harness)
+    harness.close()
+    # the step that was running finished; everything still queued was dropped and counted
+    assert final["plots_unprocessed"] == queued == final["plots_rejected"]["unprocessed"]
+    assert final["plots_processed"] + final["plots_unprocessed"] == final["plots_received"]
+    assert summary["final"] and not harness.service.clean_stop()
+    assert json.loads((tmp_path / "summary.json").read_text())["plots_unprocessed"] == queued
+
+
+def test_stop_never_closes_outputs_under_a_stuck_engine(scenario, tmp_path, monkeypatch):
+    import radarcore.service.serve as serve_module
+
+    site, batches = scenario
+    monkeypatch.setattr(serve_module, "ENGINE_EXIT_GRACE_S", 0.2)
+    harness = Harness(site, out_dir=str(tmp_path), drain_timeout_s=0.0)
+    blocked = _backlog(harness, batches)
+    summary = harness.service.stop()          # the engine is stuck in its step: stop returns
+    assert summary["engine_stuck"] and not summary["final"]
+    assert harness.service._publisher._tracks_file is not None      # not closed under the engine
+    assert harness.service.heartbeat_age_s() > 0.1
+    blocked.release.set()                     # it comes back: it ends as a stop would have
+    harness.service._threads[1].join(WAIT_S)
+    final = _final_stats(harness)
+    assert final["plots_unprocessed"] > 0
+    assert final["plots_processed"] + final["plots_unprocessed"] == final["plots_received"]
+    harness.service._release()
+    harness.close()
+
+
+def test_engine_heartbeat_is_in_the_stats_and_the_metrics(scenario):
+    site, batches = scenario
+    harness = Harness(site, metrics_port=0)
+    harness.send([frame(*b) for b in batches[:50]])
+    harness.wait_received(50)
+    text = urllib.request.urlopen(f"http://127.0.0.1:{harness.service.metrics_port}/metrics",
+                                  timeout=WAIT_S).read().decode()
+    stats = decode_stats(harness._next(topic=b"stats"))
+    rows, alerts, final = harness.finish()
+    assert "engine_heartbeat_age_seconds " in text and "engine_heartbeat_timestamp_seconds " in text
+    assert stats["engine_heartbeat_time"] is not None and stats["engine_heartbeat_age_s"] >= 0
+    assert stats["engine_last_step_time"] is not None
+    assert stats["engine_last_step_time"] <= final["engine_last_step_time"] <= final["engine_heartbeat_time"]
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_warm_restart_ends_start_up(scenario, tmp_path):
+    """serve is replaying a long recording when SIGTERM comes: it stops before going live, exit 0."""
+    from ingest.recording import RecordingWriter
+
+    site, batches = scenario
+    site_path = tmp_path / "site.toml"
+    site_path.write_text(dump_site(site))
+    recording = tmp_path / "long.rcrec"
+    span = max(float(b[2]["time_s"].max()) for b in batches) + 10.0
+    n_seq = max(b[1] for b in batches) + 1
+    with RecordingWriter(recording) as writer:      # the scenario 60 times over, later each time
+        for copy in range(60):
+            for radar_id, seq, plots in batches:
+                shifted = plots.copy()
+                shifted["time_s"] += copy * span
+                writer.write(1000.0, frame(radar_id, copy * n_seq + seq, shifted))
+    stderr_path = tmp_path / "stderr.txt"
+    with open(stderr_path, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "radarcore.cli", "serve", "--site", str(site_path),
+                                 "--plots", "tcp://127.0.0.1:*", "--publish", "tcp://127.0.0.1:*",
+                                 "--record", str(recording), "--warm-restart-s", "1e9"],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        deadline = time.monotonic() + 180.0      # start-up on a loaded machine
+        while "warm restart: replaying" not in stderr_path.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, stderr_path.read_text()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        stdout, _ = proc.communicate(timeout=120.0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = stderr_path.read_text()
+    assert proc.returncode == 0, err
+    assert "stopped by SIGTERM during start-up, before going live" in err
+    assert "plots on" not in stdout and "warm restart: replayed" not in err
+
+
+@pytest.mark.slow
+def test_sigterm_with_a_backlog_past_the_drain_bound_reports_the_dropped_plots(scenario, tmp_path):
+    """A burst of ~90,000 plots, SIGTERM once it is received, --drain-timeout 0: every
+    accepted plot is processed or counted as unprocessed, and the exit status says which."""
+    site, batches = scenario
+    site_path = tmp_path / "site.toml"
+    site_path.write_text(dump_site(site))
+    span = max(float(b[2]["time_s"].max()) for b in batches) + 10.0
+    plots = np.concatenate([b[2] for b in batches])
+    messages = []
+    for copy in range(100):                 # each radar's plots of one copy in one frame
+        for radar_id in (1, 2):
+            shifted = plots[plots["radar_id"] == radar_id].copy()
+            shifted["time_s"] += copy * span
+            messages.append(frame(radar_id, copy, shifted))
+    out = tmp_path / "out"
+    with open(tmp_path / "stderr.txt", "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "radarcore.cli", "serve", "--site", str(site_path),
+                                 "--plots", "tcp://127.0.0.1:*", "--publish", "tcp://127.0.0.1:*",
+                                 "--out", str(out), "--drain-timeout", "0", "--stats-interval", "0.1"],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    context = zmq.Context()
+    push = context.socket(zmq.PUSH)
+    sub = context.socket(zmq.SUB)
+    try:
+        plots_endpoint, publish_endpoint = _endpoints(_read_line(proc))
+        sub.setsockopt(zmq.SUBSCRIBE, b"stats")
+        sub.connect(publish_endpoint)
+        push.connect(plots_endpoint)
+        for message in messages:
+            push.send_multipart(message)
+        received, final = 0, None
+        deadline = time.monotonic() + 60.0
+        while received < len(messages) and time.monotonic() < deadline:
+            if sub.poll(100):
+                received = decode_stats(sub.recv_multipart())["frames_received"]
+        assert received == len(messages)
+        proc.send_signal(signal.SIGTERM)
+        while final is None and time.monotonic() < deadline + 60.0 and sub.poll(60_000):
+            stats = decode_stats(sub.recv_multipart())
+            final = stats if stats.get("final") else None
+        stdout, _ = proc.communicate(timeout=60.0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        push.close(linger=0)
+        sub.close(linger=0)
+        context.term()
+    err = (tmp_path / "stderr.txt").read_text()
+    n_plots = sum(m[1].__len__() for m in messages) // PLOT_ITEMSIZE
+    assert final is not None, err
+    assert final["plots_received"] == n_plots
+    assert final["plots_processed"] + final["plots_unprocessed"] == n_plots and final["plots_shed"] == 0
+    assert proc.returncode == (1 if final["plots_unprocessed"] else 0), err
+    if final["plots_unprocessed"]:
+        assert f"{final['plots_unprocessed']:,} accepted plots were not processed" in err
+        assert "draining ran out of time" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final"] is True and summary["plots_unprocessed"] == final["plots_unprocessed"]
+    assert f"plots unprocessed {final['plots_unprocessed']:,}" in stdout

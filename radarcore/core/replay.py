@@ -144,9 +144,14 @@ class RecordingSource:
 
     def summary(self):
         """Frame and record counters for the replay summary."""
-        return {"frames_read": self.reader.records_read,
+        reader = self.reader
+        return {"frames_read": reader.records_read,
                 "frames_rejected": dict(self.gate.frames_rejected),
-                "recording_torn_bytes": self.reader.torn_bytes}
+                "recording_torn_bytes": reader.torn_bytes,
+                "recording_tail": reader.stop_reason,
+                "recording_corrupt_stretches": reader.corrupt_stretches,
+                "recording_corrupt_bytes": reader.corrupt_bytes,
+                "recording_corrupt": [{"offset": offset, "bytes": n} for offset, n in reader.corrupt]}
 
 
 class AsterixSource:
@@ -409,10 +414,21 @@ def format_summary(summary):
     frame_lines = []
     if "frames_read" in summary:
         frames_rejected = ", ".join(f"{k} {v}" for k, v in summary["frames_rejected"].items() if v) or "none"
+        tail = "torn" if summary.get("recording_tail") == "torn" else "corrupt"
         frame_lines = [f"frames read       {summary['frames_read']:,}"
-                       + (f" (torn tail of {summary['recording_torn_bytes']:,} bytes ignored)"
+                       + (f" ({tail} tail of {summary['recording_torn_bytes']:,} bytes ignored)"
                           if summary["recording_torn_bytes"] else ""),
                        f"frames rejected   {frames_rejected}"]
+        if summary.get("recording_corrupt_stretches"):
+            where = ", ".join(f"offset {c['offset']:,} ({c['bytes']:,} bytes)"
+                              for c in summary["recording_corrupt"][:5])
+            more = summary["recording_corrupt_stretches"] - min(len(summary["recording_corrupt"]), 5)
+            frame_lines.append(f"corrupt records   {summary['recording_corrupt_stretches']:,} damaged "
+                               f"stretch(es) skipped, {summary['recording_corrupt_bytes']:,} bytes: "
+                               f"{where}" + (f" and {more} more" if more > 0 else ""))
+    if summary.get("asterix_rejected"):
+        frame_lines.append("asterix rejected  " + (", ".join(
+            f"{k} {v}" for k, v in summary["asterix_rejected"].items() if v) or "none"))
     return "\n".join(frame_lines + [
         f"plots read        {summary['plots_read']:,}",
         f"plots rejected    {rejected}",

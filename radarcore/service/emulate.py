@@ -13,7 +13,6 @@ the socket takes them.
 import argparse
 import dataclasses
 import os
-import signal
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ import numpy as np
 import zmq
 
 from ingest.codec import encode_plots
+from radarcore.service.signals import stop_on_signals
 
 DEFAULT_BURST_GAP_S = 0.1
 DEFAULT_MAX_BURST = 1000
@@ -101,7 +101,7 @@ class EmulateResult:
 
 def emulate(plots, endpoint, speed=None, *, burst_gap_s=DEFAULT_BURST_GAP_S, max_burst=DEFAULT_MAX_BURST,
             max_span_s=None, socket_type="push", first_seq=0, timeout_s=30.0, curve=None, context=None,
-            stop_event=None):
+            stop_event=None, clock=time.perf_counter):
     """Send plots as per-radar burst frames to ``endpoint`` (connect).
 
     Parameters
@@ -121,7 +121,11 @@ def emulate(plots, endpoint, speed=None, *, burst_gap_s=DEFAULT_BURST_GAP_S, max
     curve : (str, str) or None
         (own secret key file, server public key file) for CurveZMQ.
     stop_event : threading.Event or None
-        Stop early when set.
+        Stop early when set.  Pacing waits with ``stop_event.wait(seconds)``.
+    clock : callable
+        Seconds (monotonic) that pacing follows: a burst goes when
+        ``clock()`` has reached its due time, ``t0 + (send_time_s - first
+        send_time_s) / speed``.
 
     Returns
     -------
@@ -154,14 +158,14 @@ def emulate(plots, endpoint, speed=None, *, burst_gap_s=DEFAULT_BURST_GAP_S, max
 
             apply_client_keys(sock, *curve)
         sock.connect(endpoint)
-        t0 = time.perf_counter()
+        t0 = clock()
         t0_data = next((b.send_time_s for b in bursts if np.isfinite(b.send_time_s)), 0.0)
         for burst, message in zip(bursts, frames):
             if stop_event.is_set():
                 break
             if speed is not None and np.isfinite(burst.send_time_s):
                 due = t0 + (burst.send_time_s - t0_data) / speed
-                wait = due - time.perf_counter()
+                wait = due - clock()
                 if wait > 0 and stop_event.wait(wait):
                     break
             try:
@@ -170,7 +174,7 @@ def emulate(plots, endpoint, speed=None, *, burst_gap_s=DEFAULT_BURST_GAP_S, max
                 raise TimeoutError(f"no receiver took a frame on {endpoint} for {timeout_s:g} s") from None
             sent += 1
             plots_sent += burst.index.size
-        wall = time.perf_counter() - t0
+        wall = clock() - t0
     finally:
         sock.close()
         if own_context:
@@ -240,23 +244,18 @@ def run(args):
     except (KeyFileError, ValueError) as e:
         print(f"radarcore emulate: {e}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        result = emulate(plots, args.connect, args.speed, burst_gap_s=args.burst_gap,
-                         max_burst=args.max_burst, max_span_s=args.max_span, socket_type=args.socket,
-                         first_seq=args.first_seq,
-                         timeout_s=args.timeout, curve=curve, stop_event=stop)
-    except TimeoutError as e:
-        print(f"radarcore emulate: {e}", file=sys.stderr)
-        return 1
-    except zmq.ZMQError as e:
-        print(f"radarcore emulate: {args.connect}: {e}", file=sys.stderr)
-        return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals() as stop:
+        try:
+            result = emulate(plots, args.connect, args.speed, burst_gap_s=args.burst_gap,
+                             max_burst=args.max_burst, max_span_s=args.max_span, socket_type=args.socket,
+                             first_seq=args.first_seq,
+                             timeout_s=args.timeout, curve=curve, stop_event=stop)
+        except TimeoutError as e:
+            print(f"radarcore emulate: {e}", file=sys.stderr)
+            return 1
+        except zmq.ZMQError as e:
+            print(f"radarcore emulate: {args.connect}: {e}", file=sys.stderr)
+            return 2
     rate = result.plots_sent / result.wall_s if result.wall_s > 0 else 0.0
     print(f"sent {result.frames_sent} frames, {result.plots_sent} plots from {result.radars} radar(s) "
           f"in {result.wall_s:.2f} s ({rate:,.0f} plots/s)", flush=True)

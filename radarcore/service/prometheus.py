@@ -20,12 +20,42 @@ Metrics
 ``messages_dropped_total``                publications refused by the PUB socket
 ``processing_latency_seconds``            histogram, per plot: frame receipt to the end of the
                                           engine step that processed it, publication included
-"""
-import dataclasses
+``plots_unprocessed_total``               accepted plots dropped at stop (draining ran out of
+                                          time) or lost in a failed engine step
+``engine_heartbeat_timestamp_seconds``    epoch seconds of the engine thread's last loop pass
+``engine_heartbeat_age_seconds``          seconds since that pass, computed at the scrape: it
+                                          grows while the engine is stuck (alert on it)
+``engine_last_step_timestamp_seconds``    epoch seconds of the last engine step that processed
+                                          plots (absent before the first)
 
-from prometheus_client import CollectorRegistry, start_http_server
+The endpoint
+------------
+
+One thread runs an ``asyncio`` HTTP server: connections cost a coroutine,
+not a thread, the listen backlog is :data:`LISTEN_BACKLOG`, a client gets
+:data:`REQUEST_TIMEOUT_S` to send its request line and headers (then the
+connection is closed), at most :data:`MAX_CONNECTIONS` are open at once
+(more are closed on accept) and every response closes its connection.  Idle
+or slow clients therefore cannot starve a scraper.  ``GET /metrics`` (or
+``/``) answers the text exposition format; other paths 404, other methods
+405.
+"""
+import asyncio
+import dataclasses
+import threading
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
+
+#: Pending connections the listening socket queues.
+LISTEN_BACKLOG = 1024
+#: Seconds a client has to send its request head.
+REQUEST_TIMEOUT_S = 5.0
+#: Connections open at once at most.
+MAX_CONNECTIONS = 512
+#: The largest request head (bytes).
+MAX_REQUEST_HEAD = 16 << 10
 
 from radarcore.service.latency import LATENCY_BUCKETS_S
 
@@ -68,6 +98,17 @@ class ServiceCollector:
         yield alerts
         yield CounterMetricFamily("messages_dropped", "Publications refused by the PUB socket.",
                                   value=s["messages_dropped"])
+        yield CounterMetricFamily("plots_unprocessed", "Accepted plots dropped at stop or in a failed "
+                                  "engine step.", value=s.get("plots_unprocessed", 0))
+        if s.get("engine_heartbeat_time") is not None:
+            yield GaugeMetricFamily("engine_heartbeat_timestamp_seconds", "Epoch seconds of the engine "
+                                    "thread's last loop pass.", value=s["engine_heartbeat_time"])
+        yield GaugeMetricFamily("engine_heartbeat_age_seconds", "Seconds since the engine thread's last "
+                                "loop pass; grows while the engine is stuck.",
+                                value=s.get("engine_heartbeat_age_s", 0.0))
+        if s.get("engine_last_step_time") is not None:
+            yield GaugeMetricFamily("engine_last_step_timestamp_seconds", "Epoch seconds of the last "
+                                    "engine step that processed plots.", value=s["engine_last_step_time"])
         buckets = s.get("latency_buckets")
         cumulative = []
         running = 0
@@ -87,13 +128,72 @@ class MetricsServer:
 
     registry: CollectorRegistry
     port: int
-    _httpd: object
+    _loop: object
+    _server: object
     _thread: object
 
     def close(self):
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        """Stop accepting, close the listening socket and end the thread.  Idempotent."""
+        if not self._thread.is_alive():
+            return
+
+        async def shutdown():
+            self._server.close()
+            # open connections (idle clients) end now, not at their timeout
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._server.wait_closed()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5.0)
+        except (RuntimeError, TimeoutError, asyncio.TimeoutError):
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5.0)
+
+
+def _response(status, reason, body, content_type="text/plain; charset=utf-8"):
+    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
+def _handler(registry):
+    open_connections = [0]
+
+    async def handle(reader, writer):
+        open_connections[0] += 1
+        try:
+            if open_connections[0] > MAX_CONNECTIONS:
+                return
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT_S)
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ConnectionError):
+                return
+            parts = head.split(b"\r\n", 1)[0].split()
+            if len(parts) != 3:
+                writer.write(_response(400, "Bad Request", b"bad request\n"))
+            elif parts[0] not in (b"GET", b"HEAD"):
+                writer.write(_response(405, "Method Not Allowed", b"GET /metrics\n"))
+            elif parts[1].split(b"?", 1)[0] not in (b"/metrics", b"/"):
+                writer.write(_response(404, "Not Found", b"GET /metrics\n"))
+            else:
+                body = generate_latest(registry)
+                response = _response(200, "OK", body, CONTENT_TYPE_LATEST)
+                writer.write(response if parts[0] == b"GET" else response[:len(response) - len(body)])
+            await asyncio.wait_for(writer.drain(), REQUEST_TIMEOUT_S)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        except asyncio.CancelledError:     # the endpoint is closing: end quietly
+            pass
+        finally:
+            open_connections[0] -= 1
+            writer.close()
+
+    return handle
 
 
 def start_metrics_server(read_state, port, addr="127.0.0.1"):
@@ -110,8 +210,30 @@ def start_metrics_server(read_state, port, addr="127.0.0.1"):
     Returns
     -------
     MetricsServer
+
+    Raises
+    ------
+    OSError
+        When the address cannot be bound.
     """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ServiceCollector(read_state))
-    httpd, thread = start_http_server(port, addr=addr, registry=registry)
-    return MetricsServer(registry, httpd.server_port, httpd, thread)
+    loop = asyncio.new_event_loop()
+    try:
+        server = loop.run_until_complete(asyncio.start_server(
+            _handler(registry), addr, port, backlog=LISTEN_BACKLOG, limit=MAX_REQUEST_HEAD))
+    except BaseException:
+        loop.close()
+        raise
+    bound_port = server.sockets[0].getsockname()[1]
+
+    def run():
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="radarcore-metrics", daemon=True)
+    thread.start()
+    return MetricsServer(registry, bound_port, loop, server, thread)

@@ -11,14 +11,17 @@ available when connecting: ``--curve-secret`` (this recorder's secret key
 file) and ``--curve-server-key`` (the sender's public key file).
 """
 import dataclasses
-import signal
+import logging
 import sys
-import threading
 import time
 
 import zmq
 
-from ingest.recording import RecordingWriter
+from ingest.gate import RateLimitedLog
+from ingest.recording import RecordError, RecordingWriter
+from radarcore.service.signals import stop_on_signals
+
+log = logging.getLogger("radarcore.service.record")
 
 
 @dataclasses.dataclass
@@ -26,6 +29,7 @@ class RecordResult:
     frames: int
     bytes: int
     address: str
+    refused: int = 0          # messages a recording cannot hold (too many parts, too large)
 
 
 def record(endpoint, out_path, *, bind=False, socket_type="pull", stop_event, curve=None,
@@ -79,6 +83,8 @@ def record(endpoint, out_path, *, bind=False, socket_type="pull", stop_event, cu
             poller = zmq.Poller()
             poller.register(sock, zmq.POLLIN)
             flushed_records = 0
+            refused = 0
+            limited_log = RateLimitedLog(log)
             while not stop_event.is_set():
                 if not poller.poll(100):
                     # idle: what was written still reaches the disk within flush_interval_s
@@ -90,13 +96,17 @@ def record(endpoint, out_path, *, bind=False, socket_type="pull", stop_event, cu
                         frames = sock.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
                         break
-                    writer.write(time.time(), frames)
+                    try:
+                        writer.write(time.time(), frames)
+                    except RecordError as error:        # never stops the recorder
+                        refused += 1
+                        limited_log(error.reason, str(error))
             frames_written, bytes_written = writer.records_written, writer.bytes_written
     finally:
         sock.close(linger=0)
         if own_context:
             context.term()
-    return RecordResult(frames_written, bytes_written, address)
+    return RecordResult(frames_written, bytes_written, address, refused)
 
 
 def add_parser(subparsers):
@@ -132,22 +142,18 @@ def run(args):
         print("radarcore record: --curve-secret and --curve-server-key are for --connect",
               file=sys.stderr)
         return 2
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        result = record(args.bind or args.connect, args.out, bind=args.bind is not None,
-                        socket_type=args.socket, stop_event=stop, curve=curve,
-                        on_ready=lambda address: print(f"radarcore record: receiving on {address}, "
-                                                       f"writing {args.out}", flush=True))
-    except (ValueError, OSError) as e:
-        print(f"radarcore record: {e}", file=sys.stderr)
-        return 2
-    except zmq.ZMQError as e:
-        print(f"radarcore record: {args.bind or args.connect}: {e}", file=sys.stderr)
-        return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(f"recorded {result.frames} frames ({result.bytes:,} bytes) to {args.out}", flush=True)
+    with stop_on_signals() as stop:
+        try:
+            result = record(args.bind or args.connect, args.out, bind=args.bind is not None,
+                            socket_type=args.socket, stop_event=stop, curve=curve,
+                            on_ready=lambda address: print(f"radarcore record: receiving on {address}, "
+                                                           f"writing {args.out}", flush=True))
+        except (ValueError, OSError) as e:
+            print(f"radarcore record: {e}", file=sys.stderr)
+            return 2
+        except zmq.ZMQError as e:
+            print(f"radarcore record: {args.bind or args.connect}: {e}", file=sys.stderr)
+            return 2
+    print(f"recorded {result.frames} frames ({result.bytes:,} bytes) to {args.out}"
+          + (f"; refused {result.refused} too large for a record" if result.refused else ""), flush=True)
     return 0

@@ -12,12 +12,14 @@ receiver
     Owns the plot socket.  Every received message is first written to the
     recording (``--record``) with its receive time, *before* it is decoded,
     so that a replay of the recording reproduces the service's input
-    exactly.  Then :class:`FrameGate` decodes it and drops what must not
-    reach the engine: frames that do not decode (the codec's reasons
-    ``malformed``, ``wrong_version``, ``length_mismatch``, ``too_large``) and
-    frames whose sequence number is not above the last one accepted from
-    the same radar (``duplicate_seq``: a duplicate, a replayed or a
-    reordered frame).  Accepted plot batches go onto a :class:`PlotQueue`
+    exactly (a message no record can hold is refused first, ``too_large``).
+    Then :class:`FrameGate` decodes it and drops what must not reach the
+    engine: frames that do not decode (the codec's reasons ``malformed``,
+    ``wrong_version``, ``length_mismatch``, ``too_large``, or
+    ``decode_error``) and frames whose sequence number does not follow the
+    radar's (``duplicate_seq``: a duplicate, a replayed or a reordered
+    frame; ``seq_jump``: too far ahead; the rule is
+    :class:`ingest.gate.FrameGate`'s).  Accepted plot batches go onto a :class:`PlotQueue`
     bounded in plots; a batch that does not fit is dropped and counted
     (``shed``).  The receiver never waits for the engine.
 engine
@@ -39,13 +41,34 @@ main
 All sockets share one ``zmq.Context``; each thread polls with a timeout and
 checks its stop event.  Stopping (SIGINT, SIGTERM, :meth:`Service.stop`):
 the receiver stops taking input, closes its socket (linger 0) and flushes
-and closes the recording; then the engine thread processes everything
-already accepted, flushes the engine (:meth:`Engine.flush`), publishes the
-last epochs and a final ``stats`` message (``"final": true``) and closes its
-outputs.
+and closes the recording; then the engine thread drains: it processes
+everything already accepted (logging its progress every
+:data:`DRAIN_LOG_INTERVAL_S`), flushes the engine (:meth:`Engine.flush`),
+publishes the last epochs and a final ``stats`` message (``"final": true``)
+and closes its outputs.  Draining is bounded (``drain_timeout_s``): plots
+still queued at the bound are dropped and counted (``plots_unprocessed``,
+also ``plots_rejected["unprocessed"]``), the final stats are published all
+the same, and ``radarcore serve`` exits 1.  The ZeroMQ context is terminated
+and the output files closed only once the engine thread has ended; an
+engine thread that does not end (a fault) is reported, its outputs are left
+to the operating system, and the exit status is 1.  A stop signal during
+start-up (compiling, a warm restart) ends start-up at the next check, within
+one engine step.
 
 Bad input never stops the service: every rejected frame or plot is counted
 under its reason, logged at most once per reason every 10 s, and dropped.
+A message a recording cannot hold (more than
+:data:`ingest.recording.MAX_RECORD_PARTS` parts or
+:data:`ingest.recording.MAX_RECORD_BODY_BYTES` bytes) is refused as
+``too_large`` before it is recorded or decoded, with or without
+``--record``; an exception of a decoder is counted as ``decode_error``.
+
+Health: the engine thread marks every pass of its loop (at least every
+0.1 s while it runs); the stats and ``/metrics`` carry the time of the last
+pass (``engine_heartbeat_time``), the seconds since it
+(``engine_heartbeat_age_s``, computed when read, so a stuck engine shows a
+growing age and never stale healthy figures) and the time of the last
+engine step that processed plots (``engine_last_step_time``).
 
 Processing latency is measured per plot from the receipt of its frame to the
 end of the engine step that processed it, publication included (queueing,
@@ -59,11 +82,11 @@ public key is in the directory: a radar or a subscriber without an
 authorised key gets no connection, and no data flows either way.
 """
 import collections
+import contextlib
 import json
 import logging
 import math
 import os
-import signal
 import sys
 import threading
 import time
@@ -73,17 +96,28 @@ import zmq
 
 from ingest.codec import encode_alerts, encode_stats, encode_tracks
 from ingest.codec import encode_cat062 as encode_cat062_message
-from ingest.recording import RecordingWriter, read_recording, recording_time_span
+from ingest.recording import RecordError, RecordingWriter, read_recording, recording_time_span
 from ingest.gate import AsterixGate, FrameGate, RateLimitedLog
 from radarcore.core.alerts import EVENTS as ALERT_EVENTS
 from radarcore.core.engine import REJECT_REASONS, Engine
 from radarcore.service.latency import LatencyHistogram
+from radarcore.service.signals import stop_on_signals
 
 log = logging.getLogger("radarcore.service.serve")
 
 #: Reasons single plots are dropped (counted in plots): the engine's own
-#: (``malformed`` is a CSV reason and never happens here) and ``shed``.
-PLOT_REJECT_REASONS = tuple(r for r in REJECT_REASONS if r != "malformed") + ("shed",)
+#: (``malformed`` is a CSV reason and never happens here), ``shed`` (the
+#: queue was full) and ``unprocessed`` (accepted, still queued when draining
+#: at stop ran out of time, or in an engine step that failed).
+PLOT_REJECT_REASONS = tuple(r for r in REJECT_REASONS if r != "malformed") + ("shed", "unprocessed")
+#: Default bound of draining at stop (seconds): with the rest of a stop, well
+#: within a minute.
+DEFAULT_DRAIN_TIMEOUT_S = 45.0
+#: After the drain bound, how long stop waits more for the engine thread to
+#: flush, publish the final stats and close its outputs (seconds).
+ENGINE_EXIT_GRACE_S = 10.0
+#: Seconds between progress lines while draining.
+DRAIN_LOG_INTERVAL_S = 2.0
 #: Defaults of the ``[service]`` table.
 DEFAULT_QUEUE_PLOTS = 1_000_000
 DEFAULT_HIGH_WATER_MARK = 100_000
@@ -138,6 +172,14 @@ class PlotQueue:
             self._plots += n_plots
             self._ready.notify()
         return True
+
+    def drop_all(self):
+        """Empty the queue; returns (items, plots) dropped."""
+        with self._ready:
+            dropped = (len(self._items), self._plots)
+            self._items.clear()
+            self._plots = 0
+        return dropped
 
     def get_all(self, timeout_s, max_plots=None, gather_s=0.0, gather_plots=None):
         """The waiting items, in order; waits up to ``timeout_s`` for the first.
@@ -276,14 +318,30 @@ def _load_curve_server(secret_key_file):
     return load_key_pair(secret_key_file)
 
 
-def warm_up(site):
+class StartCancelled(BaseException):
+    """A stop was asked for (a signal) while the service was starting.
+
+    A BaseException, like KeyboardInterrupt: raised from a signal handler in
+    the middle of a compilation, it must not be taken for an error of the
+    code it interrupts.
+    """
+
+
+def _never():
+    return False
+
+
+def warm_up(site, cancelled=_never):
     """Compile (or load) every kernel an engine of this site runs, before taking traffic.
 
     Runs :meth:`Engine.warmup` and then a throw-away engine of ``site`` over
     two steady synthetic targets seen by its first radar for 12 scans, so
-    that the site's own paths (zones, alerts) are compiled too.
+    that the site's own paths (zones, alerts) are compiled too.  Raises
+    :class:`StartCancelled` between the two when ``cancelled()`` is true.
     """
     Engine.warmup()
+    if cancelled():
+        raise StartCancelled("while compiling")
     from ingest.schema import empty_plots
 
     radar = min(site.radars, key=lambda r: r.id)
@@ -343,6 +401,10 @@ class Service:
     context : zmq.Context or None
         A shared context (needed for ``inproc://`` endpoints used by the
         caller); by default the service makes and terminates its own.
+    drain_timeout_s : float
+        At stop, the longest time (seconds) the engine drains the plots
+        already accepted; what is still queued then is dropped and counted
+        (``plots_unprocessed``).
     """
 
     def __init__(self, site, plots_endpoint, publish_endpoint, *, plots_socket="pull",
@@ -350,7 +412,7 @@ class Service:
                  curve_secret_key=None, curve_authorized_dir=None,
                  queue_plots=DEFAULT_QUEUE_PLOTS, high_water_mark=DEFAULT_HIGH_WATER_MARK,
                  warm_restart_s=None, stats_interval_s=1.0, context=None, plots_format="native",
-                 cat062_sac=None, cat062_sic=None):
+                 cat062_sac=None, cat062_sic=None, drain_timeout_s=DEFAULT_DRAIN_TIMEOUT_S):
         for name, value in (("plots_endpoint", plots_endpoint), ("publish_endpoint", publish_endpoint)):
             if not isinstance(value, str) or "://" not in value:
                 raise ValueError(f"{name} must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, "
@@ -382,6 +444,9 @@ class Service:
                 raise ValueError("warm_restart_s needs a recording (record_path) to replay")
         if not (isinstance(stats_interval_s, (int, float)) and stats_interval_s > 0):
             raise ValueError(f"stats_interval_s must be a positive number, got {stats_interval_s!r}")
+        if not (isinstance(drain_timeout_s, (int, float)) and not isinstance(drain_timeout_s, bool)
+                and 0 <= drain_timeout_s < math.inf):
+            raise ValueError(f"drain_timeout_s must be a finite number >= 0, got {drain_timeout_s!r}")
         self.site = site
         self.plots_endpoint = plots_endpoint
         self.publish_endpoint = publish_endpoint
@@ -396,6 +461,7 @@ class Service:
         self.high_water_mark = high_water_mark
         self.warm_restart_s = None if warm_restart_s is None else float(warm_restart_s)
         self.stats_interval_s = float(stats_interval_s)
+        self.drain_timeout_s = float(drain_timeout_s)
         self._context = context
         self._own_context = context is None
 
@@ -421,6 +487,12 @@ class Service:
         self.frames_shed = 0
         self.plots_shed = 0
         self.recording_error = None
+        # engine-thread state: plain values written by the engine thread only
+        self.plots_unprocessed = 0
+        self.engine_error = None
+        self.engine_stuck = False
+        self._drain_deadline = math.inf
+        self._heartbeat_wall = self._heartbeat_mono = self._last_step_wall = None
         # engine-thread state, published to other threads as whole snapshots
         self._engine_base = None
         self._engine_snapshot = {}
@@ -428,11 +500,20 @@ class Service:
         self._final_stats = None
 
     # ------------------------------------------------------------- life cycle
-    def start(self):
+    def start(self, cancel=None):
         """Compile, warm-restart if asked, bind, and start the threads; returns self.
+
+        Parameters
+        ----------
+        cancel : threading.Event or None
+            A stop request (a signal): checked between the stages of
+            start-up and between the engine steps of a warm restart.
 
         Raises
         ------
+        StartCancelled
+            When ``cancel`` was set before the service went live (nothing is
+            left bound or open).
         zmq.ZMQError
             When an endpoint cannot be bound.
         ValueError
@@ -441,10 +522,17 @@ class Service:
         if self._started:
             raise RuntimeError("the service was already started")
         self._started = True
-        warm_up(self.site)
-        self.engine = Engine(self.site)
-        if self.warm_restart_s is not None:
-            self._warm_restart()
+        cancelled = _never if cancel is None else cancel.is_set
+        self._stopped = True            # until live: stop() has nothing to stop
+        # compiling and a warm restart hold no socket or output: a signal may end them at once
+        with (cancel.raising(StartCancelled) if hasattr(cancel, "raising") else contextlib.nullcontext()):
+            warm_up(self.site, cancelled)
+            self.engine = Engine(self.site)
+            if self.warm_restart_s is not None:
+                self._warm_restart(cancelled)
+        if cancelled():
+            raise StartCancelled("before binding")
+        self._stopped = False
         self._engine_base = self._engine_counters()
         self._engine_snapshot = self._engine_state()
         context = self._context = self._context or zmq.Context()
@@ -489,6 +577,7 @@ class Service:
             self._release()
             raise
         self._t_start = time.monotonic()
+        self._heartbeat_wall, self._heartbeat_mono = time.time(), self._t_start
         self._threads = [
             threading.Thread(target=self._receive_loop, args=(receiver,), name="radarcore-receiver",
                              daemon=True),
@@ -502,31 +591,65 @@ class Service:
         """Whether every thread of a started, not yet stopped service is running."""
         return self._started and not self._stopped and all(t.is_alive() for t in self._threads)
 
-    def stop(self, timeout_s=30.0):
+    def stop(self, drain_timeout_s=None):
         """Stop taking input, process what was accepted, flush and close everything.
 
-        Idempotent.  Returns the final summary (:meth:`summary`).
+        The engine drains the accepted plots for at most ``drain_timeout_s``
+        (default: the service's); plots still queued then are dropped and
+        counted in ``plots_unprocessed``.  The context and the outputs are
+        closed only after the engine thread has ended; if it does not end
+        within :data:`ENGINE_EXIT_GRACE_S` after the bound, ``engine_stuck``
+        is set and they are left open.  Idempotent.  Returns the final
+        summary (:meth:`summary`).
         """
         if not self._started or self._stopped:
             return self.summary()
         self._stopped = True
+        drain_s = self.drain_timeout_s if drain_timeout_s is None else float(drain_timeout_s)
+        t0 = time.monotonic()
         self._stop_input.set()
         if self._threads:
-            self._threads[0].join(timeout_s)
+            self._threads[0].join(drain_s + ENGINE_EXIT_GRACE_S)
+        self._drain_deadline = t0 + drain_s
         self._stop_engine.set()
         if len(self._threads) > 1:
-            self._threads[1].join(timeout_s)
-        self._release()
+            engine_thread = self._threads[1]
+            engine_thread.join(max(self._drain_deadline - time.monotonic(), 0.0) + ENGINE_EXIT_GRACE_S)
+            if engine_thread.is_alive():
+                self.engine_stuck = True
+                log.error("the engine thread did not end within %.0f s of the stop; its outputs are "
+                          "left to the operating system (last engine pass %.1f s ago)",
+                          drain_s + ENGINE_EXIT_GRACE_S, self.heartbeat_age_s())
+        if self._threads and self._threads[0].is_alive():
+            self.engine_stuck = True
+            log.error("the receiver thread did not end")
+        if self.engine_stuck:
+            self._release(engine_running=True)
+        else:
+            self._release()
         summary = self.summary()
         if self.out_dir is not None:
             with open(os.path.join(self.out_dir, "summary.json"), "w") as f:
                 json.dump(summary, f, indent=2, sort_keys=True)
         return summary
 
-    def _release(self):
+    def clean_stop(self):
+        """Whether the service stopped with every accepted plot processed and every thread ended."""
+        return (self._stopped and not self.engine_stuck and self.engine_error is None
+                and self.plots_unprocessed == 0)
+
+    def _release(self, engine_running=False):
+        """Close what the threads left: metrics, recording, files, ZAP and the context.
+
+        With ``engine_running`` (a thread that did not end) only the metrics
+        endpoint is closed: the outputs and the context belong to the
+        running thread, and terminating the context under it would block.
+        """
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None
+        if engine_running:
+            return
         if self._recorder is not None and not self._recorder.closed:
             self._recorder.close()
         if self._publisher is not None:
@@ -545,8 +668,12 @@ class Service:
         self.stop()
 
     # ------------------------------------------------------------ warm restart
-    def _warm_restart(self):
-        """Replay the last ``warm_restart_s`` seconds of the recording, publishing nothing."""
+    def _warm_restart(self, cancelled=_never):
+        """Replay the last ``warm_restart_s`` seconds of the recording, publishing nothing.
+
+        Raises :class:`StartCancelled` as soon as ``cancelled()`` is true
+        (checked every 1000 records and between engine steps).
+        """
         path = self.record_path
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             log.info("warm restart: no recording at %s yet, starting cold", path)
@@ -556,8 +683,11 @@ class Service:
             log.info("warm restart: %s holds no whole record, starting cold", path)
             return
         since = last - self.warm_restart_s
+        log.info("warm restart: replaying the last %g s of %s", self.warm_restart_s, path)
         batch, n_batch, skipped = [], 0, 0
-        for receive_time, frames in read_recording(path):
+        for k, (receive_time, frames) in enumerate(read_recording(path)):
+            if k % 1000 == 0 and cancelled():
+                raise StartCancelled("during the warm restart")
             if not receive_time >= since:
                 skipped += 1
                 continue
@@ -566,6 +696,8 @@ class Service:
                 batch.append(frame.plots)
                 n_batch += frame.plots.size
             if n_batch >= 4 * ENGINE_STEP_PLOTS:
+                if cancelled():
+                    raise StartCancelled("during the warm restart")
                 self.engine.process(np.concatenate(batch))
                 self.engine.pop_alerts()
                 batch, n_batch = [], 0
@@ -602,9 +734,16 @@ class Service:
                         break
                     t_received = time.perf_counter()
                     self.frames_received += 1
+                    if not gate.screen(frames):         # a message no record can hold
+                        self._log(*gate.last_error)
+                        continue
                     if recorder is not None:
                         try:
                             recorder.write(time.time(), frames)
+                        except RecordError as error:    # screened above; never fatal all the same
+                            gate.reject(error.reason, str(error))
+                            self._log(*gate.last_error)
+                            continue
                         except OSError as error:
                             recorder = self._recording_failed(error)
                     frame = gate.decode(frames)
@@ -641,18 +780,37 @@ class Service:
         interval = self.stats_interval_s
         next_stats = time.monotonic() + interval
         next_snapshot = 0.0
+        next_drain_log = None
         interval_counts = self.latency.counts.copy()
         try:
             while True:
-                draining = self._stop_engine.is_set()
                 now = time.monotonic()
+                self._heartbeat_wall, self._heartbeat_mono = time.time(), now
+                draining = self._stop_engine.is_set()
+                if draining:
+                    if now >= self._drain_deadline:
+                        frames_left, plots_left = queue.drop_all()
+                        if plots_left:
+                            self.plots_unprocessed += plots_left
+                            log.error("stop: draining ran out of time; dropped %d accepted plots "
+                                      "(%d frames) still queued", plots_left, frames_left)
+                        break
+                    if next_drain_log is None or now >= next_drain_log:
+                        log.info("stop: draining, %d accepted plots left to process",
+                                 queue.depth_plots)
+                        next_drain_log = now + DRAIN_LOG_INTERVAL_S
                 items = queue.get_all(0.0 if draining else min(0.1, max(next_stats - now, 0.0)),
                                       ENGINE_STEP_PLOTS, 0.0 if draining else ENGINE_GATHER_S,
                                       ENGINE_GATHER_PLOTS)
                 if items:
                     plots = (items[0][0] if len(items) == 1
                              else np.concatenate([plots for plots, _ in items]))
-                    rows = engine.process(plots)
+                    try:
+                        rows = engine.process(plots)
+                    except Exception:
+                        self.plots_unprocessed += plots.size
+                        raise
+                    self._last_step_wall = time.time()
                     publisher.tracks(rows)
                     publisher.alerts(engine.pop_alerts())
                     t_done = time.perf_counter()
@@ -670,17 +828,27 @@ class Service:
                     publisher.flush()
                     self._log_engine_rejects(stats["plots_rejected"])
                     next_stats = max(next_stats + interval, now)
+            if next_drain_log is not None:
+                log.info("stop: drained; flushing the engine")
             publisher.tracks(engine.flush())
             publisher.alerts(engine.pop_alerts())
-            self._engine_snapshot = self._engine_state()
-            stats = self.stats(interval_counts=interval_counts)
-            stats["final"] = True
-            publisher.stats(stats)
-            self._final_stats = stats
-            publisher.flush()
+        except Exception as error:
+            # a fault of the engine or an output: what is still queued is lost; say so
+            self.engine_error = f"{type(error).__name__}: {error}"
+            log.exception("the engine thread failed")
+            self.plots_unprocessed += queue.drop_all()[1]
         finally:
-            publisher.close()
-            publisher.socket.close()      # with PUBLISH_LINGER_MS, so the last messages leave
+            try:
+                self._heartbeat_wall, self._heartbeat_mono = time.time(), time.monotonic()
+                self._engine_snapshot = self._engine_state()
+                stats = self.stats(interval_counts=interval_counts)
+                stats["final"] = True
+                self._final_stats = stats
+                publisher.stats(stats)
+                publisher.flush()
+            finally:
+                publisher.close()
+                publisher.socket.close()      # with PUBLISH_LINGER_MS, so the last messages leave
 
     def _engine_counters(self):
         stats = self.engine.stats
@@ -692,7 +860,7 @@ class Service:
         counters = self._engine_counters()
         base = self._engine_base
         rejected = {reason: counters["rejected"].get(reason, 0) - base["rejected"].get(reason, 0)
-                    for reason in PLOT_REJECT_REASONS if reason != "shed"}
+                    for reason in PLOT_REJECT_REASONS if reason not in ("shed", "unprocessed")}
         publisher = self._publisher
         return {
             "plots_processed": counters["plots_received"] - base["plots_received"],
@@ -725,7 +893,13 @@ class Service:
         frames that did not fit the queue are ``frames_shed``.  Plots:
         ``plots_received`` are the plots of accepted frames;
         ``plots_rejected`` counts plots by :data:`PLOT_REJECT_REASONS`
-        (``late`` is also ``plots_late``, ``shed`` also ``plots_shed``).
+        (``late`` is also ``plots_late``, ``shed`` also ``plots_shed``,
+        ``unprocessed`` also ``plots_unprocessed``).  Health:
+        ``engine_heartbeat_time`` (epoch seconds of the engine thread's last
+        loop pass), ``engine_heartbeat_age_s`` (seconds since, when this
+        was computed), ``engine_last_step_time`` (epoch seconds of the last
+        step that processed plots; None before the first) and
+        ``engine_error`` (None, or why the engine thread failed).
         Latency quantiles are in milliseconds, over the whole run
         (``latency_ms``) and over the last stats interval
         (``latency_interval_ms``).
@@ -734,6 +908,7 @@ class Service:
         engine_state = self._engine_snapshot
         plots_rejected = dict(engine_state.get("plots_rejected", {}))
         plots_rejected["shed"] = self.plots_shed
+        plots_rejected["unprocessed"] = self.plots_unprocessed
         counts = engine_state.get("latency_counts")
         stats = {
             "time": time.time(),
@@ -757,8 +932,13 @@ class Service:
             "epochs_published": engine_state.get("epochs_published", 0),
             "messages_sent": engine_state.get("messages_sent", 0),
             "messages_dropped": engine_state.get("messages_dropped", 0),
+            "plots_unprocessed": self.plots_unprocessed,
             "latency_ms": self._quantiles_ms(counts),
             "warm_restart": dict(self.warm_restart),
+            "engine_heartbeat_time": self._heartbeat_wall,
+            "engine_heartbeat_age_s": self.heartbeat_age_s(),
+            "engine_last_step_time": self._last_step_wall,
+            "engine_error": self.engine_error,
         }
         if interval_counts is not None and counts is not None:
             stats["latency_interval_ms"] = self._quantiles_ms(counts - interval_counts)
@@ -766,6 +946,11 @@ class Service:
             stats["recording"] = {"path": self.record_path, "records": self._recorder.records_written,
                                   "bytes": self._recorder.bytes_written, "error": self.recording_error}
         return stats
+
+    def heartbeat_age_s(self):
+        """Seconds since the engine thread's last loop pass (0 before it starts)."""
+        last = self._heartbeat_mono
+        return 0.0 if last is None else max(time.monotonic() - last, 0.0)
 
     def _quantiles_ms(self, counts):
         if counts is None:
@@ -791,6 +976,8 @@ class Service:
         summary = dict(self._final_stats) if self._final_stats is not None else self.stats()
         if self.engine is not None and not any(t.is_alive() for t in self._threads):
             summary["engine"] = self.engine.summary()
+        summary["final"] = self._final_stats is not None
+        summary["engine_stuck"] = self.engine_stuck
         return summary
 
 
@@ -829,6 +1016,9 @@ def add_parser(subparsers):
                    help="replay the last S seconds of the recording before going live")
     p.add_argument("--stats-interval", type=float, default=1.0, metavar="S",
                    help="seconds between stats messages (default 1)")
+    p.add_argument("--drain-timeout", type=float, default=DEFAULT_DRAIN_TIMEOUT_S, metavar="S",
+                   help="on SIGINT/SIGTERM, process the accepted plots for at most S seconds; drop "
+                        f"and count what is left, and exit 1 (default {DEFAULT_DRAIN_TIMEOUT_S:g})")
     p.set_defaults(func=run)
     return p
 
@@ -866,6 +1056,7 @@ def service_from_args(args, site):
         plots_format=args.plots_format,
         cat062_sac=args.cat062_sac,
         cat062_sic=args.cat062_sic,
+        drain_timeout_s=args.drain_timeout,
     )
 
 
@@ -881,49 +1072,71 @@ def format_summary(summary):
         f"frames rejected   {frames_rejected}",
         f"plots received    {summary['plots_received']:,}",
         f"plots rejected    {plots_rejected}",
+        f"plots unprocessed {summary.get('plots_unprocessed', 0):,}",
         f"epochs published  {summary['epochs_published']:,}",
         "alerts            " + ", ".join(f"{n} {k}" for k, n in summary["alerts"].items()),
         f"latency           {lat}",
     ])
 
 
+#: Seconds without an engine pass after which the main thread warns (once per episode).
+STALL_WARNING_S = 30.0
+
+
 def run(args):
-    """Run ``radarcore serve`` until SIGINT or SIGTERM; return the exit status."""
+    """Run ``radarcore serve`` until SIGINT or SIGTERM; return the exit status.
+
+    0: stopped on a signal with every accepted plot processed; 1: a service
+    thread failed or did not end, or accepted plots were dropped at stop
+    (``plots_unprocessed``); 2: bad options, configuration or endpoints.
+    A signal during start-up ends it (0, nothing was accepted).
+    """
     from radarcore.core.config import ConfigError, load_site
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        site = load_site(args.site)
-    except ConfigError as e:
-        print(f"radarcore serve: {e}", file=sys.stderr)
-        return 2
-    try:
-        service = service_from_args(args, site)
-    except ValueError as e:
-        print(f"radarcore serve: {e}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_on_signals() as stop:
         try:
-            service.start()
+            site = load_site(args.site)
+        except ConfigError as e:
+            print(f"radarcore serve: {e}", file=sys.stderr)
+            return 2
+        try:
+            service = service_from_args(args, site)
+        except ValueError as e:
+            print(f"radarcore serve: {e}", file=sys.stderr)
+            return 2
+        try:
+            service.start(cancel=stop)
+        except StartCancelled as e:
+            log.info("start-up ended: %s", e)
+            print(f"radarcore serve: stopped by {stop.last or 'a signal'} during start-up, before going live",
+                  file=sys.stderr)
+            return 0
         except (zmq.ZMQError, ValueError, OSError) as e:
             print(f"radarcore serve: {e}", file=sys.stderr)
             return 2
         print(f"radarcore serve: plots on {service.plots_address}, publishing on {service.publish_address}"
               + (f", metrics on http://{service.metrics_addr}:{service.metrics_port}/metrics"
                  if service.metrics_port else ""), flush=True)
+        stalled = False
         while not stop.wait(0.2):
             if not service.healthy():
                 break
+            age = service.heartbeat_age_s()
+            if age > STALL_WARNING_S and not stalled:
+                log.error("the engine thread has not passed its loop for %.0f s", age)
+            stalled = age > STALL_WARNING_S
         healthy = service.healthy()
+        if stop.is_set():
+            log.info("%s: stopping (draining at most %g s)", stop.last, service.drain_timeout_s)
         summary = service.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     print(format_summary(summary), flush=True)
     if not healthy:
-        print("radarcore serve: a service thread stopped unexpectedly", file=sys.stderr)
+        print("radarcore serve: a service thread stopped unexpectedly"
+              + (f" ({service.engine_error})" if service.engine_error else ""), file=sys.stderr)
+        return 1
+    if not service.clean_stop():
+        print(f"radarcore serve: {service.plots_unprocessed:,} accepted plots were not processed"
+              + ("; the engine thread did not end" if service.engine_stuck else ""), file=sys.stderr)
         return 1
     return 0
