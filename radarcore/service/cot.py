@@ -167,7 +167,8 @@ def alert_event(event, lat, lon, hae, track_type=None, now_s=None, stale_s=DEFAU
     if event.get("track_id") is not None:
         link = (f'<link uid="{prefix}.track.{int(event["track_id"])}" relation="p-p"'
                 + (f' type="{track_type}"' if track_type else "") + "/>")
-    detail = (f'<contact callsign={quoteattr(f"ALERT {alert_id} {level.upper()} {event.get("asset_id")}")}/>'
+    callsign = f"ALERT {alert_id} {level.upper()} {event.get('asset_id')}"
+    detail = (f'<contact callsign={quoteattr(callsign)}/>'
               f'{link}<remarks>{escape(remarks)}</remarks>')
     return _event(f"{prefix}.alert.{alert_id}", ALERT_TYPE, now_s, 0.0 if kind == "clear" else stale_s,
                   lat, lon, hae, None, None, detail, how="m-f")
