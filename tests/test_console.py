@@ -462,3 +462,199 @@ def test_console_command_errors(tmp_path, capsys):
     assert "--site" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["console", "--connect", "tcp://127.0.0.1:1", "--site", "x.toml", "--http", "nonsense"])
+
+
+# --------------------------------------------------------------------------
+# a real browser: headless Chromium against serve + emulate + console
+
+
+def _start(args, log_path):
+    import subprocess
+    import sys
+
+    log = open(log_path, "w")
+    return subprocess.Popen([sys.executable, "-m", "radarcore.cli", *map(str, args)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=log, text=True)
+
+
+def _first_line(proc, log_path):
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    if not selector.select(WAIT_S * 2):
+        raise AssertionError(f"no start-up line; its log:\n{open(log_path).read()[-3000:]}")
+    line = proc.stdout.readline()
+    if not line:
+        raise AssertionError(f"it exited ({proc.wait()}); its log:\n{open(log_path).read()[-3000:]}")
+    return line
+
+
+def _stop(proc):
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(WAIT_S)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SWARM = os.path.join(REPO, "replay_data", "swarm")
+
+
+@pytest.mark.slow
+def test_console_in_headless_chromium_shows_tracks_and_alerts_and_acknowledges(tmp_path):
+    """serve + emulate (replay_data/swarm, 4x real time) + console + Chromium, all real processes.
+
+    Checks that tracks and a raised alert appear in the page, that a click on
+    Acknowledge reaches alerts.jsonl and comes back to the page, and saves a
+    screenshot (also to $RADARCORE_CONSOLE_SCREENSHOT when set).  Prints the
+    delay from the service publishing each raise (as a subscriber beside the
+    console receives it) to the alert being in the page at the next frame.
+    """
+    from chromium import Chromium, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("chromium is not installed and could not be (.ci/run: apt-get install -y chromium)")
+    token_file = tmp_path / "ack.token"
+    token_file.write_text("browser-test-token\n")
+    out = tmp_path / "out"
+    procs = []
+    browser = None
+    context = zmq.Context()
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, b"alerts")
+    try:
+        serve = _start(["serve", "--site", f"{SWARM}/site.toml", "--plots", "tcp://127.0.0.1:*",
+                        "--publish", "tcp://127.0.0.1:*", "--ack", "tcp://127.0.0.1:*",
+                        "--ack-token-file", token_file, "--out", out], tmp_path / "serve.log")
+        procs.append(serve)
+        line = _first_line(serve, tmp_path / "serve.log")
+        plots = line.split("plots on ")[1].split(",")[0]
+        publish = line.split("publishing on ")[1].split(",")[0].strip()
+        ack = line.split("acknowledgements on ")[1].split(",")[0].strip()
+        console = _start(["console", "--connect", publish, "--site", f"{SWARM}/site.toml",
+                          "--http", "127.0.0.1:0", "--ack", ack, "--ack-token-file", token_file],
+                         tmp_path / "console.log")
+        procs.append(console)
+        url = _first_line(console, tmp_path / "console.log").split()[2]
+        sub.connect(publish)
+        browser = Chromium(timeout_s=WAIT_S)
+        browser.navigate(url)
+        browser.wait_for("window.__rc.connected && window.__rc.snapshots > 0", "the snapshot")
+        assert browser.evaluate("S.site.radars.length") == 3
+        time.sleep(0.3)                               # the test's subscriber joins
+        procs.append(_start(["emulate", SWARM, "--connect", plots, "--speed", "4"], tmp_path / "emulate.log"))
+        published = {}                                # alert_id -> wall ms the raise was received here
+        listening = threading.Event()
+        listening.set()
+
+        def listen():                                 # stamps each raise as it arrives
+            while listening.is_set():
+                if not sub.poll(50):
+                    continue
+                parts = sub.recv_multipart()
+                now_ms = time.time() * 1e3
+                for e in json.loads(parts[1]):
+                    if e["event"] == "raise":
+                        published.setdefault(e["alert_id"], now_ms)
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and not browser.evaluate("S.tracks.size > 0 && S.alerts.size > 0"):
+            time.sleep(0.05)
+        assert browser.evaluate("S.tracks.size") > 0, "no track in the page"
+        assert browser.evaluate("document.querySelectorAll('#alerts .alert.unack').length") > 0, "no alert"
+        # a real click on the first Acknowledge button
+        box = browser.evaluate("(() => { const b = document.querySelector('#alerts button.ack');"
+                               " const r = b.getBoundingClientRect();"
+                               " return {x: r.x + r.width / 2, y: r.y + r.height / 2, id: +b.dataset.alertId}; })()")
+        for kind in ("mousePressed", "mouseReleased"):
+            browser.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1)
+        alert_id = box["id"]
+        browser.wait_for(f"S.alerts.get({alert_id}).acknowledged === true", "the acknowledgement")
+        assert browser.evaluate(f"document.querySelector('#alerts .alert[data-alert-id=\"{alert_id}\"]')"
+                                ".classList.contains('unack')") is False
+        # the acknowledgement is in alerts.jsonl, as its own line
+        acks = []
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and not acks:
+            if (out / "alerts.jsonl").exists():
+                acks = [json.loads(line) for line in open(out / "alerts.jsonl")
+                        if '"acknowledge"' in line]
+            time.sleep(0.1)
+        assert [(a["alert_id"], a["event"], a["operator"]) for a in acks] == [(alert_id, "acknowledge", "operator")]
+        # a click on the alert selects its track and centres the view on it
+        browser.evaluate(f"document.querySelector('#alerts .alert[data-alert-id=\"{alert_id}\"]').click()")
+        assert browser.evaluate("S.selected.kind") == "alert"
+        browser.evaluate("S.view.scale *= 2.5")          # closer, for the labels in the screenshot
+        time.sleep(1.0)
+        shot = browser.screenshot(str(tmp_path / "console.png"))
+        with open(shot, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+        if os.environ.get("RADARCORE_CONSOLE_SCREENSHOT"):
+            import shutil
+
+            shutil.copyfile(shot, os.environ["RADARCORE_CONSOLE_SCREENSHOT"])
+        visible = browser.evaluate("window.__rc.alertVisible")
+        delays = sorted(visible[str(a)] - t for a, t in published.items() if str(a) in visible)
+        assert delays, "no raise both published and shown"
+        print(f"\nalert publish -> visible in page: {len(delays)} alerts, median {delays[len(delays) // 2]:.1f} ms, "
+              f"max {delays[-1]:.1f} ms")
+    finally:
+        if browser is not None:
+            browser.close()
+        for proc in reversed(procs):
+            _stop(proc)
+        if "listener" in locals():
+            listening.clear()
+            listener.join(WAIT_S)
+        sub.close()
+        context.term()
+
+
+def test_with_curvezmq_only_an_authorised_console_subscribes_and_acknowledges(tmp_path):
+    from radarcore.service.keys import generate_keys
+
+    keys = tmp_path / "keys"
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    _, server_secret = generate_keys("server", keys)
+    console_public, console_secret = generate_keys("console", keys)
+    _, stranger_secret = generate_keys("stranger", keys)
+    os.replace(console_public, allowed / "console.key")
+    curve = (str(console_secret), str(keys / "server.key"))
+    scenario = simulate("sparse", seed=1, duration_s=60)
+    service = Service(scenario.site, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", ack_endpoint="tcp://127.0.0.1:*",
+                      curve_secret_key=str(server_secret), curve_authorized_dir=str(allowed)).start()
+    try:
+        async def scenario_run():
+            console = Console(scenario.site)
+            stop = asyncio.Event()
+            task = asyncio.create_task(subscribe(console, service.publish_address, stop, curve))
+            await asyncio.sleep(0.5)
+            # the service publishes stats once a second: an authorised console gets them
+            for _ in range(100):
+                if console.messages_in["stats"]:
+                    break
+                await asyncio.sleep(0.1)
+            good = await Acknowledger(service.ack_address, curve=curve, timeout_s=5.0).acknowledge(1, "x")
+            bad = await Acknowledger(service.ack_address, curve=(str(stranger_secret), str(keys / "server.key")),
+                                     timeout_s=1.0).acknowledge(1, "x")
+            stop.set()
+            await task
+            return console, good, bad
+
+        console, good, bad = asyncio.run(scenario_run())
+    finally:
+        service.stop()
+    assert console.messages_in["stats"] > 0
+    assert good == {"ok": False, "error": "no open alert 1"}       # it reached the service
+    assert not bad["ok"] and "no answer" in bad["error"]           # the stranger got no connection

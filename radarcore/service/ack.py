@@ -109,9 +109,14 @@ class AckReceiver:
         Endpoint to bind (``tcp://127.0.0.1:5557``, ``tcp://127.0.0.1:*``).
     token : str or None
         Required token; None: none required.
+    server_keys : (bytes, bytes) or None
+        The service's CurveZMQ (public, secret) keys: the socket is then a
+        CurveZMQ server like the service's others (the service's ZAP handler
+        admits only authorised clients).
     """
 
-    def __init__(self, context, endpoint, token=None):
+    def __init__(self, context, endpoint, token=None, server_keys=None):
+        self.server_keys = server_keys
         self.context = context
         self.endpoint = endpoint
         self.token = token
@@ -126,6 +131,9 @@ class AckReceiver:
         socket = self.context.socket(zmq.REP)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.MAXMSGSIZE, MAX_REQUEST_BYTES)
+        if self.server_keys is not None:
+            socket.curve_publickey, socket.curve_secretkey = self.server_keys
+            socket.curve_server = True
         try:
             socket.bind(self.endpoint)
         except zmq.ZMQError:

@@ -534,7 +534,10 @@ class Console:
 # -------------------------------------------------------------------- sources
 
 async def subscribe(console, endpoint, stop, curve=None):
-    """Feed ``console`` from a service's publish endpoint until ``stop`` is set."""
+    """Feed ``console`` from a service's publish endpoint until ``stop`` is set.
+
+    ``curve``: (this client's secret key file, the server's public key file) for CurveZMQ.
+    """
     import zmq
     import zmq.asyncio
 
@@ -543,7 +546,9 @@ async def subscribe(console, endpoint, stop, curve=None):
     socket.setsockopt(zmq.LINGER, 0)
     socket.setsockopt(zmq.RCVHWM, 10000)
     if curve is not None:
-        socket.curve_secretkey, socket.curve_publickey, socket.curve_serverkey = curve
+        from radarcore.service.keys import apply_client_keys
+
+        apply_client_keys(socket, *curve)
     for topic in (b"tracks", b"alerts", b"stats"):
         socket.setsockopt(zmq.SUBSCRIBE, topic)
     socket.connect(endpoint)
@@ -700,8 +705,9 @@ class Acknowledger:
     cannot send again).
     """
 
-    def __init__(self, endpoint, token=None, timeout_s=3.0):
+    def __init__(self, endpoint, token=None, timeout_s=3.0, curve=None):
         self.endpoint = endpoint
+        self.curve = curve
         self.token = token
         self.timeout_s = timeout_s
         self._socket = None
@@ -713,6 +719,10 @@ class Acknowledger:
 
         socket = zmq.asyncio.Context.instance().socket(zmq.REQ)
         socket.setsockopt(zmq.LINGER, 0)
+        if self.curve is not None:
+            from radarcore.service.keys import apply_client_keys
+
+            apply_client_keys(socket, *self.curve)
         socket.connect(self.endpoint)
         return socket
 
@@ -797,6 +807,9 @@ def add_parser(subparsers):
                         "cannot acknowledge")
     p.add_argument("--ack-token-file", metavar="FILE",
                    help="the token the service requires for acknowledgements (serve --ack-token-file)")
+    from radarcore.service.keys import add_client_key_arguments
+
+    add_client_key_arguments(p)
     p.set_defaults(func=run)
     return p
 
@@ -806,6 +819,7 @@ def run(args):
     import signal
 
     from radarcore.core.config import ConfigError, load_site
+    from radarcore.service.keys import KeyFileError, client_keys_from_args
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     site_path = args.site
@@ -817,12 +831,13 @@ def run(args):
     try:
         site = load_site(site_path)
         token = read_token(args.ack_token_file) if args.ack_token_file else None
-    except (ConfigError, OSError, ValueError) as e:
+        curve = client_keys_from_args(args, "console")
+    except (ConfigError, KeyFileError, OSError, ValueError) as e:
         print(f"radarcore console: {e}", file=sys.stderr)
         return 2
     console = Console(site, mode="replay" if args.replay else "live")
     if args.ack:
-        console.acknowledger = Acknowledger(args.ack, token)
+        console.acknowledger = Acknowledger(args.ack, token, curve=curve)
     if args.replay:
         try:
             console.player = ReplayPlayer(console, args.replay)
@@ -848,7 +863,7 @@ def run(args):
 
         server = asyncio.create_task(console.serve(host, port, ready))
         source = asyncio.create_task(console.player.run(stop) if console.player is not None
-                                     else subscribe(console, args.connect, stop))
+                                     else subscribe(console, args.connect, stop, curve))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({server, source, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (server, source, stopper):

@@ -519,7 +519,7 @@ class Service:
             if self.ack_endpoint is not None:
                 from radarcore.service.ack import AckReceiver
 
-                self._ack = AckReceiver(context, self.ack_endpoint, self.ack_token)
+                self._ack = AckReceiver(context, self.ack_endpoint, self.ack_token, server_keys)
                 self._ack.start()
                 self.ack_address = self._ack.address
             if self.metrics_port is not None:
