@@ -7,10 +7,8 @@ and attributes of MITRE's public CoT ``event.xsd``: ``event`` with version,
 uid, type, time, start, stale, how; ``point`` with lat, lon, hae, ce, le;
 ``detail`` open to any content).
 """
-import json
 import socket
 import time
-from datetime import datetime
 
 import numpy as np
 import pytest

@@ -370,7 +370,7 @@ class Hub:
                 continue
             try:
                 await asyncio.wait_for(client.wake.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -415,8 +415,7 @@ class Console:
         records = self.state.on_alerts(events)
         self.messages_in["alerts"] += 1
         if records:
-            self.hub.urgent(_dumps({"type": "alerts", "events": events, "records": records,
-                                    "sent_wall_ms": time.time() * 1e3}))
+            self.hub.urgent(_dumps({"type": "alerts", "events": events, "records": records}))
 
     def stats(self, stats):
         self.state.on_stats(stats)
@@ -471,14 +470,13 @@ class Console:
         client.urgent.append(self.snapshot_text())
         self.hub.clients.add(client)
         feeder = asyncio.create_task(self.hub.feed(client))
+        from websockets.exceptions import ConnectionClosed
+
         try:
             async for text in websocket:
                 await self.on_page_message(client, text)
-        except Exception as e:            # a page that goes away mid-message
-            from websockets.exceptions import ConnectionClosed
-
-            if not isinstance(e, ConnectionClosed):
-                raise
+        except ConnectionClosed:          # a page that went away mid-message
+            pass
         finally:
             self.hub.clients.discard(client)
             feeder.cancel()
@@ -822,6 +820,12 @@ def run(args):
     from radarcore.service.keys import KeyFileError, client_keys_from_args
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        import websockets  # noqa: F401
+    except ImportError:
+        print("radarcore console: needs the websockets package: pip install 'radarcore[console]'",
+              file=sys.stderr)
+        return 2
     site_path = args.site
     if site_path is None and args.replay and os.path.exists(os.path.join(args.replay, "site.toml")):
         site_path = os.path.join(args.replay, "site.toml")
