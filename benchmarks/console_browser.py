@@ -1,7 +1,7 @@
 """The console in headless Chromium: frame rate with many tracks, and memory over a long run.
 
     python benchmarks/console_browser.py fps [--tracks 2000] [--seconds 10] [--json FILE]
-    python benchmarks/console_browser.py soak [--minutes 10] [--json FILE]
+    python benchmarks/console_browser.py soak [--minutes 10] [--replay-tracks N] [--json FILE]
 
 Not a CI test (the browser test in tests/test_console.py is).  Both need the
 distribution's Chromium (``apt-get install -y chromium``).
@@ -10,17 +10,22 @@ distribution's Chromium (``apt-get install -y chromium``).
     ``radarcore console --replay`` of a made-up replay: ``--tracks``
     confirmed tracks (a quarter coasting) moving on straight lines around the
     site of replay_data/swarm, one epoch a second, with a few open alerts;
-    played at real time in a 1600x1000 headless Chromium window.  Reported:
-    ``requestAnimationFrame`` callbacks per second in the page (every one
-    redraws the whole picture), the mean drawing time per frame, and the
-    tracks drawn.
+    played at real time in a 1600x1000 headless Chromium window.  Reported,
+    steady (the picture is redrawn when tracks arrive, 1 to 4 times a second;
+    every frame copies it and draws the blinking alert rings) and while
+    panning 2 pixels a frame (the whole picture redrawn every frame):
+    ``requestAnimationFrame`` callbacks per second in the page, full redraws
+    per second, script time per frame, the tracks drawn, and the load
+    average of the machine.
 ``soak``
     ``radarcore serve`` + ``radarcore emulate replay_data/swarm --speed
     0.5`` (300 s of data over 10 minutes) + ``radarcore console`` + the page
     in Chromium.  Reported every 30 s and at the end: resident memory of
     serve, console and every Chromium process, and the page's JavaScript heap
-    (``Performance.getMetrics``); growth is the last sample against the one at
-    10 % of the run.
+    after a garbage collection (``Performance.getMetrics``); growth is the
+    last sample against the one at 10 % of the run.  With ``--replay-tracks
+    N``: no serve, the console plays the made-up replay of ``fps`` with N
+    tracks (200 epochs, slowed to last the run).
 """
 import argparse
 import json
@@ -114,21 +119,30 @@ def fps(args):
                 browser.evaluate("document.getElementById('play').click()")
                 browser.wait_for(f"S.tracks.size === {args.tracks}", "every track", timeout_s=60)
                 time.sleep(2.0)
-                f0, d0, t0 = browser.evaluate("[window.__rc.frames, window.__rc.drawMs, performance.now()]")
-                time.sleep(args.seconds)
-                f1, d1, t1 = browser.evaluate("[window.__rc.frames, window.__rc.drawMs, performance.now()]")
-                result = {
-                    "tracks": args.tracks,
-                    "tracks_drawn": browser.evaluate("window.__rc.drawn"),
-                    "frames_per_s": (f1 - f0) / ((t1 - t0) / 1e3),
-                    "draw_ms_mean": (d1 - d0) / max(f1 - f0, 1),
-                    "seconds": (t1 - t0) / 1e3,
-                    "track_messages": browser.evaluate("window.__rc.messages"),
-                }
+                result = {"tracks": args.tracks, "load_average": os.getloadavg()[0]}
+                for case, pan_px in (("steady", 0), ("panning", 2)):
+                    browser.evaluate(f"window.__rc.pan = {pan_px}")
+                    time.sleep(1.0)
+                    probe = "[window.__rc.frames, window.__rc.layers, window.__rc.drawMs, performance.now()]"
+                    f0, l0, d0, t0 = browser.evaluate(probe)
+                    time.sleep(args.seconds)
+                    f1, l1, d1, t1 = browser.evaluate(probe)
+                    seconds = (t1 - t0) / 1e3
+                    result[case] = {
+                        "tracks_drawn": browser.evaluate("window.__rc.drawn"),
+                        "frames_per_s": (f1 - f0) / seconds,
+                        "full_redraws_per_s": (l1 - l0) / seconds,
+                        "script_ms_per_frame": (d1 - d0) / max(f1 - f0, 1),
+                        "seconds": seconds,
+                    }
         finally:
             stop(console)
-    print(f"{result['tracks']} tracks ({result['tracks_drawn']} drawn): {result['frames_per_s']:.1f} frames/s, "
-          f"drawing {result['draw_ms_mean']:.1f} ms a frame (over {result['seconds']:.1f} s)")
+    for case in ("steady", "panning"):
+        r = result[case]
+        print(f"{case:8s} {result['tracks']} tracks ({r['tracks_drawn']} drawn): {r['frames_per_s']:.1f} frames/s, "
+              f"{r['full_redraws_per_s']:.1f} full redraws/s, script {r['script_ms_per_frame']:.1f} ms a frame "
+              f"(over {r['seconds']:.1f} s)")
+    print(f"load average {result['load_average']:.1f} on {os.cpu_count()} cores")
     return result
 
 
@@ -167,32 +181,34 @@ def soak(args):
     samples = []
     with tempfile.TemporaryDirectory() as directory:
         procs = []
+        serve = None
         try:
-            serve = start(["serve", "--site", f"{SWARM}/site.toml", "--plots", "tcp://127.0.0.1:*",
-                           "--publish", "tcp://127.0.0.1:*", "--ack", "tcp://127.0.0.1:*"],
-                          os.path.join(directory, "serve.log"))
-            procs.append(serve)
-            line = first_line(serve, os.path.join(directory, "serve.log"))
-            plots = line.split("plots on ")[1].split(",")[0]
-            publish = line.split("publishing on ")[1].split(",")[0].strip()
-            console = start(["console", "--connect", publish, "--site", f"{SWARM}/site.toml",
-                             "--http", "127.0.0.1:0"], os.path.join(directory, "console.log"))
-            procs.append(console)
+            if args.replay_tracks:
+                make_replay(directory, args.replay_tracks, n_epochs=200)
+                console = start(["console", "--replay", directory, "--site", f"{SWARM}/site.toml",
+                                 "--http", "127.0.0.1:0"], os.path.join(directory, "console.log"))
+                procs.append(console)
+            else:
+                serve, console = _live(directory, procs)
             url = first_line(console, os.path.join(directory, "console.log")).split()[2]
             speed = 300.0 / (args.minutes * 60.0)
             with Chromium(timeout_s=60) as browser:
                 browser.navigate(url)
                 browser.call("Performance.enable")
                 browser.wait_for("window.__rc.snapshots > 0", "the snapshot", timeout_s=60)
-                procs.append(start(["emulate", SWARM, "--connect", plots, "--speed", f"{speed:g}"],
-                                   os.path.join(directory, "emulate.log")))
+                if args.replay_tracks:
+                    browser.evaluate(f"send({{type: 'control', play: true, speed: {200.0 / (args.minutes * 60.0)}}})")
+                else:
+                    procs.append(start(["emulate", SWARM, "--connect", serve.plots, "--speed", f"{speed:g}"],
+                                       os.path.join(directory, "emulate.log")))
                 t_start = time.monotonic()
                 while time.monotonic() - t_start < args.minutes * 60:
                     time.sleep(min(args.sample_s, max(args.minutes * 60 - (time.monotonic() - t_start), 0.1)))
+                    browser.call("HeapProfiler.collectGarbage")
                     metrics = {m["name"]: m["value"] for m in browser.call("Performance.getMetrics")["metrics"]}
                     sample = {
                         "t_s": round(time.monotonic() - t_start, 1),
-                        "serve_mib": rss_mib(serve.pid),
+                        "serve_mib": rss_mib(serve.pid) if serve else 0.0,
                         "console_mib": rss_mib(console.pid),
                         "chromium_mib": sum(rss_mib(p) for p in [browser.process.pid, *descendants(browser.process.pid)]),
                         "page_heap_mib": metrics.get("JSHeapUsedSize", 0) / 2**20,
@@ -214,6 +230,21 @@ def soak(args):
     return {"samples": samples, "growth_percent": growth}
 
 
+def _live(directory, procs):
+    """serve and a console live from it: (serve, console); ``serve.plots`` is its plot endpoint."""
+    serve = start(["serve", "--site", f"{SWARM}/site.toml", "--plots", "tcp://127.0.0.1:*",
+                   "--publish", "tcp://127.0.0.1:*", "--ack", "tcp://127.0.0.1:*"],
+                  os.path.join(directory, "serve.log"))
+    procs.append(serve)
+    line = first_line(serve, os.path.join(directory, "serve.log"))
+    serve.plots = line.split("plots on ")[1].split(",")[0]
+    publish = line.split("publishing on ")[1].split(",")[0].strip()
+    console = start(["console", "--connect", publish, "--site", f"{SWARM}/site.toml",
+                     "--http", "127.0.0.1:0"], os.path.join(directory, "console.log"))
+    procs.append(console)
+    return serve, console
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -224,6 +255,7 @@ def main(argv=None):
     p = sub.add_parser("soak")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--sample-s", type=float, default=30.0)
+    p.add_argument("--replay-tracks", type=int, default=0, metavar="N")
     p.add_argument("--json")
     args = parser.parse_args(argv)
     result = fps(args) if args.what == "fps" else soak(args)
