@@ -83,6 +83,22 @@ def test_state_folds_the_alert_lifecycle_and_acknowledgement():
     assert 7 not in state.alerts
 
 
+def test_an_advisory_is_listed_but_not_open_until_a_raise_and_is_forgotten_later():
+    state = ConsoleState()
+    state.on_tracks(rows_of(1.0, [1]))
+    state.on_alerts([event("advisory", 4, 1.0)])
+    assert state.alerts[4]["advisory"] and not state.alerts[4]["open"]
+    state.on_alerts([event("raise", 4, 2.0, level="alert")])
+    record = state.alerts[4]
+    assert not record["advisory"] and record["open"] and record["raised_time_s"] == 2.0
+    state.on_alerts([event("advisory", 4, 3.0, level="critical")])      # an alert stays an alert
+    assert state.alerts[4]["level"] == "alert" and state.alerts[4]["open"]
+    state.on_alerts([event("advisory", 5, 3.0)])
+    state.on_tracks(rows_of(200.0, [1]))
+    state.on_alerts([])
+    assert 5 not in state.alerts and state.alerts[4]["open"]
+
+
 def test_trails_are_bounded_and_follow_the_live_tracks():
     state = ConsoleState(trail_points=3)
     for k in range(5):

@@ -165,6 +165,8 @@ def test_udp_sender_sends_tracks_and_alerts_with_affiliation_from_the_alert():
         rows = _rows(3)
         rows["status"][2] = 1                   # tentative: not sent
         sender.offer_tracks(rows)
+        sender.offer_alerts([{"time_s": 5.0, "alert_id": 9, "event": "advisory", "asset_id": "a", "level": "alert",
+                              "track_id": 1, "class": "unknown", "class_confidence": 0.5}])   # no marker
         sender.offer_alerts([{"time_s": 5.0, "alert_id": 1, "event": "raise", "asset_id": "a", "level": "critical",
                               "track_id": 2, "class": "drone", "class_confidence": 0.9}])
         got = [check(listener.recv(65536))[0] for _ in range(4)]

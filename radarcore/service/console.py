@@ -217,8 +217,14 @@ class ConsoleState:
             if record is None:
                 if kind in ("clear", "acknowledge"):
                     continue              # an alert this console never saw open
-                record = self.alerts[alert_id] = {"alert_id": alert_id, "open": True,
-                                                  "acknowledged": False, "raised_time_s": event.get("time_s")}
+                record = self.alerts[alert_id] = {"alert_id": alert_id, "open": kind != "advisory",
+                                                  "advisory": kind == "advisory", "acknowledged": False,
+                                                  "raised_time_s": event.get("time_s")}
+            if kind == "advisory" and not record["advisory"]:
+                continue                  # an open alert stays an alert
+            if kind in ("raise", "escalate") and record["advisory"]:
+                record["advisory"], record["open"] = False, True     # the advisory became an alert
+                record["raised_time_s"] = event.get("time_s")
             if kind == "acknowledge":
                 record["acknowledged"] = True
                 record["ack_time_s"] = event.get("time_s")
@@ -241,6 +247,7 @@ class ConsoleState:
     def _forget_old_alerts(self):
         now = self.time_s
         if now is not None:
+            # cleared alerts, and advisories no alert followed (an advisory has no clear)
             for alert_id in [a for a, r in self.alerts.items()
                              if not r["open"] and r.get("time_s") is not None
                              and now - r["time_s"] > CLEARED_KEEP_S]:

@@ -327,6 +327,8 @@ class CotSender:
                 self._class[track_id] = (event["class"], event.get("class_confidence"))
             alert_id = event.get("alert_id")
             kind = event.get("event")
+            if kind == "advisory":
+                continue                          # a track worth a look, not an alert: no marker
             if kind == "clear":
                 self._alerts.pop(alert_id, None)
             elif kind in ("raise", "escalate", "deescalate"):
