@@ -9,7 +9,7 @@ from radarcore import __version__
 def build_parser():
     from radarcore.analysis import evaluate, sweep
     from radarcore.core import replay
-    from radarcore.service import emulate, keys, record, serve
+    from radarcore.service import console, emulate, keys, record, serve
     from radarcore.sim import simulate
 
     parser = argparse.ArgumentParser(prog="radarcore",
@@ -23,6 +23,7 @@ def build_parser():
     emulate.add_parser(sub)
     record.add_parser(sub)
     keys.add_parser(sub)
+    console.add_parser(sub)
     evaluate.add_parser(sub)
     sweep.add_parser(sub)
     _add_bench_parser(sub)

@@ -235,9 +235,13 @@ class Publisher:
         Also write ``tracks.csv`` and ``alerts.jsonl`` there, as published.
     """
 
-    def __init__(self, socket, out_dir=None, cat062=None):
+    def __init__(self, socket, out_dir=None, cat062=None, cot=None):
+        from radarcore.service.ack import AckBook
+
         self.socket = socket
         self.cat062 = cat062        # (site, sac, sic): also publish each epoch as CAT062
+        self.cot = cot              # a radarcore.service.cot.CotSender, or None
+        self.ack_book = AckBook()   # the open alerts, for acknowledgements
         self.messages_sent = 0
         self.messages_dropped = 0
         self.alert_events = dict.fromkeys(ALERT_EVENTS, 0)
@@ -278,6 +282,9 @@ class Publisher:
                 self.send(encode_cat062_message(encode_cat062(rows[lo:hi], sac, sic, o.lat_deg,
                                                               o.lon_deg, o.alt_m)))
             self.epochs_published += 1
+        self.ack_book.observe_time(float(t[-1]))
+        if self.cot is not None:
+            self.cot.offer_tracks(rows)
         if self._tracks_writer is not None:
             self._tracks_writer.write(rows)
 
@@ -289,8 +296,19 @@ class Publisher:
             kind = event.get("event")
             self.alert_events[kind] = self.alert_events.get(kind, 0) + 1
         self.send(encode_alerts(events))
+        self.ack_book.observe(events)
+        if self.cot is not None:
+            self.cot.offer_alerts(events)
         if self._alerts_writer is not None:
             self._alerts_writer.write(events)
+
+    def acknowledge(self, requests):
+        """Answer acknowledgements (:mod:`radarcore.service.ack`): publish and write each new one."""
+        for request in requests:
+            event, answer = self.ack_book.acknowledge(request)
+            if event is not None:
+                self.alerts([event])
+            request.finish(answer)
 
     def stats(self, stats):
         """Publish the counters (one ``stats`` message)."""
@@ -405,6 +423,15 @@ class Service:
         At stop, the longest time (seconds) the engine drains the plots
         already accepted; what is still queued then is dropped and counted
         (``plots_unprocessed``).
+    ack_endpoint : str or None
+        Bind a REP socket here for alert acknowledgements
+        (:mod:`radarcore.service.ack`); the bound one is :attr:`ack_address`.
+    ack_token : str or None
+        The token an acknowledgement must carry; None: none.
+    cot_url : str or None
+        Also send tracks and alerts as Cursor on Target (:mod:`radarcore.service.cot`).
+    cot_stale_s : float
+        Stale time of the CoT track events, seconds after sending.
     """
 
     def __init__(self, site, plots_endpoint, publish_endpoint, *, plots_socket="pull",
@@ -412,7 +439,8 @@ class Service:
                  curve_secret_key=None, curve_authorized_dir=None,
                  queue_plots=DEFAULT_QUEUE_PLOTS, high_water_mark=DEFAULT_HIGH_WATER_MARK,
                  warm_restart_s=None, stats_interval_s=1.0, context=None, plots_format="native",
-                 cat062_sac=None, cat062_sic=None, drain_timeout_s=DEFAULT_DRAIN_TIMEOUT_S):
+                 cat062_sac=None, cat062_sic=None, drain_timeout_s=DEFAULT_DRAIN_TIMEOUT_S,
+                 ack_endpoint=None, ack_token=None, cot_url=None, cot_stale_s=15.0):
         for name, value in (("plots_endpoint", plots_endpoint), ("publish_endpoint", publish_endpoint)):
             if not isinstance(value, str) or "://" not in value:
                 raise ValueError(f"{name} must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, "
@@ -447,6 +475,12 @@ class Service:
         if not (isinstance(drain_timeout_s, (int, float)) and not isinstance(drain_timeout_s, bool)
                 and 0 <= drain_timeout_s < math.inf):
             raise ValueError(f"drain_timeout_s must be a finite number >= 0, got {drain_timeout_s!r}")
+        if cot_url is not None:
+            from radarcore.service.cot import parse_url
+
+            parse_url(cot_url)                        # a bad URL is an error before start
+        self.ack_endpoint, self.ack_token, self.ack_address, self._ack = ack_endpoint, ack_token, None, None
+        self.cot_url, self.cot_stale_s, self._cot = cot_url, cot_stale_s, None
         self.site = site
         self.plots_endpoint = plots_endpoint
         self.publish_endpoint = publish_endpoint
@@ -564,7 +598,17 @@ class Service:
             publisher.bind(self.publish_endpoint)
             self.plots_address = receiver.getsockopt_string(zmq.LAST_ENDPOINT)
             self.publish_address = publisher.getsockopt_string(zmq.LAST_ENDPOINT)
-            self._publisher = Publisher(publisher, self.out_dir, self.cat062)
+            if self.cot_url is not None:
+                from radarcore.service.cot import CotSender
+
+                self._cot = CotSender(self.cot_url, self.site, stale_s=self.cot_stale_s).start()
+            self._publisher = Publisher(publisher, self.out_dir, self.cat062, self._cot)
+            if self.ack_endpoint is not None:
+                from radarcore.service.ack import AckReceiver
+
+                self._ack = AckReceiver(context, self.ack_endpoint, self.ack_token, server_keys)
+                self._ack.start()
+                self.ack_address = self._ack.address
             if self.metrics_port is not None:
                 from radarcore.service.prometheus import start_metrics_server
 
@@ -645,11 +689,17 @@ class Service:
         endpoint is closed: the outputs and the context belong to the
         running thread, and terminating the context under it would block.
         """
+        if self._ack is not None:
+            self._ack.stop()
+            self._ack = None
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None
         if engine_running:
             return
+        if self._cot is not None:
+            self._cot.close()
+            self._cot = None
         if self._recorder is not None and not self._recorder.closed:
             self._recorder.close()
         if self._publisher is not None:
@@ -817,6 +867,8 @@ class Service:
                     self.latency.add([t_done - t for _, t in items], [p.size for p, _ in items])
                 elif draining:
                     break
+                if self._ack is not None:
+                    publisher.acknowledge(self._ack.take())
                 now = time.monotonic()
                 if now >= next_snapshot:
                     self._engine_snapshot = self._engine_state()
@@ -1019,6 +1071,16 @@ def add_parser(subparsers):
     p.add_argument("--drain-timeout", type=float, default=DEFAULT_DRAIN_TIMEOUT_S, metavar="S",
                    help="on SIGINT/SIGTERM, process the accepted plots for at most S seconds; drop "
                         f"and count what is left, and exit 1 (default {DEFAULT_DRAIN_TIMEOUT_S:g})")
+    p.add_argument("--ack", metavar="ENDPOINT",
+                   help="bind this endpoint for alert acknowledgements from radarcore console "
+                        "(e.g. tcp://127.0.0.1:5557)")
+    p.add_argument("--ack-token-file", metavar="FILE",
+                   help="acknowledgements must carry the token on this file's first line")
+    p.add_argument("--cot", metavar="URL",
+                   help="also send tracks and alerts as Cursor on Target to udp://HOST:PORT "
+                        "(e.g. the multicast udp://239.2.3.1:6969) or tcp://HOST:PORT")
+    p.add_argument("--cot-stale", type=float, default=15.0, metavar="S",
+                   help="CoT stale time of a track, seconds after it is sent (default 15)")
     p.set_defaults(func=run)
     return p
 
@@ -1057,7 +1119,22 @@ def service_from_args(args, site):
         cat062_sac=args.cat062_sac,
         cat062_sic=args.cat062_sic,
         drain_timeout_s=args.drain_timeout,
+        ack_endpoint=args.ack,
+        ack_token=_ack_token(args.ack_token_file),
+        cot_url=args.cot,
+        cot_stale_s=args.cot_stale,
     )
+
+
+def _ack_token(path):
+    if path is None:
+        return None
+    from radarcore.service.console import read_token
+
+    try:
+        return read_token(path)
+    except OSError as e:
+        raise ValueError(f"--ack-token-file: {e}") from None
 
 
 def format_summary(summary):
@@ -1116,6 +1193,7 @@ def run(args):
             print(f"radarcore serve: {e}", file=sys.stderr)
             return 2
         print(f"radarcore serve: plots on {service.plots_address}, publishing on {service.publish_address}"
+              + (f", acknowledgements on {service.ack_address}" if service.ack_address else "")
               + (f", metrics on http://{service.metrics_addr}:{service.metrics_port}/metrics"
                  if service.metrics_port else ""), flush=True)
         stalled = False
