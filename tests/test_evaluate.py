@@ -456,3 +456,22 @@ def test_cli_with_classes_writes_the_class_figure(run_dir, tmp_path, capsys):
     assert (report / "classes.png").stat().st_size > 10_000
     assert 'src="classes.png"' in (report / "index.html").read_text()
     assert "drones called drone" in out
+
+
+def test_sweep_spec_takes_bird_scene_options():
+    from radarcore.analysis.sweep import parse_spec
+    from radarcore.core.config import ConfigError
+
+    spec = parse_spec({"seeds": [0, 1], "scenarios": [
+        {"name": "birdrich", "n_targets": 60, "n_radars": 3, "clutter_per_scan": 10,
+         "exclude_behaviours": ["soaring"]}]})
+    task = spec.tasks()[0]
+    assert dict(task.options) == {"n_radars": 3, "clutter_per_scan": 10.0,
+                                  "exclude_behaviours": ("soaring",)}
+    assert "n_radars=3" in task.label
+    for item, message in (({"name": "sparse", "n_radars": 3}, "bird scenes only"),
+                          ({"name": "birdmix", "n_radars": 12}, "radars must be 2 to 8"),
+                          ({"name": "birdmix", "behaviours": "soaring"}, "list of behaviour"),
+                          ({"name": "birdmix", "behaviours": ["owl"]}, "unknown behaviour")):
+        with pytest.raises(ConfigError, match=message):
+            parse_spec({"seeds": [0], "scenarios": [item]})
