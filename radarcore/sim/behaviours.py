@@ -273,8 +273,8 @@ def _wandering(rng, p, start, heading0_deg, duration_s, step_s, behaviour, mean_
     offset = np.zeros(n)   # heading minus the destination bearing (rad)
     height = start[:, 2].copy()
     for j in range(n_knots):
-        u = mean0 = _ou_step(rng, u, 0.0, sigma_turn, a_turn)
-        w = mean0 - pull * offset
+        u = _ou_step(rng, u, 0.0, sigma_turn, a_turn)
+        w = u - pull * offset
         v = np.clip(_ou_step(rng, v, mean_speed, speed_sigma, a_speed), *speed_bounds)
         target = _height_pull(height, p["height_m"])
         c = _ou_step(rng, c, target, p["climb_sigma_mps"], a_climb)
