@@ -363,7 +363,7 @@ def rows_of(truth, target_id):
 
 def test_scenarios_registered():
     assert SCENARIOS[:5] == ("sparse", "crossing", "swarm", "birds", "large")
-    assert SCENARIOS[5:] == ZONE_SCENARIOS
+    assert SCENARIOS[5:9] == ZONE_SCENARIOS
     with pytest.raises(ValueError, match="fixed set of 6"):
         simulate("skirt", n_targets=4)
 
@@ -525,3 +525,24 @@ def test_cli_writes_zone_scenario(tmp_path, capsys):
     assert args.func(args) == 0
     assert "3 targets" in capsys.readouterr().out
     assert load_site(tmp_path / "site.toml").assets[0].id == "plant-1"
+
+
+def test_birdmix_drones_fly_into_the_zones():
+    """The inbound drones of birdmix enter plant-1's alert zone (so that alert
+    recall can be scored), loiterers end up circling within 2 km of it, and
+    the zone entries are computed from a truth with the behaviour column."""
+    scenario = simulate("birdmix", seed=100)
+    truth = scenario.truth
+    assert "behaviour" in truth.dtype.names
+    behaviour = scenario.info["behaviour"]
+    drones = {i for i, b in behaviour.items() if b in ("multirotor", "fixed_wing", "loiter")}
+    assert len(drones) == 12
+    events = truth_zone_events(truth, scenario.site)
+    entered = {int(e["target_id"]) for e in events
+               if e["level"] == "alert" and not e["at_start"] and int(e["target_id"]) in drones}
+    assert len(entered) >= 9
+    asset = np.array([350.0, -420.0])
+    for target_id in (i for i in drones if behaviour[i] == "loiter"):
+        rows = truth[(truth["target_id"] == target_id) & (truth["time_s"] >= 400.0)]
+        distance = np.hypot(rows["east_m"] - asset[0], rows["north_m"] - asset[1])
+        assert distance.max() < 2600.0

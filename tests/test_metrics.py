@@ -433,3 +433,52 @@ def test_alert_scores_on_a_constructed_site():
     # without levels only the alert-level zone is scored, as before
     b = alert_scores(events, truth, zone_events, kinds, hours=400 / 3600)
     assert {i["level"] for i in b.intrusions} == {"alert"} and b.missed_intrusions == 1
+
+
+def test_advisory_and_acknowledge_events_are_not_alerts():
+    """Advisories (no asset or level needed) and acknowledgements change nothing."""
+    site = alert_site()
+    truth = alert_truth()
+    events = [
+        event(30.0, 1, "raise", "warning", 3000.0 - 20.0 * 30, 0.0),
+        {"time_s": 31.0, "event": "acknowledge", "alert_id": 1},
+        {"time_s": 40.0, "event": "advisory", "track_id": 9, "east_m": 1500.0,
+         "north_m": 3000.0 - 400.0, "class": "unknown", "class_confidence": 0.5},
+        event(95.0, 1, "escalate", "alert", 3000.0 - 20.0 * 95, 10.0),
+        event(170.0, 3, "raise", "warning", -2500.0, -2500.0, track_id=7),
+        {"time_s": 171.0, "event": "advisory", "alert_id": 99, "track_id": 8, "east_m": -2500.0,
+         "north_m": -2500.0, "asset_id": "plant", "level": None},
+    ]
+    kinds = {1: "drone", 2: "bird", 3: "drone"}
+    zone_events = truth_zone_events(truth, site)
+    with_extra = alert_scores(events, truth, zone_events, kinds, hours=400 / 3600, site=site,
+                              levels=("warning", "alert", "critical"))
+    lifecycle = [e for e in events if e["event"] not in ("advisory", "acknowledge")]
+    plain = alert_scores(lifecycle, truth, zone_events, kinds, hours=400 / 3600, site=site,
+                         levels=("warning", "alert", "critical"))
+    assert with_extra == plain
+    assert (with_extra.alerts, with_extra.raises, with_extra.level_changes) == (2, 2, 1)
+
+
+def test_drone_recall_by_kind_without_a_behaviour_column():
+    from radarcore.analysis.birds import bird_drone_scores
+
+    site = alert_site()
+    truth = alert_truth()
+    events = [event(30.0, 1, "raise", "warning", 3000.0 - 20.0 * 30, 0.0)]
+    kinds = {1: "drone", 2: "bird", 3: "drone"}
+    zone_events = truth_zone_events(truth, site)
+    a = alert_scores(events, truth, zone_events, kinds, hours=400 / 3600, site=site,
+                     levels=("warning", "alert", "critical"))
+    b = bird_drone_scores(truth, None, events, a)
+    assert not b["behaviour_column"]
+    drones = b["drone_alerts"]
+    assert list(drones["by_behaviour"]) == ["drone"]
+    d = drones["by_behaviour"]["drone"]
+    assert (d["entries"], d["alerted_before_entry"], d["drones"]) == (6, 3, 2)
+    assert d["recall"] == 0.5
+    assert d["lead_time_median_s"] == pytest.approx(70.0, abs=0.01)
+    assert d["lead_time_min_s"] == pytest.approx(20.0, abs=0.01)
+    assert d["by_level"]["critical"]["alerted_before_entry"] == 1
+    # The bird (target 2) raised nothing: no bird alerted.
+    assert b["birds"]["birds"] == 1 and b["birds"]["with_alert"] == 0

@@ -25,7 +25,14 @@ completeness, spuriousness, ambiguity, id switches and breaks, longest
 segment, time to confirm, false tracks per hour, position and velocity RMSE,
 horizontal NEES from ``sigma_pos_m``; intrusions alerted before entry with
 lead times, missed intrusions, false alerts by the kind of the nearest truth,
-level churn.
+level churn; and the bird and drone figures of :mod:`radarcore.analysis.birds`:
+the share of birds that raised an alert (by level and by behaviour, when
+truth.csv has the ``behaviour`` column), raises per hour attributed to birds
+and to no target, drone recall and lead time per behaviour, time from a
+drone's confirmation to a confident ``drone`` class, a confusion matrix and
+a reliability diagram of the track classes (``--classes CSV``, or the
+classes written on the alert events).  ``advisory`` and ``acknowledge``
+events are read and never counted as alerts.
 
 Output: a table on stdout and ``metrics.json`` (NaN written as null) in the
 tracks' folder, or in ``DIR`` with ``--report``, which also writes the
@@ -61,7 +68,15 @@ __all__ = ["DEFAULT_CUTOFF_M", "Evaluation", "evaluate", "site_coverage", "score
 DEFAULT_CUTOFF_M = 50.0
 
 ALERT_EVENT_KEYS = ("time_s", "alert_id", "event", "asset_id", "level", "track_id", "east_m", "north_m")
-ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory", "acknowledge")
+#: The alert lifecycle: only ``raise`` opens an alert.
+ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear")
+#: Events that are not part of an alert's lifecycle (interfaces.md): an
+#: ``advisory`` is a track worth the operator's eye, not an alert; an
+#: ``acknowledge`` is the operator's.  Neither is counted as an alert.
+OTHER_EVENTS = ("advisory", "acknowledge")
+#: Keys each of those must have.
+OTHER_EVENT_KEYS = {"advisory": ("time_s", "event", "track_id", "east_m", "north_m"),
+                    "acknowledge": ("time_s", "event", "alert_id")}
 
 
 @dataclass
@@ -72,7 +87,8 @@ class Evaluation:
     ----------
     metrics : dict
         Sections ``inputs``, ``gospa``, ``tracks``, ``per_truth``, ``alerts``
-        (None without alerts).
+        (None without alerts), ``birds`` (bird and drone figures,
+        :func:`radarcore.analysis.birds.bird_drone_scores`).
     scores : Scores
         Per-epoch arrays, per-truth figures and the primary pairs.
     alerts : AlertScores or None
@@ -141,7 +157,8 @@ def _alert_section(a):
     }
 
 
-def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOFF_M, inputs=None):
+def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOFF_M, inputs=None,
+             classes=None):
     """Score track rows (and alert events) against truth.
 
     Parameters
@@ -157,6 +174,10 @@ def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOF
         GOSPA/OSPA cut-off and association distance (m).
     inputs : dict, optional
         File names etc., copied into ``metrics["inputs"]``.
+    classes : ndarray of radarcore.analysis.birds.CLASS_DTYPE, optional
+        The tracks' class probabilities per epoch, for the class figures of
+        ``metrics["birds"]``; from the alert events' ``class`` fields when
+        None.
 
     Returns
     -------
@@ -185,6 +206,10 @@ def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOF
             hours = float(np.ptp(truth["time_s"])) / 3600.0 if truth.size else 0.0
         alerts = alert_scores(alert_events, truth, zone_events, kinds, hours, site=site,
                               levels=ZONE_LEVELS)
+    from radarcore.analysis.birds import bird_drone_scores
+
+    coverage_ids = {int(t["target_id"]) for t in scores.per_truth} if site is not None else None
+    birds = bird_drone_scores(truth, scores, alert_events, alerts, classes, coverage_ids)
     summary = scores.summary()
     gospa_keys = ("gospa_mean", "gospa_localisation_mean", "gospa_missed_mean", "gospa_false_mean",
                   "ospa_mean", "n_epochs", "output_period_s", "cutoff_m", "p")
@@ -199,6 +224,7 @@ def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOF
         "tracks": {k: v for k, v in summary.items() if k not in gospa_keys},
         "per_truth": scores.per_truth,
         "alerts": _alert_section(alerts) if alerts is not None else None,
+        "birds": birds,
     }
     return Evaluation(metrics, scores, alerts, truth, scored, site, alert_events, zone_events)
 
@@ -212,7 +238,10 @@ def read_alerts_jsonl(path):
         A line that is not a JSON object, lacks one of ``time_s``,
         ``alert_id``, ``event``, ``asset_id``, ``level``, ``track_id``,
         ``east_m``, ``north_m`` or has an unknown ``event`` (the message
-        names the file and the line).
+        names the file and the line).  ``advisory`` events need only
+        ``time_s``, ``event``, ``track_id``, ``east_m``, ``north_m`` and
+        ``acknowledge`` events ``time_s``, ``event``, ``alert_id``; both are
+        returned but are not alerts (:data:`OTHER_EVENTS`).
     """
     events = []
     with open(path, encoding="utf-8") as f:
@@ -225,12 +254,14 @@ def read_alerts_jsonl(path):
                 raise ValueError(f"{path}: line {line_number}: not JSON ({exc.msg})") from None
             if not isinstance(event, dict):
                 raise ValueError(f"{path}: line {line_number}: expected a JSON object")
-            missing = [k for k in ALERT_EVENT_KEYS if k not in event]
+            kind = event.get("event")
+            if kind not in ALERT_EVENTS + OTHER_EVENTS:
+                raise ValueError(f"{path}: line {line_number}: unknown event {kind!r} "
+                                 f"(expected one of {', '.join(ALERT_EVENTS + OTHER_EVENTS)})")
+            keys = ALERT_EVENT_KEYS if kind in ALERT_EVENTS else OTHER_EVENT_KEYS[kind]
+            missing = [k for k in keys if k not in event]
             if missing:
                 raise ValueError(f"{path}: line {line_number}: missing key(s) {', '.join(missing)}")
-            if event["event"] not in ALERT_EVENTS:
-                raise ValueError(f"{path}: line {line_number}: unknown event {event['event']!r} "
-                                 f"(expected one of {', '.join(ALERT_EVENTS)})")
             events.append(event)
     return events
 
@@ -254,6 +285,11 @@ def add_parser(subparsers):
                    help="site.toml: coverage of the radars, zones for the alerts")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write metrics.json, PNG figures and index.html into DIR")
+    p.add_argument("--classes", default=None, metavar="CSV",
+                   help="the tracks' class probabilities per epoch (time_s, track_id, p_drone, "
+                        "p_bird, p_aircraft[, p_unknown] or class, class_confidence), for the "
+                        "class timing, confusion matrix and calibration; default: the classes "
+                        "written on the alert events")
     p.add_argument("--cutoff", type=float, default=DEFAULT_CUTOFF_M, metavar="C",
                    help=f"GOSPA/OSPA cut-off and association distance in metres "
                         f"(default {DEFAULT_CUTOFF_M:g})")
@@ -272,7 +308,7 @@ def run(args):
         return _fail(f"--cutoff must be a positive number of metres, got {args.cutoff}")
     if args.alerts is not None and args.site is None:
         return _fail("--alerts needs --site (the zones the alerts refer to)")
-    for path in (args.truth, args.tracks, args.alerts):
+    for path in (args.truth, args.tracks, args.alerts, args.classes):
         if path is not None and not os.path.isfile(path):
             return _fail(f"{path}: no such file")
     site = None
@@ -285,10 +321,16 @@ def run(args):
         truth = read_truth_csv(args.truth)
         tracks = read_tracks_csv(args.tracks)
         events = read_alerts_jsonl(args.alerts) if args.alerts is not None else None
+        classes = None
+        if args.classes is not None:
+            from radarcore.analysis.birds import read_classes_csv
+
+            classes = read_classes_csv(args.classes)
     except ValueError as e:
         return _fail(str(e))
-    inputs = {"truth": args.truth, "tracks": args.tracks, "alerts": args.alerts, "site": args.site}
-    evaluation = evaluate(truth, tracks, site, events, args.cutoff, inputs)
+    inputs = {"truth": args.truth, "tracks": args.tracks, "alerts": args.alerts, "site": args.site,
+              "classes": args.classes}
+    evaluation = evaluate(truth, tracks, site, events, args.cutoff, inputs, classes)
     out_dir = args.report if args.report is not None else (os.path.dirname(args.tracks) or ".")
     os.makedirs(out_dir, exist_ok=True)
     print(format_table(evaluation.metrics))

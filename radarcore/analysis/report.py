@@ -20,6 +20,12 @@
     One row per alert, coloured by level from raise to clear, with the true
     zone entries of its target; expected intrusions never alerted on extra
     rows.
+``classes.png`` (when the track classes are known: ``--classes`` or
+the classes on the alert events)
+    Confusion matrix, truth behaviour (or kind) x track class, each row
+    normalised, with the counts; and the reliability (calibration) diagram:
+    top-label confidence against the observed share correct, and
+    ``P(drone)`` against the observed share of drones, with the bin counts.
 ``epochs.csv``
     The per-epoch GOSPA parts, OSPA and counts.
 ``index.html``
@@ -38,7 +44,7 @@ import numpy as np
 __all__ = ["write_report", "FIGURES"]
 
 #: The figures written, in page order (``alerts.png`` only with alert events).
-FIGURES = ("map.png", "gospa.png", "errors.png", "truths.png", "alerts.png")
+FIGURES = ("map.png", "gospa.png", "errors.png", "truths.png", "alerts.png", "classes.png")
 
 LEVEL_COLOURS = {"warning": "#e0b000", "alert": "#ff7f0e", "critical": "#d62728"}
 KIND_COLOURS = {"drone": "#1f77b4", "bird": "#2ca02c", "aircraft": "#9467bd", "balloon": "#8c564b"}
@@ -259,7 +265,9 @@ def alerts_figure(evaluation, path):
 
     from radarcore.analysis.scores import attribute_events
 
-    events = sorted(evaluation.alert_events or [], key=lambda e: (e["alert_id"], e["time_s"]))
+    lifecycle = ("raise", "escalate", "deescalate", "clear")     # not advisories, acknowledgements
+    events = sorted((e for e in evaluation.alert_events or [] if e["event"] in lifecycle),
+                    key=lambda e: (e["alert_id"], e["time_s"]))
     alerts = evaluation.alerts
     truth = evaluation.truth
     truth_of = dict(zip([id(e) for e in events], attribute_events(events, truth))) if events else {}
@@ -312,6 +320,52 @@ def alerts_figure(evaluation, path):
     if not n_rows:
         ax.set_ylim(-1, 1)
         _empty_note(ax, "no alerts and no missed intrusions")
+    return _save(fig, path)
+
+
+def classes_figure(evaluation, path):
+    """Confusion matrix (truth behaviour x track class) and reliability diagram."""
+    from radarcore.core.config import TRACK_CLASSES
+
+    birds = evaluation.metrics.get("birds") or {}
+    confusion = birds.get("confusion") or {}
+    fig = _figure(13, max(4.5, 1.5 + 0.35 * len(confusion)))
+    ax_c, ax_r = fig.subplots(1, 2, width_ratios=(1.2, 1.0))
+    names = sorted(confusion, key=lambda b: (b not in ("drone",), b))
+    if names:
+        counts = np.array([[confusion[b][c] for c in TRACK_CLASSES] for b in names], float)
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+        ax_c.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+        for i in range(len(names)):
+            for j in range(len(TRACK_CLASSES)):
+                ax_c.text(j, i, f"{share[i, j]:.2f}\n({int(counts[i, j])})", ha="center",
+                          va="center", fontsize=7, color="white" if share[i, j] > 0.6 else "black")
+        ax_c.set_xticks(range(len(TRACK_CLASSES)), TRACK_CLASSES)
+        ax_c.set_yticks(range(len(names)), names)
+    else:
+        _empty_note(ax_c, "no class rows paired with a truth")
+    ax_c.set_xlabel("track class (top probability >= 0.6, else unknown)")
+    ax_c.set_ylabel("truth behaviour (or kind)")
+    ax_c.set_title(f"Confusion matrix ({birds.get('class_source') or 'no classes'}), rows normalised")
+    ax_r.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls="--")
+    for key, label, colour in (("reliability", "top class", "#1f77b4"),
+                               ("drone_reliability", "P(drone)", "#d62728")):
+        r = birds.get(key)
+        if not r or not r["rows"]:
+            continue
+        bins = [b for b in r["bins"] if b["count"]]
+        ax_r.plot([b["confidence"] for b in bins], [b["frequency"] for b in bins], marker="o",
+                  color=colour, label=f"{label} (ECE {r['ece']:.3f}, {r['rows']} rows)")
+    ax_r.set_xlim(0, 1)
+    ax_r.set_ylim(0, 1)
+    ax_r.set_xlabel("predicted probability (bin mean)")
+    ax_r.set_ylabel("observed frequency")
+    ax_r.set_title("Reliability diagram")
+    ax_r.grid(True, lw=0.3)
+    if ax_r.get_legend_handles_labels()[0]:
+        ax_r.legend(fontsize=7, loc="upper left")
+    else:
+        _empty_note(ax_r, "no class rows")
     return _save(fig, path)
 
 
@@ -383,6 +437,7 @@ def index_html(evaluation, figures, title="radarcore evaluation"):
         "errors.png": "Error distributions",
         "truths.png": "Primary track of each truth target",
         "alerts.png": "Alert timeline",
+        "classes.png": "Track classes: confusion matrix and reliability diagram",
     }
     parts.append("<h2>Figures</h2>")
     for name in figures:
@@ -408,8 +463,67 @@ def index_html(evaluation, figures, title="radarcore evaluation"):
               format_value(i["expected"]), format_value(i["alerted"]), format_value(i["lead_s"], 1))
              for i in alerts["intrusion_list"]],
             numeric=(0, 4, 7)))
+    parts.append(_birds_html(metrics.get("birds")))
     parts.append("<p>metrics.json and epochs.csv hold every figure.</p></body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _percent(value):
+    from radarcore.analysis.tables import format_value
+
+    return "-" if value is None or not math.isfinite(float(value)) else format_value(100.0 * value, 1)
+
+
+def _birds_html(b):
+    """Tables of the bird and drone figures: per bird behaviour, per drone
+    behaviour, the confusion matrix counts."""
+    from radarcore.analysis.tables import format_value
+    from radarcore.core.config import TRACK_CLASSES
+
+    if not b:
+        return ""
+    parts = []
+    birds = b.get("birds")
+    if birds is not None and birds.get("by_behaviour"):
+        per_hour = birds.get("raises_per_hour_by_behaviour", {})
+        parts.append("<h2>Birds that raised an alert, by behaviour</h2>")
+        parts.append(_html_table(
+            ("behaviour", "birds", "any level (%)", "alert or critical (%)", "critical (%)",
+             "with an advisory (%)", "raises per hour"),
+            [(name, v["birds"], _percent(v["share_any"]), _percent(v["share_alert_or_higher"]),
+              _percent(v["share_critical_or_higher"]), _percent(v["share_with_advisory"]),
+              format_value(per_hour.get(name, 0.0), 1))
+             for name, v in birds["by_behaviour"].items()],
+            numeric=(1, 2, 3, 4, 5, 6)))
+    drones = b.get("drone_alerts")
+    timing = (b.get("drone_class") or {}).get("by_behaviour", {})
+    if drones is not None or timing:
+        names = sorted(set((drones or {}).get("by_behaviour", {})) | set(timing))
+        parts.append("<h2>Drones: alerts before zone entry and time to a confident class</h2>")
+        rows = []
+        for name in names:
+            d = (drones or {}).get("by_behaviour", {}).get(name)
+            c = timing.get(name)
+            rows.append((name,
+                         f"{d['alerted_before_entry']}/{d['entries']}" if d else "-",
+                         format_value(d["lead_time_median_s"], 1) if d else "-",
+                         format_value(d["lead_time_min_s"], 1) if d else "-",
+                         c["drones"] if c else "-",
+                         _percent(c["within_share"]) if c else "-",
+                         format_value(c["delay_median_s"], 1) if c else "-",
+                         c["never"] if c else "-"))
+        parts.append(_html_table(
+            ("behaviour", "entries alerted before entry", "median lead (s)", "min lead (s)",
+             "drones confirmed", "called drone within 10 s (%)", "median delay (s)",
+             "never called drone"), rows, numeric=(2, 3, 4, 5, 6, 7)))
+    confusion = b.get("confusion")
+    if confusion:
+        parts.append(f"<h2>Confusion matrix ({html.escape(str(b['class_source']))})</h2>")
+        parts.append(_html_table(("truth",) + TRACK_CLASSES,
+                                 [(name,) + tuple(row[c] for c in TRACK_CLASSES)
+                                  for name, row in sorted(confusion.items())],
+                                 numeric=tuple(range(1, len(TRACK_CLASSES) + 1))))
+    return "\n".join(parts)
 
 
 def write_report(evaluation, out_dir, title="radarcore evaluation"):
@@ -431,6 +545,8 @@ def write_report(evaluation, out_dir, title="radarcore evaluation"):
             "truths.png": truths_figure}
     if evaluation.alert_events is not None:
         draw["alerts.png"] = alerts_figure
+    if (evaluation.metrics.get("birds") or {}).get("class_source"):
+        draw["classes.png"] = classes_figure
     written = {}
     for name, function in draw.items():
         written[name] = function(evaluation, os.path.join(out_dir, name))

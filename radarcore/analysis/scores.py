@@ -725,7 +725,9 @@ def alert_scores(events, truth, zone_events, kinds, hours, level="alert", site=N
 
     Notes
     -----
-    An alert belongs to the truth target nearest its ``raise`` (within
+    Only the lifecycle events (``raise``, ``escalate``, ``deescalate``,
+    ``clear``) are scored; ``advisory`` and ``acknowledge`` events are
+    skipped.  An alert belongs to the truth target nearest its ``raise`` (within
     150 m).  An intrusion is a target's first entry into a zone (not one it
     starts inside); it is alerted when an alert of that target and asset
     was raised at or before the entry, with lead time entry - first raise.
@@ -736,6 +738,8 @@ def alert_scores(events, truth, zone_events, kinds, hours, level="alert", site=N
     a raise of a target and asset less than 10 s after a clear of the same.
     """
     levels = (level,) if levels is None else tuple(levels)
+    # Advisories and acknowledgements are not alerts (interfaces.md).
+    events = [e for e in events if e["event"] in ("raise", "escalate", "deescalate", "clear")]
     zones_of = {}
     if site is not None:
         zones_of = {asset.id: asset.zones for asset in site.assets}

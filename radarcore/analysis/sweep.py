@@ -25,7 +25,9 @@ SPEC.toml::
     seeds = [1, 2, 3]                  # required: integers
     scenarios = ["crossing",           # required: names, or tables with name and
                  {name = "swarm", duration_s = 60.0, n_targets = 12}]   # optional label,
-                                       # duration_s, n_targets
+                                       # duration_s, n_targets; the bird scenes also
+                                       # n_drones, n_radars, clutter_per_scan,
+                                       # behaviours, exclude_behaviours (lists of names)
     duration_s = 120.0                 # optional: default length of every scenario
     cutoff_m = 50.0                    # optional: GOSPA cut-off (m)
 
@@ -74,7 +76,10 @@ __all__ = ["SweepSpec", "SweepTask", "SweepResult", "load_spec", "parse_spec", "
            "run_sweep", "summarise", "write_results", "comparison_figure", "add_parser", "run"]
 
 _SPEC_KEYS = ("seeds", "scenarios", "duration_s", "cutoff_m", "tracker", "grid")
-_SCENARIO_KEYS = ("name", "label", "duration_s", "n_targets")
+_SCENARIO_KEYS = ("name", "label", "duration_s", "n_targets", "n_drones", "n_radars",
+                  "clutter_per_scan", "behaviours", "exclude_behaviours")
+#: Options of the bird scenes (radarcore.sim.simulate.simulate keywords).
+_BIRD_OPTIONS = ("n_drones", "n_radars", "clutter_per_scan", "behaviours", "exclude_behaviours")
 
 #: Figures drawn in comparison.png (those present in the results).
 COMPARISON_FIGURES = (
@@ -112,6 +117,10 @@ class SweepTask:
     duration_s, n_targets : float or int or None
         Scenario options (None: the scenario's default).
     cutoff_m : float
+    options : tuple of (str, value)
+        Bird-scene options for :func:`radarcore.sim.simulate.simulate`
+        (``n_drones``, ``n_radars``, ``clutter_per_scan``, ``behaviours``,
+        ``exclude_behaviours``).
     """
 
     scenario: str
@@ -123,6 +132,7 @@ class SweepTask:
     duration_s: float | None = None
     n_targets: int | None = None
     cutoff_m: float = 50.0
+    options: tuple = ()
 
     def describe(self):
         params = ", ".join(f"{k}={v!r}" for k, v in self.params) or "defaults"
@@ -152,7 +162,7 @@ class SweepSpec:
                         params=tuple(params.items()),
                         tracker=tuple({**self.tracker, **params}.items()),
                         duration_s=scenario["duration_s"], n_targets=scenario["n_targets"],
-                        cutoff_m=self.cutoff_m))
+                        cutoff_m=self.cutoff_m, options=tuple(scenario.get("options", {}).items())))
         return out
 
 
@@ -226,16 +236,48 @@ def parse_spec(data, source="<memory>"):
         n_targets = item.get("n_targets")
         if n_targets is not None:
             n_targets = _integer(n_targets, source, f"{path}.n_targets", 1)
+        bird_options = {}
+        for key in _BIRD_OPTIONS:
+            if key not in item:
+                continue
+            from radarcore.sim.scenarios import SPECS
+
+            if SPECS[name].mix is None:
+                raise ConfigError(source, f"{path}.{key}",
+                                  f"applies to the bird scenes only, not to {name!r}")
+            value = item[key]
+            if key in ("behaviours", "exclude_behaviours"):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(source, f"{path}.{key}",
+                                      f"expected a list of behaviour names, got {value!r}")
+                value = tuple(value)
+            elif key == "clutter_per_scan":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise ConfigError(source, f"{path}.{key}",
+                                      f"expected a non-negative number, got {value!r}")
+                value = float(value)
+            else:
+                value = _integer(value, source, f"{path}.{key}", 0)
+            bird_options[key] = value
+        if bird_options:
+            from radarcore.sim.scenarios import SPECS
+
+            try:
+                SPECS[name].mix.with_options(n_targets=n_targets, **bird_options)
+            except ValueError as exc:
+                raise ConfigError(source, path, str(exc)) from None
         label = item.get("label")
         if label is None:
-            options = [f"{key}={item[key]}" for key in ("duration_s", "n_targets") if key in item]
+            options = [f"{key}={item[key]}" for key in ("duration_s", "n_targets") + _BIRD_OPTIONS
+                       if key in item]
             label = f"{name}({', '.join(options)})" if options else name
         if not isinstance(label, str) or not label:
             raise ConfigError(source, f"{path}.label", f"expected a non-empty string, got {label!r}")
         if any(s["label"] == label for s in scenarios):
             raise ConfigError(source, f"{path}.label",
                               f"two scenario entries are both labelled {label!r}; give them a label")
-        scenarios.append({"name": name, "label": label, "duration_s": duration, "n_targets": n_targets})
+        scenarios.append({"name": name, "label": label, "duration_s": duration, "n_targets": n_targets,
+                          "options": bird_options})
     tracker = data.get("tracker", {})
     if not isinstance(tracker, dict):
         raise ConfigError(source, "tracker", "expected a table [tracker]")
@@ -291,7 +333,7 @@ def run_task(task):
 
         t0 = time.perf_counter()
         scenario = simulate(task.scenario, seed=task.seed, duration_s=task.duration_s,
-                            n_targets=task.n_targets)
+                            n_targets=task.n_targets, **dict(task.options))
         tracker = parse_tracker(dict(task.tracker), "<sweep>", f"grid[{task.config}]")
         site = dataclasses.replace(scenario.site, tracker=tracker)
         engine = Engine(site)

@@ -81,6 +81,64 @@ def table_rows(metrics):
              f"{a['level_changes']} ({format_value(a['level_changes_per_alert'])})", ""),
             (al, "flaps (raise < 10 s after a clear)", format_value(a["flaps"]), ""),
         ]
+    rows += bird_rows(metrics.get("birds"))
+    return rows
+
+
+def _percent(value):
+    return "-" if value is None or not math.isfinite(float(value)) else f"{100.0 * float(value):.1f} %"
+
+
+def bird_rows(b):
+    """Rows of the bird and drone figures (``metrics["birds"]``)."""
+    if not b:
+        return []
+    rows = []
+    bs = "Birds and drones"
+    birds = b.get("birds")
+    if birds is not None:
+        rows += [
+            (bs, "birds (in coverage)", format_value(birds["birds"]), ""),
+            (bs, "birds that raised an alert, any level",
+             f"{birds['with_alert']} ({_percent(birds['share_any'])})", ""),
+            (bs, "  reaching alert or critical", _percent(birds["share_alert_or_higher"]), ""),
+            (bs, "  reaching critical", _percent(birds["share_critical_or_higher"]), ""),
+            (bs, "birds with an advisory", _percent(birds["share_with_advisory"]), ""),
+        ]
+        for kind in ("bird", "none"):
+            per = birds["raises_per_hour"][kind]
+            rows.append((bs, f"raises per hour on {'birds' if kind == 'bird' else 'no target'}",
+                         f"{format_value(per['total'], 1)} (" + ", ".join(
+                             f"{level[0]} {format_value(per[level], 1)}" for level in ZONE_LEVELS)
+                         + ")", "1/h"))
+        for behaviour, v in birds.get("by_behaviour", {}).items():
+            rows.append((bs, f"  {behaviour}: birds alerted (alert or critical)",
+                         f"{v['with_alert']}/{v['birds']} ({_percent(v['share_any'])}, "
+                         f"{_percent(v['share_alert_or_higher'])})", ""))
+    drones = b.get("drone_alerts")
+    if drones is not None:
+        a = drones["all"]
+        rows.append((bs, "drone zone entries alerted before entry, median lead",
+                     f"{a['alerted_before_entry']}/{a['entries']}, "
+                     f"{format_value(a['lead_time_median_s'], 1)}", "s"))
+        for behaviour, v in drones["by_behaviour"].items():
+            rows.append((bs, f"  {behaviour}: alerted/entries, median (min) lead",
+                         f"{v['alerted_before_entry']}/{v['entries']}, "
+                         f"{format_value(v['lead_time_median_s'], 1)} "
+                         f"({format_value(v['lead_time_min_s'], 1)})", "s"))
+    dc = b.get("drone_class")
+    if dc is not None:
+        # From alert events the class is seen only at events: a lower bound.
+        bound = ">= " if dc.get("upper_bound") else ""
+        rows += [
+            (bs, f"drones called drone (p >= {dc['p_min']:g}) within {dc['within_s']:g} s",
+             f"{bound}{_percent(dc['within_share'])} of {dc['drones_confirmed']}", ""),
+            (bs, "  delay after confirmation, median; never called drone",
+             f"{format_value(dc['delay_median_s'], 1)}; {dc['never']}", "s"),
+        ]
+    if b.get("reliability") is not None:
+        rows.append((bs, f"class calibration error (ECE, top class; {b['class_source']})",
+                     format_value(b["reliability"]["ece"], 3), ""))
     return rows
 
 
@@ -106,6 +164,11 @@ def flat_metrics(metrics):
     for k, v in metrics["tracks"].items():
         if k not in ("cutoff_m", "p", "nees_interval", "nees_dof", "hours", "output_period_s"):
             out[k] = v
+    b = metrics.get("birds") or {}
+    if b.get("birds") is not None:
+        out["birds_alerted_share"] = b["birds"]["share_any"]
+        out["birds_alert_or_critical_share"] = b["birds"]["share_alert_or_higher"]
+        out["bird_raises_per_hour"] = b["birds"]["raises_per_hour"]["bird"]["total"]
     a = metrics["alerts"]
     if a is not None:
         for k in ("alerts", "expected_intrusions", "missed_intrusions", "lead_time_median_s",
