@@ -39,6 +39,7 @@ from radarcore.service.emulate import plan_bursts
 from radarcore.core.engine import Engine
 from ingest.gate import FrameGate, RateLimitedLog
 from radarcore.service.latency import LatencyHistogram
+from radarcore.core.alerts import EVENTS as ALERT_EVENTS
 from radarcore.service.serve import PlotQueue, Service
 from radarcore.sim.simulate import simulate
 
@@ -791,8 +792,7 @@ def test_out_dir_files_and_metrics_match_what_was_published(scenario, tmp_path):
     assert (out / "tracks.csv").read_text() == tracks_text(rows)
     assert (out / "alerts.jsonl").read_text() == alerts_text(alerts, tmp_path / "ref.jsonl")
     assert json.loads((out / "summary.json").read_text())["frames_received"] == len(messages)
-    assert final["alerts"] == {kind: sum(1 for e in alerts if e["event"] == kind)
-                               for kind in ("raise", "escalate", "deescalate", "clear")}
+    assert final["alerts"] == {kind: sum(1 for e in alerts if e["event"] == kind) for kind in ALERT_EVENTS}
 
 
 def test_sigterm_processes_what_was_accepted_and_flushes_everything(scenario, tmp_path):

@@ -87,7 +87,14 @@ def input_format_of(path, input_format=None):
     with open(path, "rb") as file:
         head = file.read(SNIFF_BYTES)
         size = os.fstat(file.fileno()).st_size
-    kind = sniff_format(head, size)
+    kind = sniff_format(head, size) if size else None
+    if kind is None:
+        # ASTERIX has no magic: an empty or damaged file named .ast is taken
+        # as meant to be one, and the ASTERIX reader says what is wrong
+        if os.path.splitext(os.fspath(path))[1].lower() == ".ast":
+            kind = "asterix"
+    if kind is None and size == 0:
+        kind = "csv"
     if kind is None:
         raise PlotFileError(f"{os.fspath(path)}: not a plots.csv, a recording or an ASTERIX CAT048/CAT034 "
                             f"file (it starts with bytes {head[:8].hex(' ')})")
