@@ -121,12 +121,22 @@ drivers loop over tracks (in parallel for large batches) and zones or
 assets; :func:`evaluate_zones` and :func:`asset_cpa` are the validating
 Python entry points.
 """
+import functools
 import math
 
 import numpy as np
 from numba import prange
 
-from kernels._jit import njit
+from kernels import _jit
+
+# The zone kernels are compiled without fast-math flags: every expression
+# rounds as written, so the serial and the parallel driver, a fresh compile
+# and a cached one, give bit-identical outputs.  With ``contract`` (fused
+# multiply-add) the same source rounded differently depending on where LLVM
+# inlined it: a function compiled fresh in this process and one loaded from
+# a cache another process wrote (or the serial driver beside the parallel
+# one) disagreed in the last bits of distances and probabilities of entry.
+njit = functools.partial(_jit.njit, fastmath=False)
 
 KIND_CIRCLE = 0
 KIND_POLYGON = 1
