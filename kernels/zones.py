@@ -129,6 +129,7 @@ import numpy as np
 from numba import prange
 
 from kernels import _jit
+from kernels.filters import cv_predicted_covariance
 
 # The zone kernels are compiled without fast-math flags: every expression
 # rounds as written, so the serial and the parallel driver, a fresh compile
@@ -257,21 +258,6 @@ def _path_center_distance(de, dn, ve, vn, t0, t1):
     qe = de + ve * t
     qn = dn + vn * t
     return math.sqrt(qe * qe + qn * qn), t
-
-
-@njit
-def _predicted_hh(P, t, q_h, a, b):
-    """Element ``(a, b)`` (a, b in {0, 1}) of the horizontal block of ``P(t)``."""
-    value = P[a, b] + t * (P[a, b + 3] + P[a + 3, b]) + t * t * P[a + 3, b + 3]
-    if a == b:
-        value += q_h * t * t * t / 3.0
-    return value
-
-
-@njit
-def _predicted_uu(P, t, q_v):
-    """``P_uu(t)`` of the CV prediction."""
-    return P[2, 2] + t * (P[2, 5] + P[5, 2]) + t * t * P[5, 5] + q_v * t * t * t / 3.0
 
 
 # ---------------------------------------------------------------------------
@@ -653,7 +639,7 @@ def _signed_distance_normal(e, n, ve, vn, kind, center_e, center_n, radius, poly
 @njit
 def _slab_probability(P, t, u_t, floor, ceiling, q_v):
     """``P_v(t) = Phi((ceiling - u) / sigma_u) - Phi((floor - u) / sigma_u)``."""
-    sigma_u = math.sqrt(max(_predicted_uu(P, t, q_v), 0.0))
+    sigma_u = math.sqrt(max(cv_predicted_covariance(P, t, 0.0, q_v, 2, 2), 0.0))
     p_v = _normal_cdf(ceiling - u_t, sigma_u) - _normal_cdf(floor - u_t, sigma_u)
     return p_v if p_v > 0.0 else 0.0
 
@@ -661,10 +647,10 @@ def _slab_probability(P, t, u_t, floor, ceiling, q_v):
 @njit
 def _inside_probability(P, t, g, nrm_e, nrm_n, u_t, floor, ceiling, q_h, q_v):
     """``P_in(t) = Phi(-g / sigma_h) P_v(t)`` with ``sigma_h^2 = nrm' P_hh(t) nrm``."""
-    sigma_h2 = (nrm_e * nrm_e * _predicted_hh(P, t, q_h, 0, 0)
-                + nrm_e * nrm_n * (_predicted_hh(P, t, q_h, 0, 1)
-                                   + _predicted_hh(P, t, q_h, 1, 0))
-                + nrm_n * nrm_n * _predicted_hh(P, t, q_h, 1, 1))
+    sigma_h2 = (nrm_e * nrm_e * cv_predicted_covariance(P, t, q_h, q_v, 0, 0)
+                + nrm_e * nrm_n * (cv_predicted_covariance(P, t, q_h, q_v, 0, 1)
+                                   + cv_predicted_covariance(P, t, q_h, q_v, 1, 0))
+                + nrm_n * nrm_n * cv_predicted_covariance(P, t, q_h, q_v, 1, 1))
     p_h = _normal_cdf(-g, math.sqrt(max(sigma_h2, 0.0)))
     if p_h == 0.0:
         return 0.0
@@ -705,8 +691,10 @@ def _evaluate_pair(x, P, kind, center_e, center_n, radius, bound_radius, floor, 
                                                    t0, t1)
         may_enter = center_distance <= bound_radius
         # nothing to search when Phi(-g / sigma_h) underflows to 0 on all of W
-        trace_0 = _predicted_hh(P, t0, q_h, 0, 0) + _predicted_hh(P, t0, q_h, 1, 1)
-        trace_1 = _predicted_hh(P, t1, q_h, 0, 0) + _predicted_hh(P, t1, q_h, 1, 1)
+        trace_0 = (cv_predicted_covariance(P, t0, q_h, q_v, 0, 0)
+                   + cv_predicted_covariance(P, t0, q_h, q_v, 1, 1))
+        trace_1 = (cv_predicted_covariance(P, t1, q_h, q_v, 0, 0)
+                   + cv_predicted_covariance(P, t1, q_h, q_v, 1, 1))
         sigma_max = math.sqrt(max(trace_0, trace_1, 0.0))
         if center_distance - bound_radius > 40.0 * sigma_max:   # Phi(-40) == 0.0
             return False, distance, np.inf, 0.0
