@@ -190,7 +190,9 @@ def _stack_array3(typingctx, n0, n1, n2):
 #: and fall back to heap arrays beyond (the literal 8 in the workers).
 MAX_STACK_MODELS = 8
 
-_LOG_2PI = 1.8378770664093453  # log(2 pi), a constant of nature, not a setting
+#: log(2 pi), in the Gaussian log-likelihoods (here and in the tracker's costs):
+#: a constant of nature, not a setting.
+LOG_2PI = 1.8378770664093453
 
 # ---------------------------------------------------------------------------
 # Prediction workers
@@ -641,7 +643,7 @@ def kf_update(x, P, z, R, rv, sigma_rv, radar_pos):
             P[i, j] = value + (kr0 * K[j, 0] + kr1 * K[j, 1] + kr2 * K[j, 2]
                                + kr3 * K[j, 3])
     _symmetrise(P)
-    return -0.5 * (d2 + logdet + dim * _LOG_2PI)
+    return -0.5 * (d2 + logdet + dim * LOG_2PI)
 
 
 # ---------------------------------------------------------------------------
