@@ -2,7 +2,6 @@
 import copy
 import dataclasses
 import math
-import random
 import tomllib
 from fractions import Fraction
 
