@@ -101,6 +101,7 @@ from kernels._jit import njit
 
 __all__ = [
     "cv_predict",
+    "cv_predicted_covariance",
     "ct_predict",
     "kf_update",
     "innovation",
@@ -189,7 +190,9 @@ def _stack_array3(typingctx, n0, n1, n2):
 #: and fall back to heap arrays beyond (the literal 8 in the workers).
 MAX_STACK_MODELS = 8
 
-_LOG_2PI = 1.8378770664093453  # log(2 pi), a constant of nature, not a setting
+#: log(2 pi), in the Gaussian log-likelihoods (here and in the tracker's costs):
+#: a constant of nature, not a setting.
+LOG_2PI = 1.8378770664093453
 
 # ---------------------------------------------------------------------------
 # Prediction workers
@@ -197,15 +200,74 @@ _LOG_2PI = 1.8378770664093453  # log(2 pi), a constant of nature, not a setting
 
 
 @njit(inline="always")
+def _cv_Q(dt, q_h, q_v, a, b):
+    """Element ``(a, b)`` of the continuous white-noise acceleration ``Q``:
+    per axis ``k`` (e, n, u; ``q_k = q_h, q_h, q_v``) the block
+    ``q_k [[dt^3/3, dt^2/2], [dt^2/2, dt]]`` on (position k, velocity k),
+    zero across axes."""
+    if a % 3 != b % 3:
+        return 0.0
+    q = q_v if a % 3 == 2 else q_h
+    if a < 3 and b < 3:
+        return q * dt * dt * dt / 3.0
+    if a < 3 or b < 3:
+        return q * dt * dt / 2.0
+    return q * dt
+
+
+@njit(inline="always")
 def _add_white_noise_acceleration_Q(P, dt, q_h, q_v):
     """``P += Q`` with the continuous white-noise acceleration ``Q`` per axis."""
-    dt2 = dt * dt
     for k in range(3):
-        q = q_h if k < 2 else q_v
-        P[k, k] += q * dt2 * dt / 3.0
-        P[k, k + 3] += q * dt2 / 2.0
-        P[k + 3, k] += q * dt2 / 2.0
-        P[k + 3, k + 3] += q * dt
+        P[k, k] += _cv_Q(dt, q_h, q_v, k, k)
+        P[k, k + 3] += _cv_Q(dt, q_h, q_v, k, k + 3)
+        P[k + 3, k] += _cv_Q(dt, q_h, q_v, k + 3, k)
+        P[k + 3, k + 3] += _cv_Q(dt, q_h, q_v, k + 3, k + 3)
+
+
+@njit(inline="always")
+def cv_predicted_covariance(P, dt, q_h, q_v, a, b):
+    """Element ``(a, b)`` of the constant-velocity prediction ``F P F' + Q``.
+
+    The one implementation of the CV predicted covariance: :func:`cv_predict`
+    builds the whole matrix from it, gating takes its position block (the
+    innovation covariance and the gate radius) and the zone kernels its
+    horizontal and vertical blocks, without forming the 6x6 product.  With
+    the state ``[e, n, u, ve, vn, vu]``, ``F = [[I, dt I], [0, I]]``::
+
+        (F P F')_ab = P_ab + dt [a < 3] P_(a+3)b + dt [b < 3] P_a(b+3)
+                      + dt^2 [a < 3][b < 3] P_(a+3)(b+3)
+
+    plus ``Q_ab`` (:func:`_cv_Q`: ``q_k dt^3/3``, ``q_k dt^2/2``, ``q_k dt``
+    on one axis ``k``, ``q_k = q_h, q_h, q_v``).
+
+    Parameters
+    ----------
+    P : ndarray, shape (6, 6)
+    dt : float
+        Prediction interval (s).
+    q_h, q_v : float
+        Horizontal and vertical acceleration PSDs (m^2/s^3).
+    a, b : int
+        Row and column, 0 to 5.
+    """
+    value = P[a, b]
+    if a < 3:
+        value += dt * P[a + 3, b]
+    if b < 3:
+        value += dt * P[a, b + 3]
+    if a < 3 and b < 3:
+        value += dt * dt * P[a + 3, b + 3]
+    return value + _cv_Q(dt, q_h, q_v, a, b)
+
+
+@njit(inline="always")
+def _cv_set_symmetric(P, dt, q_h, q_v, a, b):
+    """``P_ab = P_ba <- ((F P F' + Q)_ab + (F P F' + Q)_ba) / 2``."""
+    value = 0.5 * (cv_predicted_covariance(P, dt, q_h, q_v, a, b)
+                   + cv_predicted_covariance(P, dt, q_h, q_v, b, a))
+    P[a, b] = value
+    P[b, a] = value
 
 
 @njit(inline="always")
@@ -241,15 +303,19 @@ def cv_predict(x, P, dt, q_h, q_v):
     """
     for k in range(3):
         x[k] += dt * x[k + 3]
-    # F P F^T as a row operation (F P) then a column operation ((F P) F^T).
-    for k in range(3):
-        for j in range(6):
-            P[k, j] += dt * P[k + 3, j]
-    for k in range(3):
-        for i in range(6):
-            P[i, k] += dt * P[i, k + 3]
-    _add_white_noise_acceleration_Q(P, dt, q_h, q_v)
-    _symmetrise(P)
+    # In place, element by element (cv_predicted_covariance), symmetrised as
+    # (P + P^T) / 2: an element reads only itself and blocks written after
+    # it (position-position reads the cross and velocity blocks, the cross
+    # blocks read the velocity block), so the order below reads old values.
+    for a in range(3):
+        for b in range(a, 3):
+            _cv_set_symmetric(P, dt, q_h, q_v, a, b)
+    for a in range(3):
+        for b in range(3, 6):
+            _cv_set_symmetric(P, dt, q_h, q_v, a, b)
+    for a in range(3, 6):
+        for b in range(a, 6):
+            _cv_set_symmetric(P, dt, q_h, q_v, a, b)
 
 
 @njit(inline="always")
@@ -577,7 +643,7 @@ def kf_update(x, P, z, R, rv, sigma_rv, radar_pos):
             P[i, j] = value + (kr0 * K[j, 0] + kr1 * K[j, 1] + kr2 * K[j, 2]
                                + kr3 * K[j, 3])
     _symmetrise(P)
-    return -0.5 * (d2 + logdet + dim * _LOG_2PI)
+    return -0.5 * (d2 + logdet + dim * LOG_2PI)
 
 
 # ---------------------------------------------------------------------------

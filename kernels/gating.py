@@ -29,38 +29,35 @@ import numpy as np
 
 from kernels._grid import sort_into_cells
 from kernels._jit import njit
-from kernels.filters import cv_predict, innovation
+from kernels.filters import cv_predict, cv_predicted_covariance, innovation
 
 
 @njit
 def trace_horizontal_predicted(P, dt, q_h):
     """trace of the horizontal position block of F P F' + Q (CV model) at ``dt``."""
-    tr = 0.0
-    for a in range(2):
-        tr += P[a, a] + 2.0 * dt * P[a, a + 3] + dt * dt * P[a + 3, a + 3]
-    return tr + 2.0 * q_h * dt * dt * dt / 3.0
+    return (cv_predicted_covariance(P, dt, q_h, 0.0, 0, 0)
+            + cv_predicted_covariance(P, dt, q_h, 0.0, 1, 1))
 
 
 @njit
 def position_innovation(x, P, dt, q_h, q_v, z, R):
     """Mahalanobis distance squared and ``log det S`` of a position plot.
 
-    ``S = (F P F' + Q)_pos + R`` for the CV model at ``dt``, built from the
-    blocks of ``P`` without forming the 6x6 prediction::
+    ``S = (F P F' + Q)_pos + R`` for the CV model at ``dt``, its elements
+    from :func:`kernels.filters.cv_predicted_covariance` without forming the
+    6x6 prediction::
 
         S_ab = P_ab + dt (P_a,b+3 + P_a+3,b) + dt^2 P_a+3,b+3 + [a = b] q_a dt^3 / 3 + R_ab
 
     solved with a 3x3 Cholesky ``S = L L'``: ``d2 = |L^-1 y|^2``,
     ``log det S = 2 sum log L_aa``.
     """
-    dt2 = dt * dt
-    q3 = dt2 * dt / 3.0
-    s00 = P[0, 0] + dt * (P[0, 3] + P[3, 0]) + dt2 * P[3, 3] + q_h * q3 + R[0, 0]
-    s11 = P[1, 1] + dt * (P[1, 4] + P[4, 1]) + dt2 * P[4, 4] + q_h * q3 + R[1, 1]
-    s22 = P[2, 2] + dt * (P[2, 5] + P[5, 2]) + dt2 * P[5, 5] + q_v * q3 + R[2, 2]
-    s10 = P[1, 0] + dt * (P[1, 3] + P[4, 0]) + dt2 * P[4, 3] + R[1, 0]
-    s20 = P[2, 0] + dt * (P[2, 3] + P[5, 0]) + dt2 * P[5, 3] + R[2, 0]
-    s21 = P[2, 1] + dt * (P[2, 4] + P[5, 1]) + dt2 * P[5, 4] + R[2, 1]
+    s00 = cv_predicted_covariance(P, dt, q_h, q_v, 0, 0) + R[0, 0]
+    s11 = cv_predicted_covariance(P, dt, q_h, q_v, 1, 1) + R[1, 1]
+    s22 = cv_predicted_covariance(P, dt, q_h, q_v, 2, 2) + R[2, 2]
+    s10 = cv_predicted_covariance(P, dt, q_h, q_v, 1, 0) + R[1, 0]
+    s20 = cv_predicted_covariance(P, dt, q_h, q_v, 2, 0) + R[2, 0]
+    s21 = cv_predicted_covariance(P, dt, q_h, q_v, 2, 1) + R[2, 1]
     y0 = z[0] - (x[0] + dt * x[3])
     y1 = z[1] - (x[1] + dt * x[4])
     y2 = z[2] - (x[2] + dt * x[5])

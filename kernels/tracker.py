@@ -38,7 +38,7 @@ import numpy as np
 from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify, count_flock_neighbours, reset_features, update_features
-from kernels.filters import cv_predict, imm_combine, imm_predict, imm_update
+from kernels.filters import LOG_2PI, cv_predict, imm_combine, imm_predict, imm_update
 from kernels.gating import trace_horizontal_predicted, gate, horizontal_radius
 
 # Plan step kinds.
@@ -83,8 +83,6 @@ C_DELETED = 5
 C_GATED_PAIRS = 6
 C_PLOTS = 7
 N_COUNTERS = 8
-
-_LOG_2PI = np.log(2.0 * np.pi)
 
 
 @njit
@@ -217,7 +215,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     gated_plot = np.zeros(m, np.bool_)
     for p in range(k):
         ll = log_lambda_4 if pair_dim[p] == 4 else log_lambda
-        pair_cost[p] = 0.5 * (pair_d2[p] + pair_logdet[p] + pair_dim[p] * _LOG_2PI) + ll - log_pd
+        pair_cost[p] = 0.5 * (pair_d2[p] + pair_logdet[p] + pair_dim[p] * LOG_2PI) + ll - log_pd
         gated_plot[pair_plot[p]] = True
     miss_cost = np.full(n_local, -np.log(1.0 - p_detection))
     plot_of_local = np.empty(n_local, np.int64)

@@ -121,12 +121,24 @@ drivers loop over tracks (in parallel for large batches) and zones or
 assets; :func:`evaluate_zones` and :func:`asset_cpa` are the validating
 Python entry points.
 """
+import functools
 import math
+from fractions import Fraction
 
 import numpy as np
 from numba import prange
 
-from kernels._jit import njit
+from kernels import _jit
+from kernels.filters import cv_predicted_covariance
+
+# The zone kernels are compiled without fast-math flags: every expression
+# rounds as written, so the serial and the parallel driver, a fresh compile
+# and a cached one, give bit-identical outputs.  With ``contract`` (fused
+# multiply-add) the same source rounded differently depending on where LLVM
+# inlined it: a function compiled fresh in this process and one loaded from
+# a cache another process wrote (or the serial driver beside the parallel
+# one) disagreed in the last bits of distances and probabilities of entry.
+njit = functools.partial(_jit.njit, fastmath=False)
 
 KIND_CIRCLE = 0
 KIND_POLYGON = 1
@@ -246,21 +258,6 @@ def _path_center_distance(de, dn, ve, vn, t0, t1):
     qe = de + ve * t
     qn = dn + vn * t
     return math.sqrt(qe * qe + qn * qn), t
-
-
-@njit
-def _predicted_hh(P, t, q_h, a, b):
-    """Element ``(a, b)`` (a, b in {0, 1}) of the horizontal block of ``P(t)``."""
-    value = P[a, b] + t * (P[a, b + 3] + P[a + 3, b]) + t * t * P[a + 3, b + 3]
-    if a == b:
-        value += q_h * t * t * t / 3.0
-    return value
-
-
-@njit
-def _predicted_uu(P, t, q_v):
-    """``P_uu(t)`` of the CV prediction."""
-    return P[2, 2] + t * (P[2, 5] + P[5, 2]) + t * t * P[5, 5] + q_v * t * t * t / 3.0
 
 
 # ---------------------------------------------------------------------------
@@ -642,7 +639,7 @@ def _signed_distance_normal(e, n, ve, vn, kind, center_e, center_n, radius, poly
 @njit
 def _slab_probability(P, t, u_t, floor, ceiling, q_v):
     """``P_v(t) = Phi((ceiling - u) / sigma_u) - Phi((floor - u) / sigma_u)``."""
-    sigma_u = math.sqrt(max(_predicted_uu(P, t, q_v), 0.0))
+    sigma_u = math.sqrt(max(cv_predicted_covariance(P, t, 0.0, q_v, 2, 2), 0.0))
     p_v = _normal_cdf(ceiling - u_t, sigma_u) - _normal_cdf(floor - u_t, sigma_u)
     return p_v if p_v > 0.0 else 0.0
 
@@ -650,10 +647,10 @@ def _slab_probability(P, t, u_t, floor, ceiling, q_v):
 @njit
 def _inside_probability(P, t, g, nrm_e, nrm_n, u_t, floor, ceiling, q_h, q_v):
     """``P_in(t) = Phi(-g / sigma_h) P_v(t)`` with ``sigma_h^2 = nrm' P_hh(t) nrm``."""
-    sigma_h2 = (nrm_e * nrm_e * _predicted_hh(P, t, q_h, 0, 0)
-                + nrm_e * nrm_n * (_predicted_hh(P, t, q_h, 0, 1)
-                                   + _predicted_hh(P, t, q_h, 1, 0))
-                + nrm_n * nrm_n * _predicted_hh(P, t, q_h, 1, 1))
+    sigma_h2 = (nrm_e * nrm_e * cv_predicted_covariance(P, t, q_h, q_v, 0, 0)
+                + nrm_e * nrm_n * (cv_predicted_covariance(P, t, q_h, q_v, 0, 1)
+                                   + cv_predicted_covariance(P, t, q_h, q_v, 1, 0))
+                + nrm_n * nrm_n * cv_predicted_covariance(P, t, q_h, q_v, 1, 1))
     p_h = _normal_cdf(-g, math.sqrt(max(sigma_h2, 0.0)))
     if p_h == 0.0:
         return 0.0
@@ -694,8 +691,10 @@ def _evaluate_pair(x, P, kind, center_e, center_n, radius, bound_radius, floor, 
                                                    t0, t1)
         may_enter = center_distance <= bound_radius
         # nothing to search when Phi(-g / sigma_h) underflows to 0 on all of W
-        trace_0 = _predicted_hh(P, t0, q_h, 0, 0) + _predicted_hh(P, t0, q_h, 1, 1)
-        trace_1 = _predicted_hh(P, t1, q_h, 0, 0) + _predicted_hh(P, t1, q_h, 1, 1)
+        trace_0 = (cv_predicted_covariance(P, t0, q_h, q_v, 0, 0)
+                   + cv_predicted_covariance(P, t0, q_h, q_v, 1, 1))
+        trace_1 = (cv_predicted_covariance(P, t1, q_h, q_v, 0, 0)
+                   + cv_predicted_covariance(P, t1, q_h, q_v, 1, 1))
         sigma_max = math.sqrt(max(trace_0, trace_1, 0.0))
         if center_distance - bound_radius > 40.0 * sigma_max:   # Phi(-40) == 0.0
             return False, distance, np.inf, 0.0
@@ -1000,47 +999,380 @@ def asset_cpa(x, asset_en, horizon_s, cpa_m_out, t_cpa_out, closing_mps_out, ran
                     range_m_out)
 
 
-def _orientation(ae, an, be, bn, ce, cn):
-    """Sign of the turn a -> b -> c (arrays broadcast)."""
-    return np.sign((be - ae) * (cn - an) - (bn - an) * (ce - ae))
+# ---------------------------------------------------------------------------
+# Polygon validity: the one check behind pack_polygons and site.toml
+# ---------------------------------------------------------------------------
+
+#: Polygon defects :func:`polygon_defect` reports, by code.
+POLYGON_DEFECTS = ("cross", "touch", "overlap")
+
+# Error bound of the floating-point orientation determinant (Shewchuk's
+# ccwerrboundA): when |det| exceeds it, its sign is exact.
+_EPSILON = 2.0 ** -53
+_ORIENTATION_ERROR_BOUND = (3.0 + 16.0 * _EPSILON) * _EPSILON
+_UNSURE = 9
+# Below this the products of the determinant may have underflowed.
+_SMALLEST_FILTERED = 1e-290
 
 
-def _check_simple(vertices, index):
-    """Raise unless the closed polygon through ``vertices`` is simple."""
-    m = vertices.shape[0]
-    a = vertices
-    b = np.roll(vertices, -1, axis=0)
-    edge = b - a
-    if np.any(np.all(edge == 0.0, axis=1)):
-        raise ValueError(f"polygon {index} repeats a vertex")
-    twice_area = np.sum(a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1])
-    if twice_area == 0.0:
-        raise ValueError(f"polygon {index} has zero area")
-    previous = np.roll(edge, 1, axis=0)
-    cross = previous[:, 0] * edge[:, 1] - previous[:, 1] * edge[:, 0]
-    dot = np.sum(previous * edge, axis=1)
-    if np.any((cross == 0.0) & (dot < 0.0)):
-        raise ValueError(f"polygon {index} doubles back on itself")
-    for i in range(m):
-        # edges not sharing a vertex with edge i
-        others = np.array([j for j in range(m) if j not in (i, (i + 1) % m, (i - 1) % m)],
-                          dtype=np.int64)
-        if others.size == 0:
-            continue
-        c = a[others]
-        d = b[others]
-        o1 = _orientation(a[i, 0], a[i, 1], b[i, 0], b[i, 1], c[:, 0], c[:, 1])
-        o2 = _orientation(a[i, 0], a[i, 1], b[i, 0], b[i, 1], d[:, 0], d[:, 1])
-        o3 = _orientation(c[:, 0], c[:, 1], d[:, 0], d[:, 1], a[i, 0], a[i, 1])
-        o4 = _orientation(c[:, 0], c[:, 1], d[:, 0], d[:, 1], b[i, 0], b[i, 1])
-        boxes = ((np.minimum(c[:, 0], d[:, 0]) <= max(a[i, 0], b[i, 0]))
-                 & (np.minimum(a[i, 0], b[i, 0]) <= np.maximum(c[:, 0], d[:, 0]))
-                 & (np.minimum(c[:, 1], d[:, 1]) <= max(a[i, 1], b[i, 1]))
-                 & (np.minimum(a[i, 1], b[i, 1]) <= np.maximum(c[:, 1], d[:, 1])))
-        hit = (o1 * o2 <= 0) & (o3 * o4 <= 0) & boxes
-        if np.any(hit):
-            j = int(others[np.flatnonzero(hit)[0]])
-            raise ValueError(f"polygon {index} is not simple: edges {i} and {j} meet")
+@njit
+def _orientation_filtered(ax, ay, bx, by, cx, cy):
+    """Sign of ``(a - c) x (b - c)`` (+1, -1, 0) where floats decide it
+    exactly, else ``_UNSURE``."""
+    dx_ac = ax - cx
+    dy_bc = by - cy
+    dy_ac = ay - cy
+    dx_bc = bx - cx
+    if (dx_ac == 0.0 or dy_bc == 0.0) and (dy_ac == 0.0 or dx_bc == 0.0):
+        # both products exactly zero (a difference of floats is zero only
+        # when they are equal, and a product with a zero factor is exact)
+        return 0
+    left = dx_ac * dy_bc
+    right = dy_ac * dx_bc
+    det = left - right
+    size = abs(left) + abs(right)
+    if not size >= _SMALLEST_FILTERED:
+        # products near underflow round by an absolute amount the relative
+        # bound does not cover
+        return _UNSURE
+    bound = _ORIENTATION_ERROR_BOUND * size
+    if det > bound:
+        return 1
+    if -det > bound:
+        return -1
+    return _UNSURE
+
+
+@njit
+def _between(p, a, b):
+    """Whether ``p`` lies in the closed interval of ``a`` and ``b`` (exact)."""
+    return min(a, b) <= p <= max(a, b)
+
+
+@njit
+def _segment_contact(xy, i, j):
+    """How non-adjacent edges ``i`` and ``j`` meet: 0 not at all, 1 they cross
+    at one point inside both, 2 they touch (an end point on the other edge,
+    or collinear overlap), ``_UNSURE`` when floats cannot decide."""
+    m = xy.shape[0]
+    i1 = i + 1 if i + 1 < m else 0
+    j1 = j + 1 if j + 1 < m else 0
+    ax, ay, bx, by = xy[i, 0], xy[i, 1], xy[i1, 0], xy[i1, 1]
+    cx, cy, dx, dy = xy[j, 0], xy[j, 1], xy[j1, 0], xy[j1, 1]
+    if (max(ax, bx) < min(cx, dx) or max(cx, dx) < min(ax, bx)
+            or max(ay, by) < min(cy, dy) or max(cy, dy) < min(ay, by)):
+        return 0
+    o1 = _orientation_filtered(ax, ay, bx, by, cx, cy)
+    o2 = _orientation_filtered(ax, ay, bx, by, dx, dy)
+    o3 = _orientation_filtered(cx, cy, dx, dy, ax, ay)
+    o4 = _orientation_filtered(cx, cy, dx, dy, bx, by)
+    if (o1 != _UNSURE and o1 == o2 and o1 != 0) or (o3 != _UNSURE and o3 == o4 and o3 != 0):
+        return 0                              # one edge wholly on one side of the other
+    if o1 == _UNSURE or o2 == _UNSURE or o3 == _UNSURE or o4 == _UNSURE:
+        return _UNSURE
+    if o1 * o2 < 0 and o3 * o4 < 0:
+        return 1
+    # An end point on the other edge's line is on the edge itself when it is
+    # inside that edge's bounding box (exact comparisons).
+    if ((o1 == 0 and _between(cx, ax, bx) and _between(cy, ay, by))
+            or (o2 == 0 and _between(dx, ax, bx) and _between(dy, ay, by))
+            or (o3 == 0 and _between(ax, cx, dx) and _between(ay, cy, dy))
+            or (o4 == 0 and _between(bx, cx, dx) and _between(by, cy, dy))):
+        return 2
+    return 0
+
+
+@njit
+def _doubles_back(xy, k):
+    """Whether edges ``k - 1`` and ``k`` (meeting at vertex ``k``) overlap: the
+    path turns back on itself there.  1 yes, 0 no, ``_UNSURE``."""
+    m = xy.shape[0]
+    p = k - 1 if k > 0 else m - 1
+    q = k + 1 if k + 1 < m else 0
+    o = _orientation_filtered(xy[p, 0], xy[p, 1], xy[k, 0], xy[k, 1], xy[q, 0], xy[q, 1])
+    if o == _UNSURE:
+        return _UNSURE
+    if o != 0:
+        return 0
+    # collinear: it turns back when the two steps run opposite ways along an
+    # axis on which the first one moves (vertices are distinct: one does)
+    axis = 0 if xy[p, 0] != xy[k, 0] else 1
+    return 1 if (xy[k, axis] > xy[p, axis]) != (xy[q, axis] > xy[k, axis]) else 0
+
+
+@njit
+def _polygon_contacts(xy):
+    """The first (lexicographic) pair of edges that meet where they should not,
+    and the pairs floats could not decide.
+
+    Adjacent edges are tested for doubling back; the other pairs are found
+    through a uniform grid of about ``4 m + 4096`` square cells over the
+    bounding box: each edge is entered in
+    the cells it passes through, column by column, with a margin far below
+    a cell against rounding, and only edges sharing a cell are tested.
+
+    Returns ``(i, j, code, unsure)``: ``i = -1`` when no pair certainly
+    meets; ``code`` 1 cross, 2 touch, 3 overlap (adjacent); ``unsure`` an
+    array ``(k, 2)`` of the undecided pairs that come before ``(i, j)``.
+    """
+    m = xy.shape[0]
+    best_i = m
+    best_j = m
+    best_code = 0
+    unsure = np.empty((16, 2), np.int64)
+    n_unsure = 0
+    for k in range(m):
+        verdict = _doubles_back(xy, k)
+        i, j = (k - 1, k) if k > 0 else (0, m - 1)
+        if verdict == 1:
+            if i < best_i or (i == best_i and j < best_j):
+                best_i, best_j, best_code = i, j, 3
+        elif verdict == _UNSURE:
+            if n_unsure == unsure.shape[0]:
+                grown = np.empty((2 * n_unsure, 2), np.int64)
+                grown[:n_unsure] = unsure
+                unsure = grown
+            unsure[n_unsure, 0] = i
+            unsure[n_unsure, 1] = j
+            n_unsure += 1
+    x0 = xy[0, 0]
+    x1 = xy[0, 0]
+    y0 = xy[0, 1]
+    y1 = xy[0, 1]
+    for k in range(m):
+        x0 = min(x0, xy[k, 0])
+        x1 = max(x1, xy[k, 0])
+        y0 = min(y0, xy[k, 1])
+        y1 = max(y1, xy[k, 1])
+    width = max(x1 - x0, 1e-300)
+    height = max(y1 - y0, 1e-300)
+    # about 4 m + 4096 square cells over the box, far wider than the
+    # rounding of the coordinates
+    cell = max(math.sqrt(width * height / (4.0 * m + 4096.0)),
+               1e-8 * (abs(x0) + abs(x1) + abs(y0) + abs(y1)), 1e-300)
+    n_x = np.int64(min(width / cell, 4.0 * m + 4096.0)) + 1
+    n_y = np.int64(min(height / cell, 4.0 * m + 4096.0)) + 1
+    inv_x = n_x / width
+    inv_y = n_y / height
+    # margins against rounding, far below a cell
+    eps_x = 1e-6 / inv_x
+    eps_y = 1e-6 / inv_y
+    # two passes over the edges: count the cell entries, then fill them
+    count = np.zeros(n_x * n_y + 1, np.int64)
+    entries = np.empty(0, np.int64)
+    cursor = np.empty(0, np.int64)
+    for fill in range(2):
+        if fill == 1:
+            for c in range(n_x * n_y):
+                count[c + 1] += count[c]
+            entries = np.empty(count[n_x * n_y], np.int64)
+            cursor = count[:n_x * n_y].copy()
+        for i in range(m):
+            i1 = i + 1 if i + 1 < m else 0
+            ax, ay, bx, by = xy[i, 0], xy[i, 1], xy[i1, 0], xy[i1, 1]
+            if ax > bx:
+                ax, ay, bx, by = bx, by, ax, ay
+            cx0 = min(max(np.int64((ax - eps_x - x0) * inv_x), 0), n_x - 1)
+            cx1 = min(max(np.int64((bx + eps_x - x0) * inv_x), 0), n_x - 1)
+            for cx in range(cx0, cx1 + 1):
+                # the edge's y range over this column (widened a little)
+                lo_y = min(ay, by)
+                hi_y = max(ay, by)
+                if bx > ax:
+                    xa = max(ax, x0 + cx / inv_x - eps_x)
+                    xb = min(bx, x0 + (cx + 1) / inv_x + eps_x)
+                    ya = ay + (by - ay) * ((xa - ax) / (bx - ax))
+                    yb = ay + (by - ay) * ((xb - ax) / (bx - ax))
+                    lo_y = max(min(ya, yb), lo_y)
+                    hi_y = min(max(ya, yb), hi_y)
+                cy0 = min(max(np.int64((lo_y - eps_y - y0) * inv_y), 0), n_y - 1)
+                cy1 = min(max(np.int64((hi_y + eps_y - y0) * inv_y), 0), n_y - 1)
+                for cy in range(cy0, cy1 + 1):
+                    c = cy * n_x + cx
+                    if fill == 0:
+                        count[c + 1] += 1
+                    else:
+                        entries[cursor[c]] = i
+                        cursor[c] += 1
+    for c in range(n_x * n_y):
+        for u in range(count[c], count[c + 1]):
+            for w in range(u + 1, count[c + 1]):
+                i = min(entries[u], entries[w])
+                j = max(entries[u], entries[w])
+                if j - i < 2 or (i == 0 and j == m - 1):
+                    continue                  # the same edge, or adjacent edges
+                if i > best_i or (i == best_i and j >= best_j):
+                    continue                  # cannot come first
+                contact = _segment_contact(xy, i, j)
+                if contact == 1 or contact == 2:
+                    best_i, best_j, best_code = i, j, contact
+                elif contact == _UNSURE:
+                    if n_unsure == unsure.shape[0]:
+                        grown = np.empty((2 * n_unsure, 2), np.int64)
+                        grown[:n_unsure] = unsure
+                        unsure = grown
+                    unsure[n_unsure, 0] = i
+                    unsure[n_unsure, 1] = j
+                    n_unsure += 1
+    if best_code == 0:
+        return -1, -1, 0, unsure[:n_unsure]
+    return best_i, best_j, best_code, unsure[:n_unsure]
+
+
+def _exact_orientation(a, b, c):
+    """Exact sign of ``(a - c) x (b - c)`` for float points, in rationals."""
+    ax, ay, bx, by, cx, cy = (Fraction(float(v)) for v in (*a, *b, *c))
+    det = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)
+    return (det > 0) - (det < 0)
+
+
+def _exact_contact(xy, i, j):
+    """:func:`_segment_contact` or :func:`_doubles_back` (code 3) in rationals."""
+    m = len(xy)
+    if j - i == 1 or (i == 0 and j == m - 1):
+        k = j if j - i == 1 else 0
+        p, q = xy[k - 1], xy[(k + 1) % m]
+        if _exact_orientation(p, xy[k], q) != 0:
+            return 0
+        axis = 0 if p[0] != xy[k][0] else 1
+        return 3 if (xy[k][axis] > p[axis]) != (q[axis] > xy[k][axis]) else 0
+    a, b, c, d = xy[i], xy[(i + 1) % m], xy[j], xy[(j + 1) % m]
+    o1, o2 = _exact_orientation(a, b, c), _exact_orientation(a, b, d)
+    o3, o4 = _exact_orientation(c, d, a), _exact_orientation(c, d, b)
+    if o1 * o2 < 0 and o3 * o4 < 0:
+        return 1
+
+    def on(p, s, t):
+        return min(s[0], t[0]) <= p[0] <= max(s[0], t[0]) and min(s[1], t[1]) <= p[1] <= max(s[1], t[1])
+    if ((o1 == 0 and on(c, a, b)) or (o2 == 0 and on(d, a, b))
+            or (o3 == 0 and on(a, c, d)) or (o4 == 0 and on(b, c, d))):
+        return 2
+    return 0
+
+
+def polygon_defect(vertices):
+    """The first pair of edges of a closed polygon that meet where a simple
+    polygon's edges do not, or None.
+
+    Edge ``k`` joins vertex ``k`` to vertex ``k + 1`` (the last joins the last
+    vertex to the first).  A simple polygon's adjacent edges share only their
+    common vertex (they must not run back over each other) and its other
+    edges share no point at all.  Pairs ``(i, j)``, ``i < j``, are ranked in
+    lexicographic order and the first that breaks this is returned.
+    Coordinates are plane coordinates (east/north metres, or latitude and
+    longitude taken as such); every orientation is exact (floats where
+    their error bound decides the sign, rationals otherwise).  Time: about
+    linear in the number of vertices for polygons whose edges are spread
+    over their bounding box (a grid of about one cell per vertex); edges
+    crowded into a few cells are compared pairwise.
+
+    Parameters
+    ----------
+    vertices : array-like, shape (m, 2)
+        Finite, ``m >= 3``, no vertex equal to the next (nor the last to the
+        first).
+
+    Returns
+    -------
+    (i, j, how) or None
+        ``i < j`` edge indices and ``how`` one of :data:`POLYGON_DEFECTS`:
+        ``"cross"`` (at one point inside both), ``"touch"`` (an end point
+        on the other edge, or a collinear overlap of non-adjacent edges),
+        ``"overlap"`` (adjacent edges doubling back).
+    """
+    xy = np.ascontiguousarray(vertices, dtype=np.float64)
+    i, j, code, unsure = _polygon_contacts(xy)
+    points = [tuple(p) for p in xy.tolist()] if unsure.shape[0] else []
+    for a, b in sorted(map(tuple, unsure.tolist())):
+        if i >= 0 and (a, b) >= (i, j):
+            break
+        exact = _exact_contact(points, a, b)
+        if exact:
+            i, j, code = a, b, exact
+            break
+    if i < 0:
+        return None
+    return int(i), int(j), POLYGON_DEFECTS[code - 1]
+
+
+def _all_on_one_line(xy):
+    """Whether every vertex lies on the line through vertices 0 and 1 (exact)."""
+    a, b = xy[0], xy[1]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        left = (a[0] - xy[:, 0]) * (b[1] - xy[:, 1])
+        right = (a[1] - xy[:, 1]) * (b[0] - xy[:, 0])
+        size = np.abs(left) + np.abs(right)
+        off_line = (np.abs(left - right) > _ORIENTATION_ERROR_BOUND * size) & (size >= _SMALLEST_FILTERED)
+    if np.any(off_line):
+        return False
+    return all(_exact_orientation(a, b, c) == 0 for c in xy)
+
+
+class PolygonError(ValueError):
+    """A polygon that is not a valid zone polygon.
+
+    ``reason`` says what is wrong; ``index`` is the polygon's position in
+    the list given to :func:`pack_polygons` (None from :func:`check_polygon`).
+    """
+
+    def __init__(self, reason, index=None):
+        self.reason = reason
+        self.index = index
+        super().__init__(reason if index is None else f"polygon {index}: {reason}")
+
+
+#: Most vertices a zone polygon may have.
+MAX_POLYGON_VERTICES = 100_000
+
+_EDGE_NOTE = "edge k joins point k to point k+1, the last joins the first"
+
+
+def check_polygon(vertices):
+    """Validate one zone polygon; return its vertices without a closing repeat.
+
+    The one check of polygon validity, used on the latitude/longitude pairs
+    of site.toml and on the ENU vertices the engine packs
+    (:func:`pack_polygons`).  A last vertex equal to the first (a ring given
+    closed) is dropped.
+
+    Parameters
+    ----------
+    vertices : array-like, shape (m, 2)
+
+    Returns
+    -------
+    ndarray, shape (m', 2), float64
+
+    Raises
+    ------
+    PolygonError
+        A ValueError whose ``reason`` names the fault: a wrong shape, a non-finite vertex,
+        more than :data:`MAX_POLYGON_VERTICES` or fewer than 3 vertices, a
+        vertex equal to the next, all vertices on one line, or edges that
+        cross, touch or overlap (:func:`polygon_defect`).
+    """
+    xy = np.asarray(vertices, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise PolygonError(f"expected shape (m, 2), got {xy.shape}")
+    if xy.shape[0] > MAX_POLYGON_VERTICES + 1:
+        raise PolygonError(f"{xy.shape[0]} points; at most {MAX_POLYGON_VERTICES} allowed")
+    if not np.all(np.isfinite(xy)):
+        raise PolygonError("a point is not finite")
+    if xy.shape[0] >= 2 and np.array_equal(xy[0], xy[-1]):
+        xy = xy[:-1]
+    if xy.shape[0] < 3:
+        raise PolygonError(f"{xy.shape[0]} distinct points; at least 3 needed")
+    repeat = np.flatnonzero(np.all(xy == np.roll(xy, -1, axis=0), axis=1))
+    if repeat.size:
+        k = int(repeat[0])
+        raise PolygonError(f"point {(k + 1) % xy.shape[0]} repeats point {k} (a zero-length edge)")
+    if _all_on_one_line(xy):
+        raise PolygonError("degenerate polygon (zero area: all points on one line)")
+    defect = polygon_defect(xy)
+    if defect is not None:
+        i, j, how = defect
+        raise PolygonError(f"self-intersecting polygon (edges {i} and {j} {how}; {_EDGE_NOTE})")
+    return np.ascontiguousarray(xy)
 
 
 def pack_polygons(polygons):
@@ -1061,31 +1393,20 @@ def pack_polygons(polygons):
 
     Raises
     ------
-    ValueError
-        If a polygon has a wrong shape, a non-finite vertex, fewer than 3
-        distinct vertices, zero area, or is not simple (edges that cross,
-        touch or double back).
+    PolygonError
+        When polygon ``K`` fails :func:`check_polygon`: ``index`` is ``K``,
+        the message ``"polygon K: REASON"``.
     """
     starts = [0]
     chunks = []
     for index, vertices in enumerate(polygons):
-        if vertices is None:
+        if vertices is None or np.asarray(vertices).size == 0:
             starts.append(starts[-1])
             continue
-        vertices = np.asarray(vertices, dtype=np.float64)
-        if vertices.size == 0:
-            starts.append(starts[-1])
-            continue
-        if vertices.ndim != 2 or vertices.shape[1] != 2:
-            raise ValueError(f"polygon {index} must have shape (m, 2), got {vertices.shape}")
-        if not np.all(np.isfinite(vertices)):
-            raise ValueError(f"polygon {index} has a non-finite vertex")
-        if vertices.shape[0] >= 2 and np.array_equal(vertices[0], vertices[-1]):
-            vertices = vertices[:-1]
-        if vertices.shape[0] < 3:
-            raise ValueError(f"polygon {index} has {vertices.shape[0]} vertices; "
-                             "at least 3 needed")
-        _check_simple(vertices, index)
+        try:
+            vertices = check_polygon(vertices)
+        except PolygonError as exc:
+            raise PolygonError(exc.reason, index) from None
         chunks.append(vertices)
         starts.append(starts[-1] + vertices.shape[0])
     poly_xy = np.ascontiguousarray(np.concatenate(chunks)) if chunks else np.zeros((0, 2))

@@ -10,6 +10,7 @@ A zone is a dict with keys ``kind`` (0 circle, 1 polygon), ``center`` (2,),
 ``radius``, ``floor``, ``ceiling`` and ``vertices`` ((m, 2) or None).
 """
 import math
+from fractions import Fraction
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -27,6 +28,62 @@ def zones_from_table(zone_kind, zone_center, zone_radius, zone_floor, zone_ceili
                           ceiling=float(zone_ceiling[k]),
                           vertices=np.array(vertices, float) if len(vertices) else None))
     return zones
+
+
+# ---------------------------------------------------------------------------
+# Polygon validity
+# ---------------------------------------------------------------------------
+
+
+def polygon_defect(points):
+    """Every pair of edges in lexicographic order, in exact rationals: the
+    first pair that meets where a simple polygon's edges do not, or None.
+
+    Edge k runs from point k to point k + 1 (the last back to the first).
+    Adjacent edges (k - 1, k) must not run back over each other: with
+    ``r = p_k - p_(k-1)``, ``s = p_(k+1) - p_k``, they overlap when
+    ``r x s = 0`` and ``r . s < 0``.  Other edges must share no point: from
+    ``a + t r = c + u s``, they cross when ``0 < t, u < 1``, touch when
+    ``0 <= t, u <= 1`` otherwise, and parallel edges touch when they lie on
+    one line with overlapping extents.  Returns ``(i, j, how)``.
+    """
+    p = [(Fraction(float(x)), Fraction(float(y))) for x, y in points]
+    m = len(p)
+
+    def sub(u, v):
+        return (u[0] - v[0], u[1] - v[1])
+
+    def cross(u, v):
+        return u[0] * v[1] - u[1] * v[0]
+
+    def dot(u, v):
+        return u[0] * v[0] + u[1] * v[1]
+
+    for i in range(m):
+        for j in range(i + 1, m):
+            a, b = p[i], p[(i + 1) % m]
+            c, d = p[j], p[(j + 1) % m]
+            if j == i + 1 or (i == 0 and j == m - 1):
+                first, second = ((a, b), (c, d)) if j == i + 1 else ((c, d), (a, b))
+                r, s = sub(first[1], first[0]), sub(second[1], second[0])
+                if cross(r, s) == 0 and dot(r, s) < 0:
+                    return (i, j, "overlap")
+                continue
+            r, s, w = sub(b, a), sub(d, c), sub(c, a)
+            denominator = cross(r, s)
+            if denominator != 0:
+                t = cross(w, s) / denominator
+                u = cross(w, r) / denominator
+                if 0 < t < 1 and 0 < u < 1:
+                    return (i, j, "cross")
+                if 0 <= t <= 1 and 0 <= u <= 1:
+                    return (i, j, "touch")
+            elif cross(w, r) == 0:
+                t0 = dot(w, r) / dot(r, r)
+                t1 = dot(sub(d, a), r) / dot(r, r)
+                if max(t0, t1) >= 0 and min(t0, t1) <= 1:
+                    return (i, j, "touch")
+    return None
 
 
 # ---------------------------------------------------------------------------

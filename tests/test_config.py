@@ -2,7 +2,6 @@
 import copy
 import dataclasses
 import math
-import random
 import tomllib
 from fractions import Fraction
 
@@ -29,8 +28,8 @@ from radarcore.core.config import (
     parse_alerts,
     parse_site,
     parse_tracker,
-    polygon_self_intersection,
 )
+import naive_zones
 
 # The site.toml example of interfaces.md, verbatim.
 EXAMPLE_TOML = """\
@@ -174,7 +173,7 @@ def test_exact_messages_of_the_contract():
     second["sigma_range_m"] = "abc"
     data["radar"].append(second)
     assert str(parse_error(data)) == \
-        "site.toml: radar[1](id=7).sigma_range_m: expected a positive number (metres), got 'abc'"
+        "site.toml: radar[1](id=7).sigma_range_m: expected a number in [0.001, 10000] (metres), got 'abc'"
 
     data = example()
     for radar_id in (2, 3):
@@ -183,7 +182,7 @@ def test_exact_messages_of_the_contract():
         data["radar"].append(radar)
     del data["radar"][2]["max_range_m"]
     assert str(parse_error(data)) == \
-        "site.toml: radar[2](id=3).max_range_m: missing (expected a positive number, metres)"
+        "site.toml: radar[2](id=3).max_range_m: missing (expected a number in [1, 1000000], metres)"
 
     data = example()
     data["radar"][0]["foo"] = 1
@@ -259,7 +258,7 @@ RULE_CASES = [
     ("origin lon low", _set("origin", "lon_deg", -181.0), "origin.lon_deg", "got -181.0"),
     ("origin lat bool", _set("origin", "lat_deg", True), "origin.lat_deg", "got True"),
     ("origin lat nan", _set("origin", "lat_deg", math.nan), "origin.lat_deg", "got nan"),
-    ("origin alt string", _set("origin", "alt_m", "high"), "origin.alt_m", "expected a number (metres), got 'high'"),
+    ("origin alt string", _set("origin", "alt_m", "high"), "origin.alt_m", "expected a number in [-10000, 100000] (metres), got 'high'"),
     ("origin alt inf", _set("origin", "alt_m", math.inf), "origin.alt_m", "got inf"),
     ("origin unknown key", _set("origin", "height_m", 1.0), "origin.height_m", "unknown key (expected one of: lat_deg, lon_deg, alt_m)"),
     # radar
@@ -273,19 +272,19 @@ RULE_CASES = [
     ("radar id duplicate", _add_radar(), "radar[1](id=1).id", "duplicate radar id 1 (already used by radar[0])"),
     ("radar lat", _set(*R, "lat_deg", 90.1), f"{RP}.lat_deg", "expected a latitude in [-90, 90]"),
     ("radar lon", _set(*R, "lon_deg", -180.5), f"{RP}.lon_deg", "expected a longitude in [-180, 180]"),
-    ("radar alt", _set(*R, "alt_m", [1]), f"{RP}.alt_m", "expected a number (metres), got [1]"),
-    ("sigma range zero", _set(*R, "sigma_range_m", 0.0), f"{RP}.sigma_range_m", "expected a positive number (metres), got 0.0"),
+    ("radar alt", _set(*R, "alt_m", [1]), f"{RP}.alt_m", "expected a number in [-10000, 100000] (metres), got [1]"),
+    ("sigma range zero", _set(*R, "sigma_range_m", 0.0), f"{RP}.sigma_range_m", "expected a number in [0.001, 10000] (metres), got 0.0"),
     ("sigma range negative", _set(*R, "sigma_range_m", -1), f"{RP}.sigma_range_m", "got -1"),
     ("sigma range bool", _set(*R, "sigma_range_m", False), f"{RP}.sigma_range_m", "got False"),
-    ("sigma azimuth", _set(*R, "sigma_azimuth_deg", 0), f"{RP}.sigma_azimuth_deg", "expected a positive number (degrees), got 0"),
-    ("sigma elevation", _set(*R, "sigma_elevation_deg", -0.1), f"{RP}.sigma_elevation_deg", "expected a positive number (degrees)"),
-    ("sigma radial velocity", _set(*R, "sigma_radial_velocity_mps", 0.0), f"{RP}.sigma_radial_velocity_mps", "expected a positive number (metres per second)"),
-    ("scan period", _set(*R, "scan_period_s", 0.0), f"{RP}.scan_period_s", "expected a positive number (seconds)"),
-    ("max range", _set(*R, "max_range_m", -8000.0), f"{RP}.max_range_m", "expected a positive number (metres), got -8000.0"),
+    ("sigma azimuth", _set(*R, "sigma_azimuth_deg", 0), f"{RP}.sigma_azimuth_deg", "expected a number in [0.0001, 90] (degrees), got 0"),
+    ("sigma elevation", _set(*R, "sigma_elevation_deg", -0.1), f"{RP}.sigma_elevation_deg", "expected a number in [0.0001, 90] (degrees), got -0.1"),
+    ("sigma radial velocity", _set(*R, "sigma_radial_velocity_mps", 0.0), f"{RP}.sigma_radial_velocity_mps", "expected a number in [0.001, 1000] (metres per second), got 0.0"),
+    ("scan period", _set(*R, "scan_period_s", 0.0), f"{RP}.scan_period_s", "expected a number in [0.001, 3600] (seconds), got 0.0"),
+    ("max range", _set(*R, "max_range_m", -8000.0), f"{RP}.max_range_m", "expected a number in [1, 1000000] (metres), got -8000.0"),
     ("p detection zero", _set(*R, "p_detection", 0.0), f"{RP}.p_detection", "expected a probability in (0, 1), got 0.0"),
     ("p detection one", _set(*R, "p_detection", 1), f"{RP}.p_detection", "got 1"),
     ("p detection high", _set(*R, "p_detection", 1.5), f"{RP}.p_detection", "got 1.5"),
-    ("false alarm density", _set(*R, "false_alarm_density", -1e-9), f"{RP}.false_alarm_density", "expected a non-negative number (per cubic metre per scan)"),
+    ("false alarm density", _set(*R, "false_alarm_density", -1e-9), f"{RP}.false_alarm_density", "expected a number in [0, 1] (per cubic metre per scan), got -1e-09"),
     ("sac high", _set(*R, "sac", 256), f"{RP}.sac", "expected an integer in [0, 255], got 256"),
     ("sac negative", _set(*R, "sac", -1), f"{RP}.sac", "got -1"),
     ("sac float", _set(*R, "sac", 1.0), f"{RP}.sac", "got 1.0"),
@@ -302,7 +301,7 @@ RULE_CASES = [
     ("asset name", _set("asset", 0, "name", 5), "asset[plant-1].name", "expected a string, got 5"),
     ("asset lat missing", _delete("asset", 0, "lat_deg"), "asset[plant-1].lat_deg", "missing (expected a latitude"),
     ("asset lon", _set("asset", 0, "lon_deg", 200.0), "asset[plant-1].lon_deg", "expected a longitude in [-180, 180]"),
-    ("asset alt", _set("asset", 0, "alt_m", "0"), "asset[plant-1].alt_m", "expected a number (metres)"),
+    ("asset alt", _set("asset", 0, "alt_m", "0"), "asset[plant-1].alt_m", "expected a number in [-10000, 100000] (metres), got '0'"),
     ("asset unknown key", _set("asset", 0, "zones", []), "asset[plant-1].zones", "unknown key (expected one of: id, name, lat_deg, lon_deg, alt_m, zone)"),
     ("zone not an array", _set("asset", 0, "zone", 3), "asset[plant-1].zone", "expected an array of tables ([[asset.zone]])"),
     # zone
@@ -313,31 +312,31 @@ RULE_CASES = [
     ("zone floor type", _set(*Z0, "floor_m", "low"), f"{ZP0}.floor_m", "got 'low'"),
     ("zone both shapes", _set(*Z0, "polygon", SQUARE), ZP0, "expected exactly one of radius_m or polygon, got both"),
     ("zone no shape", _delete(*Z0, "radius_m"), ZP0, "expected exactly one of radius_m or polygon, got neither"),
-    ("zone radius zero", _set(*Z0, "radius_m", 0.0), f"{ZP0}.radius_m", "expected a positive number (metres), got 0.0"),
+    ("zone radius zero", _set(*Z0, "radius_m", 0.0), f"{ZP0}.radius_m", "expected a number in [0.1, 1000000] (metres), got 0.0"),
     ("zone radius negative", _set(*Z0, "radius_m", -5), f"{ZP0}.radius_m", "got -5"),
     ("zone floor equals ceiling", _set(*Z1, "floor_m", 500.0), f"{ZP1}.ceiling_m", "expected ceiling_m greater than floor_m (500.0), got 500.0"),
     ("zone floor above ceiling", _set(*Z0, "floor_m", 2000), f"{ZP0}.ceiling_m", "greater than floor_m (2000.0), got 1500.0"),
     ("zone unknown key", _set(*Z0, "radius_km", 6.0), f"{ZP0}.radius_km", "unknown key (expected one of: level, radius_m, floor_m, ceiling_m, polygon, alert_on)"),
-    ("polygon not an array", _set(*Z1, "polygon", "square"), f"{ZP1}.polygon", "expected an array of at least 3 [lat_deg, lon_deg] pairs"),
-    ("polygon two points", _set(*Z1, "polygon", SQUARE[:2]), f"{ZP1}.polygon", "at least 3 [lat_deg, lon_deg] pairs, got 2"),
+    ("polygon not an array", _set(*Z1, "polygon", "square"), f"{ZP1}.polygon", "expected an array of 3 to 100000 [lat_deg, lon_deg] pairs, got 'square'"),
+    ("polygon two points", _set(*Z1, "polygon", SQUARE[:2]), f"{ZP1}.polygon", "expected an array of 3 to 100000 [lat_deg, lon_deg] pairs, got 2 pair(s)"),
     ("polygon empty", _set(*Z1, "polygon", []), f"{ZP1}.polygon", "got 0"),
     ("polygon point triple", _set(*Z1, "polygon", [[0, 0], [0, 1], [1, 1, 1]]), f"{ZP1}.polygon[2]", "expected a [lat_deg, lon_deg] pair, got [1, 1, 1]"),
     ("polygon point scalar", _set(*Z1, "polygon", [[0, 0], 5, [1, 1]]), f"{ZP1}.polygon[1]", "expected a [lat_deg, lon_deg] pair"),
     ("polygon lat", _set(*Z1, "polygon", [[95, 0], [0, 1], [1, 1]]), f"{ZP1}.polygon[0][0]", "expected a latitude in [-90, 90]"),
     ("polygon lon", _set(*Z1, "polygon", [[0, 0], [0, "x"], [1, 1]]), f"{ZP1}.polygon[1][1]", "expected a longitude in [-180, 180] (degrees), got 'x'"),
     ("polygon bow tie", _set(*Z1, "polygon", [[0, 0], [1, 1], [0, 1], [1, 0]]), f"{ZP1}.polygon", "self-intersecting polygon (edges 0 and 2 cross"),
-    # Edge 4 only touches edge 1 at its end point (2, 2); edge 5 crosses edge 1 at (2/3, 2).
-    ("polygon later crossing", _set(*Z1, "polygon", [[0, 0], [0, 2], [2, 2], [2, 1], [3, 1], [1, 3]]), f"{ZP1}.polygon", "(edges 1 and 5 cross"),
+    # Edge 4 touches edge 1 at its end point (2, 2) (edge 5 crosses edge 1 at (2/3, 2)).
+    ("polygon later crossing", _set(*Z1, "polygon", [[0, 0], [0, 2], [2, 2], [2, 1], [3, 1], [1, 3]]), f"{ZP1}.polygon", "(edges 1 and 4 touch;"),
     ("polygon collinear", _set(*Z1, "polygon", [[0, 0], [1, 1], [2, 2]]), f"{ZP1}.polygon", "zero area"),
     # tracker
     ("tracker not a table", _set("tracker", 1), "tracker", "expected a table, got 1"),
     ("tracker unknown key", _set("tracker", {"gate": 0.99}), "tracker.gate", "unknown key (expected one of: motion_model, sigma_accel_mps2"),
     ("motion model", _set("tracker", {"motion_model": "ekf"}), "tracker.motion_model", "expected one of: \"imm\", \"cv\", got 'ekf'"),
-    ("confirm hits zero", _set("tracker", {"confirm_hits": 0}), "tracker.confirm_hits", "expected an integer >= 1, got 0"),
+    ("confirm hits zero", _set("tracker", {"confirm_hits": 0}), "tracker.confirm_hits", "expected an integer in [1, 1000], got 0"),
     ("confirm hits float", _set("tracker", {"confirm_hits": 3.0}), "tracker.confirm_hits", "got 3.0"),
-    ("reorder window negative", _set("tracker", {"reorder_window_s": -0.5}), "tracker.reorder_window_s", "expected a non-negative number (seconds), got -0.5"),
+    ("reorder window negative", _set("tracker", {"reorder_window_s": -0.5}), "tracker.reorder_window_s", "expected a number in [0, 3600] (seconds), got -0.5"),
     ("output tentative int", _set("tracker", {"output_tentative": 1}), "tracker.output_tentative", "expected true or false, got 1"),
-    ("tracker false alarm density", _set("tracker", {"false_alarm_density": -1.0}), "tracker.false_alarm_density", "expected a non-negative number"),
+    ("tracker false alarm density", _set("tracker", {"false_alarm_density": -1.0}), "tracker.false_alarm_density", "expected a number in [0, 1] (per cubic metre per scan), got -1.0"),
     ("coast after delete", _set("tracker", {"coast_after_s": 11.0}), "tracker.coast_after_s", "must not exceed delete_after_s (10.0), got 11.0"),
     ("delete before coast", _set("tracker", {"delete_after_s": 2}), "tracker.coast_after_s", "must not exceed delete_after_s (2.0), got 2.5"),
     ("frame after output", _set("tracker", {"frame_s": 2.0}), "tracker.frame_s", "must not exceed output_period_s (1.0), got 2.0"),
@@ -360,20 +359,30 @@ RULE_CASES = [
     ("alerts unknown key", _set("alerts", {"horizon": 60.0}), "alerts.horizon",
      "unknown key (expected one of: horizon_s, p_entry_min, escalate_updates, hold_s, margin_m, handover_s, "
      "handover_m, class_min_p, unknown_hold_s, unsettled_lead_s)"),
-    ("alerts horizon zero", _set("alerts", {"horizon_s": 0.0}), "alerts.horizon_s", "expected a positive number (seconds), got 0.0"),
+    ("alerts horizon zero", _set("alerts", {"horizon_s": 0.0}), "alerts.horizon_s", "expected a number in [0.1, 3600] (seconds), got 0.0"),
     ("alerts horizon negative", _set("alerts", {"horizon_s": -5}), "alerts.horizon_s", "got -5"),
     ("alerts horizon inf", _set("alerts", {"horizon_s": math.inf}), "alerts.horizon_s", "got inf"),
-    ("alerts hold zero", _set("alerts", {"hold_s": 0}), "alerts.hold_s", "expected a positive number (seconds), got 0"),
+    ("alerts hold zero", _set("alerts", {"hold_s": 0}), "alerts.hold_s", "expected a number in [0.001, 86400] (seconds), got 0"),
     ("alerts hold string", _set("alerts", {"hold_s": "10"}), "alerts.hold_s", "got '10'"),
-    ("alerts handover time", _set("alerts", {"handover_s": -1.0}), "alerts.handover_s", "expected a positive number (seconds), got -1.0"),
-    ("alerts handover distance", _set("alerts", {"handover_m": 0.0}), "alerts.handover_m", "expected a positive number (metres), got 0.0"),
-    ("alerts margin negative", _set("alerts", {"margin_m": -0.5}), "alerts.margin_m", "expected a non-negative number (metres), got -0.5"),
+    ("alerts handover time", _set("alerts", {"handover_s": -1.0}), "alerts.handover_s", "expected a number in [0.001, 86400] (seconds), got -1.0"),
+    ("alerts handover distance", _set("alerts", {"handover_m": 0.0}), "alerts.handover_m", "expected a number in [0.1, 100000] (metres), got 0.0"),
+    ("alerts margin negative", _set("alerts", {"margin_m": -0.5}), "alerts.margin_m", "expected a number in [0, 100000] (metres), got -0.5"),
     ("alerts margin nan", _set("alerts", {"margin_m": math.nan}), "alerts.margin_m", "got nan"),
     ("alerts margin bool", _set("alerts", {"margin_m": True}), "alerts.margin_m", "got True"),
-    ("alerts escalate zero", _set("alerts", {"escalate_updates": 0}), "alerts.escalate_updates", "expected an integer >= 1, got 0"),
+    ("alerts escalate zero", _set("alerts", {"escalate_updates": 0}), "alerts.escalate_updates", "expected an integer in [1, 1000], got 0"),
     ("alerts escalate negative", _set("alerts", {"escalate_updates": -3}), "alerts.escalate_updates", "got -3"),
-    ("alerts escalate float", _set("alerts", {"escalate_updates": 2.0}), "alerts.escalate_updates", "expected an integer >= 1, got 2.0"),
+    ("alerts escalate float", _set("alerts", {"escalate_updates": 2.0}), "alerts.escalate_updates", "expected an integer in [1, 1000], got 2.0"),
     ("alerts escalate bool", _set("alerts", {"escalate_updates": True}), "alerts.escalate_updates", "got True"),
+    # Every number has a physical range (README): values that used to overflow or divide by zero
+    ("sigma azimuth huge", _set(*R, "sigma_azimuth_deg", 1e308), f"{RP}.sigma_azimuth_deg", "expected a number in [0.0001, 90] (degrees), got 1e+308"),
+    ("scan period tiny", _set(*R, "scan_period_s", 1e-300), f"{RP}.scan_period_s", "expected a number in [0.001, 3600] (seconds), got 1e-300"),
+    ("frame tiny", _set("tracker", {"frame_s": 1e-300}), "tracker.frame_s", "expected a number in [0.001, 60] (seconds), got 1e-300"),
+    ("output period huge", _set("tracker", {"output_period_s": 1e300}), "tracker.output_period_s", "expected a number in [0.001, 3600] (seconds), got 1e+300"),
+    ("radar alt huge", _set(*R, "alt_m", 1e6), f"{RP}.alt_m", "got 1000000.0"),
+    ("zone ceiling huge", _set(*Z0, "ceiling_m", 2e5), f"{ZP0}.ceiling_m", "expected a number in [-10000, 100000] (metres above the asset), got 200000.0"),
+    ("queue huge", _set("service", {"queue_plots": 2 ** 40}), "service.queue_plots", "expected an integer in [1, 1000000000] (plots), got 1099511627776"),
+    ("confirm hits huge", _set("tracker", {"confirm_hits": 10 ** 6}), "tracker.confirm_hits", "got 1000000"),
+    ("polygon huge", _set(*Z1, "polygon", [[0.0, 0.0]] * 100_002), f"{ZP1}.polygon", "pairs, got [[0.0, 0.0], [0.0, 0.0], "),
     # Keys are checked in AlertConfig field order: the first bad one is named.
     ("alerts first bad key", _set("alerts", {"class_min_p": 2.0, "horizon_s": -1.0}), "alerts.horizon_s", "got -1.0"),
 ]
@@ -383,7 +392,7 @@ TRACKER_POSITIVE = ("sigma_accel_mps2", "sigma_accel_vertical_mps2", "imm_turn_r
                     "max_sigma_pos_m", "frame_s", "output_period_s")
 TRACKER_PROBABILITIES = ("imm_p_stay", "gate_probability", "p_detection")
 for _key in TRACKER_POSITIVE:
-    RULE_CASES.append((f"tracker {_key} zero", _set("tracker", {_key: 0.0}), f"tracker.{_key}", "expected a positive number (") )
+    RULE_CASES.append((f"tracker {_key} zero", _set("tracker", {_key: 0.0}), f"tracker.{_key}", "expected a number in [") )
     RULE_CASES.append((f"tracker {_key} string", _set("tracker", {_key: "1"}), f"tracker.{_key}", "got '1'"))
 for _key in TRACKER_PROBABILITIES:
     for _bad in (0.0, 1.0, -0.1, True):
@@ -572,7 +581,7 @@ def test_load_site_errors_name_the_file(tmp_path):
     semantic.write_text(EXAMPLE_TOML.replace("max_range_m = 8000.0", "max_range_m = 0"), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_site(semantic)
-    assert str(info.value).startswith(f"{semantic}: radar[0](id=1).max_range_m: expected a positive number")
+    assert str(info.value).startswith(f"{semantic}: radar[0](id=1).max_range_m: expected a number in [1, 1000000] (metres), got 0")
 
 
 # --------------------------------------------------------------------------
@@ -629,9 +638,10 @@ finite = dict(allow_nan=False, allow_infinity=False)
 latitudes = st.floats(-90.0, 90.0)
 longitudes = st.floats(-180.0, 180.0)
 heights = st.floats(-1e4, 1e5)
-positives = st.floats(min_value=0.0, max_value=1e300, exclude_min=True)
+# within the range of every positive key (README)
+positives = st.floats(1.0, 60.0)
 probabilities = st.floats(0.0, 1.0, exclude_min=True, exclude_max=True)
-densities = st.floats(min_value=0.0, max_value=1e3)
+densities = st.floats(min_value=0.0, max_value=1.0)
 text = st.text(max_size=12)
 
 
@@ -659,14 +669,14 @@ def star_polygons(draw):
         radius = scale * draw(st.floats(0.3, 1.0))
         points.append((lat0 + radius * math.sin(angle), lon0 + radius * math.cos(angle)))
     polygon = tuple(points)
-    assume(not reference_crossings(polygon) and reference_twice_area(polygon) != 0)
+    assume(naive_zones.polygon_defect(polygon) is None)
     return polygon
 
 
 @st.composite
 def zones(draw):
-    floor_m = draw(heights)
-    ceiling_m = draw(st.floats(min_value=floor_m, max_value=floor_m + 1e5, exclude_min=True))
+    floor_m = draw(st.floats(-1e4, 9e4))
+    ceiling_m = draw(st.floats(min_value=floor_m, max_value=1e5, exclude_min=True))
     level = draw(st.sampled_from(ZONE_LEVELS))
     alert_on = draw(st.none() | st.lists(st.sampled_from(TRACK_CLASSES), min_size=1, unique=True).map(tuple))
     if draw(st.booleans()):
@@ -688,8 +698,8 @@ def trackers(draw):
 
     values = {
         "motion_model": maybe("motion_model", st.sampled_from(MOTION_MODELS)),
-        "confirm_hits": maybe("confirm_hits", st.integers(1, 2 ** 31)),
-        "reorder_window_s": maybe("reorder_window_s", st.floats(0.0, 1e6)),
+        "confirm_hits": maybe("confirm_hits", st.integers(1, 1000)),
+        "reorder_window_s": maybe("reorder_window_s", st.floats(0.0, 3600.0)),
         "output_tentative": maybe("output_tentative", st.booleans()),
         "false_alarm_density": maybe("false_alarm_density", densities),
     }
@@ -712,9 +722,9 @@ def alert_configs(draw):
     return AlertConfig(
         horizon_s=maybe("horizon_s", positives),
         p_entry_min=maybe("p_entry_min", probabilities),
-        escalate_updates=maybe("escalate_updates", st.integers(1, 2 ** 63 - 1)),
+        escalate_updates=maybe("escalate_updates", st.integers(1, 1000)),
         hold_s=maybe("hold_s", positives),
-        margin_m=maybe("margin_m", st.floats(0.0, 1e300)),
+        margin_m=maybe("margin_m", st.floats(0.0, 1e5)),
         handover_s=maybe("handover_s", positives),
         handover_m=maybe("handover_m", positives),
         class_min_p=maybe("class_min_p", probabilities),
@@ -745,7 +755,7 @@ def service_configs(draw):
         curve_secret_key=None if curve is None else curve[0],
         curve_authorized_dir=None if curve is None else curve[1],
         record=maybe("record", paths),
-        queue_plots=maybe("queue_plots", st.integers(1, 2 ** 63 - 1)),
+        queue_plots=maybe("queue_plots", st.integers(1, 10 ** 9)),
         high_water_mark=maybe("high_water_mark", st.integers(1, 2 ** 31 - 1)),
     )
 
@@ -784,85 +794,31 @@ def test_dump_parse_round_trip(site):
 
 
 # --------------------------------------------------------------------------
-# Polygon self-intersection against a brute-force reference
+# Polygons: site.toml uses the one polygon check (kernels.zones.check_polygon;
+# its own tests compare it with the quadratic twin in tests/naive_zones.py)
 # --------------------------------------------------------------------------
 
-def _cross(ux, uy, vx, vy):
-    return ux * vy - uy * vx
-
-
-def reference_crossings(polygon):
-    """All pairs of index-disjoint edges that cross at one interior point.
-
-    Exact rationals; the crossing point ``a + t (b - a) = c + u (d - c)``
-    must have ``0 < t < 1`` and ``0 < u < 1``.
-    """
-    points = [(Fraction(lat), Fraction(lon)) for lat, lon in polygon]
-    n = len(points)
-    edges = [(k, (k + 1) % n) for k in range(n)]
-    found = set()
-    for i in range(n):
-        for j in range(n):
-            if i >= j or set(edges[i]) & set(edges[j]):
-                continue
-            a, b = points[edges[i][0]], points[edges[i][1]]
-            c, d = points[edges[j][0]], points[edges[j][1]]
-            rx, ry = b[0] - a[0], b[1] - a[1]
-            sx, sy = d[0] - c[0], d[1] - c[1]
-            denominator = _cross(rx, ry, sx, sy)
-            if denominator == 0:
-                continue
-            qx, qy = c[0] - a[0], c[1] - a[1]
-            t = _cross(qx, qy, sx, sy) / denominator
-            u = _cross(qx, qy, rx, ry) / denominator
-            if 0 < t < 1 and 0 < u < 1:
-                found.add((i, j))
-    return found
-
-
-def reference_twice_area(polygon):
-    points = [(Fraction(lat), Fraction(lon)) for lat, lon in polygon]
-    return sum(points[k - 1][0] * points[k][1] - points[k][0] * points[k - 1][1] for k in range(len(points)))
-
-
 grid_points = st.tuples(st.integers(-3, 3).map(float), st.integers(-3, 3).map(float))
-# Near-degenerate floats: small offsets around a few base values give nearly
-# collinear triples, where a careless orientation sign goes wrong.
-near_points = st.tuples(
-    st.sampled_from([0.1, 0.2, 0.3, 31.3]).flatmap(lambda base: st.sampled_from([base, base + 1e-15, base - 2e-16])),
-    st.sampled_from([0.1, 0.2, 0.3, 120.62]).flatmap(lambda base: st.sampled_from([base, base + 1e-15, base - 2e-16])),
-)
-float_points = st.tuples(st.floats(-90.0, 90.0), st.floats(-180.0, 180.0))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(grid_points | near_points | float_points, min_size=3, max_size=9))
-def test_polygon_self_intersection_matches_reference(polygon):
-    crossings = reference_crossings(polygon)
-    assert polygon_self_intersection(polygon) == (min(crossings) if crossings else None)
-
-
-@st.composite
-def polygons_with_a_vertex_near_an_edge(draw):
-    """[a, b, x, c, d] with c interpolated on edge ab in floats.
-
-    Rounding leaves c a few ulps on either side of line ab (or on it), so
-    whether edge cd crosses edge ab is decided by a nearly zero orientation.
-    """
-    # Uniform draws from a seeded generator: Hypothesis' own floats favour
-    # round values, on which the interpolation is often exact.
-    rng = random.Random(draw(st.integers(0, 2 ** 32 - 1)))
-    a, b, x, d = ((rng.uniform(-90.0, 90.0), rng.uniform(-180.0, 180.0)) for _ in range(4))
-    t = rng.uniform(0.01, 0.99)
-    c = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-    return [a, b, x, c, d]
-
-
-@settings(max_examples=200, deadline=None)
-@given(polygons_with_a_vertex_near_an_edge())
-def test_polygon_self_intersection_near_degenerate(polygon):
-    crossings = reference_crossings(polygon)
-    assert polygon_self_intersection(polygon) == (min(crossings) if crossings else None)
+def reference_verdict(polygon):
+    """What site.toml must say of a polygon (a fragment of the message, or
+    None when it is valid), in the order of kernels.zones.check_polygon."""
+    points = [(Fraction(lat), Fraction(lon)) for lat, lon in polygon]
+    if len(points) >= 2 and points[0] == points[-1]:
+        points = points[:-1]                  # a ring given closed
+    if len(points) < 3:
+        return "at least 3 needed"
+    if any(points[k] == points[(k + 1) % len(points)] for k in range(len(points))):
+        return "(a zero-length edge)"
+    a, b = points[0], points[1]
+    if all((b[0] - a[0]) * (c[1] - a[1]) == (b[1] - a[1]) * (c[0] - a[0]) for c in points):
+        return "zero area"
+    defect = naive_zones.polygon_defect(points)
+    if defect is not None:
+        i, j, how = defect
+        return f"self-intersecting polygon (edges {i} and {j} {how};"
+    return None
 
 
 @settings(max_examples=100, deadline=None)
@@ -870,27 +826,11 @@ def test_polygon_self_intersection_near_degenerate(polygon):
 def test_parse_site_polygon_verdict_matches_reference(polygon):
     data = example()
     data["asset"][0]["zone"][1]["polygon"] = [list(point) for point in polygon]
-    crossings = reference_crossings(polygon)
-    if crossings:
-        i, j = min(crossings)
+    verdict = reference_verdict(polygon)
+    if verdict is None:
+        assert parse_site(data).assets[0].zones[1].polygon == tuple(polygon)
+    else:
         error = parse_error(data)
         assert error.key_path == "asset[plant-1].zone[1].polygon"
-        assert f"self-intersecting polygon (edges {i} and {j} cross" in error.message
-    elif reference_twice_area(polygon) == 0:
-        assert "zero area" in parse_error(data).message
-    else:
-        assert parse_site(data).assets[0].zones[1].polygon == tuple(polygon)
+        assert verdict in error.message
 
-
-@pytest.mark.parametrize("polygon, expected", [
-    ([(0, 0), (0, 1), (1, 1), (1, 0)], None),                  # square
-    ([(0, 0), (1, 1), (0, 1), (1, 0)], (0, 2)),                # bow tie
-    ([(0, 0), (0, 1), (1, 0)], None),                          # triangle: no non-adjacent edges
-    ([(0, 0), (2, 0), (1, 0), (1, 2)], None),                  # collinear overlap is not a proper crossing
-    ([(0, 0), (2, 0), (2, 2), (1, 0), (0, 2)], None),          # vertex touching an edge
-    ([(0, 0), (4, 0), (4, 4), (2, -1), (0, 4)], (0, 2)),
-])
-def test_polygon_self_intersection_cases(polygon, expected):
-    assert polygon_self_intersection(polygon) == expected
-    crossings = reference_crossings(polygon)
-    assert (min(crossings) if crossings else None) == expected

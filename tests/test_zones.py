@@ -8,8 +8,8 @@ from scipy.stats import norm
 
 import naive_zones as naive
 from kernels.zones import (
-    asset_cpa, entry_time, evaluate_zones, pack_polygons, path_min_signed_distance,
-    point_in_polygon, signed_distance,
+    MAX_POLYGON_VERTICES, PolygonError, asset_cpa, check_polygon, entry_time, evaluate_zones,
+    pack_polygons, path_min_signed_distance, point_in_polygon, polygon_defect, signed_distance,
 )
 
 SEEDS = st.integers(0, 2**32 - 1)
@@ -592,17 +592,106 @@ def test_pack_polygons_layout_and_closed_rings():
 
 
 @pytest.mark.parametrize("vertices, message", [
-    ([[0, 0], [1, 0]], "at least 3"),
-    ([[0, 0], [2, 2], [2, 0], [0, 1]], "not simple"),
-    ([[0, 0], [1, 0], [1, 0], [0, 1]], "repeats a vertex"),
-    ([[0, 0], [1, 0], [2, 0]], "zero area"),
-    ([[0, 0], [2, 0], [1, 0], [1, 1]], "doubles back"),
-    ([[0, 0], [1, np.nan], [0, 1]], "non-finite"),
+    ([[0, 0], [1, 0]], "2 distinct points; at least 3 needed"),
+    ([[0, 0], [2, 2], [2, 0], [0, 1]], r"edges 0 and 2 cross"),
+    ([[0, 0], [1, 0], [1, 0], [0, 1]], r"point 2 repeats point 1 \(a zero-length edge\)"),
+    ([[0, 0], [1, 0], [2, 0]], r"zero area"),
+    ([[0, 0], [2, 0], [1, 0], [1, 1]], r"edges 0 and 1 overlap"),
+    ([[0, 0], [2, 0], [2, 2], [1, 0], [0, 2]], r"edges 0 and 2 touch"),
+    ([[0, 0], [1, np.nan], [0, 1]], "not finite"),
     ([[0, 0, 0], [1, 0, 0], [0, 1, 0]], "shape"),
 ])
 def test_pack_polygons_rejects_bad_polygons(vertices, message):
-    with pytest.raises(ValueError, match=message):
-        pack_polygons([vertices])
+    with pytest.raises(PolygonError, match=message) as info:
+        pack_polygons([None, vertices])
+    assert info.value.index == 1 and str(info.value) == f"polygon 1: {info.value.reason}"
+
+
+# ---------------------------------------------------------------------------
+# Polygon validity against the quadratic exact twin
+# ---------------------------------------------------------------------------
+
+grid_points = st.tuples(st.integers(-3, 3).map(float), st.integers(-3, 3).map(float))
+# Nearly collinear triples: small offsets around a few base values.
+near_points = st.tuples(
+    st.sampled_from([0.1, 0.2, 0.3, 31.3]).flatmap(
+        lambda base: st.sampled_from([base, base + 1e-15, base - 2e-16])),
+    st.sampled_from([0.1, 0.2, 0.3, 120.62]).flatmap(
+        lambda base: st.sampled_from([base, base + 1e-15, base - 2e-16])),
+)
+float_points = st.tuples(st.floats(-90.0, 90.0), st.floats(-180.0, 180.0))
+
+
+def distinct_neighbours(points):
+    return all(points[k] != points[(k + 1) % len(points)] for k in range(len(points)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(grid_points | near_points | float_points, min_size=3, max_size=12))
+def test_polygon_defect_matches_naive(points):
+    assume(distinct_neighbours(points))
+    assert polygon_defect(np.array(points)) == naive.polygon_defect(points)
+
+
+@st.composite
+def polygons_with_a_vertex_near_an_edge(draw):
+    """[a, b, x, c, d] with c interpolated on edge ab in floats: whether edge
+    cd meets edge ab hangs on a nearly zero orientation."""
+    rng = np.random.default_rng(draw(SEEDS))
+    a, b, x, d = (tuple(rng.uniform([-90.0, -180.0], [90.0, 180.0])) for _ in range(4))
+    t = rng.uniform(0.01, 0.99)
+    c = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+    return [a, b, x, c, d]
+
+
+@settings(max_examples=200, deadline=None)
+@given(polygons_with_a_vertex_near_an_edge())
+def test_polygon_defect_near_degenerate(points):
+    assert polygon_defect(np.array(points)) == naive.polygon_defect(points)
+
+
+@st.composite
+def large_polygons(draw):
+    """Star polygons of 20 to 120 vertices, some with one vertex moved so
+    that edges cross or touch (a grid bug shows on many cells)."""
+    rng = np.random.default_rng(draw(SEEDS))
+    m = int(rng.integers(20, 120))
+    angle = np.sort(rng.uniform(0.0, 2.0 * np.pi, m))
+    radius = rng.uniform(0.2, 1.0, m) if rng.random() < 0.5 else 1.0 + 0.3 * np.sin(5 * angle)
+    points = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    if rng.random() < 0.5:
+        k, other = rng.integers(m, size=2)
+        points[k] = points[other] if rng.random() < 0.3 else rng.uniform(-1.0, 1.0, 2)
+    return [tuple(p) for p in points]
+
+
+@settings(max_examples=40, deadline=None)
+@given(large_polygons())
+def test_polygon_defect_matches_naive_on_large_polygons(points):
+    assume(distinct_neighbours(points))
+    assert polygon_defect(np.array(points)) == naive.polygon_defect(points)
+
+
+@pytest.mark.parametrize("points, expected", [
+    ([(0, 0), (0, 1), (1, 1), (1, 0)], None),                       # square
+    ([(0, 0), (1, 1), (0, 1), (1, 0)], (0, 2, "cross")),            # bow tie
+    ([(0, 0), (0, 1), (1, 0)], None),                               # triangle
+    ([(0, 0), (2, 0), (1, 0), (1, 2)], (0, 1, "overlap")),          # doubles back
+    ([(0, 0), (2, 0), (2, 2), (1, 0), (0, 2)], (0, 2, "touch")),    # vertex on an edge
+    ([(0, 0), (1, 1), (2, 0), (2, 2), (1, 1), (0, 2)], (0, 3, "touch")),  # figure eight
+    ([(0, 0), (4, 0), (4, 4), (2, -1), (0, 4)], (0, 2, "cross")),
+    ([(0, 0), (3, 0), (3, 1), (2, 0), (1, 0), (1, 1)], (0, 2, "touch")),  # collinear overlap
+])
+def test_polygon_defect_cases(points, expected):
+    assert polygon_defect(np.array(points, float)) == expected
+    assert naive.polygon_defect(points) == expected
+
+
+def test_check_polygon_drops_a_closing_repeat_and_rejects_excess():
+    square = [[0, 0], [1, 0], [1, 1], [0, 1]]
+    np.testing.assert_array_equal(check_polygon(square + [[0, 0]]), np.array(square, float))
+    with pytest.raises(PolygonError, match="at most 100000"):
+        check_polygon(np.zeros((MAX_POLYGON_VERTICES + 2, 2)))
 
 
 def test_evaluate_zones_validates_arguments():

@@ -13,7 +13,7 @@ zone alerts on; see :meth:`ZoneConfig.alerts_on`).
 Everything is checked on load.  Every failure is a :class:`ConfigError` whose
 text names the file, the key path and what was expected, for example::
 
-    site.toml: radar[1](id=7).sigma_range_m: expected a positive number (metres), got 'abc'
+    site.toml: radar[1](id=7).sigma_range_m: expected a number in [0.001, 10000] (metres), got 'abc'
     site.toml: asset[plant-1].zone[1].polygon: self-intersecting polygon (edges 0 and 2 cross)
 
 Key paths are ``origin.KEY``, ``radar[INDEX](id=ID).KEY`` (index in file
@@ -25,7 +25,10 @@ at every level.
 
 Type rules: a boolean is never a number; an integer is accepted where a
 float is expected (and stored as a float); a float is not accepted where an
-integer is expected; NaN and infinities are never accepted.
+integer is expected; NaN and infinities are never accepted.  Every number
+has a physical range (the README's tables give them), so that no accepted
+value overflows or stalls the arithmetic behind it.  A file whose arrays
+or inline tables nest too deeply to read is an error like any other.
 
 :func:`dump_site` writes a :class:`SiteConfig` back as TOML text that
 :func:`parse_site` reads to an equal :class:`SiteConfig`.
@@ -34,11 +37,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
+
+from kernels.zones import MAX_POLYGON_VERTICES, PolygonError, check_polygon
 
 __all__ = [
     "ConfigError",
@@ -61,7 +66,7 @@ __all__ = [
     "parse_alerts",
     "parse_service",
     "dump_site",
-    "polygon_self_intersection",
+    "read_toml",
 ]
 
 #: Zone levels, from the least to the most severe.
@@ -459,19 +464,34 @@ def _number(expected: str, unit: str = "", check: Callable[[float], bool] | None
     return _Rule("number", expected, unit, check)
 
 
-def _positive(unit: str) -> _Rule:
-    return _number("a positive number", unit, lambda v: v > 0.0)
+def _plain(value: float) -> str:
+    """A bound as text: ``1000000``, ``0.001``, ``1e-09``."""
+    return str(int(value)) if value == int(value) and abs(value) < 1e7 else f"{value:g}"
+
+
+def _between(low: float, high: float, unit: str) -> _Rule:
+    """A number in ``[low, high]``: every quantity has a physical range, so
+    that no accepted value overflows or stalls the arithmetic behind it."""
+    return _number(f"a number in [{_plain(low)}, {_plain(high)}]", unit, lambda v: low <= v <= high)
+
+
+def _count(low: int, high: int, unit: str = "") -> _Rule:
+    return _Rule("integer", f"an integer in [{low}, {high}]", unit, lambda v: low <= v <= high)
 
 
 _LATITUDE = _number("a latitude in [-90, 90]", "degrees", lambda v: -90.0 <= v <= 90.0)
 _LONGITUDE = _number("a longitude in [-180, 180]", "degrees", lambda v: -180.0 <= v <= 180.0)
-_HEIGHT = _number("a number", "metres")
+_HEIGHT = _between(-10_000.0, 100_000.0, "metres")
 _PROBABILITY = _number("a probability in (0, 1)", "", lambda v: 0.0 < v < 1.0)
-_DENSITY = _number("a non-negative number", "per cubic metre per scan", lambda v: v >= 0.0)
-_BYTE = _Rule("integer", "an integer in [0, 255]", "", lambda v: 0 <= v <= 255)
+_DENSITY = _between(0.0, 1.0, "per cubic metre per scan")
+_BYTE = _count(0, 255)
 _RADAR_ID = _Rule("integer", "a 64-bit integer", "", lambda v: _INT64_MIN <= v <= _INT64_MAX)
 _TEXT = _Rule("string", "a string")
 _BOOLEAN = _Rule("boolean", "true or false")
+_SIGMA_ANGLE = _between(1e-4, 90.0, "degrees")
+_ACCELERATION = _between(1e-4, 1000.0, "metres per second squared")
+_TIMEOUT = _between(1e-3, 86_400.0, "seconds")
+_DELAY = _between(0.0, 86_400.0, "seconds")
 
 
 def _choice(choices: tuple[str, ...]) -> _Rule:
@@ -479,37 +499,45 @@ def _choice(choices: tuple[str, ...]) -> _Rule:
                  lambda v: v in choices)
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict = 3, 8, 8
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 70
+
+
 def _show(value: Any) -> str:
-    """``repr`` of a found value, shortened for messages."""
-    text = repr(value)
+    """``repr`` of a found value, shortened for messages (and safe on deeply
+    nested or huge arrays)."""
+    if isinstance(value, (list, dict)) and len(value) > 8:
+        text = _SHORT_REPR.repr(value)
+    else:
+        try:
+            text = repr(value)
+        except RecursionError:
+            text = _SHORT_REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _convert(value: Any, rule: _Rule, source: str, path: str) -> Any:
     """Check ``value`` against ``rule`` and return it converted."""
-    wrong = ConfigError(source, path, f"{rule.describe_wrong()}, got {_show(value)}")
+    found = value
     if rule.kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong
-        try:
-            value = float(value)
-        except OverflowError:
-            raise wrong from None
-        if not math.isfinite(value):
-            raise wrong
+        ok = not isinstance(value, bool) and isinstance(value, (int, float))
+        if ok:
+            try:
+                value = float(value)
+            except OverflowError:
+                ok = False
+        ok = ok and math.isfinite(value)
     elif rule.kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong
+        ok = not isinstance(value, bool) and isinstance(value, int)
     elif rule.kind == "string":
-        if not isinstance(value, str):
-            raise wrong
+        ok = isinstance(value, str)
     elif rule.kind == "boolean":
-        if not isinstance(value, bool):
-            raise wrong
+        ok = isinstance(value, bool)
     else:  # pragma: no cover - the rule tables below use only the kinds above
         raise AssertionError(rule.kind)
-    if rule.check is not None and not rule.check(value):
-        raise wrong
+    if not ok or (rule.check is not None and not rule.check(value)):
+        raise ConfigError(source, path, f"{rule.describe_wrong()}, got {_show(found)}")
     return value
 
 
@@ -563,12 +591,12 @@ _RADAR_RULES = {
     "lat_deg": _LATITUDE,
     "lon_deg": _LONGITUDE,
     "alt_m": _HEIGHT,
-    "sigma_range_m": _positive("metres"),
-    "sigma_azimuth_deg": _positive("degrees"),
-    "sigma_elevation_deg": _positive("degrees"),
-    "sigma_radial_velocity_mps": _positive("metres per second"),
-    "scan_period_s": _positive("seconds"),
-    "max_range_m": _positive("metres"),
+    "sigma_range_m": _between(1e-3, 10_000.0, "metres"),
+    "sigma_azimuth_deg": _SIGMA_ANGLE,
+    "sigma_elevation_deg": _SIGMA_ANGLE,
+    "sigma_radial_velocity_mps": _between(1e-3, 1000.0, "metres per second"),
+    "scan_period_s": _between(1e-3, 3600.0, "seconds"),
+    "max_range_m": _between(1.0, 1_000_000.0, "metres"),
     "p_detection": _PROBABILITY,
     "false_alarm_density": _DENSITY,
     "sac": _BYTE,
@@ -589,54 +617,14 @@ _ASSET_KEYS = tuple(_ASSET_RULES) + ("zone",)
 
 _ZONE_RULES = {
     "level": _choice(ZONE_LEVELS),
-    "radius_m": _positive("metres"),
-    "floor_m": _number("a number", "metres above the asset"),
-    "ceiling_m": _number("a number", "metres above the asset"),
+    "radius_m": _between(0.1, 1_000_000.0, "metres"),
+    "floor_m": _between(-10_000.0, 100_000.0, "metres above the asset"),
+    "ceiling_m": _between(-10_000.0, 100_000.0, "metres above the asset"),
 }
 _ZONE_KEYS = tuple(_ZONE_RULES) + ("polygon", "alert_on")
-_POLYGON_EXPECTED = "an array of at least 3 [lat_deg, lon_deg] pairs"
+_POLYGON_EXPECTED = (f"an array of 3 to {MAX_POLYGON_VERTICES} [lat_deg, lon_deg] pairs")
 _TRACK_CLASS = _choice(TRACK_CLASSES)
 _ALERT_ON_EXPECTED = "a non-empty array of track classes (" + ", ".join(f'"{c}"' for c in TRACK_CLASSES) + ")"
-
-_TRACKER_RULES = {
-    "motion_model": _choice(MOTION_MODELS),
-    "sigma_accel_mps2": _positive("metres per second squared"),
-    "sigma_accel_vertical_mps2": _positive("metres per second squared"),
-    "imm_turn_rate_dps": _positive("degrees per second"),
-    "imm_sigma_accel_mps2": _positive("metres per second squared"),
-    "imm_p_stay": _PROBABILITY,
-    "gate_probability": _PROBABILITY,
-    "init_sigma_speed_mps": _positive("metres per second"),
-    "confirm_hits": _Rule("integer", "an integer >= 1", "", lambda v: v >= 1),
-    "confirm_score": _number("a non-negative number", "log-likelihood ratio", lambda v: v >= 0.0),
-    "tentative_timeout_s": _positive("seconds"),
-    "coast_after_s": _positive("seconds"),
-    "delete_after_s": _positive("seconds"),
-    "max_sigma_pos_m": _positive("metres"),
-    "reorder_window_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
-    "frame_s": _positive("seconds"),
-    "output_period_s": _positive("seconds"),
-    "output_tentative": _BOOLEAN,
-    "p_detection": _PROBABILITY,
-    "false_alarm_density": _DENSITY,
-}
-_TRACKER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerConfig)}
-assert tuple(_TRACKER_RULES) == tuple(_TRACKER_DEFAULTS), "tracker rules out of step with TrackerConfig"
-
-_ALERT_RULES = {
-    "horizon_s": _positive("seconds"),
-    "p_entry_min": _PROBABILITY,
-    "escalate_updates": _Rule("integer", "an integer >= 1", "", lambda v: v >= 1),
-    "hold_s": _positive("seconds"),
-    "margin_m": _number("a non-negative number", "metres", lambda v: v >= 0.0),
-    "handover_s": _positive("seconds"),
-    "handover_m": _positive("metres"),
-    "class_min_p": _PROBABILITY,
-    "unknown_hold_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
-    "unsettled_lead_s": _number("a non-negative number", "seconds", lambda v: v >= 0.0),
-}
-_ALERT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(AlertConfig)}
-assert tuple(_ALERT_RULES) == tuple(_ALERT_DEFAULTS), "alert rules out of step with AlertConfig"
 
 
 def _is_endpoint(value: str) -> bool:
@@ -648,7 +636,80 @@ _ENDPOINT = _Rule("string", 'a ZeroMQ endpoint ("tcp://HOST:PORT", "ipc://PATH",
                   _is_endpoint)
 _PATH = _Rule("string", "a non-empty path", "", lambda v: v != "" and "\0" not in v)
 
-_SERVICE_RULES = {
+
+def _not_above(low: str, high: str) -> Callable[[dict, str, str], None]:
+    """Cross-key check: ``low`` must not exceed ``high``."""
+    def check(values: dict, source: str, prefix: str) -> None:
+        if values[low] > values[high]:
+            raise ConfigError(source, f"{prefix}.{low}",
+                              f"must not exceed {high} ({values[high]!r}), got {values[low]!r}")
+    return check
+
+
+def _together(first: str, second: str) -> Callable[[dict, str, str], None]:
+    """Cross-key check: both keys given, or neither."""
+    def check(values: dict, source: str, prefix: str) -> None:
+        if (values[first] is None) != (values[second] is None):
+            missing, given = (second, first) if values[second] is None else (first, second)
+            raise ConfigError(source, f"{prefix}.{missing}",
+                              f"missing (expected a path: {given} and {missing} go together)")
+    return check
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One of radarcore's own tables: every key optional, a rule per key (in
+    the record's field order), and checks across keys."""
+
+    record: type
+    rules: dict[str, _Rule]
+    checks: tuple[Callable[[dict, str, str], None], ...] = ()
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {f.name: f.default for f in dataclasses.fields(self.record)}
+
+    def __post_init__(self) -> None:
+        assert tuple(self.rules) == tuple(self.defaults), f"rules out of step with {self.record.__name__}"
+
+
+_TRACKER_TABLE = _Table(TrackerConfig, {
+    "motion_model": _choice(MOTION_MODELS),
+    "sigma_accel_mps2": _ACCELERATION,
+    "sigma_accel_vertical_mps2": _ACCELERATION,
+    "imm_turn_rate_dps": _between(0.01, 360.0, "degrees per second"),
+    "imm_sigma_accel_mps2": _ACCELERATION,
+    "imm_p_stay": _PROBABILITY,
+    "gate_probability": _PROBABILITY,
+    "init_sigma_speed_mps": _between(0.01, 1000.0, "metres per second"),
+    "confirm_hits": _count(1, 1000),
+    "confirm_score": _between(0.0, 10_000.0, "log-likelihood ratio"),
+    "tentative_timeout_s": _TIMEOUT,
+    "coast_after_s": _TIMEOUT,
+    "delete_after_s": _TIMEOUT,
+    "max_sigma_pos_m": _between(1.0, 1_000_000.0, "metres"),
+    "reorder_window_s": _between(0.0, 3600.0, "seconds"),
+    "frame_s": _between(1e-3, 60.0, "seconds"),
+    "output_period_s": _between(1e-3, 3600.0, "seconds"),
+    "output_tentative": _BOOLEAN,
+    "p_detection": _PROBABILITY,
+    "false_alarm_density": _DENSITY,
+}, (_not_above("coast_after_s", "delete_after_s"), _not_above("frame_s", "output_period_s")))
+
+_ALERTS_TABLE = _Table(AlertConfig, {
+    "horizon_s": _between(0.1, 3600.0, "seconds"),
+    "p_entry_min": _PROBABILITY,
+    "escalate_updates": _count(1, 1000),
+    "hold_s": _TIMEOUT,
+    "margin_m": _between(0.0, 100_000.0, "metres"),
+    "handover_s": _TIMEOUT,
+    "handover_m": _between(0.1, 100_000.0, "metres"),
+    "class_min_p": _PROBABILITY,
+    "unknown_hold_s": _DELAY,
+    "unsettled_lead_s": _DELAY,
+})
+
+_SERVICE_TABLE = _Table(ServiceConfig, {
     "plots_endpoint": _ENDPOINT,
     "publish_endpoint": _ENDPOINT,
     "plots_socket": _choice(PLOT_SOCKETS),
@@ -657,122 +718,62 @@ _SERVICE_RULES = {
     "curve_secret_key": _PATH,
     "curve_authorized_dir": _PATH,
     "record": _PATH,
-    "queue_plots": _Rule("integer", "an integer >= 1", "plots", lambda v: 1 <= v <= _INT64_MAX),
-    "high_water_mark": _Rule("integer", "an integer in [1, 2147483647]", "messages",
-                             lambda v: 1 <= v <= 2 ** 31 - 1),
-}
-_SERVICE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ServiceConfig)}
-assert tuple(_SERVICE_RULES) == tuple(_SERVICE_DEFAULTS), "service rules out of step with ServiceConfig"
+    "queue_plots": _count(1, 1_000_000_000, "plots"),
+    "high_water_mark": _count(1, 2 ** 31 - 1, "messages"),
+}, (_together("curve_secret_key", "curve_authorized_dir"),))
+
+_TRACKER_DEFAULTS = _TRACKER_TABLE.defaults
+_ALERT_DEFAULTS = _ALERTS_TABLE.defaults
+_SERVICE_DEFAULTS = _SERVICE_TABLE.defaults
 
 _SITE_KEYS = ("origin", "radar", "asset", "tracker", "alerts", "service")
 
 
-def parse_tracker(data: dict, source: str = "<memory>", key_prefix: str = "tracker") -> TrackerConfig:
-    """Validate a ``[tracker]`` table.
+def _parse_table(table: _Table, data: Any, source: str, key_prefix: str) -> Any:
+    """Validate one of radarcore's own tables: the one function behind
+    :func:`parse_tracker`, :func:`parse_alerts` and :func:`parse_service`.
 
-    Parameters
-    ----------
-    data : dict
-        The table as read from TOML; absent keys take the defaults of
-        :class:`TrackerConfig`.
-    source : str
-        File name for error messages.
-    key_prefix : str
-        Key path of the table in error messages (``"tracker"``, or e.g.
-        ``"sweep[3]"`` for a parameter sweep).
-
-    Returns
-    -------
-    TrackerConfig
-
-    Raises
-    ------
-    ConfigError
-        On an unknown key, a value of the wrong type or out of range,
-        ``coast_after_s > delete_after_s`` or ``frame_s > output_period_s``.
+    Unknown keys are errors; keys are read in the record's field order
+    (the first bad one is named); absent keys take the record's defaults;
+    then the checks across keys run.
     """
     data = _as_table(data, source, key_prefix, "a table")
-    _check_unknown(data, tuple(_TRACKER_RULES), source, key_prefix)
-    values = _read_values(data, _TRACKER_RULES, (), _TRACKER_DEFAULTS, source, key_prefix)
-    if values["coast_after_s"] > values["delete_after_s"]:
-        raise ConfigError(source, f"{key_prefix}.coast_after_s",
-                          f"must not exceed delete_after_s ({values['delete_after_s']!r}), "
-                          f"got {values['coast_after_s']!r}")
-    if values["frame_s"] > values["output_period_s"]:
-        raise ConfigError(source, f"{key_prefix}.frame_s",
-                          f"must not exceed output_period_s ({values['output_period_s']!r}), "
-                          f"got {values['frame_s']!r}")
-    return TrackerConfig(**values)
+    _check_unknown(data, tuple(table.rules), source, key_prefix)
+    values = _read_values(data, table.rules, (), table.defaults, source, key_prefix)
+    for check in table.checks:
+        check(values, source, key_prefix)
+    return table.record(**values)
+
+
+def parse_tracker(data: dict, source: str = "<memory>", key_prefix: str = "tracker") -> TrackerConfig:
+    """Validate a ``[tracker]`` table (absent keys: :class:`TrackerConfig` defaults).
+
+    ``key_prefix`` names the table in messages (``"tracker"``, or e.g.
+    ``"grid[3]"`` for a parameter sweep).  Raises :class:`ConfigError` on an
+    unknown key, a value of the wrong type or out of its range (README),
+    ``coast_after_s > delete_after_s`` or ``frame_s > output_period_s``.
+    """
+    return _parse_table(_TRACKER_TABLE, data, source, key_prefix)
 
 
 def parse_alerts(data: dict, source: str = "<memory>", key_prefix: str = "alerts") -> AlertConfig:
-    """Validate an ``[alerts]`` table.
+    """Validate an ``[alerts]`` table (absent keys: :class:`AlertConfig` defaults).
 
-    Parameters
-    ----------
-    data : dict
-        The table as read from TOML; absent keys take the defaults of
-        :class:`AlertConfig`.
-    source : str
-        File name for error messages.
-    key_prefix : str
-        Key path of the table in error messages (``"alerts"``, or e.g.
-        ``"sweep[3]"`` for a parameter sweep).
-
-    Returns
-    -------
-    AlertConfig
-
-    Raises
-    ------
-    ConfigError
-        On an unknown key or a value of the wrong type or out of range:
-        ``horizon_s``, ``hold_s``, ``handover_s`` and ``handover_m`` must be
-        positive, ``margin_m`` non-negative, ``p_entry_min`` and
-        ``class_min_p`` in (0, 1), ``escalate_updates`` an integer >= 1.
+    Raises :class:`ConfigError` on an unknown key or a value of the wrong
+    type or out of its range (README).
     """
-    data = _as_table(data, source, key_prefix, "a table")
-    _check_unknown(data, tuple(_ALERT_RULES), source, key_prefix)
-    values = _read_values(data, _ALERT_RULES, (), _ALERT_DEFAULTS, source, key_prefix)
-    return AlertConfig(**values)
+    return _parse_table(_ALERTS_TABLE, data, source, key_prefix)
 
 
 def parse_service(data: dict, source: str = "<memory>", key_prefix: str = "service") -> ServiceConfig:
-    """Validate a ``[service]`` table.
+    """Validate a ``[service]`` table (absent keys: :class:`ServiceConfig` defaults).
 
-    Parameters
-    ----------
-    data : dict
-        The table as read from TOML; absent keys take the defaults of
-        :class:`ServiceConfig`.
-    source : str
-        File name for error messages.
-    key_prefix : str
-        Key path of the table in error messages.
-
-    Returns
-    -------
-    ServiceConfig
-
-    Raises
-    ------
-    ConfigError
-        On an unknown key, a value of the wrong type or out of range (an
-        endpoint must name a ZeroMQ transport, ``plots_socket`` be ``"pull"``
-        or ``"sub"``, ``metrics_port`` a port number, ``queue_plots`` and
-        ``high_water_mark`` positive integers, paths non-empty strings), or
-        only one of ``curve_secret_key`` and ``curve_authorized_dir``.
+    Raises :class:`ConfigError` on an unknown key, a value of the wrong type
+    or out of range (an endpoint must name a ZeroMQ transport, ``plots_socket``
+    be ``"pull"`` or ``"sub"``, paths non-empty strings), or only one of
+    ``curve_secret_key`` and ``curve_authorized_dir``.
     """
-    data = _as_table(data, source, key_prefix, "a table")
-    _check_unknown(data, tuple(_SERVICE_RULES), source, key_prefix)
-    values = _read_values(data, _SERVICE_RULES, (), _SERVICE_DEFAULTS, source, key_prefix)
-    secret, authorized = values["curve_secret_key"], values["curve_authorized_dir"]
-    if (secret is None) != (authorized is None):
-        missing, given = (("curve_authorized_dir", "curve_secret_key") if authorized is None
-                          else ("curve_secret_key", "curve_authorized_dir"))
-        raise ConfigError(source, f"{key_prefix}.{missing}",
-                          f"missing (expected a path: {given} and {missing} go together)")
-    return ServiceConfig(**values)
+    return _parse_table(_SERVICE_TABLE, data, source, key_prefix)
 
 
 def _parse_origin(data: Any, source: str) -> Origin:
@@ -791,7 +792,7 @@ def _parse_radar(table: dict, index: int, source: str) -> RadarConfig:
 
 
 def _parse_polygon(value: Any, source: str, path: str) -> tuple[tuple[float, float], ...]:
-    if not isinstance(value, list):
+    if not isinstance(value, list) or len(value) > MAX_POLYGON_VERTICES + 1:
         raise ConfigError(source, path, f"expected {_POLYGON_EXPECTED}, got {_show(value)}")
     points = []
     for k, point in enumerate(value):
@@ -803,13 +804,12 @@ def _parse_polygon(value: Any, source: str, path: str) -> tuple[tuple[float, flo
         points.append((lat_deg, lon_deg))
     if len(points) < 3:
         raise ConfigError(source, path, f"expected {_POLYGON_EXPECTED}, got {len(points)} pair(s)")
-    crossing = polygon_self_intersection(points)
-    if crossing is not None:
-        raise ConfigError(source, path,
-                          f"self-intersecting polygon (edges {crossing[0]} and {crossing[1]} cross; "
-                          f"edge k joins point k to point k+1, the last joins the first)")
-    if _twice_signed_area(points) == 0:
-        raise ConfigError(source, path, "degenerate polygon (zero area: all points on one line)")
+    # latitude and longitude as plane coordinates; the engine checks the
+    # same polygon again in its ENU frame (kernels.zones.pack_polygons)
+    try:
+        check_polygon(points)
+    except PolygonError as exc:
+        raise ConfigError(source, path, exc.reason) from None
     return tuple(points)
 
 
@@ -953,95 +953,9 @@ def read_toml(path) -> dict:
         raise ConfigError(source, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, "(file)", f"invalid TOML: {exc}") from None
-
-
-# --------------------------------------------------------------------------
-# Polygon geometry
-# --------------------------------------------------------------------------
-
-# Error bound of the floating-point orientation determinant (Shewchuk's
-# ccwerrboundA): when |det| exceeds it, its sign is exact.
-_EPSILON = 2.0 ** -53
-_ORIENTATION_ERROR_BOUND = (3.0 + 16.0 * _EPSILON) * _EPSILON
-
-
-def _orientation(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
-    """Exact sign of the cross product (a - c) x (b - c): +1, -1 or 0.
-
-    The float determinant decides when it is clear of its rounding error
-    bound; otherwise the determinant is recomputed in exact rationals.
-    """
-    left = (ax - cx) * (by - cy)
-    right = (ay - cy) * (bx - cx)
-    det = left - right
-    bound = _ORIENTATION_ERROR_BOUND * (abs(left) + abs(right))
-    if det > bound:
-        return 1
-    if -det > bound:
-        return -1
-    exact = ((Fraction(ax) - Fraction(cx)) * (Fraction(by) - Fraction(cy))
-             - (Fraction(ay) - Fraction(cy)) * (Fraction(bx) - Fraction(cx)))
-    return (exact > 0) - (exact < 0)
-
-
-def _segments_cross(a: tuple, b: tuple, c: tuple, d: tuple) -> bool:
-    """Whether segments ab and cd cross properly (at one point inside both).
-
-    Touching at an end point and collinear overlap are not proper crossings.
-    """
-    if (max(a[0], b[0]) < min(c[0], d[0]) or max(c[0], d[0]) < min(a[0], b[0])
-            or max(a[1], b[1]) < min(c[1], d[1]) or max(c[1], d[1]) < min(a[1], b[1])):
-        return False
-    o1 = _orientation(*a, *b, *c)
-    o2 = _orientation(*a, *b, *d)
-    if o1 * o2 >= 0:
-        return False
-    o3 = _orientation(*c, *d, *a)
-    o4 = _orientation(*c, *d, *b)
-    return o3 * o4 < 0
-
-
-def polygon_self_intersection(polygon) -> tuple[int, int] | None:
-    """First pair of non-adjacent polygon edges that cross, or None.
-
-    Edge ``k`` joins vertex ``k`` to vertex ``k + 1`` (the last edge joins
-    the last vertex to the first).  Every pair of non-adjacent edges
-    ``(i, j)``, ``i < j``, is tested, in lexicographic order, for a proper
-    crossing: with the orientation ``o(p, q, r) = sign((p - r) x (q - r))``,
-    segments ab and cd cross properly when ``o(a, b, c) o(a, b, d) < 0`` and
-    ``o(c, d, a) o(c, d, b) < 0``.  Coordinates are taken as plane
-    coordinates (latitude, longitude); orientations are exact.
-
-    Parameters
-    ----------
-    polygon : sequence of (lat_deg, lon_deg), length n
-
-    Returns
-    -------
-    (i, j) or None
-        The first crossing edge pair, ``i < j``.
-    """
-    points = [(float(p[0]), float(p[1])) for p in polygon]
-    n = len(points)
-    for i in range(n):
-        a, b = points[i], points[(i + 1) % n]
-        # Edge i is adjacent to edges i - 1 and i + 1 (mod n).
-        last = n - 1 if i > 0 else n - 2
-        for j in range(i + 2, last + 1):
-            if _segments_cross(a, b, points[j], points[(j + 1) % n]):
-                return (i, j)
-    return None
-
-
-def _twice_signed_area(points) -> Fraction:
-    """Twice the signed area (shoelace formula), exact."""
-    total = Fraction(0)
-    n = len(points)
-    for k in range(n):
-        x0, y0 = points[k]
-        x1, y1 = points[(k + 1) % n]
-        total += Fraction(x0) * Fraction(y1) - Fraction(x1) * Fraction(y0)
-    return total
+    except RecursionError:
+        raise ConfigError(source, "(file)", "invalid TOML: arrays or inline tables nested too "
+                                            "deeply to read") from None
 
 
 # --------------------------------------------------------------------------

@@ -4,10 +4,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels.geodesy import enu_rotation, geodetic_to_ecef, geodetic_to_enu
-from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
+from kernels.zones import KIND_CIRCLE, KIND_POLYGON, PolygonError, pack_polygons
+from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS, ConfigError
 
-CIRCLE = 0
-POLYGON = 1
 GROUND_UNBOUNDED_M = 1.0e6
 
 
@@ -27,7 +26,7 @@ class ZoneTable:
     zone_asset: np.ndarray    # (z,) int64 asset index
     zone_index: np.ndarray    # (z,) int64 index of the zone within its asset
     zone_level: np.ndarray    # (z,) int64 index into ZONE_LEVELS
-    zone_kind: np.ndarray     # (z,) int64 CIRCLE or POLYGON
+    zone_kind: np.ndarray     # (z,) int64 KIND_CIRCLE or KIND_POLYGON
     zone_center: np.ndarray   # (z, 2)
     zone_radius: np.ndarray   # (z,)
     zone_floor: np.ndarray    # (z,)
@@ -64,7 +63,7 @@ def build_zone_table(site):
     asset_ids, asset_en, asset_start = [], [], [0]
     zone_asset, zone_index, zone_level, zone_kind = [], [], [], []
     zone_center, zone_radius, zone_floor, zone_ceiling = [], [], [], []
-    poly_start, poly_xy = [0], []
+    polygons, polygon_paths = [], []
     alert_on = []
     for a, asset in enumerate(site.assets):
         pos = to_enu(asset.lat_deg, asset.lon_deg, asset.alt_m)[0]
@@ -79,22 +78,30 @@ def build_zone_table(site):
             # count "below ground" as "outside"
             zone_floor.append(pos[2] + zone.floor_m if zone.floor_m > 0.0 else -GROUND_UNBOUNDED_M)
             zone_ceiling.append(pos[2] + zone.ceiling_m)
+            polygon_paths.append(f"asset[{asset.id}].zone[{k}].polygon")
             if zone.radius_m is not None:
-                zone_kind.append(CIRCLE)
+                zone_kind.append(KIND_CIRCLE)
                 zone_center.append(pos[:2])
                 zone_radius.append(zone.radius_m)
+                polygons.append(None)
             else:
                 vertices = np.array(zone.polygon, float)
+                if len(vertices) > 3 and np.array_equal(vertices[0], vertices[-1]):
+                    vertices = vertices[:-1]      # a ring given closed
                 xy = to_enu(vertices[:, 0], vertices[:, 1], asset.alt_m)[:, :2]
-                if np.allclose(xy[0], xy[-1]) and len(xy) > 3:
-                    xy = xy[:-1]          # a ring closed by repeating its first vertex
-                zone_kind.append(POLYGON)
+                zone_kind.append(KIND_POLYGON)
                 zone_center.append(xy.mean(axis=0))
                 zone_radius.append(0.0)
-                poly_xy.append(xy)
-            poly_start.append(poly_start[-1] + (len(poly_xy[-1]) if zone.radius_m is None else 0))
+                polygons.append(xy)
             alert_on.append([zone.alerts_on(c) for c in TRACK_CLASSES])
         asset_start.append(len(zone_asset))
+    # the polygons are checked again in ENU (the check of site.toml ran on
+    # latitude and longitude) and packed, by the one polygon check
+    try:
+        poly_start, poly_xy = pack_polygons(polygons)
+    except PolygonError as exc:
+        raise ConfigError(site.source, polygon_paths[exc.index],
+                          f"in the local ENU frame: {exc.reason}") from None
     n_zones = len(zone_asset)
     return ZoneTable(
         asset_ids=tuple(asset_ids),
@@ -108,7 +115,7 @@ def build_zone_table(site):
         zone_radius=np.array(zone_radius, float),
         zone_floor=np.array(zone_floor, float),
         zone_ceiling=np.array(zone_ceiling, float),
-        poly_start=np.array(poly_start, np.int64),
-        poly_xy=np.concatenate(poly_xy).reshape(-1, 2) if poly_xy else np.zeros((0, 2)),
+        poly_start=poly_start,
+        poly_xy=poly_xy,
         alert_on=np.array(alert_on, bool).reshape(n_zones, len(TRACK_CLASSES)).T.copy(),
     )
