@@ -50,6 +50,7 @@ from ingest.schema import (
     TRACK_COLUMNS,
     TRACK_ROW_DTYPE,
     TRACK_STATUS_NAMES,
+    TRUTH_BEHAVIOUR_DTYPE,
     TRUTH_DTYPE,
 )
 
@@ -452,11 +453,14 @@ def read_truth_csv(path):
     Columns are found by header name, in any order; ``kind`` may be missing
     (empty strings), is stripped of outer spaces and truncated to the 16
     characters of TRUTH_DTYPE; quoted fields follow the csv module;
-    extra columns are ignored; blank lines are skipped.
+    extra columns are ignored; blank lines are skipped.  The optional
+    ``behaviour`` column (interfaces.md) is read like ``kind``.
 
     Returns
     -------
     ndarray of TRUTH_DTYPE, shape (n_rows,)
+        Of TRUTH_BEHAVIOUR_DTYPE (TRUTH_DTYPE and ``behaviour``) when the
+        header names a ``behaviour`` column.
 
     Raises
     ------
@@ -489,7 +493,8 @@ def read_truth_csv(path):
                     f"found {len(row)}")
             rows.append(row)
             line_numbers.append(reader.line_num)
-    truth = np.zeros(len(rows), TRUTH_DTYPE)
+    dtype = TRUTH_BEHAVIOUR_DTYPE if "behaviour" in header else TRUTH_DTYPE
+    truth = np.zeros(len(rows), dtype)
     if not rows:
         return truth
     columns = list(zip(*rows))
@@ -508,6 +513,8 @@ def read_truth_csv(path):
             raise
     if "kind" in header:
         truth["kind"] = [cell.strip() for cell in columns[header.index("kind")]]
+    if "behaviour" in header:
+        truth["behaviour"] = [cell.strip() for cell in columns[header.index("behaviour")]]
     return truth
 
 
@@ -571,6 +578,7 @@ def _write_blocks(file, formatter, array, columns_of):
 
 _PLOT_FORMATTER = _RowFormatter(_PLOT_FORMATS, [name in OPTIONAL_PLOT_COLUMNS for name in PLOT_COLUMNS])
 _TRUTH_FORMATTER = _RowFormatter(_TRUTH_FORMATS, [False] * len(_TRUTH_FORMATS))
+_TRUTH_BEHAVIOUR_FORMATTER = _RowFormatter(_TRUTH_FORMATS + ("%s",), [False] * (len(_TRUTH_FORMATS) + 1))
 _TRACK_FORMATTER = _RowFormatter(_TRACK_FORMATS, [name in _TRACK_OPTIONAL_COLUMNS for name in TRACK_COLUMNS])
 
 
@@ -609,17 +617,26 @@ def write_truth_csv(path, truth):
     truth : ndarray of TRUTH_DTYPE, shape (n_rows,)
         Formats: time %.6f, positions %.3f, velocities %.4f; ``kind`` is
         quoted (csv style) when it holds a comma, a quote or a line end.
+        An array with a ``behaviour`` field (TRUTH_BEHAVIOUR_DTYPE) gets the
+        optional ``behaviour`` column after ``kind``, quoted the same way.
     """
     _check_table(truth, TRUTH_DTYPE, "truth")
+    with_behaviour = "behaviour" in truth.dtype.names
+    text_columns = ("kind", "behaviour") if with_behaviour else ("kind",)
+
+    def quoted(values):
+        texts, inverse = np.unique(values, return_inverse=True)
+        return np.array([_csv_text(str(text)) for text in texts], dtype=object)[inverse.ravel()]
 
     def columns_of(block):
-        kinds, inverse = np.unique(block["kind"], return_inverse=True)
-        quoted = np.array([_csv_text(str(kind)) for kind in kinds], dtype=object)
-        return [block[name] for name in TRUTH_DTYPE.names[:-1]] + [quoted[inverse.ravel()]]
+        return ([block[name] for name in TRUTH_DTYPE.names[:-1]]
+                + [quoted(block[name]) for name in text_columns])
 
+    formatter = _TRUTH_BEHAVIOUR_FORMATTER if with_behaviour else _TRUTH_FORMATTER
+    header = TRUTH_HEADER + (",behaviour" if with_behaviour else "")
     with open(path, "wb") as file:
-        file.write((TRUTH_HEADER + "\n").encode("ascii"))
-        _write_blocks(file, _TRUTH_FORMATTER, truth, columns_of)
+        file.write((header + "\n").encode("ascii"))
+        _write_blocks(file, formatter, truth, columns_of)
 
 
 class TrackCsvWriter:

@@ -35,6 +35,12 @@ TRUTH_DTYPE = np.dtype([
     ("kind", "U16"),
 ])
 
+#: Truth rows with the optional ``behaviour`` column of truth.csv (the motion
+#: model of the target: ``soaring``, ``formation``, ``commuter``, ...).
+#: :func:`ingest.csvio.read_truth_csv` returns this layout when the file has
+#: the column and :data:`TRUTH_DTYPE` when it does not.
+TRUTH_BEHAVIOUR_DTYPE = np.dtype(TRUTH_DTYPE.descr + [("behaviour", "U16")])
+
 TRACK_COLUMNS = (
     "time_s", "track_id", "status", "east_m", "north_m", "up_m",
     "v_east_mps", "v_north_mps", "v_up_mps", "lat_deg", "lon_deg", "alt_m",

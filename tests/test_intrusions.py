@@ -363,7 +363,7 @@ def rows_of(truth, target_id):
 
 def test_scenarios_registered():
     assert SCENARIOS[:5] == ("sparse", "crossing", "swarm", "birds", "large")
-    assert SCENARIOS[5:] == ZONE_SCENARIOS
+    assert SCENARIOS[5:9] == ZONE_SCENARIOS
     with pytest.raises(ValueError, match="fixed set of 6"):
         simulate("skirt", n_targets=4)
 

@@ -22,7 +22,7 @@ from kernels.geodesy import polar_to_enu, radar_frame
 from radarcore.core.config import load_site
 from radarcore.sim import trajectories as traj_module
 from radarcore.sim.sensors import clutter_volume_m3
-from radarcore.sim.trajectories import Trajectories, hermite_state, leg_motion, bird_motion
+from radarcore.sim.trajectories import Trajectories, hermite_state, leg_motion, bird_motion, straight_motion
 from radarcore.sim.simulate import (
     SCENARIOS, Scenario, add_parser, observe, run, simulate, write_scenario)
 
@@ -98,7 +98,8 @@ def noise_free_site(site):
 
 def test_scenario_names():
     assert SCENARIOS == ("sparse", "crossing", "swarm", "birds", "large",
-                         "intrusion", "skirt", "birdzone", "hover")
+                         "intrusion", "skirt", "birdzone", "hover",
+                         "birdrich", "birdmix", "birdlarge")
 
 
 def test_unknown_scenario_lists_names():
@@ -647,3 +648,270 @@ def test_cli_unknown_scenario(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nowhere" in err and "sparse, crossing, swarm, birds, large" in err
     assert not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------
+# Bird scenes: behaviours, counts, options, fluctuating cross-sections
+# --------------------------------------------------------------------------
+
+from radarcore.sim import behaviours as behaviour_module  # noqa: E402
+from radarcore.sim.behaviours import BEHAVIOURS, BIRD_BEHAVIOURS, DRONE_BEHAVIOURS  # noqa: E402
+from radarcore.sim.sensors import SNR_CONSTANT_DB  # noqa: E402
+
+BIRD_SCENES = ("birdrich", "birdmix", "birdlarge")
+
+
+def behaviour_of(scenario):
+    """target_id -> behaviour, from the truth rows (the first row of each)."""
+    truth = scenario.truth
+    first = truth[truth["time_s"] == truth["time_s"][0]]
+    return dict(zip(first["target_id"].tolist(), first["behaviour"].tolist()))
+
+
+def test_birdrich_counts_and_flocks(cache):
+    scenario = cache("birdrich", seed=1000, duration_s=10.0)
+    behaviour = behaviour_of(scenario)
+    kinds = scenario.info["kind"]
+    assert len(behaviour) == 300
+    n = {kind: sum(1 for k in kinds.values() if k == kind) for kind in ("drone", "bird", "aircraft")}
+    assert n == {"drone": 30, "bird": 269, "aircraft": 1}
+    assert n["bird"] >= 8.9 * n["drone"]     # the issue's scene: 269 birds to 30 drones
+    assert {behaviour[i] for i in behaviour if kinds[i] == "bird"} == set(BIRD_BEHAVIOURS)
+    assert {behaviour[i] for i in behaviour if kinds[i] == "drone"} == set(DRONE_BEHAVIOURS)
+    flocks = scenario.info["flocks"]
+    in_flocks = sum(len(ids) for ids in flocks)
+    assert 0.25 <= in_flocks / n["bird"] <= 0.45
+    assert all(3 <= len(ids) <= 6 for ids in flocks)
+    for ids in flocks:          # one behaviour per flock, birds only
+        assert len({behaviour[i] for i in ids}) == 1 and all(kinds[i] == "bird" for i in ids)
+    assert len(scenario.site.radars) == 4
+    assert scenario.info["clutter_per_scan"] == 50.0
+
+
+def test_bird_scene_defaults_match_their_description():
+    from radarcore.sim.scenarios import SPECS
+    mix = {name: SPECS[name].mix for name in BIRD_SCENES}
+    assert (mix["birdmix"].n_targets, mix["birdmix"].n_drones, mix["birdmix"].n_radars,
+            mix["birdmix"].clutter_per_scan) == (226, 12, 4, 20.0)
+    assert set(mix["birdmix"].counts()) >= {"multirotor", "fixed_wing", "loiter", "soaring",
+                                            "formation", "commuter", "agile_flock"}
+    assert mix["birdmix"].counts()["multirotor"] == 4
+    large = mix["birdlarge"].counts()
+    assert sum(large[b] for b in DRONE_BEHAVIOURS if b in large) == 400
+    assert sum(large[b] for b in BIRD_BEHAVIOURS) == 2600
+    assert (mix["birdlarge"].n_radars, mix["birdlarge"].clutter_per_scan) == (8, 200.0)
+
+
+def test_behaviour_column_round_trips_through_truth_csv(tmp_path, cache):
+    scenario = cache("birdmix", seed=1001, duration_s=6.0)
+    paths = write_scenario(scenario, tmp_path)
+    header = paths["truth.csv"].read_text().split("\n")[0]
+    assert header.endswith(",kind,behaviour")
+    back = read_truth_csv(paths["truth.csv"])
+    assert back.dtype.names[-1] == "behaviour"
+    assert back["behaviour"].tolist() == scenario.truth["behaviour"].tolist()
+    assert back["kind"].tolist() == scenario.truth["kind"].tolist()
+    # The older scenarios keep the nine columns.
+    old = cache("sparse", seed=2, duration_s=SHORT_S["sparse"])
+    assert old.truth.dtype == TRUTH_DTYPE
+
+
+def test_include_and_exclude_behaviours():
+    only = simulate("birdmix", seed=3, duration_s=4.0, behaviours=("soaring", "multirotor"))
+    assert set(behaviour_of(only).values()) == {"soaring", "multirotor"}
+    assert sum(1 for b in behaviour_of(only).values() if b == "multirotor") == 12
+    assert sum(1 for b in behaviour_of(only).values() if b == "soaring") == 214
+    without = simulate("birdmix", seed=3, duration_s=4.0, exclude_behaviours=("agile_flock",))
+    values = list(behaviour_of(without).values())
+    assert "agile_flock" not in values and len(values) == 226
+    no_drones = simulate("birdmix", seed=3, duration_s=4.0, exclude_behaviours=DRONE_BEHAVIOURS)
+    assert set(no_drones.info["kind"].values()) == {"bird"}
+    assert no_drones.info["n_targets"] == 214
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_radars": 9}, "radars must be 2 to 8"),
+    ({"n_radars": 1}, "radars must be 2 to 8"),
+    ({"clutter_per_scan": -1.0}, "clutter"),
+    ({"behaviours": ("eagle",)}, "unknown behaviour 'eagle'"),
+    ({"exclude_behaviours": ("eagle",)}, "unknown behaviour 'eagle'"),
+    ({"n_drones": 500}, "drones must be 0 to 299"),
+])
+def test_bird_scene_bad_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        simulate("birdrich", duration_s=2.0, **kwargs)
+
+
+def test_bird_options_refused_by_other_scenarios():
+    with pytest.raises(ValueError, match="bird scenes only"):
+        simulate("sparse", duration_s=2.0, n_radars=3)
+
+
+@pytest.mark.parametrize("n_radars", [2, 5, 8])
+def test_radar_count_and_clutter_rate(n_radars):
+    scenario = simulate("birdrich", seed=4, duration_s=20.0, n_targets=20, n_radars=n_radars,
+                        clutter_per_scan=30.0)
+    assert len(scenario.site.radars) == n_radars
+    scans = sum(info["n_scans"] for info in scenario.info["radars"].values())
+    n_clutter = scenario.info["n_clutter_plots"]
+    # Poisson total with mean 30 per scan: within 5 sigma.
+    assert abs(n_clutter - 30.0 * scans) < 5.0 * math.sqrt(30.0 * scans)
+
+
+def test_bird_scene_is_deterministic_and_seed_dependent():
+    a = simulate("birdrich", seed=1000, duration_s=5.0, n_targets=40)
+    b = simulate("birdrich", seed=1000, duration_s=5.0, n_targets=40)
+    c = simulate("birdrich", seed=1001, duration_s=5.0, n_targets=40)
+    assert a.plots.tobytes() == b.plots.tobytes() and a.truth.tobytes() == b.truth.tobytes()
+    assert a.plots.tobytes() != c.plots.tobytes()
+
+
+def _air_turn_rate_dps(trajectories, rows, wind):
+    v = trajectories.velocity[rows, :, :2] - np.asarray(wind)[None, None, :]
+    psi = np.unwrap(np.arctan2(v[..., 0], v[..., 1]), axis=1)
+    return np.degrees(np.gradient(psi, trajectories.step_s, axis=1))
+
+
+def test_soaring_birds_circle_at_thermal_rates_and_drift():
+    rng = np.random.default_rng(5)
+    n, duration = 30, 400.0
+    start = np.column_stack([np.zeros((n, 2)), np.full(n, 200.0)])
+    wind = np.array([4.0, -3.0])
+    birds = behaviour_module.soaring(rng, start, rng.uniform(0, 360, n), duration, 0.2, wind)
+    rate = np.abs(_air_turn_rate_dps(birds, np.arange(n), wind))
+    circling = rate > 8.0
+    # Thermal circling happens, at 10-25 deg/s once the turn has ramped in.
+    assert circling.mean() > 0.2
+    steady = rate[circling & (rate > 9.5)]
+    assert np.percentile(steady, 99) <= 25.5
+    assert np.percentile(steady, 50) >= 10.0
+    # Ground track drifts downwind: mean velocity has the wind in it.
+    mean_velocity = birds.velocity[..., :2].mean(axis=(0, 1))
+    assert np.dot(mean_velocity, wind) > 0.5 * np.dot(wind, wind)
+
+
+def test_commuters_and_geese_fly_in_their_speed_ranges():
+    rng = np.random.default_rng(6)
+    n = 20
+    start = np.column_stack([np.zeros((n, 2)), np.full(n, 80.0)])
+    crows = behaviour_module.commuter(rng, start, rng.uniform(0, 360, n), 300.0, 0.5)
+    speed = np.hypot(crows.velocity[..., 0], crows.velocity[..., 1])
+    assert 8.0 <= speed.min() and speed.max() <= 17.6
+    # Slow heading wander about the start heading.
+    psi = np.unwrap(np.arctan2(crows.velocity[..., 0], crows.velocity[..., 1]), axis=1)
+    wander = np.degrees(np.abs(psi - psi[:, :1]))
+    assert np.percentile(wander, 95) < 45.0 and wander.max() < 90.0
+    assert np.percentile(wander, 95) > 5.0
+    geese = behaviour_module.formation_flock(rng, start[:3], np.array([0.0, 90.0, 200.0]),
+                                             [7, 9, 5], 200.0, 0.5)
+    assert geese.n_targets == 21
+    leaders = [0, 7, 16]
+    lead_speed = np.hypot(geese.velocity[leaders, :, 0], geese.velocity[leaders, :, 1])
+    assert 15.0 <= lead_speed.min() and lead_speed.max() <= 20.0
+    # Neighbours on one arm of the V are 10-20 m apart, give or take two
+    # jitter terms of up to 1 m on each of the two birds.
+    first, second = geese.position[1], geese.position[3]   # k = 1 and 2 on the right arm
+    gap = np.linalg.norm(second - first, axis=1)
+    assert 6.0 <= gap.min() and gap.max() <= 24.0
+    assert 9.0 <= np.median(gap) <= 21.0
+
+
+@pytest.mark.parametrize("build", ["formation", "agile", "swarm"])
+def test_group_members_velocity_is_the_derivative_of_position(build):
+    rng = np.random.default_rng(7)
+    start = np.array([[0.0, 0.0, 100.0], [500.0, 0.0, 100.0]])
+    if build == "formation":
+        group = behaviour_module.formation_flock(rng, start, np.array([0.0, 90.0]), [6, 6], 60.0, 0.1)
+    elif build == "agile":
+        group = behaviour_module.agile_flock(rng, start, np.array([0.0, 90.0]), [6, 6], 60.0, 0.1)
+    else:
+        group = behaviour_module.swarm(rng, start, np.array([0.0, 90.0]), [6, 6], 60.0, 0.1,
+                                       np.zeros(2))
+    difference = np.diff(group.position, axis=1) / group.step_s
+    mean_velocity = 0.5 * (group.velocity[:, 1:] + group.velocity[:, :-1])
+    assert np.abs(difference - mean_velocity).max() < 0.05
+
+
+def test_group_sizes_stay_in_range():
+    rng = np.random.default_rng(8)
+    for total in range(3, 80):
+        sizes = behaviour_module._group_sizes(rng, total, (3, 6))
+        assert sum(sizes) == total and all(3 <= s <= 6 for s in sizes)
+    assert behaviour_module._group_sizes(rng, 2, (3, 6)) == [2]
+
+
+def test_loiterers_end_up_circling_near_the_site():
+    rng = np.random.default_rng(9)
+    site = np.array([350.0, -420.0])
+    drones = behaviour_module.loiter(rng, 12, 900.0, 0.5, site)
+    last = drones.position[:, -600:, :2]          # the last 300 s
+    centre = last.mean(axis=1)
+    p = BEHAVIOURS["loiter"]
+    assert np.all(np.linalg.norm(centre - site, axis=1)
+                  <= p["centre_offset_m"][1] + 2.0 * p["radius_m"][1])
+    radius = np.linalg.norm(last - centre[:, None, :], axis=2)
+    assert np.all(radius.mean(axis=1) <= 1.2 * p["radius_m"][1])
+
+
+def _staring_radar(p_detection=1.0):
+    from radarcore.core.config import RadarConfig
+    return RadarConfig(id=1, lat_deg=31.30, lon_deg=120.62, alt_m=0.0, sigma_range_m=1.0,
+                       sigma_azimuth_deg=0.1, sigma_elevation_deg=0.1, scan_period_s=1.0,
+                       max_range_m=10000.0, p_detection=p_detection, false_alarm_density=0.0,
+                       mode="staring")
+
+
+@pytest.mark.parametrize("swerling", [0, 1, 3])
+def test_detection_follows_the_swerling_law(cache, swerling):
+    """The share of looks detected against the analytic probability of a
+    chi-square fluctuating target above a threshold: Swerling 1
+    ``exp(-T/S)``, Swerling 3 ``(1 + 2T/S) exp(-2T/S)``, steady 1 or 0."""
+    site = dataclasses.replace(cache("sparse", seed=2, duration_s=SHORT_S["sparse"]).site,
+                               radars=(_staring_radar(0.9),))
+    n, duration = 20, 400.0
+    point = np.column_stack([np.full(n, 4000.0), np.zeros(n), np.full(n, 100.0)])
+    rcs = np.geomspace(0.002, 0.2, n)
+    still = straight_motion(np.random.default_rng(0), point, np.zeros(n), np.zeros((n, 3)),
+                            duration, 1.0)
+    targets = Trajectories(1.0, still.position, still.velocity, np.full(n, "bird"), rcs,
+                           np.full(n, "soaring"), np.full(n, swerling))
+    threshold = 8.0
+    plots, owner, radars = observe(site, targets, seed=3, clutter=False,
+                                   detection_threshold_db=threshold)
+    looks = radars[1]["n_scans"]
+    range_m = np.linalg.norm(point - np.array([0.0, 0.0, 0.0]), axis=1)
+    for i in range(n):
+        mean_snr = SNR_CONSTANT_DB + 10 * np.log10(rcs[i]) - 40 * np.log10(range_m[i])
+        ratio = 10 ** ((threshold - mean_snr) / 10)
+        if swerling == 1:
+            p = math.exp(-ratio)
+        elif swerling == 3:
+            p = (1 + 2 * ratio) * math.exp(-2 * ratio)
+        else:
+            p = float(ratio <= 1.0)
+        p *= 0.9
+        seen = np.count_nonzero(owner == i + 1)
+        assert abs(seen - p * looks) <= 5 * math.sqrt(looks * p * (1 - p)) + 1
+    # Reported SNR of the detections: at or above the threshold, less 5 sigma of 1 dB.
+    assert plots["snr_db"].min() >= threshold - 5.0
+    if swerling:
+        spread = [np.std(plots["snr_db"][owner == i + 1]) for i in range(n)
+                  if np.count_nonzero(owner == i + 1) > 50]
+        assert np.median(spread) > (3.0 if swerling == 1 else 2.0)
+
+
+def test_simulate_cli_bird_options(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["simulate", "birdmix", "--out", str(tmp_path), "--seed", "1000",
+                              "--duration", "3", "--targets", "40", "--drones", "6",
+                              "--radars", "3", "--clutter", "5",
+                              "--exclude-behaviours", "formation,loiter"])
+    assert run(args) == 0
+    truth = read_truth_csv(tmp_path / "truth.csv")
+    assert "formation" not in truth["behaviour"] and "loiter" not in truth["behaviour"]
+    assert np.unique(truth["target_id"]).size == 40
+    assert load_site(tmp_path / "site.toml").radars.__len__() == 3
+    bad = parser.parse_args(["simulate", "birdmix", "--out", str(tmp_path), "--behaviours", "owl"])
+    assert run(bad) == 2
+    assert "unknown behaviour 'owl'" in capsys.readouterr().err

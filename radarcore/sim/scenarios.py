@@ -21,20 +21,24 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from kernels.geodesy import LocalFrame
 from radarcore.core.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+from radarcore.sim.behaviours import (
+    BEHAVIOURS, behaviour_targets)
+from radarcore.sim.sensors import clutter_volume_m3
 from radarcore.sim.trajectories import (
     KIND_PARAMETERS, Trajectories, balloon_motion, bird_motion, formation, leg_motion,
     straight_motion)
 from radarcore.sim.trajectories import (
     _grid, _horizontal_velocity, _integrate, _log_uniform, _piecewise, _smooth)
 
-__all__ = ["ScenarioSpec", "SPECS", "ORIGIN", "ASSET_ENU_M", "grid_step"]
+__all__ = ["ScenarioSpec", "SPECS", "ORIGIN", "ASSET_ENU_M", "grid_step", "BirdMix",
+           "bird_site", "bird_scene_targets"]
 
 ORIGIN = Origin(lat_deg=31.30, lon_deg=120.62, alt_m=0.0)
 #: Position of the asset plant-1 in the site frame (m).
@@ -826,6 +830,201 @@ def _hover_targets(rng, duration_s, step_s, n_targets):
                           "hover": hover}
 
 
+# --------------------------------------------------------------------------
+# Bird-rich scenes: birdrich, birdmix, birdlarge
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BirdMix:
+    """Settings of a bird-rich scene (see docs/behaviours.md).
+
+    Attributes
+    ----------
+    n_targets : int
+        All targets: drones, aircraft and birds (the rest).
+    n_drones, n_aircraft : int
+    drone_weights, bird_weights : dict
+        Behaviour -> share of the drones (of the birds); the counts are the
+        shares rounded by largest remainder.
+    flock_size : (int, int) or None
+        Group sizes of ``formation`` and ``agile_flock`` (None: each
+        behaviour's own ``size``).
+    n_radars : int
+        2 to 8 radars on a ring around the asset.
+    clutter_per_scan : float
+        Mean false plots per scan per radar.
+    area_m : float
+        Birds start in a disc of this radius around the asset.
+    inbound : bool
+        Drones head for the asset from the start.
+    detection_threshold_db : float
+        SNR detection threshold (fluctuating cross-sections,
+        :mod:`radarcore.sim.sensors`).
+    behaviours : tuple of str or None
+        Only these behaviours are drawn (None: all with a weight).
+    exclude_behaviours : tuple of str
+        These behaviours are not drawn; the counts of their kind go to the
+        kind's other behaviours, or the kind has none.
+    """
+
+    n_targets: int
+    n_drones: int
+    n_aircraft: int
+    drone_weights: dict
+    bird_weights: dict
+    flock_size: tuple | None
+    n_radars: int
+    clutter_per_scan: float
+    area_m: float = 8000.0
+    inbound: bool = False
+    detection_threshold_db: float = 5.0
+    behaviours: tuple | None = None
+    exclude_behaviours: tuple = ()
+
+    def with_options(self, n_targets=None, n_drones=None, n_radars=None, clutter_per_scan=None,
+                     behaviours=None, exclude_behaviours=None):
+        """A copy with the options given (None keeps the scene's), checked."""
+        changes = {}
+        if n_targets is not None:
+            changes["n_targets"] = int(n_targets)
+        if n_drones is not None:
+            changes["n_drones"] = int(n_drones)
+        elif n_targets is not None:
+            # Keep the scene's share of drones.
+            changes["n_drones"] = int(round(self.n_drones * int(n_targets) / self.n_targets))
+        if n_radars is not None:
+            changes["n_radars"] = int(n_radars)
+        if clutter_per_scan is not None:
+            changes["clutter_per_scan"] = float(clutter_per_scan)
+        if behaviours is not None:
+            changes["behaviours"] = tuple(behaviours)
+        if exclude_behaviours is not None:
+            changes["exclude_behaviours"] = tuple(exclude_behaviours)
+        mix = replace(self, **changes)
+        mix.check()
+        return mix
+
+    def check(self):
+        if not 2 <= self.n_radars <= 8:
+            raise ValueError(f"radars must be 2 to 8, got {self.n_radars}")
+        if not (math.isfinite(self.clutter_per_scan) and 0.0 <= self.clutter_per_scan <= 1000.0):
+            raise ValueError(f"clutter must be 0 to 1000 plots per scan per radar, "
+                             f"got {self.clutter_per_scan}")
+        if self.n_targets < 1:
+            raise ValueError(f"n_targets must be at least 1, got {self.n_targets}")
+        if not 0 <= self.n_drones <= self.n_targets - self.n_aircraft:
+            raise ValueError(f"drones must be 0 to {self.n_targets - self.n_aircraft} "
+                             f"(targets less aircraft), got {self.n_drones}")
+        for name in (self.behaviours or ()) + self.exclude_behaviours:
+            if name not in BEHAVIOURS:
+                raise ValueError(f"unknown behaviour {name!r}; known: {', '.join(BEHAVIOURS)}")
+
+    def selected(self, behaviour):
+        """Whether a behaviour may be drawn under the include/exclude options."""
+        if behaviour in self.exclude_behaviours:
+            return False
+        return self.behaviours is None or behaviour in self.behaviours
+
+    def counts(self):
+        """Behaviour -> target count, drones first, then aircraft, then birds."""
+        counts = {}
+        n_aircraft = self.n_aircraft if self.selected("light_aircraft") else 0
+        n_birds = self.n_targets - self.n_drones - self.n_aircraft
+        counts.update(_split(self.n_drones, {name: w for name, w in self.drone_weights.items()
+                                             if self.selected(name)}))
+        if n_aircraft:
+            counts["light_aircraft"] = n_aircraft
+        counts.update(_split(n_birds, {name: w for name, w in self.bird_weights.items()
+                                       if self.selected(name)}))
+        return counts
+
+
+def _split(total, weights):
+    """Counts per name, proportional to weights, summing to ``total`` (largest
+    remainder); empty when no weight is positive."""
+    weights = {name: float(w) for name, w in weights.items() if w > 0.0}
+    if not weights or total <= 0:
+        return {}
+    names = list(weights)
+    share = np.array([weights[name] for name in names])
+    exact = total * share / share.sum()
+    counts = np.floor(exact).astype(np.int64)
+    for k in np.argsort(-(exact - counts), kind="stable")[:total - int(counts.sum())]:
+        counts[k] += 1
+    return {name: int(count) for name, count in zip(names, counts)}
+
+
+def bird_site(mix):
+    """Site of a bird-rich scene: ``n_radars`` radars on a ring around the
+    asset (4500 m; 3500 m for two), every third one a plain radar with a 2 s
+    scan, the others Doppler radars with a 1 s scan; 10 km range,
+    ``p_detection`` 0.95, ``false_alarm_density`` giving ``clutter_per_scan``."""
+    radius = 3500.0 if mix.n_radars == 2 else 4500.0
+    density = mix.clutter_per_scan / clutter_volume_m3(10000.0)
+    radars = []
+    for k in range(mix.n_radars):
+        bearing = 20.0 + 360.0 * k / mix.n_radars
+        east, north = ASSET_ENU_M[:2] + radius * _unit(bearing)
+        if k % 3 == 2:
+            radars.append(_plain_radar(k + 1, east, north, 30.0, 2.0, 10000.0, density,
+                                       p_detection=0.95))
+        else:
+            radars.append(_doppler_radar(k + 1, east, north, 25.0, 1.0, 10000.0, density,
+                                         p_detection=0.95))
+    return _site(*radars)
+
+
+def bird_scene_targets(rng, duration_s, step_s, mix):
+    """Targets of a bird-rich scene (:func:`radarcore.sim.behaviours.behaviour_targets`).
+
+    Returns
+    -------
+    trajectories : Trajectories
+    facts : dict
+        ``behaviour`` (target_id -> behaviour), ``flocks`` (tuples of the
+        target ids of each bird flock, leader first), ``swarms`` (the same
+        for drone swarms), ``groups`` (behaviour of each flock or swarm, in
+        order: ``[(behaviour, target_ids), ...]``), ``wind_mps`` (E, N),
+        ``counts`` (behaviour -> count), ``clutter_per_scan``.
+    """
+    counts = mix.counts()
+    trajectories, groups, wind = behaviour_targets(
+        rng, counts, duration_s, step_s, ASSET_ENU_M[:2], area_m=mix.area_m,
+        flock_size=mix.flock_size, inbound=mix.inbound)
+    as_ids = [(group["behaviour"], tuple(i + 1 for i in group["index"])) for group in groups]
+    facts = {
+        "behaviour": {int(i): str(b) for i, b in zip(trajectories.target_id,
+                                                     trajectories.behaviour)},
+        "flocks": [ids for behaviour, ids in as_ids if BEHAVIOURS[behaviour]["kind"] == "bird"],
+        "swarms": [ids for behaviour, ids in as_ids if behaviour == "swarm"],
+        "groups": as_ids,
+        "wind_mps": (float(wind[0]), float(wind[1])),
+        "counts": counts,
+        "clutter_per_scan": mix.clutter_per_scan,
+        "detection_threshold_db": mix.detection_threshold_db,
+    }
+    return trajectories, facts
+
+
+_BIRDRICH = BirdMix(
+    n_targets=300, n_drones=30, n_aircraft=1,
+    drone_weights={"multirotor": 0.4, "fixed_wing": 0.2, "loiter": 0.2, "swarm": 0.2},
+    bird_weights={"commuter": 0.30, "soaring": 0.20, "gull": 0.17, "formation": 0.15,
+                  "agile_flock": 0.18},
+    flock_size=(3, 6), n_radars=4, clutter_per_scan=50.0)
+_BIRDMIX = BirdMix(
+    n_targets=226, n_drones=12, n_aircraft=0,
+    drone_weights={"multirotor": 1.0, "fixed_wing": 1.0, "loiter": 1.0},
+    bird_weights={"soaring": 0.3, "formation": 0.25, "commuter": 0.25, "agile_flock": 0.2},
+    flock_size=None, n_radars=4, clutter_per_scan=20.0, inbound=True)
+_BIRDLARGE = BirdMix(
+    n_targets=3000, n_drones=400, n_aircraft=0,
+    drone_weights={"multirotor": 0.4, "fixed_wing": 0.2, "loiter": 0.15, "swarm": 0.25},
+    bird_weights={"commuter": 0.30, "soaring": 0.20, "gull": 0.17, "formation": 0.15,
+                  "agile_flock": 0.18},
+    flock_size=None, n_radars=8, clutter_per_scan=200.0, area_m=9000.0)
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     """A named scenario: its site, target builder and default run settings.
@@ -841,6 +1040,9 @@ class ScenarioSpec:
     site: Callable[[], SiteConfig]
     targets: Callable
     max_targets: Callable[[int | None], int]
+    #: Bird-rich scenes: their settings; ``site`` and ``targets`` are then
+    #: :func:`bird_site` and :func:`bird_scene_targets`.
+    mix: BirdMix | None = None
 
 
 SPECS = {spec.name: spec for spec in (
@@ -864,4 +1066,12 @@ SPECS = {spec.name: spec for spec in (
                  lambda n: 12 * (n or 13) + 9),
     ScenarioSpec("hover", "2 Doppler radars, 3 drones hovering near zone boundaries",
                  400.0, 0.2, _hover_site, _hover_targets, lambda n: 3),
+    ScenarioSpec("birdrich", "4 radars, 50 clutter plots/scan, 30 drones of four kinds, "
+                 "269 birds of five behaviours (a third in flocks of 3-6), 1 aircraft",
+                 300.0, 1.0, bird_site, bird_scene_targets, lambda n: n or 300, _BIRDRICH),
+    ScenarioSpec("birdmix", "4 radars, 20 clutter plots/scan, 12 inbound drones (multirotor, "
+                 "fixed-wing, loiter) among soaring, V-formation, commuting and agile-flock birds",
+                 500.0, 1.0, bird_site, bird_scene_targets, lambda n: n or 226, _BIRDMIX),
+    ScenarioSpec("birdlarge", "8 radars, 200 clutter plots/scan, 400 drones and 2,600 birds",
+                 120.0, 1.0, bird_site, bird_scene_targets, lambda n: n or 3000, _BIRDLARGE),
 )}

@@ -33,6 +33,19 @@ SNR
     ``snr_db = C + 10 log10(sigma_rcs) - 40 log10(range_m) + N(0, 2 dB)`` with
     :data:`SNR_CONSTANT_DB` chosen so that a 0.0316 m^2 drone at 5 km gives
     15 dB.
+Fluctuating targets and SNR-driven detection
+    With a ``detection_threshold_db`` (the bird and drone scenarios), a
+    target's cross-section fluctuates from plot to plot: ``sigma_k =
+    sigma_mean X_k`` with ``X_k`` independent per look, ``X = 1`` for
+    ``swerling`` 0, ``X ~ Exp(1)`` (chi-square, 2 degrees of freedom, mean
+    1) for ``swerling`` 1 and ``X ~ Gamma(2, 1/2)`` (chi-square, 4 degrees
+    of freedom, mean 1) for ``swerling`` 3.  The look's signal-to-noise
+    ratio is ``S = C + 10 log10(sigma_k) - 40 log10(range_m)`` dB; it is
+    detected when ``S >= detection_threshold_db`` and, independently, with
+    probability ``p_detection`` (beam and processing losses), and reported
+    with ``snr_db = S + N(0, 1 dB)``.  So small birds far out are seen
+    seldom, and the reported SNR of a bird swings more from plot to plot
+    than a drone's.  Without a threshold the model is the steady one below.
 Clutter
     Per scan a Poisson count of mean ``false_alarm_density * V`` with
     ``V = pi (max_range_m^2 - 150^2) * 1000`` (a ground ring from 150 m to
@@ -40,7 +53,8 @@ Clutter
     uniform in ground area and height; its time is when the beam passes it
     (rotating) or an update time plus jitter (staring).  Radial velocity for
     a Doppler radar: 70 % N(0, 1.5 m/s), 30 % uniform in [-30, 30] m/s.  SNR
-    ``5 + Exp(3)`` dB.
+    ``5 + Exp(3)`` dB (``detection_threshold_db + Exp(3)`` dB with a
+    threshold).
 
 Random streams are split per radar, and per radar between the target looks
 and the clutter, so that changing one radar's settings (or switching clutter
@@ -75,6 +89,8 @@ CLUTTER_CEILING_M = 1000.0
 SNR_CONSTANT_DB = 15.0 - 10.0 * math.log10(math.sqrt(0.01 * 0.1)) + 40.0 * math.log10(5000.0)
 SNR_SIGMA_DB = 2.0
 STARING_JITTER_S = 0.01
+#: Error of the reported SNR of a fluctuating target's plot (dB).
+FLUCTUATING_SNR_SIGMA_DB = 1.0
 #: Fixed-point steps for the time the beam passes a target.
 _BEAM_ITERATIONS = 6
 #: A look whose beam-target azimuth mismatch is above this did not converge.
@@ -109,7 +125,18 @@ def _beam_times(trajectories, target_index, scan_start_s, period_s, start_azimut
     return t, np.abs(_wrap180(azimuth - beam))
 
 
-def _target_looks(radar, frame, trajectories, duration_s, p_detection, bias, rng, schedule):
+def _fluctuation(rng, swerling):
+    """Cross-section factor X of each look: 1, chi-square 2 dof or 4 dof (mean 1)."""
+    x = np.ones(swerling.shape[0])
+    one = swerling == 1
+    three = swerling == 3
+    x[one] = rng.exponential(1.0, int(one.sum()))
+    x[three] = rng.gamma(2.0, 0.5, int(three.sum()))
+    return x
+
+
+def _target_looks(radar, frame, trajectories, duration_s, p_detection, bias, rng, schedule,
+                  detection_threshold_db=None):
     """Plots of the real targets for one radar; returns (plots, target_id)."""
     M, b = frame
     n_targets = trajectories.n_targets
@@ -137,6 +164,14 @@ def _target_looks(radar, frame, trajectories, duration_s, p_detection, bias, rng
     m = t.shape[0]
     noise = rng.standard_normal((4, m))
     fluctuation = rng.normal(0.0, SNR_SIGMA_DB, m)
+    if detection_threshold_db is not None:
+        # Drawn after the steady model's draws, so that those stay as they were.
+        rcs_m2 = (trajectories.rcs_m2[target_index]
+                  * _fluctuation(rng, trajectories.swerling[target_index]))
+        signal_db = (SNR_CONSTANT_DB + 10.0 * np.log10(np.maximum(rcs_m2, 1e-30))
+                     - 40.0 * np.log10(np.maximum(polar[:, 0], 1.0)))
+        keep &= signal_db >= detection_threshold_db
+        fluctuation = signal_db + rng.normal(0.0, FLUCTUATING_SNR_SIGMA_DB, m)
     t, target_index, polar = t[keep], target_index[keep], polar[keep]
     position, velocity = position[keep], velocity[keep]
     noise, fluctuation = noise[:, keep], fluctuation[keep]
@@ -154,12 +189,15 @@ def _target_looks(radar, frame, trajectories, duration_s, p_detection, bias, rng
         exact = np.empty(t.shape[0])
         radial_velocity(position, velocity, b, exact)
         plots["radial_velocity_mps"] = exact + radar.sigma_radial_velocity_mps * noise[3]
-    plots["snr_db"] = (SNR_CONSTANT_DB + 10.0 * np.log10(trajectories.rcs_m2[target_index])
-                       - 40.0 * np.log10(polar[:, 0]) + fluctuation)
+    if detection_threshold_db is None:
+        plots["snr_db"] = (SNR_CONSTANT_DB + 10.0 * np.log10(trajectories.rcs_m2[target_index])
+                           - 40.0 * np.log10(polar[:, 0]) + fluctuation)
+    else:
+        plots["snr_db"] = fluctuation
     return plots, trajectories.target_id[target_index]
 
 
-def _clutter(radar, density, rng, schedule):
+def _clutter(radar, density, rng, schedule, detection_threshold_db=None):
     """False plots of one radar."""
     period = radar.scan_period_s
     n_scans = schedule["n_scans"]
@@ -186,7 +224,8 @@ def _clutter(radar, density, rng, schedule):
         slow = rng.random(n) < 0.7
         plots["radial_velocity_mps"] = np.where(slow, rng.normal(0.0, 1.5, n),
                                                 rng.uniform(-30.0, 30.0, n))
-    plots["snr_db"] = 5.0 + rng.exponential(3.0, n)
+    floor_db = 5.0 if detection_threshold_db is None else detection_threshold_db
+    plots["snr_db"] = floor_db + rng.exponential(3.0, n)
     return plots
 
 
@@ -207,7 +246,7 @@ def _schedule(radar, duration_s, rng):
                      "(expected 'rotating' or 'staring')")
 
 
-def observe(site, trajectories, seed=0, bias=None, clutter=True):
+def observe(site, trajectories, seed=0, bias=None, clutter=True, detection_threshold_db=None):
     """Simulate every radar of a site observing a set of trajectories.
 
     Parameters
@@ -225,6 +264,9 @@ def observe(site, trajectories, seed=0, bias=None, clutter=True):
         plots of that radar; radars not named have none.
     clutter : bool
         Whether to add false plots.
+    detection_threshold_db : float, optional
+        With a threshold, fluctuating cross-sections and SNR-driven
+        detection (see the module docstring); None: the steady model.
 
     Returns
     -------
@@ -257,11 +299,13 @@ def observe(site, trajectories, seed=0, bias=None, clutter=True):
         radar_bias = tuple(float(value) for value in bias.get(radar.id, (0.0, 0.0)))
         plots, target_id = _target_looks(radar, frame, trajectories, duration_s,
                                          site.radar_p_detection(radar.id), radar_bias,
-                                         np.random.default_rng(look_seq), schedule)
+                                         np.random.default_rng(look_seq), schedule,
+                                         detection_threshold_db)
         parts.append(plots)
         owners.append(target_id)
         density = site.radar_false_alarm_density(radar.id) if clutter else 0.0
-        false_plots = _clutter(radar, density, np.random.default_rng(clutter_seq), schedule)
+        false_plots = _clutter(radar, density, np.random.default_rng(clutter_seq), schedule,
+                               detection_threshold_db)
         parts.append(false_plots)
         owners.append(np.zeros(false_plots.shape[0], dtype=np.int64))
         radars[radar.id] = dict(schedule, bias=radar_bias,

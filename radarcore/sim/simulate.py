@@ -45,6 +45,26 @@ Scenarios (:data:`SCENARIOS`):
     2 Doppler radars; drones that fly in and hover 270-330 m outside the
     alert circle, inside the warning zone, and 70-120 m outside the critical
     polygon.  400 s.
+``birdrich``
+    The bird-rich picture: 4 radars, 50 clutter plots per scan per radar,
+    300 targets: 30 drones (multirotor, fixed-wing, loiter, one swarm...),
+    269 birds of five behaviours (soaring, V formation, commuter, agile
+    flock, gull; a third in flocks of 3-6) and a light aircraft.  300 s.
+``birdmix``
+    4 radars, 20 clutter plots per scan, 12 drones (multirotor, fixed-wing,
+    loiter) flying in among 214 soaring, V-formation, commuting and
+    agile-flock birds.  500 s.
+``birdlarge``
+    8 radars, 200 clutter plots per scan, 3,000 targets: 400 drones and
+    2,600 birds.  120 s.
+
+The three bird scenes draw every target's behaviour parameters per target
+(:mod:`radarcore.sim.behaviours`, docs/behaviours.md), write the
+``behaviour`` column of truth.csv, and take options: ``n_drones``,
+``n_radars`` (2-8), ``clutter_per_scan``, ``behaviours`` and
+``exclude_behaviours`` (draw only some behaviours).  Their targets' radar
+cross-sections fluctuate from plot to plot and detection follows the SNR
+(:mod:`radarcore.sim.sensors`).
 
 In the zone scenarios ``info["roles"]`` gives each target's role
 (``enters_alert``, ``enters_critical``, ``turns_back``, ``skirt_warning``,
@@ -70,6 +90,7 @@ import numpy as np
 from ingest.csvio import write_plots_csv, write_truth_csv
 from radarcore.core.config import SiteConfig, dump_site
 from radarcore.sim.intrusions import truth_min_distance, truth_zone_events, zone_geometry
+from radarcore.sim.behaviours import BEHAVIOURS
 from radarcore.sim.scenarios import SPECS, grid_step
 from radarcore.sim.sensors import observe
 from radarcore.sim.trajectories import Trajectories
@@ -166,7 +187,8 @@ def _resolve_bias(bias, site, sequence):
     return resolved
 
 
-def simulate(name, seed=0, duration_s=None, n_targets=None, bias=None):
+def simulate(name, seed=0, duration_s=None, n_targets=None, bias=None, n_drones=None,
+             n_radars=None, clutter_per_scan=None, behaviours=None, exclude_behaviours=None):
     """Simulate a named scenario.
 
     Parameters
@@ -184,11 +206,18 @@ def simulate(name, seed=0, duration_s=None, n_targets=None, bias=None):
         size; ``birds``: number of flocks; ``large``: targets;
         ``intrusion``: plant-1 drones (at least 3; one more flies at
         substation-2); ``birdzone``: number of flocks; ``skirt`` and
-        ``hover``: fixed (6 and 3).  The scenario's default when None.
+        ``hover``: fixed (6 and 3); ``birdrich``, ``birdmix``,
+        ``birdlarge``: all targets (the drones keep their share unless
+        ``n_drones`` is given).  The scenario's default when None.
     bias : None, bool or dict
         None or False: unbiased radars.  True: small random biases
         (:func:`random_bias`).  A dict ``radar_id -> (range_bias_m,
         azimuth_bias_deg)``: those biases (other radars unbiased).
+    n_drones, n_radars, clutter_per_scan, behaviours, exclude_behaviours
+        Bird scenes only (see :class:`radarcore.sim.scenarios.BirdMix`):
+        drone count, 2-8 radars, mean false plots per scan per radar, the
+        behaviours to draw (sequence of names; None: all) and those not to
+        draw.  An error for the other scenarios.
 
     Returns
     -------
@@ -204,16 +233,33 @@ def simulate(name, seed=0, duration_s=None, n_targets=None, bias=None):
         if isinstance(n_targets, bool) or int(n_targets) != n_targets:
             raise ValueError(f"n_targets must be a whole number, got {n_targets!r}")
         n_targets = int(n_targets)
+    options = dict(n_drones=n_drones, n_radars=n_radars, clutter_per_scan=clutter_per_scan,
+                   behaviours=behaviours, exclude_behaviours=exclude_behaviours)
+    given = sorted(key for key, value in options.items() if value is not None)
+    if spec.mix is None and given:
+        raise ValueError(f"option(s) {', '.join(given)} apply to the bird scenes only "
+                         f"({', '.join(n for n, s in SPECS.items() if s.mix is not None)}), "
+                         f"not to {name!r}")
     period = spec.truth_period_s
     duration_s = period * math.ceil(duration_s / period - 1e-9)
-    step_s = grid_step(spec.max_targets(n_targets), duration_s, period)
 
     target_seed, sensor_seed, bias_seed = np.random.SeedSequence(seed).spawn(3)
-    site = spec.site()
-    trajectories, facts = spec.targets(np.random.default_rng(target_seed), duration_s, step_s,
-                                       n_targets)
+    if spec.mix is not None:
+        mix = spec.mix.with_options(n_targets=n_targets, **options)
+        step_s = grid_step(mix.n_targets, duration_s, period)
+        site = spec.site(mix)
+        trajectories, facts = spec.targets(np.random.default_rng(target_seed), duration_s,
+                                           step_s, mix)
+        threshold_db = mix.detection_threshold_db
+    else:
+        step_s = grid_step(spec.max_targets(n_targets), duration_s, period)
+        site = spec.site()
+        trajectories, facts = spec.targets(np.random.default_rng(target_seed), duration_s,
+                                           step_s, n_targets)
+        threshold_db = None
     bias_by_radar = _resolve_bias(bias, site, bias_seed)
-    plots, plot_target_id, radars = observe(site, trajectories, sensor_seed, bias_by_radar)
+    plots, plot_target_id, radars = observe(site, trajectories, sensor_seed, bias_by_radar,
+                                            detection_threshold_db=threshold_db)
     truth = trajectories.truth(period)
     n_clutter = int(np.count_nonzero(plot_target_id == 0))
     info = {
@@ -276,6 +322,19 @@ def add_parser(subparsers):
                         help="target count (see radarcore.sim.simulate.simulate; default: the scenario's)")
     parser.add_argument("--bias", action="store_true",
                         help="give every radar a small random range and azimuth bias")
+    bird = parser.add_argument_group(
+        "bird scenes", "options of birdrich, birdmix and birdlarge (docs/behaviours.md)")
+    bird.add_argument("--drones", type=int, default=None, metavar="N",
+                      help="drone count (default: the scene's share of --targets)")
+    bird.add_argument("--radars", type=int, default=None, metavar="N",
+                      help="radars on the ring around the asset, 2 to 8")
+    bird.add_argument("--clutter", type=float, default=None, metavar="N",
+                      help="mean false plots per scan per radar")
+    bird.add_argument("--behaviours", default=None, metavar="LIST",
+                      help="comma-separated behaviours to draw, the others not "
+                           "(" + ", ".join(BEHAVIOURS) + ")")
+    bird.add_argument("--exclude-behaviours", default=None, metavar="LIST",
+                      help="comma-separated behaviours not to draw")
     parser.set_defaults(func=run)
     return parser
 
@@ -290,9 +349,16 @@ def run(args):
         print(f"radarcore simulate: unknown scenario {args.name!r}; choose from: "
               f"{', '.join(SCENARIOS)}", file=sys.stderr)
         return 2
+    def names(text):
+        return None if text is None else tuple(name.strip() for name in text.split(",")
+                                               if name.strip())
+
     try:
         scenario = simulate(args.name, seed=args.seed, duration_s=args.duration,
-                            n_targets=args.targets, bias=True if args.bias else None)
+                            n_targets=args.targets, bias=True if args.bias else None,
+                            n_drones=args.drones, n_radars=args.radars,
+                            clutter_per_scan=args.clutter, behaviours=names(args.behaviours),
+                            exclude_behaviours=names(args.exclude_behaviours))
     except ValueError as exc:
         print(f"radarcore simulate: {exc}", file=sys.stderr)
         return 2

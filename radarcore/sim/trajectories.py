@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ingest.schema import TRUTH_DTYPE
+from ingest.schema import TRUTH_BEHAVIOUR_DTYPE, TRUTH_DTYPE
 from kernels._jit import njit
 
 __all__ = [
@@ -61,7 +61,17 @@ class Trajectories:
     kind : array_like of str, shape (n_targets,)
         Target kind (``drone``, ``bird``, ``aircraft``, ``balloon``).
     rcs_m2 : array_like of float, shape (n_targets,)
-        Radar cross-section of each target (m^2).
+        Radar cross-section of each target (m^2); the mean of the
+        fluctuating cross-section when ``swerling`` is not 0.
+    behaviour : array_like of str, shape (n_targets,), optional
+        Motion model of each target (``soaring``, ``multirotor``, ...; see
+        docs/behaviours.md); empty strings by default.  When any is
+        non-empty, :meth:`truth` gives the ``behaviour`` column.
+    swerling : array_like of int, shape (n_targets,), optional
+        Plot-to-plot fluctuation of the cross-section
+        (:mod:`radarcore.sim.sensors`): 0 steady (default), 1 exponential
+        (chi-square with 2 degrees of freedom, Swerling I/II), 3 chi-square
+        with 4 degrees of freedom (Swerling III/IV).
 
     Attributes
     ----------
@@ -69,7 +79,7 @@ class Trajectories:
         ``1 .. n_targets``: the truth ``target_id`` of row i is ``i + 1``.
     """
 
-    def __init__(self, step_s, position, velocity, kind, rcs_m2):
+    def __init__(self, step_s, position, velocity, kind, rcs_m2, behaviour=None, swerling=None):
         position = np.ascontiguousarray(position, dtype=np.float64)
         velocity = np.ascontiguousarray(velocity, dtype=np.float64)
         if position.ndim != 3 or position.shape[2] != 3 or position.shape[1] < 2:
@@ -83,13 +93,22 @@ class Trajectories:
         kind = np.asarray(kind, dtype="U16")
         rcs_m2 = np.asarray(rcs_m2, dtype=np.float64)
         n_targets = position.shape[0]
-        if kind.shape != (n_targets,) or rcs_m2.shape != (n_targets,):
-            raise ValueError("kind and rcs_m2 must have shape (n_targets,)")
+        behaviour = np.asarray(np.full(n_targets, "") if behaviour is None else behaviour,
+                               dtype="U16")
+        swerling = np.asarray(np.zeros(n_targets) if swerling is None else swerling,
+                              dtype=np.int8)
+        if (kind.shape != (n_targets,) or rcs_m2.shape != (n_targets,)
+                or behaviour.shape != (n_targets,) or swerling.shape != (n_targets,)):
+            raise ValueError("kind, rcs_m2, behaviour and swerling must have shape (n_targets,)")
+        if not np.isin(swerling, (0, 1, 3)).all():
+            raise ValueError("swerling must be 0, 1 or 3 for every target")
         self.step_s = float(step_s)
         self.position = position
         self.velocity = velocity
         self.kind = kind
         self.rcs_m2 = rcs_m2
+        self.behaviour = behaviour
+        self.swerling = swerling
         self.target_id = np.arange(1, n_targets + 1, dtype=np.int64)
 
     @property
@@ -148,7 +167,8 @@ class Trajectories:
         Returns
         -------
         ndarray of TRUTH_DTYPE, shape (n_times * n_targets,)
-            Sorted by time, then target_id.
+            Sorted by time, then target_id; of TRUTH_BEHAVIOUR_DTYPE (with
+            the ``behaviour`` column) when any target has a behaviour.
         """
         if not period_s > 0.0:
             raise ValueError(f"period_s must be positive, got {period_s}")
@@ -157,12 +177,16 @@ class Trajectories:
         t_s = np.repeat(times, self.n_targets)
         index = np.tile(np.arange(self.n_targets), n_times)
         position, velocity = self.state_at(index, t_s)
-        truth = np.empty(t_s.shape[0], dtype=TRUTH_DTYPE)
+        with_behaviour = bool(np.any(self.behaviour != ""))
+        truth = np.empty(t_s.shape[0],
+                         dtype=TRUTH_BEHAVIOUR_DTYPE if with_behaviour else TRUTH_DTYPE)
         truth["time_s"] = t_s
         truth["target_id"] = self.target_id[index]
         truth["east_m"], truth["north_m"], truth["up_m"] = position.T
         truth["v_east_mps"], truth["v_north_mps"], truth["v_up_mps"] = velocity.T
         truth["kind"] = self.kind[index]
+        if with_behaviour:
+            truth["behaviour"] = self.behaviour[index]
         return truth
 
     @classmethod
@@ -177,7 +201,9 @@ class Trajectories:
                    np.concatenate([part.position for part in parts]),
                    np.concatenate([part.velocity for part in parts]),
                    np.concatenate([part.kind for part in parts]),
-                   np.concatenate([part.rcs_m2 for part in parts]))
+                   np.concatenate([part.rcs_m2 for part in parts]),
+                   np.concatenate([part.behaviour for part in parts]),
+                   np.concatenate([part.swerling for part in parts]))
 
 
 @njit(inline="always")
