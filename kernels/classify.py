@@ -58,7 +58,19 @@ heading changes of a bird:
     ``snr_db + 40 log10(range_m / 1000 m)``, the SNR the target would give at
     1 km: by the radar equation ``10 log10(rcs) + const``, a radar
     cross-section proxy.  EW mean over the plots that carry an SNR, with its
-    own count.
+    own count, and its EW variance (``snr_1km_var_db2``): the plot-to-plot
+    fluctuation of the cross-section (scintillation; a flapping bird's swings
+    more than a drone's).
+``signed turn rate``
+    EW mean of the signed turn rate (counter-clockwise positive), with the
+    weights of the ``|turn rate|`` statistics: ``|signed| / |turn|`` near 1
+    is sustained same-way turning (a bird circling in a thermal, a loiterer
+    over a site), near 0 a heading that wanders both ways.
+``flocking fraction``
+    EW mean (time constant :data:`TAU_FLOCK_S`) of ``[neighbours > 0]`` over
+    the output epochs (:func:`update_flocking`, called by
+    :func:`classify_model` before it classifies): a bird of a flock is in
+    one most of the time, a drone that passes a flock only for a moment.
 
 The time constants and thresholds above and :data:`SETTLE_S` are fixed
 model constants (the engine calls :func:`update_features` with no
@@ -67,8 +79,8 @@ track's latest update counts with ``dt = 0``.  The classifier below reads
 the speed, turn-rate, height and SNR statistics; the climb and hover
 statistics are kept for reports and further terms.
 
-Classifier
-----------
+Naive-Bayes classifier
+----------------------
 :func:`classify` is a naive-Bayes classifier over the classes
 ``drone, bird, aircraft, unknown`` (:data:`CLASS_NAMES`).  All its numbers
 are in the flat parameter vector ``params`` (:data:`CLASSIFY_PARAM_NAMES`,
@@ -160,6 +172,35 @@ Parameter layout: the mean and spread of Gaussian term ``G_*`` for class
 ``C_*`` are ``params[P_GAUSSIAN + 2 (N_CLASSES G + C)]`` and the next entry;
 the priors and flock probabilities are ``params[P_PRIOR + C]`` and
 ``params[P_FLOCK + C]``; the scalars have their own ``P_*`` index.
+
+Learned classifier
+------------------
+The engine's emit step runs :func:`classify_model`, a multinomial logistic
+regression fitted by ``benchmarks/fit_classifier.py`` on simulated tracks of
+several bird and drone behaviours (``radarcore/core/classify_model.json``;
+see docs/classifier.md).  From a track's feature row and this epoch's
+flocking count it builds the :data:`N_BASE` base columns ``z`` named by the
+``D_*`` constants (physical quantities: speed, its spread, hover fraction,
+climb, turn rate, its spread and persistence, height, RCS proxy ``snr_1km
+- snr_1m2_1km_db`` in dBsm, SNR spread, flocking now and over time, the
+number of updates; a statistic with no sample yet is 0 with its ``has_*``
+column 0), standardises them, ``s_k = (z_k - mean_k) / scale_k``, and
+appends the products :data:`DESIGN_PRODUCTS` (squares give class-specific
+optima, as a Gaussian would; cross terms let, e.g., circling weigh
+differently for fast and slow targets).  With the weights ``W`` and bias
+``b`` of the fit (each ``s_k`` clipped to ``[-4, 4]``, :data:`DESIGN_CLIP`:
+a value far outside what the fit saw gives bounded evidence), the temperature ``T`` fitted on held-out seeds and the
+thin-evidence mass ``u = exp(-n / n0)``:
+
+.. math::
+
+    q = \mathrm{softmax}((W s + b) / T), \quad
+    p_c = (1 - u) q_c + u [c = unknown]
+
+All numbers are in one flat vector (``M_*`` layout,
+:func:`validate_model_params`); the radar calibration ``snr_1m2_1km_db``
+is its entry ``M_SNR_1M2_1KM_DB``.  The naive-Bayes :func:`classify` below
+is kept as the reference the model was measured against.
 
 Tiers, as in stumpy: :func:`classify_tracks` and :func:`flock_neighbours`
 are Python wrappers that validate their arguments and allocate outputs;
@@ -704,6 +745,8 @@ D_FLOCK_FRACTION = 18      # EW fraction of epochs with a flocking neighbour
 D_LOG_UPDATES = 19         # ln(updates)
 D_LOG_TURN = 20            # ln(1 + turn)
 N_BASE = 21
+#: Standardised base columns are clipped to [-DESIGN_CLIP, DESIGN_CLIP].
+DESIGN_CLIP = 4.0
 #: Products of standardised base columns appended to the design (a == b: a square).
 DESIGN_PRODUCTS = ((D_SPEED, D_SPEED), (D_LOG_HEIGHT, D_LOG_HEIGHT), (D_RCS, D_RCS),
                    (D_SNR_STD, D_SNR_STD), (D_TURN, D_TURN), (D_SPEED_STD, D_SPEED_STD),
@@ -725,7 +768,7 @@ DESIGN_NAMES = _BASE_NAMES + tuple(f"{_BASE_NAMES[a]}*{_BASE_NAMES[b]}"
 
 #: Layout of the model vector (:func:`validate_model_params`).
 M_N_DESIGN = 0             # N_DESIGN, as a check that the model fits this kernel
-M_EVIDENCE_UPDATES = 1     # n0 of the thin-evidence mass u = exp(-n / n0)
+M_EVIDENCE_S = 1           # t0 of the thin-evidence mass u = exp(-age_s / t0) (s)
 M_TEMPERATURE = 2          # T: logits are divided by T (calibration)
 M_SNR_1M2_1KM_DB = 3       # normalised SNR of a 1 m^2 target (radar calibration, dB)
 M_MEAN = 4                 # N_BASE means of the base columns
@@ -742,7 +785,7 @@ def validate_model_params(model):
     ------
     ValueError
         Wrong length, a model made for another design (``M_N_DESIGN``), a
-        non-finite entry, a spread, temperature or ``n0`` that is not
+        non-finite entry, a spread, temperature or ``t0`` that is not
         positive; the message names the entry.
     """
     model = np.ascontiguousarray(model, dtype=np.float64)
@@ -754,7 +797,7 @@ def validate_model_params(model):
     if int(model[M_N_DESIGN]) != N_DESIGN:
         raise ValueError(f"model was made for {int(model[M_N_DESIGN])} design columns, "
                          f"this kernel has {N_DESIGN}: refit it (benchmarks/fit_classifier.py)")
-    for index, name in ((M_EVIDENCE_UPDATES, "evidence_updates"), (M_TEMPERATURE, "temperature")):
+    for index, name in ((M_EVIDENCE_S, "evidence_s"), (M_TEMPERATURE, "temperature")):
         if not model[index] > 0.0:
             raise ValueError(f"model {name} must be positive, got {model[index]}")
     scale = model[M_SCALE:M_SCALE + N_BASE]
@@ -804,10 +847,11 @@ def _design(features_i, neighbours, snr_1m2_1km_db, z):
 
 @njit
 def _standardised_design(features_i, neighbours, model, z, s):
-    """Design vector ``s`` (N_DESIGN,): standardised base columns, then their products."""
+    """Design vector ``s`` (N_DESIGN,): standardised, clipped base columns, then their products."""
     _design(features_i, neighbours, model[M_SNR_1M2_1KM_DB], z)
     for k in range(N_BASE):
-        s[k] = (z[k] - model[M_MEAN + k]) / model[M_SCALE + k]
+        # clipped: a value far outside the fitted range gives bounded evidence
+        s[k] = min(max((z[k] - model[M_MEAN + k]) / model[M_SCALE + k], -DESIGN_CLIP), DESIGN_CLIP)
     for q in range(N_PRODUCTS):
         s[N_BASE + q] = s[_PRODUCT_A[q]] * s[_PRODUCT_B[q]]
 
@@ -839,7 +883,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
     For each track: the flocking cue of this epoch is folded into its
     features (:func:`update_flocking`), then with the design vector ``s``
     (:func:`_standardised_design`), weights ``W (N_CLASSES, N_DESIGN)``, bias
-    ``b``, temperature ``T`` and ``u = exp(-n / n0)``::
+    ``b``, temperature ``T`` and ``u = exp(-age_s / t0)``::
 
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
@@ -867,7 +911,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
     s = np.empty(N_DESIGN)
     logit = np.empty(N_CLASSES)
     inv_t = 1.0 / model[M_TEMPERATURE]
-    n0 = model[M_EVIDENCE_UPDATES]
+    t0 = model[M_EVIDENCE_S]
     for row in range(k):
         i = slots[row]
         if i < 0 or i >= features.shape[0]:
@@ -886,7 +930,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         for c in range(N_CLASSES):
             logit[c] = np.exp(logit[c] - top)
             total += logit[c]
-        u = np.exp(-features[i, F_N_UPDATES] / n0)
+        u = np.exp(-features[i, F_AGE_S] / t0)
         for c in range(N_CLASSES):
             out[row, c] = (1.0 - u) * logit[c] / total
         out[row, C_UNKNOWN] += u

@@ -196,11 +196,12 @@ def reference_probabilities(features, neighbours, model):
     out = np.empty((features.shape[0], N_CLASSES))
     for r in range(features.shape[0]):
         s = (reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB]) - mean) / scale
+        s = np.clip(s, -K.DESIGN_CLIP, K.DESIGN_CLIP)
         s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
         logit = (w @ s + b) / model[K.M_TEMPERATURE]
         q = np.exp(logit - logit.max())
         q /= q.sum()
-        u = math.exp(-features[r, K.F_N_UPDATES] / model[K.M_EVIDENCE_UPDATES])
+        u = math.exp(-features[r, K.F_AGE_S] / model[K.M_EVIDENCE_S])
         out[r] = (1.0 - u) * q
         out[r, C_UNKNOWN] += u
     return out
@@ -209,7 +210,7 @@ def reference_probabilities(features, neighbours, model):
 def random_model(rng):
     model = np.zeros(K.N_MODEL_PARAMS)
     model[K.M_N_DESIGN] = K.N_DESIGN
-    model[K.M_EVIDENCE_UPDATES] = rng.uniform(0.5, 6.0)
+    model[K.M_EVIDENCE_S] = rng.uniform(0.5, 6.0)
     model[K.M_TEMPERATURE] = rng.uniform(0.5, 3.0)
     model[K.M_SNR_1M2_1KM_DB] = rng.uniform(30.0, 60.0)
     model[K.M_MEAN:K.M_MEAN + K.N_BASE] = rng.normal(0.0, 5.0, K.N_BASE)
@@ -222,6 +223,7 @@ def random_model(rng):
 def random_features(rng, k):
     f = np.zeros((k, N_FEATURES))
     f[:, K.F_N_UPDATES] = rng.integers(0, 80, k)
+    f[:, K.F_AGE_S] = rng.integers(0, 2, k) * rng.uniform(0, 60, k)
     f[:, K.F_KINEMATIC_COUNT] = rng.integers(0, 2, k) * rng.integers(1, 60, k)
     f[:, K.F_SPEED_MEAN_MPS] = rng.uniform(0, 70, k)
     f[:, K.F_SPEED_VAR_M2PS2] = rng.exponential(10, k)
@@ -276,7 +278,8 @@ def test_design_matrix_matches_reference(seed):
                          for r in range(12)])
     np.testing.assert_allclose(raw, expected, rtol=1e-12, atol=1e-12)
     s = design_matrix(features, neighbours, model)
-    base = (expected - model[K.M_MEAN:K.M_MEAN + K.N_BASE]) / model[K.M_SCALE:K.M_SCALE + K.N_BASE]
+    base = np.clip((expected - model[K.M_MEAN:K.M_MEAN + K.N_BASE])
+                   / model[K.M_SCALE:K.M_SCALE + K.N_BASE], -K.DESIGN_CLIP, K.DESIGN_CLIP)
     np.testing.assert_allclose(s[:, :K.N_BASE], base, rtol=1e-9, atol=1e-12)
     for q, (a, c) in enumerate(K.DESIGN_PRODUCTS):
         np.testing.assert_allclose(s[:, K.N_BASE + q], base[:, a] * base[:, c], rtol=1e-9,
@@ -286,7 +289,7 @@ def test_design_matrix_matches_reference(seed):
 def test_no_evidence_is_unknown():
     rng = np.random.default_rng(3)
     features = random_features(rng, 5)
-    features[:, K.F_N_UPDATES] = 0.0
+    features[:, K.F_AGE_S] = 0.0
     p = classify_tracks_model(features, np.arange(5), np.zeros(5), 1.0, random_model(rng))
     np.testing.assert_allclose(p[:, C_UNKNOWN], 1.0)
 
@@ -298,7 +301,7 @@ def test_model_validation_names_the_problem():
         validate_model_params(model[:-1])
     for index, value, message in ((K.M_N_DESIGN, K.N_DESIGN + 1, "refit"),
                                   (K.M_TEMPERATURE, 0.0, "temperature must be positive"),
-                                  (K.M_EVIDENCE_UPDATES, -1.0, "evidence_updates"),
+                                  (K.M_EVIDENCE_S, -1.0, "evidence_s"),
                                   (K.M_SCALE + K.D_RCS, 0.0, "scale of rcs"),
                                   (K.M_BIAS, np.nan, "finite")):
         bad = model.copy()

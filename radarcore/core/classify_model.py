@@ -29,7 +29,7 @@ def model_to_dict(model, info=None):
         "format": "radarcore-classify-model/1",
         "classes": list(K.CLASS_NAMES),
         "design": list(K.DESIGN_NAMES),
-        "evidence_updates": float(model[K.M_EVIDENCE_UPDATES]),
+        "evidence_s": float(model[K.M_EVIDENCE_S]),
         "temperature": float(model[K.M_TEMPERATURE]),
         "snr_1m2_1km_db": float(model[K.M_SNR_1M2_1KM_DB]),
         "mean": model[K.M_MEAN:K.M_MEAN + K.N_BASE].tolist(),
@@ -57,7 +57,7 @@ def model_from_dict(data, source="model"):
                              "(benchmarks/fit_classifier.py)")
         model = np.zeros(K.N_MODEL_PARAMS)
         model[K.M_N_DESIGN] = K.N_DESIGN
-        model[K.M_EVIDENCE_UPDATES] = data["evidence_updates"]
+        model[K.M_EVIDENCE_S] = data["evidence_s"]
         model[K.M_TEMPERATURE] = data["temperature"]
         model[K.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
         model[K.M_MEAN:K.M_MEAN + K.N_BASE] = data["mean"]
