@@ -41,10 +41,9 @@ def load_old(rev, out_dir="out"):
     path = os.path.join(out_dir, "old_classify.py")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(source)
-    spec = importlib.util.spec_from_file_location("old_classify", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if out_dir not in sys.path:
+        sys.path.insert(0, out_dir)
+    return importlib.import_module("old_classify")
 
 
 def histories(n_tracks, n_updates, seed=0):
@@ -64,14 +63,37 @@ def histories(n_tracks, n_updates, seed=0):
     return xs, ts, snr, rng_m
 
 
+_DRIVER_SOURCE = """
+import numba
+from {module} import update_features
+
+
+@numba.njit
+def drive(f, xs, ts, snr, rng_m):
+    for i in range(ts.shape[0]):
+        for k in range(ts.shape[1]):
+            update_features(f[i], xs[i, k], ts[i, k], snr[i, k], rng_m[i, k])
+"""
+_DRIVERS = {}
+
+
+def _driver(module, out_dir="out"):
+    """A compiled loop over every update (no Python call per update), in a module of its own."""
+    if module.__name__ not in _DRIVERS:
+        name = "drive_" + module.__name__.replace(".", "_")
+        path = os.path.join(out_dir, name + ".py")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(_DRIVER_SOURCE.format(module=module.__name__))
+        _DRIVERS[module.__name__] = importlib.import_module(name).drive
+    return _DRIVERS[module.__name__]
+
+
 def run_updates(module, xs, ts, snr, rng_m):
     n_tracks, n_updates = ts.shape
     f = np.zeros((n_tracks, module.N_FEATURES))
+    drive = _driver(module)
     t0 = time.perf_counter()
-    for i in range(n_tracks):
-        row = f[i]
-        for k in range(n_updates):
-            module.update_features(row, xs[i, k], ts[i, k], snr[i, k], rng_m[i, k])
+    drive(f, xs, ts, snr, rng_m)
     return f, time.perf_counter() - t0
 
 
