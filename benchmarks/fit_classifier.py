@@ -69,7 +69,7 @@ from ingest.schema import TRACK_ROW_DTYPE  # noqa: E402
 from kernels import classify as K  # noqa: E402
 from kernels import tracker as tracker_kernels  # noqa: E402
 from kernels.classify import flock_neighbours  # noqa: E402
-from radarcore.core.classify_model import MODEL_PATH, load_classify_model  # noqa: E402
+from radarcore.core.classify_model import MODEL_PATH  # noqa: E402
 from radarcore.core.classify_model import save_classify_model  # noqa: E402
 from radarcore.core.engine import Engine  # noqa: E402
 
