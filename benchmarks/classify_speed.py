@@ -14,8 +14,9 @@ history of states, times about a second apart and SNRs), it times
   the old ``classify``, the new ``classify_model``),
 
 first checking that the new kernels give the same feature columns as the
-old where both have them.  It prints nanoseconds per update and per track
-classification, and the ratio new / old per plot, with one output epoch per
+old where both have them.  Rounds alternate old and new, so that a change
+in machine load hits both; it prints the median and range of the per-round
+ratios, the best nanoseconds per update and per track classification, and the ratio new / old per plot, with one output epoch per
 ``--plots-per-epoch`` plots of a track (1 s epochs, 1-4 radars).
 """
 import argparse
@@ -32,6 +33,10 @@ import numpy as np  # noqa: E402
 
 from kernels import classify as new  # noqa: E402
 from radarcore.core.classify_model import load_classify_model  # noqa: E402
+
+
+#: Output epochs timed together per round (one call is too short to time alone).
+EPOCHS_PER_ROUND = 20
 
 
 def load_old(rev, out_dir="out"):
@@ -130,12 +135,19 @@ def main(argv=None):
         timings["update_old"].append(run_updates(old, xs, ts, snr, rng_m)[1])
         timings["update_new"].append(run_updates(new, xs, ts, snr, rng_m)[1])
         t0 = time.perf_counter()
-        old.classify(f_old, slots, neighbours, params, out)
-        timings["classify_old"].append(time.perf_counter() - t0)
+        for e in range(EPOCHS_PER_ROUND):
+            old.classify(f_old, slots, neighbours, params, out)
+        timings["classify_old"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
         t0 = time.perf_counter()
-        new.classify_model(f_new, slots, neighbours, 1e6 + r + 1, model, out)
-        timings["classify_new"].append(time.perf_counter() - t0)
+        for e in range(EPOCHS_PER_ROUND):
+            new.classify_model(f_new, slots, neighbours, 1e6 + r * EPOCHS_PER_ROUND + e + 1,
+                               model, out)
+        timings["classify_new"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
     n_updates = args.tracks * args.updates
+    for part in ("update", "classify"):
+        ratios = np.array(timings[f"{part}_new"]) / np.array(timings[f"{part}_old"])
+        print(f"  {part}: new / old per round, median {np.median(ratios):.2f} "
+              f"(range {ratios.min():.2f}-{ratios.max():.2f})")
     best = {k: min(v) for k, v in timings.items()}
     per = {"update_old": best["update_old"] / n_updates * 1e9,
            "update_new": best["update_new"] / n_updates * 1e9,
