@@ -194,7 +194,7 @@ thin-evidence mass ``u = exp(-n / n0)``:
 
 .. math::
 
-    q = \mathrm{softmax}((W s + b) / T), \quad
+    q = \\mathrm{softmax}((W s + b) / T), \\quad
     p_c = (1 - u) q_c + u [c = unknown]
 
 All numbers are in one flat vector (``M_*`` layout,
