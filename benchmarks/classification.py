@@ -1,7 +1,7 @@
 """Track classification and bird false alerts, measured on the engine's output.
 
     python benchmarks/classification.py [--scenarios birdzone:0-3 birds:1-2 ...]
-        [--param NAME=VALUE ...] [--flock-radius M] [--flock-dv MPS] [--jobs 2] [--quiet]
+        [--model FILE] [--flock-radius M] [--flock-dv MPS] [--jobs 2] [--quiet]
 
 Runs the engine (:class:`radarcore.core.engine.Engine`) on simulated scenarios
 (:func:`radarcore.sim.simulate.simulate`) and keeps, for every output row of a
@@ -34,10 +34,11 @@ within :data:`LATE_LIMIT_S` after the entry).  **Drone as bird** counts, per
 drone, the epochs in which a row labelled with it is counted as a bird (the
 longest run of consecutive epochs in brackets).
 
-Classifier parameters (``--param``, names of
-:data:`kernels.classify.CLASSIFY_PARAM_NAMES`) and the flocking radius and
-velocity bound are overridden per engine instance, so candidates can be
-compared without editing the sources.
+A classifier model file (``--model``, written by
+``benchmarks/fit_classifier.py``; default the shipped
+``radarcore/core/classify_model.json``) and the flocking radius and velocity
+bound are overridden per engine instance, so candidates can be compared
+without editing the sources.
 """
 import argparse
 import math
@@ -51,8 +52,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from kernels import tracker as tracker_kernels  # noqa: E402
-from kernels.classify import CLASS_NAMES, CLASSIFY_PARAM_NAMES, C_BIRD, C_UNKNOWN  # noqa: E402
-from kernels.classify import default_classify_params, validate_classify_params  # noqa: E402
+from kernels.classify import CLASS_NAMES, C_BIRD, C_UNKNOWN  # noqa: E402
+from kernels.classify import validate_model_params  # noqa: E402
+from radarcore.core.classify_model import load_classify_model  # noqa: E402
 from radarcore.core.engine import Engine  # noqa: E402
 from radarcore.sim.simulate import simulate, truth_zone_events  # noqa: E402
 
@@ -70,7 +72,7 @@ KINDS = ("drone", "bird", "aircraft", "balloon", "clutter")
 DEFAULT_RUNS = ("birdzone:0-3", "birds:1-2", "intrusion:0-2", "hover:0-2", "skirt:0-2",
                 "swarm:0-2", "sparse:0-2")
 #: Scenarios whose drone lead times are reported.
-LEAD_SCENARIOS = ("intrusion", "birdzone")
+LEAD_SCENARIOS = ("intrusion", "birdzone", "birdrich", "birdmix")
 
 
 class RecordingEngine(Engine):
@@ -96,7 +98,7 @@ def run_engine(scenario, classify_params=None, flock_radius_m=None, flock_max_dv
     """Rows, class probabilities (rows x 4) and alert events of one scenario."""
     engine = RecordingEngine(scenario.site)
     if classify_params is not None:
-        engine.classify_params = validate_classify_params(classify_params)
+        engine.classify_params = validate_model_params(classify_params)
     if flock_radius_m is not None:
         engine.params[tracker_kernels.P_FLOCK_RADIUS] = float(flock_radius_m)
     if flock_max_dv_mps is not None:
@@ -221,6 +223,13 @@ def evaluate(name, seed, classify_params=None, flock_radius_m=None, flock_max_dv
         elif tracks[m][1] == "bird" and (tracks[m][0], event["asset_id"]) not in critical:
             false_bird.append(event)
 
+    # birds that raised any alert (a raise attributed to them), and at alert or critical
+    n_birds = sum(1 for tr in tracks if tr[1] == "bird")
+    raised_any = {int(m) for e, m in zip(events, owner) if e["event"] == "raise" and m >= 0
+                  and tracks[m][1] == "bird"}
+    raised_high = {int(m) for e, m in zip(events, owner) if e["event"] in ("raise", "escalate")
+                   and m >= 0 and tracks[m][1] == "bird" and e["level"] in ("alert", "critical")}
+
     leads = []
     for z in zone_events:
         if z["kind"] != "drone" or z["level"] != "alert" or z["at_start"] or z["entry_index"]:
@@ -242,7 +251,8 @@ def evaluate(name, seed, classify_params=None, flock_radius_m=None, flock_max_dv
                        for e in false_bird],
         "false_clutter": [(e["time_s"], e["asset_id"], e["level"], e["class"], e["track_id"])
                           for e in false_clutter],
-        "leads": leads,
+        "leads": leads, "n_birds": n_birds, "birds_raised": len(raised_any),
+        "birds_raised_high": len(raised_high),
     }
 
 
@@ -288,17 +298,25 @@ def print_confusion(results, title):
 def print_alerts(results):
     print("\n== Alerts per scenario run ==")
     print(f"  {'run':<14}{'raises':>7}{'false bird':>12}{'/h':>7}{'no truth':>10}{'/h':>7}"
-          f"   drones counted as bird: epochs (longest run)")
+          f"{'birds raising':>15}{'(alert+)':>10}   drones counted as bird: epochs (longest run)")
     for r in results:
         hours = r["duration_s"] / 3600.0
         worst = ", ".join(f"{tid}:{n}({run})"
                           for tid, (n, run) in sorted(r["drone_as_bird"].items()) if n)
         print(f"  {r['name'] + ':' + str(r['seed']):<14}{r['raises']:>7}{len(r['false_bird']):>12}"
               f"{len(r['false_bird']) / hours:>7.1f}{len(r['false_clutter']):>10}"
-              f"{len(r['false_clutter']) / hours:>7.1f}   {worst or '-'}")
+              f"{len(r['false_clutter']) / hours:>7.1f}"
+              f"{r['birds_raised']:>8}/{r['n_birds']:<6}{r['birds_raised_high']:>10}   {worst or '-'}")
     by_name = {}
     for r in results:
         by_name.setdefault(r["name"], []).append(r)
+    n_birds = sum(r["n_birds"] for r in results)
+    if n_birds:
+        raised = sum(r["birds_raised"] for r in results)
+        high = sum(r["birds_raised_high"] for r in results)
+        print(f"\n  birds that raised any alert: {raised} of {n_birds} "
+              f"({100.0 * raised / n_birds:.1f} %), at alert or critical: {high} "
+              f"({100.0 * high / n_birds:.1f} %)")
     print("\n  totals per scenario: false alerts per hour (bird + no truth), drone epochs as bird")
     for name, runs in by_name.items():
         hours = sum(r["duration_s"] for r in runs) / 3600.0
@@ -345,16 +363,6 @@ def parse_runs(specs):
     return runs
 
 
-def parse_params(items):
-    params = default_classify_params()
-    for item in items:
-        name, _, value = item.partition("=")
-        if name not in CLASSIFY_PARAM_NAMES:
-            raise SystemExit(f"unknown classifier parameter {name!r}")
-        params[CLASSIFY_PARAM_NAMES.index(name)] = float(value)
-    return validate_classify_params(params)
-
-
 def _evaluate(args):
     return evaluate(*args)
 
@@ -363,8 +371,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_RUNS),
                         help="runs as name:seeds, e.g. birdzone:0-3 birds:1,2")
-    parser.add_argument("--param", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="classifier parameter overrides")
+    parser.add_argument("--model", default=None,
+                        help="classifier model file (default: the shipped one)")
     parser.add_argument("--flock-radius", type=float, default=None, help="flocking radius (m)")
     parser.add_argument("--flock-dv", type=float, default=None,
                         help="flocking velocity bound (m/s)")
@@ -372,7 +380,7 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no per-event listing")
     args = parser.parse_args(argv)
 
-    params = parse_params(args.param)
+    params = load_classify_model(args.model)
     runs = parse_runs(args.scenarios)
     Engine.warmup()
     start = time.perf_counter()
@@ -384,10 +392,12 @@ def main(argv=None):
         results = [_evaluate(job) for job in jobs]
     print(f"{len(runs)} runs in {time.perf_counter() - start:.1f} s")
 
-    bird_runs = [r for r in results if r["name"] in ("birdzone", "birds")]
-    drone_runs = [r for r in results if r["name"] not in ("birdzone", "birds")]
+    bird_scenes = ("birdzone", "birds", "birdrich", "birdmix", "birdlarge")
+    bird_runs = [r for r in results if r["name"] in bird_scenes]
+    drone_runs = [r for r in results if r["name"] not in bird_scenes]
     if bird_runs:
-        print_confusion(bird_runs, "bird scenarios (birdzone, birds)")
+        print_confusion(bird_runs, "bird scenarios (" + ", ".join(
+            sorted({r["name"] for r in bird_runs})) + ")")
     if drone_runs:
         print_confusion(drone_runs, "drone scenarios (" + ", ".join(
             sorted({r["name"] for r in drone_runs})) + ")")

@@ -58,7 +58,19 @@ heading changes of a bird:
     ``snr_db + 40 log10(range_m / 1000 m)``, the SNR the target would give at
     1 km: by the radar equation ``10 log10(rcs) + const``, a radar
     cross-section proxy.  EW mean over the plots that carry an SNR, with its
-    own count.
+    own count, and its EW variance (``snr_1km_var_db2``): the plot-to-plot
+    fluctuation of the cross-section (scintillation; a flapping bird's swings
+    more than a drone's).
+``signed turn rate``
+    EW mean of the signed turn rate (counter-clockwise positive), with the
+    weights of the ``|turn rate|`` statistics: ``|signed| / |turn|`` near 1
+    is sustained same-way turning (a bird circling in a thermal, a loiterer
+    over a site), near 0 a heading that wanders both ways.
+``flocking fraction``
+    EW mean (time constant :data:`TAU_FLOCK_S`) of ``[neighbours > 0]`` over
+    the output epochs (:func:`update_flocking`, called by
+    :func:`classify_model` before it classifies): a bird of a flock is in
+    one most of the time, a drone that passes a flock only for a moment.
 
 The time constants and thresholds above and :data:`SETTLE_S` are fixed
 model constants (the engine calls :func:`update_features` with no
@@ -67,8 +79,8 @@ track's latest update counts with ``dt = 0``.  The classifier below reads
 the speed, turn-rate, height and SNR statistics; the climb and hover
 statistics are kept for reports and further terms.
 
-Classifier
-----------
+Naive-Bayes classifier
+----------------------
 :func:`classify` is a naive-Bayes classifier over the classes
 ``drone, bird, aircraft, unknown`` (:data:`CLASS_NAMES`).  All its numbers
 are in the flat parameter vector ``params`` (:data:`CLASSIFY_PARAM_NAMES`,
@@ -161,6 +173,35 @@ Parameter layout: the mean and spread of Gaussian term ``G_*`` for class
 the priors and flock probabilities are ``params[P_PRIOR + C]`` and
 ``params[P_FLOCK + C]``; the scalars have their own ``P_*`` index.
 
+Learned classifier
+------------------
+The engine's emit step runs :func:`classify_model`, a multinomial logistic
+regression fitted by ``benchmarks/fit_classifier.py`` on simulated tracks of
+several bird and drone behaviours (``radarcore/core/classify_model.json``;
+see docs/classifier.md).  From a track's feature row and this epoch's
+flocking count it builds the :data:`N_BASE` base columns ``z`` named by the
+``D_*`` constants (physical quantities: speed, its spread, hover fraction,
+climb, turn rate, its spread and persistence, height, RCS proxy ``snr_1km
+- snr_1m2_1km_db`` in dBsm, SNR spread, flocking now and over time, the
+number of updates; a statistic with no sample yet is 0 with its ``has_*``
+column 0), standardises them, ``s_k = (z_k - mean_k) / scale_k``, and
+appends the products :data:`DESIGN_PRODUCTS` (squares give class-specific
+optima, as a Gaussian would; cross terms let, e.g., circling weigh
+differently for fast and slow targets).  With the weights ``W`` and bias
+``b`` of the fit (each ``s_k`` clipped to ``[-4, 4]``, :data:`DESIGN_CLIP`:
+a value far outside what the fit saw gives bounded evidence), the temperature ``T`` fitted on held-out seeds and the
+thin-evidence mass ``u = exp(-n / n0)``:
+
+.. math::
+
+    q = \\mathrm{softmax}((W s + b) / T), \\quad
+    p_c = (1 - u) q_c + u [c = unknown]
+
+All numbers are in one flat vector (``M_*`` layout,
+:func:`validate_model_params`); the radar calibration ``snr_1m2_1km_db``
+is its entry ``M_SNR_1M2_1KM_DB``.  The naive-Bayes :func:`classify` below
+is kept as the reference the model was measured against.
+
 Tiers, as in stumpy: :func:`classify_tracks` and :func:`flock_neighbours`
 are Python wrappers that validate their arguments and allocate outputs;
 :func:`update_features`, :func:`classify` and :func:`count_flock_neighbours`
@@ -182,6 +223,8 @@ __all__ = [
     "validate_classify_params",
     "reset_features", "update_features", "classify", "count_flock_neighbours",
     "classify_tracks", "flock_neighbours",
+    "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
+    "update_flocking", "classify_model", "design_matrix", "classify_tracks_model",
 ]
 
 # ---------------------------------------------------------------------------
@@ -211,7 +254,12 @@ F_HOVER_FRACTION = 18      # EW fraction of updates with speed < HOVER_SPEED_MPS
 F_SNR_1KM_MEAN_DB = 19     # EW mean of snr_db + 40 log10(range_m / 1000) (dB)
 F_SNR_COUNT = 20           # number of plots with an SNR
 F_KINEMATIC_COUNT = 21     # number of updates in the kinematic statistics (after settling)
-N_FEATURES = 22
+F_TURN_SIGNED_MEAN_DPS = 22  # EW mean of the signed turn rate (deg/s, counter-clockwise > 0)
+F_SNR_1KM_VAR_DB2 = 23     # EW variance of the normalised SNR (dB^2): scintillation
+F_FLOCK_FRACTION = 24      # EW fraction of output epochs with a flocking neighbour
+F_FLOCK_T_S = 25           # time of the latest output epoch counted in F_FLOCK_FRACTION (s)
+F_FLOCK_COUNT = 26         # number of output epochs counted in F_FLOCK_FRACTION
+N_FEATURES = 27
 
 FEATURE_NAMES = (
     "n_updates", "t_first_s", "t_last_s", "age_s",
@@ -221,6 +269,7 @@ FEATURE_NAMES = (
     "turn_count", "turn_mean_dps", "turn_var_d2ps2",
     "climb_mean_mps", "climb_abs_mean_mps", "height_mean_m", "hover_fraction",
     "snr_1km_mean_db", "snr_count", "kinematic_count",
+    "turn_signed_mean_dps", "snr_1km_var_db2", "flock_fraction", "flock_t_s", "flock_count",
 )
 
 #: Model constant: time constant of the EW feature statistics (s).
@@ -463,6 +512,8 @@ def _update_kinematics(features_i, x, dt, n_k, t_now):
             features_i[F_TURN_COUNT] = k
             a_turn = max(1.0 / k, 1.0 - np.exp(-baseline / TAU_FEATURES_S))
             _ew_update(features_i, F_TURN_MEAN_DPS, F_TURN_VAR_D2PS2, rate_dps, a_turn)
+            signed_dps = np.degrees(np.arctan2(cross, dot)) / baseline
+            _ew_update(features_i, F_TURN_SIGNED_MEAN_DPS, -1, signed_dps, a_turn)
         features_i[F_TURN_REF_T_S] = t_now
         features_i[F_TURN_REF_VE_MPS] = ve
         features_i[F_TURN_REF_VN_MPS] = vn
@@ -523,7 +574,7 @@ def update_features(features_i, x, t_s, snr_db, range_m):
         n_snr = features_i[F_SNR_COUNT] + 1.0
         features_i[F_SNR_COUNT] = n_snr
         a_snr = max(1.0 / n_snr, 1.0 - np.exp(-dt / TAU_FEATURES_S))
-        _ew_update(features_i, F_SNR_1KM_MEAN_DB, -1,
+        _ew_update(features_i, F_SNR_1KM_MEAN_DB, F_SNR_1KM_VAR_DB2,
                    snr_db + 40.0 * np.log10(range_m / 1000.0), a_snr)
 
 
@@ -662,6 +713,298 @@ def classify(features, slots, neighbours, params, out):
         for c in range(N_CLASSES):
             out[row, c] = (1.0 - u) * ll[c] / total
         out[row, C_UNKNOWN] += u
+
+
+# ---------------------------------------------------------------------------
+# Learned classifier (multinomial logistic regression)
+# ---------------------------------------------------------------------------
+
+#: Model constant: time constant of the flocking fraction (s).
+TAU_FLOCK_S = 30.0
+
+#: Columns of the design vector built from a feature row (see :func:`_design`).
+D_HAS_KINEMATICS = 0       # 1 once the kinematic statistics have a sample
+D_SPEED = 1                # EW mean speed (m/s)
+D_LOG_SPEED = 2            # ln(1 + speed)
+D_SPEED_STD = 3            # EW speed spread (m/s)
+D_HOVER = 4                # hover fraction
+D_CLIMB_ABS = 5            # EW mean |climb| (m/s)
+D_CLIMB = 6                # EW mean climb (m/s)
+D_HAS_TURN = 7             # 1 once the turn rate has a sample
+D_TURN = 8                 # EW mean |turn rate| (deg/s)
+D_TURN_STD = 9             # EW spread of |turn rate| (deg/s)
+D_CIRCLING = 10            # |EW signed turn| / max(EW |turn|, 1 deg/s): 1 = always the same way
+D_HEIGHT = 11              # EW mean height (m)
+D_LOG_HEIGHT = 12          # ln(1 + max(height, 0) / 10 m)
+D_HAS_SNR = 13             # 1 once a plot had an SNR
+D_RCS = 14                 # normalised SNR - snr_1m2_1km_db: RCS proxy (dBsm)
+D_SNR_STD = 15             # EW spread of the normalised SNR (dB): scintillation
+D_FLOCK_NOW = 16           # 1 when another track flies with this one now
+D_LOG_NEIGHBOURS = 17      # ln(1 + neighbours)
+D_FLOCK_FRACTION = 18      # EW fraction of epochs with a flocking neighbour
+D_LOG_UPDATES = 19         # ln(updates)
+D_LOG_TURN = 20            # ln(1 + turn)
+N_BASE = 21
+#: Standardised base columns are clipped to [-DESIGN_CLIP, DESIGN_CLIP].
+DESIGN_CLIP = 4.0
+#: Products of standardised base columns appended to the design (a == b: a square).
+DESIGN_PRODUCTS = ((D_SPEED, D_SPEED), (D_LOG_HEIGHT, D_LOG_HEIGHT), (D_RCS, D_RCS),
+                   (D_SNR_STD, D_SNR_STD), (D_TURN, D_TURN), (D_SPEED_STD, D_SPEED_STD),
+                   (D_CIRCLING, D_LOG_SPEED), (D_CIRCLING, D_CLIMB), (D_RCS, D_SNR_STD),
+                   (D_CIRCLING, D_RCS), (D_LOG_SPEED, D_RCS), (D_FLOCK_FRACTION, D_SNR_STD))
+N_PRODUCTS = len(DESIGN_PRODUCTS)
+N_DESIGN = N_BASE + N_PRODUCTS
+_PRODUCT_A = np.array([a for a, _ in DESIGN_PRODUCTS], dtype=np.int64)
+_PRODUCT_B = np.array([b for _, b in DESIGN_PRODUCTS], dtype=np.int64)
+
+_BASE_NAMES = (
+    "has_kinematics", "speed", "log_speed", "speed_std", "hover", "climb_abs", "climb",
+    "has_turn", "turn", "turn_std", "circling", "height", "log_height", "has_snr", "rcs",
+    "snr_std", "flock_now", "log_neighbours", "flock_fraction", "log_updates", "log_turn",
+)
+#: Name of each design column.
+DESIGN_NAMES = _BASE_NAMES + tuple(f"{_BASE_NAMES[a]}*{_BASE_NAMES[b]}"
+                                   for a, b in DESIGN_PRODUCTS)
+
+#: Layout of the model vector (:func:`validate_model_params`).
+M_N_DESIGN = 0             # N_DESIGN, as a check that the model fits this kernel
+M_EVIDENCE_S = 1           # t0 of the thin-evidence mass u = exp(-age_s / t0) (s)
+M_TEMPERATURE = 2          # T: logits are divided by T (calibration)
+M_SNR_1M2_1KM_DB = 3       # normalised SNR of a 1 m^2 target (radar calibration, dB)
+M_MEAN = 4                 # N_BASE means of the base columns
+M_SCALE = M_MEAN + N_BASE  # N_BASE spreads of the base columns
+M_WEIGHTS = M_SCALE + N_BASE                 # (N_CLASSES, N_DESIGN), row-major
+M_BIAS = M_WEIGHTS + N_CLASSES * N_DESIGN    # N_CLASSES
+N_MODEL_PARAMS = M_BIAS + N_CLASSES
+
+
+def validate_model_params(model):
+    """Check a model vector of :func:`classify_model`; return it as contiguous float64.
+
+    Raises
+    ------
+    ValueError
+        Wrong length, a model made for another design (``M_N_DESIGN``), a
+        non-finite entry, a spread, temperature or ``t0`` that is not
+        positive; the message names the entry.
+    """
+    model = np.ascontiguousarray(model, dtype=np.float64)
+    if model.shape != (N_MODEL_PARAMS,):
+        raise ValueError(f"model must have shape ({N_MODEL_PARAMS},), got {model.shape}")
+    if not np.isfinite(model).all():
+        bad = int(np.flatnonzero(~np.isfinite(model))[0])
+        raise ValueError(f"model entry {bad} must be finite, got {model[bad]}")
+    if int(model[M_N_DESIGN]) != N_DESIGN:
+        raise ValueError(f"model was made for {int(model[M_N_DESIGN])} design columns, "
+                         f"this kernel has {N_DESIGN}: refit it (benchmarks/fit_classifier.py)")
+    for index, name in ((M_EVIDENCE_S, "evidence_s"), (M_TEMPERATURE, "temperature")):
+        if not model[index] > 0.0:
+            raise ValueError(f"model {name} must be positive, got {model[index]}")
+    scale = model[M_SCALE:M_SCALE + N_BASE]
+    if not (scale > 0.0).all():
+        bad = int(np.flatnonzero(~(scale > 0.0))[0])
+        raise ValueError(f"model scale of {DESIGN_NAMES[bad]} must be positive, got {scale[bad]}")
+    return model
+
+
+@njit
+def _design(features_i, neighbours, snr_1m2_1km_db, z):
+    """Base design columns (N_BASE,) of one track (see the D_* constants)."""
+    has_kin = features_i[F_KINEMATIC_COUNT] > 0.0
+    has_turn = features_i[F_TURN_COUNT] > 0.0
+    n_snr = features_i[F_SNR_COUNT]
+    for k in range(N_BASE):
+        z[k] = 0.0
+    if has_kin:
+        speed = max(features_i[F_SPEED_MEAN_MPS], 0.0)
+        z[D_HAS_KINEMATICS] = 1.0
+        z[D_SPEED] = speed
+        z[D_LOG_SPEED] = np.log1p(speed)
+        z[D_SPEED_STD] = np.sqrt(max(features_i[F_SPEED_VAR_M2PS2], 0.0))
+        z[D_HOVER] = features_i[F_HOVER_FRACTION]
+        z[D_CLIMB_ABS] = features_i[F_CLIMB_ABS_MEAN_MPS]
+        z[D_CLIMB] = features_i[F_CLIMB_MEAN_MPS]
+    if has_turn:
+        turn = max(features_i[F_TURN_MEAN_DPS], 0.0)
+        z[D_HAS_TURN] = 1.0
+        z[D_TURN] = turn
+        z[D_TURN_STD] = np.sqrt(max(features_i[F_TURN_VAR_D2PS2], 0.0))
+        z[D_CIRCLING] = min(abs(features_i[F_TURN_SIGNED_MEAN_DPS]) / max(turn, 1.0), 1.0)
+        z[D_LOG_TURN] = np.log1p(turn)
+    height = features_i[F_HEIGHT_MEAN_M]
+    z[D_HEIGHT] = height
+    z[D_LOG_HEIGHT] = np.log1p(max(height, 0.0) / 10.0)
+    if n_snr > 0.0:
+        z[D_HAS_SNR] = 1.0
+        z[D_RCS] = features_i[F_SNR_1KM_MEAN_DB] - snr_1m2_1km_db
+        z[D_SNR_STD] = np.sqrt(max(features_i[F_SNR_1KM_VAR_DB2], 0.0))
+    if neighbours > 0:
+        z[D_FLOCK_NOW] = 1.0
+        z[D_LOG_NEIGHBOURS] = np.log1p(neighbours)
+    z[D_FLOCK_FRACTION] = features_i[F_FLOCK_FRACTION]
+    z[D_LOG_UPDATES] = np.log(max(features_i[F_N_UPDATES], 1.0))
+
+
+@njit
+def _standardised_design(features_i, neighbours, model, z, s):
+    """Design vector ``s`` (N_DESIGN,): standardised, clipped base columns, then their products."""
+    _design(features_i, neighbours, model[M_SNR_1M2_1KM_DB], z)
+    for k in range(N_BASE):
+        # clipped: a value far outside the fitted range gives bounded evidence
+        s[k] = min(max((z[k] - model[M_MEAN + k]) / model[M_SCALE + k], -DESIGN_CLIP), DESIGN_CLIP)
+    for q in range(N_PRODUCTS):
+        s[N_BASE + q] = s[_PRODUCT_A[q]] * s[_PRODUCT_B[q]]
+
+
+@njit
+def update_flocking(features_i, neighbours, t_epoch):
+    """Fold one output epoch's flocking cue into ``F_FLOCK_FRACTION``.
+
+    EW mean of ``[neighbours > 0]`` with
+    ``a = max(1/m, 1 - exp(-dt / TAU_FLOCK_S))`` (``m`` the epoch count,
+    ``dt`` the time since the previous epoch counted; an epoch not after it
+    is not counted again).
+    """
+    m = features_i[F_FLOCK_COUNT]
+    if m > 0.0 and t_epoch <= features_i[F_FLOCK_T_S]:
+        return
+    dt = t_epoch - features_i[F_FLOCK_T_S] if m > 0.0 else 0.0
+    m += 1.0
+    features_i[F_FLOCK_COUNT] = m
+    features_i[F_FLOCK_T_S] = t_epoch
+    a = max(1.0 / m, 1.0 - np.exp(-dt / TAU_FLOCK_S))
+    _ew_update(features_i, F_FLOCK_FRACTION, -1, 1.0 if neighbours > 0 else 0.0, a)
+
+
+@njit
+def classify_model(features, slots, neighbours, t_epoch, model, out):
+    """Class probabilities of live tracks from the learned model.
+
+    For each track: the flocking cue of this epoch is folded into its
+    features (:func:`update_flocking`), then with the design vector ``s``
+    (:func:`_standardised_design`), weights ``W (N_CLASSES, N_DESIGN)``, bias
+    ``b``, temperature ``T`` and ``u = exp(-age_s / t0)``::
+
+        q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
+
+    Parameters
+    ----------
+    features : ndarray, shape (capacity, N_FEATURES)
+        Updated in place (flocking fraction).
+    slots : ndarray, shape (k,), int64
+    neighbours : ndarray, shape (k,), int64
+    t_epoch : float
+        Output epoch (s).
+    model : ndarray, shape (N_MODEL_PARAMS,)
+        See :func:`validate_model_params`.
+    out : ndarray, shape (k, 4)
+        Written with ``[p_drone, p_bird, p_aircraft, p_unknown]`` per track.
+    """
+    k = slots.shape[0]
+    if features.shape[1] != N_FEATURES:
+        raise ValueError("classify_model: features must have N_FEATURES columns")
+    if neighbours.shape[0] != k or out.shape[0] != k or out.shape[1] != N_CLASSES:
+        raise ValueError("classify_model: neighbours must have k entries and out shape (k, 4)")
+    if model.shape[0] != N_MODEL_PARAMS:
+        raise ValueError("classify_model: model must have N_MODEL_PARAMS entries")
+    z = np.empty(N_BASE)
+    s = np.empty(N_DESIGN)
+    logit = np.empty(N_CLASSES)
+    inv_t = 1.0 / model[M_TEMPERATURE]
+    t0 = model[M_EVIDENCE_S]
+    for row in range(k):
+        i = slots[row]
+        if i < 0 or i >= features.shape[0]:
+            raise ValueError("classify_model: slot out of range")
+        update_flocking(features[i], neighbours[row], t_epoch)
+        _standardised_design(features[i], neighbours[row], model, z, s)
+        top = -1e300
+        for c in range(N_CLASSES):
+            acc = model[M_BIAS + c]
+            w0 = M_WEIGHTS + c * N_DESIGN
+            for d in range(N_DESIGN):
+                acc += model[w0 + d] * s[d]
+            logit[c] = acc * inv_t
+            top = max(top, logit[c])
+        total = 0.0
+        for c in range(N_CLASSES):
+            logit[c] = np.exp(logit[c] - top)
+            total += logit[c]
+        u = np.exp(-features[i, F_AGE_S] / t0)
+        for c in range(N_CLASSES):
+            out[row, c] = (1.0 - u) * logit[c] / total
+        out[row, C_UNKNOWN] += u
+
+
+@njit
+def _design_rows(features, neighbours, model, out):
+    z = np.empty(N_BASE)
+    for r in range(features.shape[0]):
+        _standardised_design(features[r], neighbours[r], model, z, out[r])
+
+
+@njit
+def _base_rows(features, neighbours, snr_1m2_1km_db, out):
+    for r in range(features.shape[0]):
+        _design(features[r], neighbours[r], snr_1m2_1km_db, out[r])
+
+
+def design_matrix(features, neighbours, model=None, snr_1m2_1km_db=None):
+    """Design rows of feature rows, as :func:`classify_model` sees them.
+
+    Parameters
+    ----------
+    features : array_like, shape (n, N_FEATURES)
+    neighbours : array_like of int, shape (n,)
+    model : array_like, shape (N_MODEL_PARAMS,), optional
+        With a model: the standardised design with products, shape
+        (n, N_DESIGN).  Without: the raw base columns, shape (n, N_BASE),
+        with the RCS taken against ``snr_1m2_1km_db``.
+    """
+    features = np.ascontiguousarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[1] != N_FEATURES:
+        raise ValueError(f"features must have shape (n, {N_FEATURES}), got {features.shape}")
+    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
+    if neighbours.shape != (features.shape[0],):
+        raise ValueError(f"neighbours must have shape ({features.shape[0]},), "
+                         f"got {neighbours.shape}")
+    if model is None:
+        if snr_1m2_1km_db is None or not math.isfinite(float(snr_1m2_1km_db)):
+            raise ValueError("design_matrix: give a model or a finite snr_1m2_1km_db")
+        out = np.empty((features.shape[0], N_BASE))
+        _base_rows(features, neighbours, float(snr_1m2_1km_db), out)
+        return out
+    model = validate_model_params(model)
+    out = np.empty((features.shape[0], N_DESIGN))
+    _design_rows(features, neighbours, model, out)
+    return out
+
+
+def classify_tracks_model(features, slots, neighbours, t_epoch, model):
+    """Validate and run :func:`classify_model` (``features`` is updated in place).
+
+    Returns
+    -------
+    ndarray, shape (k, 4)
+    """
+    if not (isinstance(features, np.ndarray) and features.dtype == np.float64
+            and features.flags.c_contiguous and features.ndim == 2
+            and features.shape[1] == N_FEATURES):
+        raise ValueError(f"features must be a C-contiguous float64 array of shape "
+                         f"(capacity, {N_FEATURES})")
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
+    if slots.ndim != 1 or (slots.size and (slots.min() < 0 or slots.max() >= features.shape[0])):
+        raise ValueError(f"slots must be one-dimensional in [0, {features.shape[0]})")
+    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
+    if neighbours.shape != slots.shape:
+        raise ValueError("neighbours must have one entry per slot")
+    t_epoch = float(t_epoch)
+    if not math.isfinite(t_epoch):
+        raise ValueError(f"t_epoch must be finite, got {t_epoch}")
+    model = validate_model_params(model)
+    out = np.empty((slots.shape[0], N_CLASSES))
+    classify_model(features, slots, neighbours, t_epoch, model, out)
+    return out
 
 
 # ---------------------------------------------------------------------------

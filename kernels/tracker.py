@@ -37,7 +37,7 @@ import numpy as np
 
 from kernels._jit import njit
 from kernels.assign import gnn_assign
-from kernels.classify import classify, count_flock_neighbours, reset_features, update_features
+from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
 from kernels.filters import LOG_2PI, cv_predict, imm_combine, imm_predict, imm_update
 from kernels.gating import trace_horizontal_predicted, gate, horizontal_radius
 
@@ -319,7 +319,8 @@ def emit(t_epoch, x, P, t_state, status, track_id, features, params, classify_pa
 
     Besides the row (state, sigma) it writes the covariance predicted to the
     epoch (``out_P``, for threat evaluation) and the class probabilities
-    (``out_class``: drone, bird, aircraft, unknown; ``kernels.classify``),
+    (``out_class``: drone, bird, aircraft, unknown; the learned model of
+    ``kernels.classify.classify_model``, whose vector is ``classify_params``),
     with the flocking cue counted among the tracks written at this epoch.
     The output arrays must have room for every live slot.
     """
@@ -348,7 +349,8 @@ def emit(t_epoch, x, P, t_state, status, track_id, features, params, classify_pa
     neighbours = np.empty(k, np.int64)
     count_flock_neighbours(out_x[n_first:n_out], params[P_FLOCK_RADIUS], params[P_FLOCK_DV],
                            neighbours)
-    classify(features, slots[:k], neighbours, classify_params, out_class[n_first:n_out])
+    classify_model(features, slots[:k], neighbours, t_epoch, classify_params,
+                   out_class[n_first:n_out])
     return n_out
 
 

@@ -82,7 +82,7 @@ from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE
 from kernels import tracker as K
 from kernels.filters import make_imm_params
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu, radar_frame
-from kernels.classify import default_classify_params, validate_classify_params
+from radarcore.core.classify_model import load_classify_model
 from radarcore.core.alerts import AlertManager
 from radarcore.core.tracks import TrackTable
 from radarcore.core.zones import build_zone_table
@@ -271,8 +271,7 @@ class Engine:
         params[K.P_CONFIRM_SCORE] = cfg.confirm_score
         params[K.P_FLOCK_RADIUS] = FLOCK_RADIUS_M
         params[K.P_FLOCK_DV] = FLOCK_MAX_DV_MPS
-        self.classify_params = default_classify_params()
-        validate_classify_params(self.classify_params)
+        self.classify_params = load_classify_model()
         self.params = params
 
         self.tracks = TrackTable(n_models=self.omega.shape[0], capacity=initial_capacity)

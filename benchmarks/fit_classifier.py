@@ -1,0 +1,607 @@
+"""Fit the track classifier from simulated data; validate it leave one behaviour out.
+
+    python benchmarks/fit_classifier.py [--fit RUN ...] [--report RUN ...]
+        [--cache DIR] [--jobs 2] [--lobo] [--out radarcore/core/classify_model.json]
+        [--report-md docs/classifier_report.md]
+
+A RUN is ``scenario:seeds`` (``birds:0-3``, ``intrusion:0,2``); the defaults
+are :data:`FIT_RUNS` (seeds 0-99: fitting) and :data:`REPORT_RUNS` (seeds
+1000 and up: reporting only).  The model is scikit-learn's multinomial
+logistic regression (the ``fit`` extra); the engine never imports it: the
+fitted numbers are exported to ``radarcore/core/classify_model.json`` and
+evaluated by the compiled :func:`kernels.classify.classify_model`.
+
+Pipeline
+--------
+1. **Capture.**  Each run is simulated (:func:`radarcore.sim.simulate.simulate`)
+   and processed by a :class:`CaptureEngine`, which runs the engine's plan one
+   output epoch at a time and keeps, for every emitted row, the track's
+   feature row exactly as the EMIT step's classifier saw it and the flocking
+   count of that epoch.  Captures are cached per run (``--cache``).
+2. **Labels.**  A confirmed or coasting row is labelled with the kind
+   (``drone``, ``bird``, ``aircraft``; a balloon counts as ``drone``: it must
+   alert) and the behaviour of the nearest truth target within
+   :data:`LABEL_RADIUS_M` (3-D, truth interpolated to the row's time), or
+   ``unknown`` (clutter) when there is none.  Without a ``behaviour`` column
+   in the truth, a target's behaviour is ``kind/scenario``.
+3. **Rows.**  Per track, the first row at or after each age in
+   :data:`TRAIN_AGES_S` (seconds since the track's first confirmed row): a
+   long track does not outweigh a short one, and every age is represented.
+   A share :data:`SNR_DROP_SHARE` of the rows is copied without SNR
+   (``snr_count = 0``) so that a radar that gives no SNR gets a model that
+   knows it.
+4. **Fit.**  The fitting seeds are split: even seeds fit the regression
+   (classes weighted to equal total weight, L2 penalty ``C``), odd seeds
+   calibrate it: for each thin-evidence time ``t0`` of :data:`EVIDENCE_S`
+   the temperature ``T`` minimises the log loss of the calibration rows, and
+   the ``t0`` kept is the one with the best (share of drones called drone
+   within :data:`DRONE_WINDOW_S`) - (share of birds ever called drone) on
+   the calibration runs: log loss alone prefers a young track to be sure,
+   and most birds ever called drone were so in their first seconds.  At most
+   :data:`ROWS_PER_CLASS` rows per class are used (drawn at random: clutter
+   tracks of the heavy-clutter scenes far outnumber the rest).  The
+   leave-one-behaviour-out fits keep the full model's ``T`` and ``t0``.
+5. **Report** on the reporting seeds: confusion matrices per behaviour, the
+   reliability table, and per behaviour the share of drones called ``drone``
+   with ``p >= 0.8`` within :data:`DRONE_WINDOW_S` of their track's
+   confirmation and the share of birds ever called ``drone`` with
+   ``p >= class_min_p``.  With ``--lobo``, the same for a model refitted
+   without each bird and drone behaviour in turn, tested on that behaviour.
+"""
+import argparse
+import hashlib
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+# one BLAS thread: the fits are small, and spinning BLAS threads on a shared
+# machine made a 17,000-row regression take minutes instead of seconds
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from ingest.schema import TRACK_ROW_DTYPE  # noqa: E402
+from kernels import classify as K  # noqa: E402
+from kernels import tracker as tracker_kernels  # noqa: E402
+from kernels.classify import flock_neighbours  # noqa: E402
+from radarcore.core.classify_model import MODEL_PATH  # noqa: E402
+from radarcore.core.classify_model import save_classify_model  # noqa: E402
+from radarcore.core.engine import Engine  # noqa: E402
+
+#: A row is labelled with the nearest truth target within this 3-D distance (m).
+LABEL_RADIUS_M = 50.0
+#: Training rows: per track, the first row at or after each of these ages (s after confirmation).
+TRAIN_AGES_S = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0,
+                80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0, 400.0, 500.0)
+#: Share of training rows copied without SNR.
+SNR_DROP_SHARE = 0.15
+#: A drone should be called drone with p >= DRONE_P within this time of its track's confirmation.
+DRONE_WINDOW_S = 10.0
+DRONE_P = 0.8
+#: Class probability at which the alert manager counts a class (alerts.class_min_p default).
+CLASS_MIN_P = 0.6
+#: Candidate thin-evidence times t0 (s).
+EVIDENCE_S = (1.0, 2.0, 3.0, 4.0, 6.0)
+#: L2 penalty of the logistic regression (scikit-learn's C).
+PENALTY_C = 1.0
+LABELS = ("drone", "bird", "aircraft", "unknown")
+KIND_LABEL = {"drone": 0, "balloon": 0, "bird": 1, "aircraft": 2}
+
+FIT_RUNS = ("birdrich:0-5", "birdmix:0-3", "birdzone:0-5", "birds:0-3", "intrusion:0-3",
+            "swarm:0-3", "sparse:0-5", "hover:0-3", "skirt:0-3", "crossing:0-1")
+REPORT_RUNS = ("birdrich:1000-1001", "birdmix:1000-1001", "birdzone:1000-1001",
+               "birds:1000-1001", "intrusion:1000-1001", "swarm:1000-1001", "sparse:1000-1001",
+               "hover:1000", "skirt:1000")
+
+
+# ---------------------------------------------------------------------------
+# Capture
+# ---------------------------------------------------------------------------
+
+class CaptureEngine(Engine):
+    """An :class:`Engine` that keeps each emitted row's feature row and flocking count.
+
+    The plan is run one EMIT step at a time; after an EMIT step the track
+    table's feature rows are those its classifier read (the EMIT step only
+    folds in the flocking cue, before classifying), so they are copied for
+    the rows that step wrote.
+    """
+
+    def __init__(self, site, **kwargs):
+        super().__init__(site, **kwargs)
+        self.captured = []    # (rows, features (n, N_FEATURES), neighbours (n,), class_p (n, 4))
+        self._class_log = []
+
+    def _rows(self, out_t, out_id, out_status, out_x, out_sigma, out_P, out_class):
+        rows = super()._rows(out_t, out_id, out_status, out_x, out_sigma, out_P, out_class)
+        if out_t.size:
+            self._class_log.append(out_class[np.lexsort((out_id, out_t))].copy())
+        return rows
+
+    def _run(self, plan, released):
+        kinds = plan[0]
+        ends = np.flatnonzero(kinds == tracker_kernels.EMIT) + 1
+        if ends.size == 0 or ends[-1] != kinds.size:
+            ends = np.append(ends, kinds.size)
+        parts, start = [], 0
+        for end in ends.tolist():
+            piece = tuple(a[start:end] for a in plan)
+            self._class_log = []
+            rows = super()._run(piece, released)
+            start = end
+            if rows.size:
+                self._capture(rows, np.concatenate(self._class_log))
+                parts.append(rows)
+        if not parts:
+            return np.zeros(0, TRACK_ROW_DTYPE)
+        return np.concatenate(parts)
+
+    def _capture(self, rows, class_p):
+        tab = self.tracks
+        live = np.flatnonzero(tab.status != 0)
+        ids = tab.track_id[live]
+        order = np.argsort(ids)
+        where = np.searchsorted(ids[order], rows["track_id"])
+        slots = live[order][np.minimum(where, order.size - 1)]
+        if not (tab.track_id[slots] == rows["track_id"]).all():
+            raise RuntimeError("captured a row whose track is not in the table")
+        if np.unique(rows["time_s"]).size != 1:
+            raise RuntimeError("one EMIT step wrote rows of several epochs")
+        x = np.column_stack([rows[n] for n in ("east_m", "north_m", "up_m", "v_east_mps",
+                                               "v_north_mps", "v_up_mps")])
+        neighbours = flock_neighbours(x, self.params[tracker_kernels.P_FLOCK_RADIUS],
+                                      self.params[tracker_kernels.P_FLOCK_DV])
+        self.captured.append((rows, tab.features[slots].copy(), neighbours, class_p))
+
+
+def truth_targets(truth, scenario_name):
+    """Per target: (target_id, kind, behaviour, times, positions (n, 3))."""
+    order = np.lexsort((truth["time_s"], truth["target_id"]))
+    truth = truth[order]
+    has_behaviour = "behaviour" in (truth.dtype.names or ())
+    ids, start = np.unique(truth["target_id"], return_index=True)
+    ends = np.append(start[1:], truth.size)
+    out = []
+    for target_id, lo, hi in zip(ids.tolist(), start.tolist(), ends.tolist()):
+        chunk = truth[lo:hi]
+        kind = str(chunk["kind"][0])
+        behaviour = str(chunk["behaviour"][0]) if has_behaviour else ""
+        if not behaviour:
+            behaviour = f"{kind}/{scenario_name}"
+        pos = np.column_stack((chunk["east_m"], chunk["north_m"], chunk["up_m"]))
+        out.append((target_id, kind, behaviour, chunk["time_s"].copy(), pos))
+    return out
+
+
+def label_rows(rows, targets, radius_m=LABEL_RADIUS_M):
+    """Index into ``targets`` of the nearest target within ``radius_m`` of each row (-1: none)."""
+    label = np.full(rows.size, -1)
+    if not targets:
+        return label
+    times, epoch = np.unique(rows["time_s"], return_inverse=True)
+    truth = np.full((len(targets), times.size, 3), np.nan)
+    for m, (_, _, _, t, pos) in enumerate(targets):
+        alive = (times >= t[0]) & (times <= t[-1])
+        for axis in range(3):
+            truth[m, alive, axis] = np.interp(times[alive], t, pos[:, axis])
+    points = np.column_stack((rows["east_m"], rows["north_m"], rows["up_m"]))
+    for e in range(times.size):
+        sel = np.flatnonzero(epoch == e)
+        d2 = ((points[sel, None, :] - truth[None, :, e, :]) ** 2).sum(axis=2)
+        d2 = np.where(np.isnan(d2), np.inf, d2)
+        best = d2.argmin(axis=1)
+        ok = d2[np.arange(sel.size), best] <= radius_m * radius_m
+        label[sel] = np.where(ok, best, -1)
+    return label
+
+
+def capture_run(name, seed, cache_dir):
+    """Captured rows of one run, labelled; cached as .npz in ``cache_dir``."""
+    from radarcore.sim.simulate import simulate
+
+    key = hashlib.sha1(f"{name}:{seed}:{K.N_FEATURES}:{LABEL_RADIUS_M}".encode()).hexdigest()[:10]
+    path = os.path.join(cache_dir, f"{name}-{seed}-{key}.npz") if cache_dir else None
+    if path and os.path.exists(path):
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    scenario = simulate(name, seed)
+    engine = CaptureEngine(scenario.site)
+    engine.process(scenario.plots)
+    engine.flush()
+    rows = np.concatenate([c[0] for c in engine.captured])
+    features = np.concatenate([c[1] for c in engine.captured])
+    neighbours = np.concatenate([c[2] for c in engine.captured])
+    engine_p = np.concatenate([c[3] for c in engine.captured])
+    keep = (rows["status"] == 2) | (rows["status"] == 3)
+    rows, features, neighbours, engine_p = rows[keep], features[keep], neighbours[keep], engine_p[keep]
+    targets = truth_targets(scenario.truth, name)
+    target = label_rows(rows, targets)
+    kinds = np.array([KIND_LABEL.get(kind, 3) for _, kind, _, _, _ in targets] + [3])
+    behaviours = np.array([b for _, _, b, _, _ in targets] + ["clutter"])
+    target_ids = np.array([tid for tid, _, _, _, _ in targets] + [0])
+    out = {
+        "time_s": rows["time_s"], "track_id": rows["track_id"], "features": features,
+        "neighbours": neighbours, "engine_p": engine_p,
+        "label": kinds[target], "behaviour": behaviours[target].astype("U32"),
+        "target_id": target_ids[target],
+        "class_min_p": np.array(scenario.site.alerts.class_min_p),
+        "name": np.array(name), "seed": np.array(seed),
+    }
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        np.savez_compressed(path, **out)
+    return out
+
+
+def _capture_job(args):
+    return capture_run(*args)
+
+
+def capture_all(runs, cache_dir, jobs):
+    args = [(name, seed, cache_dir) for name, seed in runs]
+    if jobs > 1 and len(args) > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            return list(pool.map(_capture_job, args))
+    return [_capture_job(a) for a in args]
+
+
+# ---------------------------------------------------------------------------
+# Rows and fitting
+# ---------------------------------------------------------------------------
+
+def track_age(run):
+    """Seconds since each row's track's first (confirmed) row."""
+    ids, first = np.unique(run["track_id"], return_index=True)
+    t0 = run["time_s"][first]
+    return run["time_s"] - t0[np.searchsorted(ids, run["track_id"])]
+
+
+def training_rows(run):
+    """Indices of the rows at the ages of :data:`TRAIN_AGES_S` of every track."""
+    age = track_age(run)
+    picks = []
+    order = np.lexsort((run["time_s"], run["track_id"]))
+    ids = run["track_id"][order]
+    bounds = np.flatnonzero(np.diff(ids)) + 1
+    for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [ids.size]))):
+        rows = order[lo:hi]
+        a = age[rows]
+        at = np.searchsorted(a, TRAIN_AGES_S)
+        picks.append(np.unique(rows[at[at < rows.size]]))
+    return np.concatenate(picks) if picks else np.zeros(0, int)
+
+
+def cap_classes(data, limit, rng):
+    """At most ``limit`` rows per class, drawn at random (classes are weighted equally anyway)."""
+    keep = []
+    for c in range(K.N_CLASSES):
+        idx = np.flatnonzero(data["label"] == c)
+        keep.append(rng.choice(idx, limit, replace=False) if idx.size > limit else idx)
+    keep = np.sort(np.concatenate(keep))
+    return {k: v[keep] for k, v in data.items()}
+
+
+def stack(runs, select=None, drop_snr=False, rng=None):
+    """Features, neighbours, labels, behaviours of the chosen rows of several runs."""
+    parts = {k: [] for k in ("features", "neighbours", "label", "behaviour", "track")}
+    for r, run in enumerate(runs):
+        idx = select(run) if select else np.arange(run["label"].size)
+        parts["features"].append(run["features"][idx])
+        parts["neighbours"].append(run["neighbours"][idx])
+        parts["label"].append(run["label"][idx])
+        parts["behaviour"].append(run["behaviour"][idx])
+        parts["track"].append(r * 10 ** 7 + run["track_id"][idx])
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    if drop_snr and out["label"].size:
+        rng = rng or np.random.default_rng(0)
+        copy = np.flatnonzero(rng.random(out["label"].size) < SNR_DROP_SHARE)
+        extra = {k: v[copy].copy() for k, v in out.items()}
+        extra["features"][:, K.F_SNR_COUNT] = 0.0
+        out = {k: np.concatenate((out[k], extra[k])) for k in out}
+    return out
+
+
+def empty_model(snr_1m2_1km_db):
+    model = np.zeros(K.N_MODEL_PARAMS)
+    model[K.M_N_DESIGN] = K.N_DESIGN
+    model[K.M_EVIDENCE_S] = 1.0
+    model[K.M_TEMPERATURE] = 1.0
+    model[K.M_SNR_1M2_1KM_DB] = snr_1m2_1km_db
+    model[K.M_SCALE:K.M_SCALE + K.N_BASE] = 1.0
+    return model
+
+
+def predict(model, features, neighbours):
+    """Class probabilities of feature rows (the formula of :func:`kernels.classify.classify_model`)."""
+    s = K.design_matrix(features, neighbours, model)
+    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(K.N_CLASSES, K.N_DESIGN)
+    logit = (s @ w.T + model[K.M_BIAS:K.M_BIAS + K.N_CLASSES]) / model[K.M_TEMPERATURE]
+    logit -= logit.max(axis=1, keepdims=True)
+    q = np.exp(logit)
+    q /= q.sum(axis=1, keepdims=True)
+    u = np.exp(-features[:, K.F_AGE_S] / model[K.M_EVIDENCE_S])
+    p = (1.0 - u)[:, None] * q
+    p[:, K.C_UNKNOWN] += u
+    return p
+
+
+def log_loss(p, label):
+    return float(-np.mean(np.log(np.maximum(p[np.arange(label.size), label], 1e-12))))
+
+
+def fit_model(train, calib, snr_1m2_1km_db, calibration=None, calib_runs=()):
+    """Logistic regression on ``train``; ``T`` and ``t0`` on ``calib`` and ``calib_runs``.
+
+    ``calibration=(t0, T)`` takes them as given instead (the leave-one-out fits).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    model = empty_model(snr_1m2_1km_db)
+    base = K.design_matrix(train["features"], train["neighbours"],
+                           snr_1m2_1km_db=snr_1m2_1km_db)
+    mean = base.mean(axis=0)
+    scale = base.std(axis=0)
+    scale = np.where(scale > 1e-6, scale, 1.0)
+    model[K.M_MEAN:K.M_MEAN + K.N_BASE] = mean
+    model[K.M_SCALE:K.M_SCALE + K.N_BASE] = scale
+    s = K.design_matrix(train["features"], train["neighbours"], model)
+    y = train["label"]
+    counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
+    present = counts > 0
+    weight = np.zeros(K.N_CLASSES)
+    weight[present] = y.size / (present.sum() * counts[present])
+    regression = LogisticRegression(C=PENALTY_C, max_iter=1000)
+    t0 = time.perf_counter()
+    regression.fit(s, y, sample_weight=weight[y])
+    print(f"    fitted {y.size} rows ({', '.join(f'{LABELS[c]} {int(n)}' for c, n in enumerate(counts))})"
+          f" in {time.perf_counter() - t0:.0f} s, {int(regression.n_iter_[0])} iterations",
+          flush=True)
+    w = np.zeros((K.N_CLASSES, K.N_DESIGN))
+    b = np.full(K.N_CLASSES, -30.0)           # a class never seen: never predicted
+    for row, c in enumerate(regression.classes_):
+        w[c] = regression.coef_[row]
+        b[c] = regression.intercept_[row]
+    model[K.M_WEIGHTS:K.M_BIAS] = w.reshape(-1)
+    model[K.M_BIAS:K.M_BIAS + K.N_CLASSES] = b
+    if calibration is not None:
+        model[K.M_EVIDENCE_S], model[K.M_TEMPERATURE] = calibration
+        return K.validate_model_params(model)
+    best = (-math.inf, 1.0, 1.0)
+    for t0 in EVIDENCE_S:
+        model[K.M_EVIDENCE_S] = t0
+        # T by golden-section search on the log loss
+        lo, hi = math.log(0.3), math.log(5.0)
+        for _ in range(14):
+            m1, m2 = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
+            if _loss_at(model, calib, math.exp(m1)) < _loss_at(model, calib, math.exp(m2)):
+                hi = m2
+            else:
+                lo = m1
+        t = math.exp(0.5 * (lo + hi))
+        model[K.M_TEMPERATURE] = t
+        drones, birds = [], []
+        for run in calib_runs:
+            for _, label, drone_ok, bird_drone in run_metrics(
+                    run, predict(model, run["features"], run["neighbours"])):
+                if drone_ok is not None:
+                    drones.append(drone_ok)
+                if bird_drone is not None:
+                    birds.append(bird_drone)
+        score = (np.mean(drones) if drones else 0.0) - (np.mean(birds) if birds else 0.0)
+        print(f"    t0 {t0:g} s, T {t:.2f}: drones {np.mean(drones) if drones else 0:.3f}, "
+              f"birds called drone {np.mean(birds) if birds else 0:.3f}", flush=True)
+        if score > best[0]:
+            best = (score, t0, t)
+    model[K.M_EVIDENCE_S] = best[1]
+    model[K.M_TEMPERATURE] = best[2]
+    return K.validate_model_params(model)
+
+
+def _loss_at(model, calib, temperature):
+    model[K.M_TEMPERATURE] = temperature
+    return log_loss(predict(model, calib["features"], calib["neighbours"]), calib["label"])
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+
+def counted(p, class_min_p):
+    best = p.argmax(axis=1)
+    return np.where(p[np.arange(best.size), best] >= class_min_p, best, K.C_UNKNOWN)
+
+
+def run_metrics(run, p):
+    """Per target: (behaviour, kind label, drone ok or None, bird called drone or None)."""
+    out = []
+    class_min_p = float(run["class_min_p"])
+    age = track_age(run)
+    for target_id in np.unique(run["target_id"]):
+        if target_id == 0:
+            continue
+        sel = np.flatnonzero(run["target_id"] == target_id)
+        label = int(run["label"][sel[0]])
+        behaviour = str(run["behaviour"][sel[0]])
+        drone_ok = bird_drone = None
+        if label == 0:
+            # the first track confirmed on this drone: p_drone >= DRONE_P within the window
+            first = sel[np.argmin(run["time_s"][sel] - age[sel])]
+            track = run["track_id"][first]
+            mine = sel[(run["track_id"][sel] == track) & (age[sel] <= DRONE_WINDOW_S)]
+            drone_ok = bool((p[mine, K.C_DRONE] >= DRONE_P).any())
+        elif label == 1:
+            c = counted(p[sel], class_min_p)
+            bird_drone = bool((c == K.C_DRONE).any())
+        out.append((behaviour, label, drone_ok, bird_drone))
+    return out
+
+
+def report_behaviours(runs, probs, title, only=None):
+    """Confusion per behaviour (counted class, % of rows) and the two target shares."""
+    lines = [f"\n### {title}\n",
+             "| behaviour | rows | drone | bird | aircraft | unknown | targets | "
+             "drones p>=0.8 within 10 s | birds ever called drone |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    table = {}
+    for run, p in zip(runs, probs):
+        c = counted(p, float(run["class_min_p"]))
+        for b in np.unique(run["behaviour"]):
+            sel = run["behaviour"] == b
+            entry = table.setdefault(str(b), {"conf": np.zeros(4, int), "drone": [], "bird": []})
+            entry["conf"] += np.bincount(c[sel], minlength=4)
+        for behaviour, label, drone_ok, bird_drone in run_metrics(run, p):
+            entry = table.setdefault(behaviour, {"conf": np.zeros(4, int), "drone": [], "bird": []})
+            if drone_ok is not None:
+                entry["drone"].append(drone_ok)
+            if bird_drone is not None:
+                entry["bird"].append(bird_drone)
+    totals = {"drone": [], "bird": []}
+    for b in sorted(table):
+        if only is not None and b not in only:
+            continue
+        e = table[b]
+        n = int(e["conf"].sum())
+        cells = " | ".join(f"{100.0 * v / max(n, 1):.1f}" for v in e["conf"])
+        n_targets = len(e["drone"]) + len(e["bird"])
+        drone = f"{100.0 * np.mean(e['drone']):.0f} % ({sum(e['drone'])}/{len(e['drone'])})" \
+            if e["drone"] else "-"
+        bird = f"{100.0 * np.mean(e['bird']):.1f} % ({sum(e['bird'])}/{len(e['bird'])})" \
+            if e["bird"] else "-"
+        totals["drone"] += e["drone"]
+        totals["bird"] += e["bird"]
+        lines.append(f"| {b} | {n} | {cells} | {n_targets or '-'} | {drone} | {bird} |")
+    d, bd = totals["drone"], totals["bird"]
+    lines.append(f"| **all** | | | | | | | "
+                 f"{100.0 * np.mean(d) if d else float('nan'):.0f} % ({sum(d)}/{len(d)}) | "
+                 f"{100.0 * np.mean(bd) if bd else float('nan'):.1f} % ({sum(bd)}/{len(bd)}) |")
+    return lines, totals
+
+
+def reliability(runs, probs, bins=10):
+    """Reliability table over every class's probability: predicted vs observed."""
+    p = np.concatenate(probs)
+    y = np.concatenate([r["label"] for r in runs])
+    pred = p.reshape(-1)
+    hit = (y[:, None] == np.arange(K.N_CLASSES)[None, :]).reshape(-1)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    lines = ["\n### Reliability (all classes, reporting seeds)\n",
+             "| p bin | pairs | mean p | observed |", "|---|---|---|---|"]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (pred >= lo) & ((pred < hi) | (hi == 1.0))
+        if sel.any():
+            lines.append(f"| {lo:.1f}-{hi:.1f} | {int(sel.sum())} | {pred[sel].mean():.3f} | "
+                         f"{hit[sel].mean():.3f} |")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def parse_runs(specs):
+    runs = []
+    for spec in specs:
+        name, _, seeds = spec.partition(":")
+        for part in (seeds or "0").split(","):
+            lo, _, hi = part.partition("-")
+            runs.extend((name, s) for s in range(int(lo), int(hi or lo) + 1))
+    return runs
+
+
+def split_fit(runs):
+    """Even seeds fit the regression, odd seeds calibrate it."""
+    fit = [r for r in runs if int(r["seed"]) % 2 == 0]
+    calib = [r for r in runs if int(r["seed"]) % 2 == 1] or fit
+    return fit, calib
+
+
+#: Most training (and calibration) rows per class.
+ROWS_PER_CLASS = 60000
+
+
+def fit_on(runs, snr_ref, exclude=None, seed=0, calibration=None):
+    fit, calib = split_fit(runs)
+    rng = np.random.default_rng(seed)
+
+    def select(run):
+        idx = training_rows(run)
+        if exclude is not None:
+            idx = idx[run["behaviour"][idx] != exclude]
+        return idx
+
+    train = cap_classes(stack(fit, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
+    cal = cap_classes(stack(calib, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
+    return fit_model(train, cal, snr_ref, calibration, calib)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fit", nargs="+", default=list(FIT_RUNS))
+    parser.add_argument("--report", nargs="+", default=list(REPORT_RUNS))
+    parser.add_argument("--cache", default=os.path.join("out", "fit_classifier_cache"))
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--lobo", action="store_true", help="leave-one-behaviour-out validation")
+    parser.add_argument("--out", default=MODEL_PATH, help="where to write the model ('' : not)")
+    parser.add_argument("--report-md", default="", help="a markdown file to write the report to")
+    args = parser.parse_args(argv)
+
+    fit_runs = parse_runs(args.fit)
+    report_runs = parse_runs(args.report)
+    if any(seed >= 1000 for _, seed in fit_runs) or any(seed < 1000 for _, seed in report_runs):
+        raise SystemExit("fit on seeds below 1000, report on seeds 1000 and up")
+    start = time.perf_counter()
+    fit_data = capture_all(fit_runs, args.cache, args.jobs)
+    report_data = capture_all(report_runs, args.cache, args.jobs)
+    print(f"captured {len(fit_runs)} fitting and {len(report_runs)} reporting runs "
+          f"in {time.perf_counter() - start:.0f} s")
+    snr_ref = K.default_classify_params()[K.P_SNR_1M2_1KM_DB]
+
+    model = fit_on(fit_data, snr_ref)
+    lines = ["## Track classifier: fit and validation",
+             "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
+             f"Rows: confirmed and coasting track rows labelled by the nearest truth within "
+             f"{LABEL_RADIUS_M:g} m (none: unknown). Confusion: % of the behaviour's rows by the "
+             f"class the alert manager counts (p >= class_min_p, else unknown). "
+             f"Temperature {model[K.M_TEMPERATURE]:.2f}, t0 {model[K.M_EVIDENCE_S]:g} s."]
+    probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
+    part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
+    lines += part
+    lines += reliability(report_data, probs)
+    if args.lobo:
+        # the simulator's named behaviours (a truth behaviour column), birds and drones
+        behaviours = sorted({str(b) for r in fit_data for b in np.unique(r["behaviour"])
+                             if b != "clutter" and "/" not in str(b)
+                             and not str(b).endswith("aircraft")})
+        lobo_lines = ["\n### Leave one behaviour out (fit without it, report on it)\n",
+                      "| left out | rows | drone | bird | aircraft | unknown | targets | "
+                      "drones p>=0.8 within 10 s | birds ever called drone |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+        for b in behaviours:
+            held = fit_on(fit_data, snr_ref, exclude=b,
+                          calibration=(model[K.M_EVIDENCE_S], model[K.M_TEMPERATURE]))
+            hp = [predict(held, r["features"], r["neighbours"]) for r in report_data]
+            part, _ = report_behaviours(report_data, hp, b, only={b})
+            lobo_lines += part[3:4]
+            print(f"  lobo {b}: {part[3] if len(part) > 4 else '(no rows)'}", flush=True)
+        lines += lobo_lines
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        info = {"fit_runs": list(args.fit), "report_runs": list(args.report),
+                "label_radius_m": LABEL_RADIUS_M, "penalty_c": PENALTY_C,
+                "train_ages_s": list(TRAIN_AGES_S), "snr_drop_share": SNR_DROP_SHARE}
+        save_classify_model(model, args.out, info)
+        print(f"wrote {args.out}")
+    if args.report_md:
+        with open(args.report_md, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return model
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Slow references for the learned classifier of kernels/classify.py.
+
+Written from the module's docstrings, not from its code: the new feature
+columns (signed turn rate, SNR spread) and the flocking fraction as
+explicit weighted sums over a whole history, the design columns as one
+plain expression per D_* comment, and the model's probabilities with a
+NumPy softmax.  :func:`reference_model_row` completes a feature row of
+``naive_classify.reference_features`` (which knows the naive-Bayes
+columns) for a twin of the whole tracker.
+"""
+import math
+
+import numpy as np
+
+from kernels import classify as K
+from kernels.classify import C_UNKNOWN, N_CLASSES
+
+
+def ew_weights(a):
+    a = np.asarray(a, dtype=float)
+    return np.array([a[j] * np.prod(1.0 - a[j + 1:]) for j in range(a.size)])
+
+
+def ew_mean_var(samples, a):
+    if len(samples) == 0:
+        return 0.0, 0.0
+    samples = np.asarray(samples, dtype=float)
+    w = ew_weights(a)
+    mean = float(np.sum(w * samples))
+    return mean, float(np.sum(w * (samples - mean) ** 2))
+
+
+def reference_new_columns(xs, ts, snrs, ranges):
+    """``turn_signed_mean_dps`` and ``snr_1km_var_db2`` from the whole history."""
+    n = len(ts)
+    t_last = np.maximum.accumulate(np.asarray(ts, dtype=float))
+    dt = np.zeros(n)
+    dt[1:] = np.maximum(np.asarray(ts[1:], dtype=float) - t_last[:-1], 0.0)
+    signed = 0.0
+    kin = np.flatnonzero(t_last - ts[0] >= K.SETTLE_S)
+    m = kin.size
+    if m:
+        count = np.arange(1, m + 1)
+        a_v = np.maximum(1.0 / count, 1.0 - np.exp(-dt[kin] / K.TAU_VELOCITY_S))
+        v = xs[kin, 3:5]
+        smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * v[:k + 1, axis]) for axis in range(2)]
+                           for k in range(m)])
+        speed = np.hypot(smooth[:, 0], smooth[:, 1])
+        t_kin = t_last[kin]
+        rates, turn_a, ref = [], [], 0
+        for k in range(1, m):
+            baseline = t_kin[k] - t_kin[ref]
+            if baseline < K.TURN_BASELINE_S:
+                continue
+            if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
+                    and speed[ref] >= K.MIN_TURN_SPEED_MPS):
+                # heading measured counter-clockwise from east: positive = left turn
+                change = (math.atan2(smooth[k, 1], smooth[k, 0])
+                          - math.atan2(smooth[ref, 1], smooth[ref, 0]))
+                change = (change + math.pi) % (2.0 * math.pi) - math.pi
+                rates.append(math.degrees(change) / baseline)
+                turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
+            ref = k
+        signed = ew_mean_var(rates, turn_a)[0]
+    values, snr_a = [], []
+    for k in range(n):
+        if not math.isnan(snrs[k]) and ranges[k] > 0.0:
+            values.append(snrs[k] + 40.0 * math.log10(ranges[k] / 1000.0))
+            snr_a.append(max(1.0 / len(values), 1.0 - math.exp(-dt[k] / K.TAU_FEATURES_S)))
+    return signed, ew_mean_var(values, snr_a)[1]
+
+
+def reference_flock_fraction(epoch_times, neighbour_counts):
+    """``(flock_fraction, flock_t_s, flock_count)`` after these output epochs.
+
+    EW mean of ``[neighbours > 0]`` over the epochs strictly after the
+    previous counted one, ``a = max(1/m, 1 - exp(-dt / TAU_FLOCK_S))``.
+    """
+    counted_t, samples = [], []
+    for t, k in zip(epoch_times, neighbour_counts):
+        if counted_t and t <= counted_t[-1]:
+            continue
+        counted_t.append(float(t))
+        samples.append(1.0 if k > 0 else 0.0)
+    if not counted_t:
+        return 0.0, 0.0, 0
+    gaps = np.diff(counted_t, prepend=counted_t[0])
+    a = np.maximum(1.0 / np.arange(1, len(samples) + 1), 1.0 - np.exp(-gaps / K.TAU_FLOCK_S))
+    return ew_mean_var(samples, a)[0], counted_t[-1], len(samples)
+
+
+def reference_model_row(base_row, xs, ts, snrs, ranges, epoch_times, neighbour_counts):
+    """A full feature row: ``base_row`` (the naive-Bayes columns) with the later columns filled."""
+    f = np.array(base_row, dtype=float)
+    f[K.F_TURN_SIGNED_MEAN_DPS], f[K.F_SNR_1KM_VAR_DB2] = reference_new_columns(xs, ts, snrs,
+                                                                                  ranges)
+    f[K.F_FLOCK_FRACTION], f[K.F_FLOCK_T_S], f[K.F_FLOCK_COUNT] = reference_flock_fraction(
+        epoch_times, neighbour_counts)
+    return f
+
+
+def reference_design(f, neighbours, snr_ref):
+    """The base design columns of the D_* comments, one plain loop per row."""
+    z = {}
+    kin = f[K.F_KINEMATIC_COUNT] > 0
+    speed = max(f[K.F_SPEED_MEAN_MPS], 0.0)
+    z["has_kinematics"] = float(kin)
+    z["speed"] = speed if kin else 0.0
+    z["log_speed"] = math.log(1.0 + speed) if kin else 0.0
+    z["speed_std"] = math.sqrt(max(f[K.F_SPEED_VAR_M2PS2], 0.0)) if kin else 0.0
+    z["hover"] = f[K.F_HOVER_FRACTION] if kin else 0.0
+    z["climb_abs"] = f[K.F_CLIMB_ABS_MEAN_MPS] if kin else 0.0
+    z["climb"] = f[K.F_CLIMB_MEAN_MPS] if kin else 0.0
+    turn_ok = f[K.F_TURN_COUNT] > 0
+    turn = max(f[K.F_TURN_MEAN_DPS], 0.0)
+    z["has_turn"] = float(turn_ok)
+    z["turn"] = turn if turn_ok else 0.0
+    z["turn_std"] = math.sqrt(max(f[K.F_TURN_VAR_D2PS2], 0.0)) if turn_ok else 0.0
+    z["circling"] = (min(abs(f[K.F_TURN_SIGNED_MEAN_DPS]) / max(turn, 1.0), 1.0)
+                     if turn_ok else 0.0)
+    z["log_turn"] = math.log(1.0 + turn) if turn_ok else 0.0
+    z["height"] = f[K.F_HEIGHT_MEAN_M]
+    z["log_height"] = math.log(1.0 + max(f[K.F_HEIGHT_MEAN_M], 0.0) / 10.0)
+    snr_ok = f[K.F_SNR_COUNT] > 0
+    z["has_snr"] = float(snr_ok)
+    z["rcs"] = f[K.F_SNR_1KM_MEAN_DB] - snr_ref if snr_ok else 0.0
+    z["snr_std"] = math.sqrt(max(f[K.F_SNR_1KM_VAR_DB2], 0.0)) if snr_ok else 0.0
+    z["flock_now"] = float(neighbours > 0)
+    z["log_neighbours"] = math.log(1.0 + neighbours)
+    z["flock_fraction"] = f[K.F_FLOCK_FRACTION]
+    z["log_updates"] = math.log(max(f[K.F_N_UPDATES], 1.0))
+    return np.array([z[name] for name in K.DESIGN_NAMES[:K.N_BASE]])
+
+
+def reference_probabilities(features, neighbours, model):
+    model = np.asarray(model)
+    mean = model[K.M_MEAN:K.M_MEAN + K.N_BASE]
+    scale = model[K.M_SCALE:K.M_SCALE + K.N_BASE]
+    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(N_CLASSES, K.N_DESIGN)
+    b = model[K.M_BIAS:K.M_BIAS + N_CLASSES]
+    out = np.empty((features.shape[0], N_CLASSES))
+    for r in range(features.shape[0]):
+        s = (reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB]) - mean) / scale
+        s = np.clip(s, -K.DESIGN_CLIP, K.DESIGN_CLIP)
+        s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
+        logit = (w @ s + b) / model[K.M_TEMPERATURE]
+        q = np.exp(logit - logit.max())
+        q /= q.sum()
+        u = math.exp(-features[r, K.F_AGE_S] / model[K.M_EVIDENCE_S])
+        out[r] = (1.0 - u) * q
+        out[r, C_UNKNOWN] += u
+    return out
