@@ -892,7 +892,7 @@ def test_service_table_values_and_errors():
              ({"plots_socket": "push"}, "service.plots_socket", 'expected one of: "pull", "sub"'),
              ({"metrics_port": 70000}, "service.metrics_port", "expected a port number"),
              ({"metrics_port": 9100.0}, "service.metrics_port", "got 9100.0"),
-             ({"queue_plots": 0}, "service.queue_plots", "expected an integer >= 1 (plots), got 0"),
+             ({"queue_plots": 0}, "service.queue_plots", "expected an integer in [1, 1000000000] (plots), got 0"),
              ({"high_water_mark": True}, "service.high_water_mark", "got True"),
              ({"record": ""}, "service.record", "expected a non-empty path"),
              ({"curve_secret_key": "a"}, "service.curve_authorized_dir", "missing"),
