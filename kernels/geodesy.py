@@ -314,22 +314,9 @@ def enu_to_geodetic(enu, origin_ecef, rot, out):
     out : ndarray, shape (n, 3)
         Written with lat_deg, lon_deg, alt_m.
     """
-    if origin_ecef.shape[0] != 3:
-        raise ValueError("enu_to_geodetic: origin_ecef must have shape (3,)")
-    if rot.shape[0] != 3 or rot.shape[1] != 3:
-        raise ValueError("enu_to_geodetic: rot must have shape (3, 3)")
-    if enu.shape[1] != 3:
-        raise ValueError("enu_to_geodetic: enu must have shape (n, 3)")
-    if out.shape[0] != enu.shape[0] or out.shape[1] != 3:
-        raise ValueError("enu_to_geodetic: out must have shape (n, 3)")
-    for j in range(enu.shape[0]):
-        east = enu[j, 0]
-        north = enu[j, 1]
-        up = enu[j, 2]
-        x = rot[0, 0] * east + rot[1, 0] * north + rot[2, 0] * up + origin_ecef[0]
-        y = rot[0, 1] * east + rot[1, 1] * north + rot[2, 1] * up + origin_ecef[1]
-        z = rot[0, 2] * east + rot[1, 2] * north + rot[2, 2] * up + origin_ecef[2]
-        lat, lon, h = _ecef_to_geodetic_one(x, y, z)
+    enu_to_ecef(enu, origin_ecef, rot, out)       # checks the shapes; ECEF in place
+    for j in range(out.shape[0]):
+        lat, lon, h = _ecef_to_geodetic_one(out[j, 0], out[j, 1], out[j, 2])
         out[j, 0] = lat
         out[j, 1] = lon
         out[j, 2] = h

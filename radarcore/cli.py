@@ -6,27 +6,38 @@ import sys
 from radarcore import __version__
 
 
-def build_parser():
-    from radarcore.analysis import evaluate, sweep
-    from radarcore.core import replay
-    from radarcore.service import console, emulate, keys, record, serve
-    from radarcore.sim import simulate
+#: Command name -> the module whose ``add_parser`` adds it (imported only when needed:
+#: ``radarcore replay`` and ``serve`` import nothing of the analysis tools).
+COMMANDS = {
+    "simulate": "radarcore.sim.simulate",
+    "replay": "radarcore.core.replay",
+    "serve": "radarcore.service.serve",
+    "emulate": "radarcore.service.emulate",
+    "record": "radarcore.service.record",
+    "keys": "radarcore.service.keys",
+    "console": "radarcore.service.console",
+    "evaluate": "radarcore.analysis.evaluate",
+    "sweep": "radarcore.analysis.sweep",
+    "bench": None,
+}
+
+
+def build_parser(command=None):
+    """The argument parser: of every command, or with ``command`` of that one only."""
+    import importlib
 
     parser = argparse.ArgumentParser(prog="radarcore",
                                      description="Low-altitude radar track fusion.")
     parser.add_argument("--version", action="version", version=f"radarcore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    simulate.add_parser(sub)
-    replay.add_parser(sub)
-    serve.add_parser(sub)
-    emulate.add_parser(sub)
-    record.add_parser(sub)
-    keys.add_parser(sub)
-    console.add_parser(sub)
-    evaluate.add_parser(sub)
-    sweep.add_parser(sub)
-    _add_bench_parser(sub)
+    for name, module in COMMANDS.items():
+        if command is not None and name != command:
+            continue
+        if module is None:
+            _add_bench_parser(sub)
+        else:
+            importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -69,7 +80,10 @@ EXIT_BROKEN_PIPE = 141
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the first word is the command: build only its parser (help and errors build all)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     try:
         status = args.func(args)

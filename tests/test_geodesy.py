@@ -429,7 +429,7 @@ def test_kernels_reject_bad_shapes_and_radar_index():
     with pytest.raises(ValueError, match="same length"):
         geodesy.geodetic_to_enu(np.zeros(3), np.zeros(2), np.zeros(3), origin, rot,
                                 np.empty((3, 3)))
-    with pytest.raises(ValueError, match="enu_to_geodetic: enu must have shape"):
+    with pytest.raises(ValueError, match="enu must have shape"):
         geodesy.enu_to_geodetic(np.zeros((3, 2)), origin, rot, np.empty((3, 3)))
     with pytest.raises(ValueError, match="ecef_to_enu: origin_ecef must have shape"):
         geodesy.ecef_to_enu(np.zeros((3, 3)), np.zeros(2), rot, np.empty((3, 3)))

@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 import math
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import chdtri
 
 from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE
 from kernels import tracker as K
@@ -247,8 +247,9 @@ class Engine:
         self.q_h = np.ascontiguousarray(self.q_h, np.float64)
         self.log_Pi = np.ascontiguousarray(self.log_Pi, np.float64)
 
-        gamma_3 = float(chi2.ppf(cfg.gate_probability, 3))
-        gamma_4 = float(chi2.ppf(cfg.gate_probability, 4))
+        # chi-square quantiles (scipy.special: scipy.stats costs a second to import)
+        gamma_3 = float(chdtri(3, 1.0 - cfg.gate_probability))
+        gamma_4 = float(chdtri(4, 1.0 - cfg.gate_probability))
         # grid cells about one typical gate wide at the radars' longest range
         cross_range = self.radar_max_range * np.deg2rad(self.radar_sigma[:, 1])
         typical_gate = math.sqrt(gamma_4 * float(np.max(cross_range ** 2 + self.radar_sigma[:, 0] ** 2)))
