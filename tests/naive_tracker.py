@@ -36,9 +36,12 @@ MAINTAIN t
 EMIT t
     every confirmed or coasting track (and tentative ones when asked) is
     CV-predicted to ``t`` and written with ``sigma_pos = sqrt(P_ee + P_nn)``
-    and its class probabilities (``naive_classify``: features recomputed from
-    the track's whole history of updates, flocking neighbours over all pairs
-    of the tracks written at that epoch).
+    and its class probabilities (the learned model of
+    ``kernels.classify.classify_model``, by ``naive_classify_model``: the
+    feature row recomputed from the track's whole history of updates and of
+    output epochs, flocking neighbours over all pairs of the tracks written
+    at that epoch; this epoch's ``(t, neighbours)`` joins the history of
+    each track written before its row is built).
 
 Track ids count up from the table's next id in order of initiation.  The
 twin keeps no slots: it is compared with the compiled table by track id.
@@ -54,7 +57,8 @@ import naive
 import naive_filters
 from kernels import tracker as K
 from naive_assign import augmented_matrix
-from naive_classify import reference_classify, reference_features, reference_neighbours
+from naive_classify import reference_features, reference_neighbours
+from naive_classify_model import reference_model_row, reference_probabilities
 
 TENTATIVE = 1
 CONFIRMED = 2
@@ -131,13 +135,17 @@ class Track:
     score: float = 0.0
     # (state after the update, plot time, SNR, slant range) of every update
     history: list = field(default_factory=list)
+    # (epoch time, flocking neighbours) of every output epoch that wrote the track
+    epochs: list = field(default_factory=list)
 
     def features(self):
+        """The full feature row of the compiled table, from the whole history."""
         xs = np.array([h[0] for h in self.history])
         ts = [h[1] for h in self.history]
         snrs = [h[2] for h in self.history]
         ranges = [h[3] for h in self.history]
-        return reference_features(xs, ts, snrs, ranges)
+        return reference_model_row(reference_features(xs, ts, snrs, ranges), xs, ts, snrs, ranges,
+                                   [e[0] for e in self.epochs], [e[1] for e in self.epochs])
 
 
 @dataclass(frozen=True)
@@ -245,7 +253,8 @@ class NaiveTracker:
     omega, q_h, log_Pi : ndarray
         The IMM model set (the vertical PSD is ``params[P_Q_V]``).
     classify_params : ndarray
-        The classifier's parameters.
+        The learned classifier's model vector (``engine.classify_params``,
+        ``kernels.classify.validate_model_params``).
     next_id : int
         The first track id handed out.
     """
@@ -395,17 +404,21 @@ class NaiveTracker:
     def emit(self, t):
         s = self.settings
         rows = []
-        features = []
+        written = []
         for track in self.tracks.values():
             if track.status == TENTATIVE and not s.output_tentative:
                 continue
             x, P = cv_predict(track.x, track.P, max(t - track.t_state, 0.0), s.gate_q_h, s.q_v)
             rows.append(Row(t, track.track_id, track.status, x, math.sqrt(P[0, 0] + P[1, 1]), P))
-            features.append(track.features())
+            written.append(track)
         if rows:
             neighbours = reference_neighbours(np.array([row.x for row in rows]),
                                               s.flock_radius_m, s.flock_max_dv_mps)
-            class_p = reference_classify(np.array(features), neighbours, self.classify_params)
+            # the flocking fraction counts this epoch before the track is classified
+            for track, k in zip(written, neighbours):
+                track.epochs.append((t, int(k)))
+            features = np.array([track.features() for track in written])
+            class_p = reference_probabilities(features, neighbours, self.classify_params)
             for row, p in zip(rows, class_p):
                 row.class_p = p
         return rows
