@@ -189,8 +189,10 @@ appends the products :data:`DESIGN_PRODUCTS` (squares give class-specific
 optima, as a Gaussian would; cross terms let, e.g., circling weigh
 differently for fast and slow targets).  With the weights ``W`` and bias
 ``b`` of the fit (each ``s_k`` clipped to ``[-4, 4]``, :data:`DESIGN_CLIP`:
-a value far outside what the fit saw gives bounded evidence), the temperature ``T`` fitted on held-out seeds and the
-thin-evidence mass ``u = exp(-n / n0)``:
+a value far outside what the fit saw gives bounded evidence), the
+temperature ``T`` fitted on held-out seeds and the thin-evidence mass
+``u = exp(-age_s / t0)`` (``age_s`` the track's age, ``t0`` the
+``M_EVIDENCE_S`` slot of the model vector):
 
 .. math::
 
