@@ -240,3 +240,16 @@ def test_events_carry_the_contract_fields(tmp_path):
                     "time_to_entry_s", "cpa_m", "east_m", "north_m", "up_m", "speed_mps"):
             assert key in e
         assert e["event"] in ("raise", "escalate", "deescalate", "clear", "advisory")
+
+
+def test_replay_alert_table_shows_raised_alerts_from_their_raise():
+    from radarcore.core.replay import alert_table
+
+    events = run(manager(), straight(1, (-3000.0, 0.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=UNSURE)
+    advised = run(manager(), straight(2, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=UNSURE)
+    events += [dict(e, alert_id=e["alert_id"] + 100) for e in advised]
+    raise_ = next(e for e in events if e["event"] == "raise")
+    lines = alert_table(events).splitlines()
+    assert len(lines) == 3                     # header, the raised alert, the advisory-only count
+    assert lines[1].split()[:2] == [str(raise_["alert_id"]), f"{raise_['time_s']:.0f}"]
+    assert lines[2] == "  advisories on 1 track(s) never alerted"

@@ -389,11 +389,17 @@ class _TrackStats:
 
 
 def alert_table(events, limit=30):
-    """One line per alert: raise time, asset, track, highest level, class, lead figures."""
+    """One line per raised alert: raise time, asset, tracks, highest level, class, lead figures.
+
+    Advisories count towards nothing here; those of tracks never raised are
+    summed in a last line.
+    """
     from radarcore.core.config import ZONE_LEVELS
 
     by_alert = {}
     for e in events:
+        if e["event"] not in ("raise", "escalate", "deescalate", "clear"):
+            continue
         a = by_alert.setdefault(e["alert_id"], {"first": e, "max_level": -1, "cleared_s": None,
                                                 "tracks": []})
         if e["level"] is not None:
@@ -413,6 +419,9 @@ def alert_table(events, limit=30):
                      f"{f['class']:<8s}  {tte:>5s}  {f['cpa_m'] if f['cpa_m'] is not None else 0:6.0f}  {cleared:>9s}")
     if len(by_alert) > limit:
         lines.append(f"  ... {len(by_alert) - limit} more")
+    advised = {e["alert_id"] for e in events if e["event"] == "advisory"} - set(by_alert)
+    if advised:
+        lines.append(f"  advisories on {len(advised)} track(s) never alerted")
     return "\n".join(lines)
 
 
