@@ -44,13 +44,19 @@ class ZoneTable:
         return len(self.asset_ids)
 
 
-def build_zone_table(site):
-    """Convert the assets and zones of a :class:`~radarcore.core.config.SiteConfig`."""
-    o = site.origin
+def site_to_enu(origin):
+    """A converter of geodetic positions to the site's ENU frame at ``origin`` (an Origin).
+
+    Returns
+    -------
+    callable
+        ``to_enu(lat_deg, lon_deg, alt_m) -> ndarray, shape (n, 3)`` (scalars or arrays).
+    """
     origin_ecef = np.empty((1, 3))
-    geodetic_to_ecef(np.array([o.lat_deg]), np.array([o.lon_deg]), np.array([o.alt_m]), origin_ecef)
+    geodetic_to_ecef(np.array([origin.lat_deg]), np.array([origin.lon_deg]), np.array([origin.alt_m]),
+                     origin_ecef)
     origin_ecef = origin_ecef[0].copy()
-    rot = np.ascontiguousarray(enu_rotation(o.lat_deg, o.lon_deg))
+    rot = np.ascontiguousarray(enu_rotation(origin.lat_deg, origin.lon_deg))
 
     def to_enu(lat, lon, alt):
         lat = np.atleast_1d(np.asarray(lat, float))
@@ -59,6 +65,13 @@ def build_zone_table(site):
                         np.broadcast_to(np.asarray(alt, float), lat.shape).copy(),
                         origin_ecef, rot, out)
         return out
+
+    return to_enu
+
+
+def build_zone_table(site):
+    """Convert the assets and zones of a :class:`~radarcore.core.config.SiteConfig`."""
+    to_enu = site_to_enu(site.origin)
 
     asset_ids, asset_en, asset_start = [], [], [0]
     zone_asset, zone_index, zone_level, zone_kind = [], [], [], []

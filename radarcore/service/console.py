@@ -106,20 +106,10 @@ def site_picture(site):
         name, east_m, north_m, zones (level, floor_m, ceiling_m and either
         radius_m or polygon, a list of [east_m, north_m]).
     """
-    from kernels.geodesy import enu_rotation, geodetic_to_ecef, geodetic_to_enu
+    from radarcore.core.zones import site_to_enu
 
     o = site.origin
-    origin_ecef = np.empty((1, 3))
-    geodetic_to_ecef(np.array([o.lat_deg]), np.array([o.lon_deg]), np.array([o.alt_m]), origin_ecef)
-    origin_ecef = origin_ecef[0].copy()
-    rot = np.ascontiguousarray(enu_rotation(o.lat_deg, o.lon_deg))
-
-    def enu(lat, lon, alt):
-        lat = np.atleast_1d(np.asarray(lat, float))
-        out = np.empty((lat.size, 3))
-        geodetic_to_enu(lat, np.atleast_1d(np.asarray(lon, float)),
-                        np.broadcast_to(np.asarray(alt, float), lat.shape).copy(), origin_ecef, rot, out)
-        return out
+    enu = site_to_enu(o)
 
     radars = []
     for radar in site.radars:
