@@ -1050,6 +1050,18 @@ def _between(p, a, b):
 
 
 @njit
+def _push_pair(pairs, n, i, j):
+    """Append ``(i, j)`` to the first ``n`` rows of ``pairs`` (doubled when full); the array and ``n + 1``."""
+    if n == pairs.shape[0]:
+        grown = np.empty((2 * n, 2), np.int64)
+        grown[:n] = pairs
+        pairs = grown
+    pairs[n, 0] = i
+    pairs[n, 1] = j
+    return pairs, n + 1
+
+
+@njit
 def _segment_contact(xy, i, j):
     """How non-adjacent edges ``i`` and ``j`` meet: 0 not at all, 1 they cross
     at one point inside both, 2 they touch (an end point on the other edge,
@@ -1128,13 +1140,7 @@ def _polygon_contacts(xy):
             if i < best_i or (i == best_i and j < best_j):
                 best_i, best_j, best_code = i, j, 3
         elif verdict == _UNSURE:
-            if n_unsure == unsure.shape[0]:
-                grown = np.empty((2 * n_unsure, 2), np.int64)
-                grown[:n_unsure] = unsure
-                unsure = grown
-            unsure[n_unsure, 0] = i
-            unsure[n_unsure, 1] = j
-            n_unsure += 1
+            unsure, n_unsure = _push_pair(unsure, n_unsure, i, j)
     x0 = xy[0, 0]
     x1 = xy[0, 0]
     y0 = xy[0, 1]
@@ -1207,13 +1213,7 @@ def _polygon_contacts(xy):
                 if contact == 1 or contact == 2:
                     best_i, best_j, best_code = i, j, contact
                 elif contact == _UNSURE:
-                    if n_unsure == unsure.shape[0]:
-                        grown = np.empty((2 * n_unsure, 2), np.int64)
-                        grown[:n_unsure] = unsure
-                        unsure = grown
-                    unsure[n_unsure, 0] = i
-                    unsure[n_unsure, 1] = j
-                    n_unsure += 1
+                    unsure, n_unsure = _push_pair(unsure, n_unsure, i, j)
     if best_code == 0:
         return -1, -1, 0, unsure[:n_unsure]
     return best_i, best_j, best_code, unsure[:n_unsure]
