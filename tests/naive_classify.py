@@ -34,6 +34,39 @@ def ew_mean_var(samples, a):
     return mean, float(np.sum(w * (samples - mean) ** 2))
 
 
+def turn_rate_samples(smooth, speed, t_kin, signed=False):
+    """Turn-rate samples (deg/s) between reference points at least TURN_BASELINE_S apart.
+
+    Returns the samples, their EW weights' ``a`` and the last reference index;
+    ``signed``: positive for a left turn (heading counter-clockwise from east),
+    else the absolute rate.
+    """
+    rates, turn_a, ref = [], [], 0
+    for k in range(1, len(t_kin)):
+        baseline = t_kin[k] - t_kin[ref]
+        if baseline < K.TURN_BASELINE_S:
+            continue
+        if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
+                and speed[ref] >= K.MIN_TURN_SPEED_MPS):
+            change = (math.atan2(smooth[k, 1], smooth[k, 0])
+                      - math.atan2(smooth[ref, 1], smooth[ref, 0]))
+            change = (change + math.pi) % (2.0 * math.pi) - math.pi
+            rates.append(math.degrees(change if signed else abs(change)) / baseline)
+            turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
+        ref = k
+    return rates, turn_a, ref
+
+
+def snr_samples(snrs, ranges, dt):
+    """Range-normalised SNR samples (dB at 1 km) of the plots that carry one, and their ``a``."""
+    values, snr_a = [], []
+    for k in range(len(snrs)):
+        if not math.isnan(snrs[k]) and ranges[k] > 0.0:
+            values.append(snrs[k] + 40.0 * math.log10(ranges[k] / 1000.0))
+            snr_a.append(max(1.0 / len(values), 1.0 - math.exp(-dt[k] / K.TAU_FEATURES_S)))
+    return values, snr_a
+
+
 def reference_features(xs, ts, snrs, ranges):
     """The features of the module docstring, from the whole history at once."""
     n = len(ts)
@@ -67,29 +100,12 @@ def reference_features(xs, ts, snrs, ranges):
         f[K.F_HOVER_FRACTION] = ew_mean_var((speed < K.HOVER_SPEED_MPS).astype(float), a_k)[0]
         # turn-rate samples between reference points at least TURN_BASELINE_S apart
         t_kin = t_last[kin]
-        rates, turn_a, ref = [], [], 0
-        for k in range(1, m):
-            baseline = t_kin[k] - t_kin[ref]
-            if baseline < K.TURN_BASELINE_S:
-                continue
-            if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
-                    and speed[ref] >= K.MIN_TURN_SPEED_MPS):
-                change = (math.atan2(smooth[k, 1], smooth[k, 0])
-                          - math.atan2(smooth[ref, 1], smooth[ref, 0]))
-                change = (change + math.pi) % (2.0 * math.pi) - math.pi
-                rates.append(math.degrees(abs(change)) / baseline)
-                turn_a.append(max(1.0 / len(rates),
-                                  1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
-            ref = k
+        rates, turn_a, ref = turn_rate_samples(smooth, speed, t_kin)
         f[K.F_TURN_REF_T_S] = t_kin[ref]
         f[K.F_TURN_REF_VE_MPS], f[K.F_TURN_REF_VN_MPS] = smooth[ref, :2]
         f[K.F_TURN_COUNT] = len(rates)
         f[K.F_TURN_MEAN_DPS], f[K.F_TURN_VAR_D2PS2] = ew_mean_var(rates, turn_a)
-    values, snr_a = [], []
-    for k in range(n):
-        if not math.isnan(snrs[k]) and ranges[k] > 0.0:
-            values.append(snrs[k] + 40.0 * math.log10(ranges[k] / 1000.0))
-            snr_a.append(max(1.0 / len(values), 1.0 - math.exp(-dt[k] / K.TAU_FEATURES_S)))
+    values, snr_a = snr_samples(snrs, ranges, dt)
     f[K.F_SNR_COUNT] = len(values)
     f[K.F_SNR_1KM_MEAN_DB] = ew_mean_var(values, snr_a)[0]
     return f

@@ -14,7 +14,7 @@ import numpy as np
 
 from kernels import classify as K
 from kernels.classify import C_UNKNOWN, N_CLASSES
-from naive_classify import ew_mean_var, ew_weights  # the one EW reference
+from naive_classify import ew_mean_var, ew_weights, snr_samples, turn_rate_samples
 
 
 def reference_new_columns(xs, ts, snrs, ranges):
@@ -34,26 +34,9 @@ def reference_new_columns(xs, ts, snrs, ranges):
                            for k in range(m)])
         speed = np.hypot(smooth[:, 0], smooth[:, 1])
         t_kin = t_last[kin]
-        rates, turn_a, ref = [], [], 0
-        for k in range(1, m):
-            baseline = t_kin[k] - t_kin[ref]
-            if baseline < K.TURN_BASELINE_S:
-                continue
-            if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
-                    and speed[ref] >= K.MIN_TURN_SPEED_MPS):
-                # heading measured counter-clockwise from east: positive = left turn
-                change = (math.atan2(smooth[k, 1], smooth[k, 0])
-                          - math.atan2(smooth[ref, 1], smooth[ref, 0]))
-                change = (change + math.pi) % (2.0 * math.pi) - math.pi
-                rates.append(math.degrees(change) / baseline)
-                turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
-            ref = k
+        rates, turn_a, _ = turn_rate_samples(smooth, speed, t_kin, signed=True)
         signed = ew_mean_var(rates, turn_a)[0]
-    values, snr_a = [], []
-    for k in range(n):
-        if not math.isnan(snrs[k]) and ranges[k] > 0.0:
-            values.append(snrs[k] + 40.0 * math.log10(ranges[k] / 1000.0))
-            snr_a.append(max(1.0 / len(values), 1.0 - math.exp(-dt[k] / K.TAU_FEATURES_S)))
+    values, snr_a = snr_samples(snrs, ranges, dt)
     return signed, ew_mean_var(values, snr_a)[1]
 
 
