@@ -79,6 +79,15 @@ def _is_blank(c):
 
 
 @njit(fastmath=False)
+def _only_blanks(buf, i, j):
+    """Whether ``buf[i:j]`` holds only spaces, tabs and stray carriage returns."""
+    for k in range(i, j):
+        if not (_is_blank(buf[k]) or buf[k] == _CARRIAGE_RETURN):
+            return False
+    return True
+
+
+@njit(fastmath=False)
 def _lower(c):
     if 65 <= c <= 90:
         return c + 32
@@ -396,11 +405,9 @@ def parse_rows(buf, end, field_column, column_kind, column_slot, column_required
             value_end = field_end
             if at_line_end and value_end > field_start and buf[value_end - 1] == _CARRIAGE_RETURN:
                 value_end -= 1
-            if field == 0 and at_line_end:
-                first, last = trim(buf, field_start, value_end)
-                if first == last:
-                    blank = True
-                    break
+            if field == 0 and at_line_end and _only_blanks(buf, field_start, value_end):
+                blank = True
+                break
             if field >= n_fields:
                 good = False
                 break

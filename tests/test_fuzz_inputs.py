@@ -13,7 +13,7 @@ import struct
 import tempfile
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.asterix import AsterixError, RadarMap, encode_cat048, iter_ast_file
@@ -184,6 +184,7 @@ CSV_ATOMS = ["1", "-2.5", "1e18", "nan", "inf", "", " ", "x", "1,", ",", "\"", "
 @FUZZ
 @given(st.lists(st.lists(st.sampled_from(CSV_ATOMS), max_size=9).map(",".join), max_size=12),
        st.sampled_from(["\n", "\r\n"]))
+@example(lines=["\r"], end="\r\n")         # a stray carriage return is a blank line
 def test_plots_csv_lines_are_plots_or_counted_malformed(lines, end):
     text = ",".join(PLOT_COLUMNS) + end + end.join(lines) + end
     with tempfile.TemporaryDirectory() as tmp:
