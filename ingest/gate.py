@@ -61,11 +61,14 @@ class RateLimitedLog:
     """Log lines keyed by reason, at most one per reason per ``interval_s``.
 
     Lines suppressed in between are counted and the count is given with the
-    next line of the same reason.
+    next line of the same reason.  ``template`` formats a line from the reason
+    and the message.
     """
 
-    def __init__(self, logger, interval_s=LOG_INTERVAL_S, clock=time.monotonic):
+    def __init__(self, logger, interval_s=LOG_INTERVAL_S, clock=time.monotonic,
+                 template="rejected ({reason}): {message}"):
         self.logger = logger
+        self.template = template
         self.interval_s = float(interval_s)
         self.clock = clock
         self._last = {}
@@ -87,7 +90,7 @@ class RateLimitedLog:
         self._last[reason] = now
         more = self._suppressed.pop(reason, 0)
         suffix = f" ({more} more since the last report)" if more else ""
-        self.logger.warning("rejected (%s): %s%s", reason, message, suffix)
+        self.logger.warning("%s%s", self.template.format(reason=reason, message=message), suffix)
         return True
 
 
@@ -155,6 +158,7 @@ class FrameGate:
         self.frames_rejected = dict.fromkeys(FRAME_REJECT_REASONS, 0)
         self.last_seq = {}
         self.seq_resyncs = 0
+        self._resync_log = RateLimitedLog(log, template="radar {reason} restarted its frame sequence: {message}")
         self._runs = {}             # radar id -> list of [last refused seq, length, last used]
         self._refused = 0           # refused frames so far (orders the runs by last use)
         self.last_error = None
@@ -207,8 +211,7 @@ class FrameGate:
                     reason = "duplicate_seq" if seq <= last else "seq_jump"
                     return self.reject(reason, f"radar {radar_id} frame seq {seq}, last accepted {last}")
                 self.seq_resyncs += 1
-                log.warning("radar %d restarted its frame sequence: now at %d (was %d)",
-                            radar_id, seq, last)
+                self._resync_log(radar_id, f"now at {seq} (was {last})")
             self._runs.pop(radar_id, None)
             self.last_seq[radar_id] = seq
         self.frames_accepted += 1

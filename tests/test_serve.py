@@ -469,6 +469,22 @@ def test_gate_follows_a_radar_that_restarted_its_sequence():
     assert gate.frames_rejected["duplicate_seq"] == 6 * 20 + 19
 
 
+def test_gate_logs_a_radar_flipping_its_sequence_once_per_interval(caplog):
+    """A sender that restarts its counter again and again cannot flood the log."""
+    import logging
+
+    plots = np.zeros(1, PLOT_DTYPE)
+    plots["radar_id"] = 1
+    gate = FrameGate((1,))
+    with caplog.at_level(logging.WARNING, logger="ingest.gate"):
+        for base in (0, 50_000, 0, 50_000, 0):
+            for seq in range(base, base + 25):
+                gate.decode(frame(1, seq, plots))
+    assert gate.seq_resyncs == 4
+    lines = [r.getMessage() for r in caplog.records if "restarted" in r.getMessage()]
+    assert lines == ["radar 1 restarted its frame sequence: now at 50019 (was 24)"]
+
+
 # --------------------------------------------------------------------------
 # CurveZMQ
 
