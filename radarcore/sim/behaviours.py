@@ -30,7 +30,7 @@ Others
 
 Motion is built from smooth controls (speed, turn rate, climb rate) on knots
 ``KNOT_S`` apart, each following its behaviour's law, interpolated onto the
-trajectory grid, smoothed (:func:`radarcore.sim.trajectories._smooth`) and
+trajectory grid, smoothed (:func:`radarcore.sim.trajectories.moving_average`) and
 integrated, as in :mod:`radarcore.sim.trajectories`.  Wind adds to the
 ground velocity of the soaring birds and the gulls.  Formation members
 follow their leader at offsets fixed in the leader's body frame
@@ -51,8 +51,8 @@ import math
 import numpy as np
 
 from radarcore.sim.trajectories import (
-    KIND_PARAMETERS, Trajectories, _grid, _horizontal_velocity, _integrate, _log_uniform,
-    _smooth, leg_motion)
+    KIND_PARAMETERS, Trajectories, horizontal_velocity, integrate_positions, leg_motion,
+    log_uniform, moving_average, sample_grid)
 
 __all__ = ["BEHAVIOURS", "BIRD_BEHAVIOURS", "DRONE_BEHAVIOURS", "FLOCK_BEHAVIOURS", "KNOT_S",
            "behaviour_targets"]
@@ -145,24 +145,24 @@ def _from_knots(start, heading0_rad, speed, turn_rad_s, climb, duration_s, step_
     (n, 2) and integrated.
     """
     n = start.shape[0]
-    n_samples = _grid(duration_s, step_s)
+    n_samples = sample_grid(duration_s, step_s)
     n_knots = speed.shape[1]
     grid = np.arange(n_samples) * step_s / KNOT_S
     j = np.minimum(grid.astype(np.int64), n_knots - 2)
     weight = grid - j
 
     def on_grid(knots):
-        return _smooth(knots[:, j] * (1.0 - weight) + knots[:, j + 1] * weight, smoothing_s,
-                       step_s)
+        return moving_average(knots[:, j] * (1.0 - weight) + knots[:, j + 1] * weight,
+                              smoothing_s, step_s)
 
     velocity = np.empty((n, n_samples, 3))
-    velocity[..., 0], velocity[..., 1] = _horizontal_velocity(heading0_rad, on_grid(turn_rad_s),
+    velocity[..., 0], velocity[..., 1] = horizontal_velocity(heading0_rad, on_grid(turn_rad_s),
                                                               on_grid(speed), step_s)
     if wind_mps is not None:
         velocity[..., 0] += wind_mps[:, :1]
         velocity[..., 1] += wind_mps[:, 1:]
     velocity[..., 2] = on_grid(climb)
-    return _integrate(start, velocity, step_s), velocity
+    return integrate_positions(start, velocity, step_s), velocity
 
 
 def _height_pull(height, band, gain=0.02, limit=1.5):
@@ -175,7 +175,7 @@ def _height_pull(height, band, gain=0.02, limit=1.5):
 def _make(behaviour, rng, position, velocity, step_s, n):
     p = BEHAVIOURS[behaviour]
     return Trajectories(step_s, position, velocity, np.full(n, p["kind"]),
-                        _log_uniform(rng, p["rcs_m2"], n), np.full(n, behaviour),
+                        log_uniform(rng, p["rcs_m2"], n), np.full(n, behaviour),
                         np.full(n, p["swerling"]))
 
 
@@ -368,7 +368,7 @@ def _body_members(rng, leader, leader_index, forward_m, right_m, up_m, jitter_m,
     v = leader.velocity[leader_index]
     psi = np.unwrap(np.arctan2(v[..., 0], v[..., 1]), axis=1)
     if frame_smoothing_s > 0.0:
-        psi = _smooth(psi, frame_smoothing_s, step_s)
+        psi = moving_average(psi, frame_smoothing_s, step_s)
     psi_dot = np.gradient(psi, step_s, axis=1)
     sin, cos = np.sin(psi), np.cos(psi)
     f, r = forward_m[:, None], right_m[:, None]
@@ -508,7 +508,7 @@ def _legs(rng, behaviour, start, heading0_deg, duration_s, step_s, centre):
                               p["waypoint_radius_m"], **overrides)
     n = start.shape[0]
     return Trajectories(step_s, trajectories.position, trajectories.velocity,
-                        np.full(n, "drone"), _log_uniform(rng, p["rcs_m2"], n),
+                        np.full(n, "drone"), log_uniform(rng, p["rcs_m2"], n),
                         np.full(n, behaviour), np.full(n, p["swerling"]))
 
 
@@ -577,7 +577,7 @@ def swarm(rng, starts, headings_deg, sizes, duration_s, step_s, centre):
                          turn_rate_dps=p["turn_rate_dps"], leg_s=p["leg_s"],
                          hover_probability=0.0, height_m=p["height_m"], climb_mps=1.0)
     leaders = Trajectories(step_s, leaders.position, leaders.velocity, np.full(n_swarms, "drone"),
-                           _log_uniform(rng, p["rcs_m2"], n_swarms), np.full(n_swarms, "swarm"),
+                           log_uniform(rng, p["rcs_m2"], n_swarms), np.full(n_swarms, "swarm"),
                            np.full(n_swarms, p["swerling"]))
     leader_index, forward, right = [], [], []
     for i, size in enumerate(sizes):

@@ -33,9 +33,8 @@ from radarcore.sim.behaviours import (
 from radarcore.sim.sensors import clutter_volume_m3
 from radarcore.sim.trajectories import (
     KIND_PARAMETERS, Trajectories, balloon_motion, bird_motion, formation, leg_motion,
-    straight_motion)
-from radarcore.sim.trajectories import (
-    _grid, _horizontal_velocity, _integrate, _log_uniform, _piecewise, _smooth)
+    straight_motion, sample_grid, horizontal_velocity, integrate_positions, log_uniform,
+    piecewise_controls, moving_average)
 
 __all__ = ["ScenarioSpec", "SPECS", "ORIGIN", "ASSET_ENU_M", "grid_step", "BirdMix",
            "bird_site", "bird_scene_targets"]
@@ -415,7 +414,7 @@ def _scheduled_motion(rng, start, heading0_deg, schedules, climbs, duration_s, s
     Trajectories
     """
     n = len(schedules)
-    n_samples = _grid(duration_s, step_s)
+    n_samples = sample_grid(duration_s, step_s)
 
     def padded(rows):
         """(n, width, k) array of rows of k-tuples, each row padded with its last."""
@@ -436,15 +435,16 @@ def _scheduled_motion(rng, start, heading0_deg, schedules, climbs, duration_s, s
     changes = padded(climbs)
     climb_starts, climb_rates = changes[..., 0], changes[..., 1]
     p = KIND_PARAMETERS["drone"]
-    speed = _smooth(_piecewise(seg_starts, speed, n_samples, step_s), p["speed_smoothing_s"],
-                    step_s)
-    turn_rate = _smooth(_piecewise(seg_starts, rate, n_samples, step_s), 1.0, step_s)
-    climb = _smooth(_piecewise(climb_starts, climb_rates, n_samples, step_s), 2.0, step_s)
+    speed = moving_average(piecewise_controls(seg_starts, speed, n_samples, step_s),
+                           p["speed_smoothing_s"], step_s)
+    turn_rate = moving_average(piecewise_controls(seg_starts, rate, n_samples, step_s), 1.0, step_s)
+    climb = moving_average(piecewise_controls(climb_starts, climb_rates, n_samples, step_s),
+                           2.0, step_s)
     velocity = np.empty((n, n_samples, 3))
-    velocity[..., 0], velocity[..., 1] = _horizontal_velocity(np.radians(heading0_deg),
+    velocity[..., 0], velocity[..., 1] = horizontal_velocity(np.radians(heading0_deg),
                                                               turn_rate, speed, step_s)
     velocity[..., 2] = climb
-    position = _integrate(np.asarray(start, dtype=np.float64), velocity, step_s)
+    position = integrate_positions(np.asarray(start, dtype=np.float64), velocity, step_s)
     if hover_jitter_m is not None:
         t = np.arange(n_samples) * step_s
         for _ in range(2):
@@ -457,7 +457,7 @@ def _scheduled_motion(rng, start, heading0_deg, schedules, climbs, duration_s, s
             position += amplitude * (np.sin(angle) - np.sin(phase))
             velocity += amplitude * omega * np.cos(angle)
     return Trajectories(step_s, position, velocity, np.full(n, "drone"),
-                        _log_uniform(rng, p["rcs_m2"], n))
+                        log_uniform(rng, p["rcs_m2"], n))
 
 
 def _orbit_motion(rng, duration_s, step_s, kind, centre, radius_m, bearing0_deg, speed_mps,
@@ -499,7 +499,7 @@ def _orbit_motion(rng, duration_s, step_s, kind, centre, radius_m, bearing0_deg,
     Trajectories
     """
     n = np.shape(radius_m)[0]
-    t = np.arange(_grid(duration_s, step_s)) * step_s
+    t = np.arange(sample_grid(duration_s, step_s)) * step_s
     column = lambda x: np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))[:, None]
     radius, speed, sense = column(radius_m), column(speed_mps), column(direction)
     amplitude, period, phase = (column(x) for x in wobble)
@@ -521,7 +521,7 @@ def _orbit_motion(rng, duration_s, step_s, kind, centre, radius_m, bearing0_deg,
     position[..., 2] = column(height_m) + h_amplitude * np.sin(h_angle)
     velocity[..., 2] = h_amplitude * 2.0 * np.pi / h_period * np.cos(h_angle)
     return Trajectories(step_s, position, velocity, np.full(n, kind),
-                        _log_uniform(rng, KIND_PARAMETERS[kind]["rcs_m2"], n))
+                        log_uniform(rng, KIND_PARAMETERS[kind]["rcs_m2"], n))
 
 
 def _tangent_line(rng, duration_s, step_s, centre, distance_m, bearing_deg, speed_mps,

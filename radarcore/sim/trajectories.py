@@ -37,6 +37,8 @@ from kernels._jit import njit
 
 __all__ = [
     "Trajectories",
+    "sample_grid", "log_uniform", "piecewise_controls", "moving_average", "integrate_positions",
+    "horizontal_velocity",
     "hermite_state",
     "KIND_PARAMETERS",
     "leg_motion",
@@ -299,14 +301,14 @@ KIND_PARAMETERS = {
 _CONTROL_SMOOTHING_S = 1.0
 
 
-def _grid(duration_s, step_s):
+def sample_grid(duration_s, step_s):
     n_samples = int(round(duration_s / step_s)) + 1
     if abs((n_samples - 1) * step_s - duration_s) > 1e-9 * max(1.0, duration_s):
         raise ValueError(f"duration_s {duration_s} is not a multiple of step_s {step_s}")
     return n_samples
 
 
-def _log_uniform(rng, bounds, size):
+def log_uniform(rng, bounds, size):
     low, high = np.log(bounds[0]), np.log(bounds[1])
     return np.exp(rng.uniform(low, high, size))
 
@@ -315,7 +317,7 @@ def _wrap_pi(angle):
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
 
 
-def _piecewise(starts_s, values, n_samples, step_s):
+def piecewise_controls(starts_s, values, n_samples, step_s):
     """Piecewise-constant controls on the grid.
 
     Segment k of row i holds ``values[i, k]`` from ``starts_s[i, k]`` until the
@@ -336,7 +338,7 @@ def _piecewise(starts_s, values, n_samples, step_s):
     return np.cumsum(change, axis=1)[:, :n_samples]
 
 
-def _smooth(x, window_s, step_s, passes=2):
+def moving_average(x, window_s, step_s, passes=2):
     """Centred moving average along axis 1, edges held, ``passes`` times."""
     width = max(1, int(round(window_s / step_s)) | 1)  # odd, at least 1
     if width == 1:
@@ -350,7 +352,7 @@ def _smooth(x, window_s, step_s, passes=2):
     return x
 
 
-def _integrate(start, velocity, step_s):
+def integrate_positions(start, velocity, step_s):
     """Positions from a start point and grid velocities (trapezoidal rule)."""
     steps = 0.5 * step_s * (velocity[:, 1:] + velocity[:, :-1])
     position = np.empty_like(velocity)
@@ -360,7 +362,7 @@ def _integrate(start, velocity, step_s):
     return position
 
 
-def _horizontal_velocity(heading0_rad, turn_rate_rad_s, speed_mps, step_s):
+def horizontal_velocity(heading0_rad, turn_rate_rad_s, speed_mps, step_s):
     """Velocity E, N from initial heading, turn-rate and speed profiles."""
     increments = 0.5 * step_s * (turn_rate_rad_s[:, 1:] + turn_rate_rad_s[:, :-1])
     heading = np.empty_like(turn_rate_rad_s)
@@ -440,7 +442,7 @@ def leg_motion(rng, start, heading0_deg, duration_s, step_s, kind, waypoint_cent
         raise ValueError(f"unknown motion parameters {sorted(unknown)} for kind {kind!r}")
     p = {**KIND_PARAMETERS[kind], **overrides}
     n = start.shape[0]
-    n_samples = _grid(duration_s, step_s)
+    n_samples = sample_grid(duration_s, step_s)
     centre = np.broadcast_to(np.asarray(waypoint_centre, dtype=np.float64), (n, 2))
     t = np.zeros(n)
     east, north = start[:, 0].copy(), start[:, 1].copy()
@@ -485,20 +487,20 @@ def leg_motion(rng, start, heading0_deg, duration_s, step_s, kind, waypoint_cent
         if np.all(t >= duration_s):
             break
     starts = np.stack(starts, axis=1)
-    speed = _smooth(_piecewise(starts, np.stack(speeds, axis=1), n_samples, step_s),
+    speed = moving_average(piecewise_controls(starts, np.stack(speeds, axis=1), n_samples, step_s),
                     p["speed_smoothing_s"], step_s)
-    turn_rate = _smooth(_piecewise(starts, np.stack(rates, axis=1), n_samples, step_s),
-                        _CONTROL_SMOOTHING_S, step_s)
+    rate_controls = piecewise_controls(starts, np.stack(rates, axis=1), n_samples, step_s)
+    turn_rate = moving_average(rate_controls, _CONTROL_SMOOTHING_S, step_s)
     climb_starts, climb_rates = _climb_schedule(rng, start[:, 2].copy(), duration_s, p["height_m"],
                                                 p["climb_mps"], p["climb_segment_s"])
-    climb = _smooth(_piecewise(climb_starts, climb_rates, n_samples, step_s),
+    climb = moving_average(piecewise_controls(climb_starts, climb_rates, n_samples, step_s),
                     2.0 * _CONTROL_SMOOTHING_S, step_s)
     velocity = np.empty((n, n_samples, 3))
-    velocity[..., 0], velocity[..., 1] = _horizontal_velocity(np.radians(heading0_deg), turn_rate,
+    velocity[..., 0], velocity[..., 1] = horizontal_velocity(np.radians(heading0_deg), turn_rate,
                                                               speed, step_s)
     velocity[..., 2] = climb
-    return Trajectories(step_s, _integrate(start, velocity, step_s), velocity,
-                        np.full(n, kind), _log_uniform(rng, p["rcs_m2"], n))
+    return Trajectories(step_s, integrate_positions(start, velocity, step_s), velocity,
+                        np.full(n, kind), log_uniform(rng, p["rcs_m2"], n))
 
 
 def bird_motion(rng, start, heading0_deg, duration_s, step_s, knot_s=0.5):
@@ -525,7 +527,7 @@ def bird_motion(rng, start, heading0_deg, duration_s, step_s, knot_s=0.5):
     """
     p = KIND_PARAMETERS["bird"]
     n = start.shape[0]
-    n_samples = _grid(duration_s, step_s)
+    n_samples = sample_grid(duration_s, step_s)
     n_knots = int(math.ceil(duration_s / knot_s)) + 2
     low_height, high_height = p["height_m"]
     preferred = rng.uniform(low_height + 20.0, high_height - 40.0, n)
@@ -554,15 +556,15 @@ def bird_motion(rng, start, heading0_deg, duration_s, step_s, knot_s=0.5):
     weight = grid - j
 
     def on_grid(knots):
-        return _smooth(knots[:, j] * (1.0 - weight) + knots[:, j + 1] * weight, knot_s, step_s,
-                       passes=1)
+        on_knots = knots[:, j] * (1.0 - weight) + knots[:, j + 1] * weight
+        return moving_average(on_knots, knot_s, step_s, passes=1)
 
     velocity = np.empty((n, n_samples, 3))
-    velocity[..., 0], velocity[..., 1] = _horizontal_velocity(np.radians(heading0_deg),
+    velocity[..., 0], velocity[..., 1] = horizontal_velocity(np.radians(heading0_deg),
                                                               on_grid(turn), on_grid(speed), step_s)
     velocity[..., 2] = on_grid(climb)
-    return Trajectories(step_s, _integrate(start, velocity, step_s), velocity,
-                        np.full(n, "bird"), _log_uniform(rng, p["rcs_m2"], n))
+    return Trajectories(step_s, integrate_positions(start, velocity, step_s), velocity,
+                        np.full(n, "bird"), log_uniform(rng, p["rcs_m2"], n))
 
 
 def balloon_motion(rng, start, wind_from_deg, duration_s, step_s):
@@ -586,7 +588,7 @@ def balloon_motion(rng, start, wind_from_deg, duration_s, step_s):
     """
     p = KIND_PARAMETERS["balloon"]
     n = start.shape[0]
-    n_samples = _grid(duration_s, step_s)
+    n_samples = sample_grid(duration_s, step_s)
     t = np.arange(n_samples) * step_s
 
     def wave(amplitude_low, amplitude_high):
@@ -602,8 +604,8 @@ def balloon_motion(rng, start, wind_from_deg, duration_s, step_s):
     velocity[..., 0] = speed * np.sin(heading)
     velocity[..., 1] = speed * np.cos(heading)
     velocity[..., 2] = rng.uniform(p["climb_mps"][0], p["climb_mps"][1], n)[:, None] + wave(0.05, 0.1)
-    return Trajectories(step_s, _integrate(start, velocity, step_s), velocity,
-                        np.full(n, "balloon"), _log_uniform(rng, p["rcs_m2"], n))
+    return Trajectories(step_s, integrate_positions(start, velocity, step_s), velocity,
+                        np.full(n, "balloon"), log_uniform(rng, p["rcs_m2"], n))
 
 
 def straight_motion(rng, point, time_s, velocity_mps, duration_s, step_s, kind="drone"):
@@ -626,12 +628,12 @@ def straight_motion(rng, point, time_s, velocity_mps, duration_s, step_s, kind="
     Trajectories
     """
     n = point.shape[0]
-    n_samples = _grid(duration_s, step_s)
+    n_samples = sample_grid(duration_s, step_s)
     t = np.arange(n_samples) * step_s
     velocity = np.repeat(velocity_mps[:, None, :], n_samples, axis=1)
     position = point[:, None, :] + velocity * (t[None, :, None] - time_s[:, None, None])
     return Trajectories(step_s, position, velocity, np.full(n, kind),
-                        _log_uniform(rng, KIND_PARAMETERS[kind]["rcs_m2"], n))
+                        log_uniform(rng, KIND_PARAMETERS[kind]["rcs_m2"], n))
 
 
 def formation(rng, leader, leader_index, offset_m, jitter_m=(0.2, 1.0), period_s=(6.0, 20.0),
@@ -675,4 +677,4 @@ def formation(rng, leader, leader_index, offset_m, jitter_m=(0.2, 1.0), period_s
         velocity += amplitude * omega * np.cos(angle)
     kinds = leader.kind[leader_index] if kind is None else np.full(m, kind)
     rcs_range = KIND_PARAMETERS[str(kinds[0])]["rcs_m2"] if m else (1.0, 1.0)
-    return Trajectories(leader.step_s, position, velocity, kinds, _log_uniform(rng, rcs_range, m))
+    return Trajectories(leader.step_s, position, velocity, kinds, log_uniform(rng, rcs_range, m))
