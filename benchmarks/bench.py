@@ -233,7 +233,7 @@ def run_core(site, plots):
             live = max(live, engine.tracks.n_live)
         rows.append(engine.flush())
         engine.pop_alerts()
-    return np.concatenate([r for r in rows if r.size]), engine, clock, live
+    return np.concatenate(rows), engine, clock, live
 
 
 def check_tracks(scenario, rows, engine):
