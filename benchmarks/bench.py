@@ -1,7 +1,7 @@
 """``radarcore bench`` (also ``python -m benchmarks``): the end-to-end figures.
 
     radarcore bench [--quick] [--json FILE] [--out DIR] [--sizes N ...] [--no-serve] [--no-startup]
-                    [--core-only] [--no-extras]
+                    [--core-only] [--no-extras] [--no-cold-start]
 
 For each size (live targets: 100, 1,000, 10,000 and 100,000; ``--quick``
 stops at 10,000) the ``large`` scenario (:func:`radarcore.sim.simulate.simulate`,
@@ -567,17 +567,23 @@ def warm_inputs():
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def measure_startup(log):
-    """Cold and warm start-up of ``radarcore replay`` (benchmarks/startup.py)."""
+def measure_startup(log, cold=True):
+    """Cold and warm start-up of ``radarcore replay`` (benchmarks/startup.py); warm only
+    without ``cold`` or when the cold run fails (a busy machine)."""
     startup = _benchmarks_module("startup")
     if startup is None:
         return {"skipped": "benchmarks/startup.py is not in this installation"}
-    work_dir = tempfile.mkdtemp(prefix="radarcore-startup-")
-    try:
-        log("  start-up: one cold and three warm replays")
-        return startup.measure(work_dir, warm_runs=3)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    for with_cold in ((True, False) if cold else (False,)):
+        work_dir = tempfile.mkdtemp(prefix="radarcore-startup-")
+        try:
+            log("  start-up: " + ("one cold and " if with_cold else "") + "three warm replays")
+            return startup.measure(work_dir, warm_runs=3, cold=with_cold)
+        except SystemExit as e:          # startup.py's way of saying a run failed
+            log(f"  start-up: {e}")
+            failure = str(e)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return {"skipped": failure}
 
 
 def measure_serve(quick, work_dir, log, timeout_s=900.0):
@@ -671,7 +677,8 @@ def table_rows(figures):
     if "skipped" in s:
         rows.append(("start-up", "-", "-", "", s["skipped"]))
     elif s:
-        rows.append(("start-up, cold", "sparse 10 s", f"{s['cold_s']:.2f}", "s", "empty Numba cache"))
+        if s.get("cold_s") is not None:
+            rows.append(("start-up, cold", "sparse 10 s", f"{s['cold_s']:.2f}", "s", "empty Numba cache"))
         rows.append(("start-up, warm", "sparse 10 s", f"{s['warm_s']:.2f}", "s",
                      f"median of {len(s['warm_runs_s'])}, best {s['warm_best_s']:.2f} s"
                      + (f"; {s['warm_cpu_s']:.2f} s of CPU" if "warm_cpu_s" in s else "")))
@@ -752,7 +759,7 @@ def scaling_plot(figures, path):
 
 
 def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout, core_only=False,
-              extras=True):
+              extras=True, cold_start=True):
     """Measure every figure; return them as a dict (also see :func:`format_table`)."""
     from radarcore.core.engine import Engine
 
@@ -781,7 +788,7 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
         figures["alerts"] = [measure_alert_lifecycle(n) for n in ALERT_TRACKS]
         gc.collect()
     if startup:
-        figures["startup"] = measure_startup(log)
+        figures["startup"] = measure_startup(log, cold=cold_start)
     if serve:
         work_dir = tempfile.mkdtemp(prefix="radarcore-bench-serve-")
         try:
@@ -808,6 +815,8 @@ def configure(parser):
                         help="where to save the figures (default DIR/bench.json)")
     parser.add_argument("--no-serve", action="store_true", help="skip the live-service figures")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up figures")
+    parser.add_argument("--no-cold-start", action="store_true",
+                        help="start-up: warm runs only (a cold run compiles every kernel: minutes on a busy machine)")
     parser.add_argument("--core-only", action="store_true",
                         help="per size, the engine core only (no replays, memory or equivalence check)")
     parser.add_argument("--no-extras", action="store_true",
@@ -834,7 +843,8 @@ def run(args):
         return 2
     try:
         figures = run_bench(sizes, args.out, serve=not args.no_serve, startup=not args.no_startup,
-                            quick=args.quick, core_only=args.core_only, extras=not args.no_extras)
+                            quick=args.quick, core_only=args.core_only, extras=not args.no_extras,
+                            cold_start=not args.no_cold_start)
     except BenchmarkCheckError as e:
         print(f"radarcore bench: check failed: {e}", file=sys.stderr)
         return 1
