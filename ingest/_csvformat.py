@@ -61,7 +61,7 @@ def _needs_python(x, scale):
 
 
 @njit(fastmath=False)
-def find_deferred(values, column_scale, column_optional, deferred):
+def find_deferred(values, column_scale, deferred):
     """Mark the fixed-point cells the fast path leaves to Python; return how many.
 
     Parameters
@@ -69,7 +69,6 @@ def find_deferred(values, column_scale, column_optional, deferred):
     values : ndarray, shape (n_rows, n_float)
     column_scale : ndarray, shape (n_float,)
         ``10.0 ** N`` of each float column.
-    column_optional : ndarray of bool, shape (n_float,)
     deferred : ndarray of int64, shape (n_rows, n_float), output
         ``-1`` for a cell of the fast path, else the cell's rank among the
         deferred cells (row-major order).

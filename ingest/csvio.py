@@ -625,7 +625,6 @@ class _CompiledFormatter:
         self.n_float, self.n_int = n_float, n_int
         is_float = self.column_kind == fmt.KIND_FIXED
         self.float_scale = 10.0 ** self.column_decimals[is_float].astype(float)
-        self.float_optional = self.column_optional[is_float]
         encoded = [name.encode("utf-8") for name in names]
         self.names = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
         self.name_start = np.concatenate(([0], np.cumsum([len(e) for e in encoded]))).astype(np.int64)
@@ -647,7 +646,7 @@ class _CompiledFormatter:
             else:
                 ints[:, slot] = column
         deferred = np.empty((n, self.n_float), np.int64)
-        n_deferred = fmt.find_deferred(floats, self.float_scale, self.float_optional, deferred)
+        n_deferred = fmt.find_deferred(floats, self.float_scale, deferred)
         if n_deferred:
             rows, slots = np.nonzero(deferred >= 0)       # row-major: the order of the ranks
             texts = [(self.float_formats[c] % floats[r, c]).encode("ascii")

@@ -581,7 +581,7 @@ def test_compiled_writer_defers_exactly_the_unsure_cells():
 
     values = np.array([[0.0005], [0.0015], [1.2344], [1.5e12], [2.5e12], [np.nan], [-np.inf]])
     deferred = np.empty(values.shape, np.int64)
-    count = fmt.find_deferred(values, np.array([1000.0]), np.array([False]), deferred)
+    count = fmt.find_deferred(values, np.array([1000.0]), deferred)
     # 0.0005 and 0.0015 scale to 0.5 and 1.5 (the exact products lie just above); 2.5e12 * 1000
     # is beyond 2**51; 1.5e12 * 1000 is below it and an integer; NaN and inf are written
     assert deferred[:, 0].tolist() == [0, 1, -1, -1, 2, -1, -1] and count == 3
