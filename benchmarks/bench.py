@@ -334,6 +334,17 @@ def measure_size(n_targets, work_dir, log, core_only=False):
     return out
 
 
+def cpu_timed(function, totals, key):
+    """``function`` wrapped to add the CPU time of each call to ``totals[key]``."""
+    def timed(*args, **kwargs):
+        t0 = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[key] = totals.get(key, 0.0) + time.process_time() - t0
+    return timed
+
+
 class StageTimers:
     """CPU time per stage of a replay, by wrapping the functions each stage calls.
 
@@ -383,12 +394,7 @@ class StageTimers:
                     timers._add(stage, t0)
                     yield item
         else:
-            def wrapped(*args, **kwargs):
-                t0 = time.process_time()
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    timers._add(stage, t0)
+            wrapped = cpu_timed(function, self.cpu_s, stage)
         return wrapped
 
     def __enter__(self):
@@ -528,24 +534,15 @@ def measure_alert_lifecycle(n_tracks, epochs=ALERT_EPOCHS):
     zones = build_zone_table(site)
     AlertManager(zones, site.alerts).update(*frames[0])        # load the kernels
     manager = AlertManager(zones, site.alerts)
-    evaluate = manager.evaluate
-    evaluate_cpu = [0.0]
-
-    def timed_evaluate(*args):
-        t0 = time.process_time()
-        try:
-            return evaluate(*args)
-        finally:
-            evaluate_cpu[0] += time.process_time() - t0
-
-    manager.evaluate = timed_evaluate
+    evaluate_cpu = {"evaluate": 0.0}
+    manager.evaluate = cpu_timed(manager.evaluate, evaluate_cpu, "evaluate")
     events = 0
     with Clock() as clock:
         for frame in frames:
             events += len(manager.update(*frame))
-    lifecycle = clock.cpu_s - evaluate_cpu[0]
+    lifecycle = clock.cpu_s - evaluate_cpu["evaluate"]
     return {"tracks": n_tracks, "epochs": epochs, "events": events, "open_alerts": len(manager.alerts),
-            "ms_per_epoch": 1e3 * clock.cpu_s / epochs, "evaluate_ms_per_epoch": 1e3 * evaluate_cpu[0] / epochs,
+            "ms_per_epoch": 1e3 * clock.cpu_s / epochs, "evaluate_ms_per_epoch": 1e3 * evaluate_cpu["evaluate"] / epochs,
             "lifecycle_ms_per_epoch": 1e3 * lifecycle / epochs,
             "lifecycle_ns_per_track": 1e9 * lifecycle / epochs / n_tracks}
 

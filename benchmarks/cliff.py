@@ -23,15 +23,20 @@ because nothing here is a result, only where the time goes.
 """
 import argparse
 import json
+import os
+import sys
 import time
 
 import numpy as np
 
-from kernels import tracker as K
-from kernels.assign import gnn_assign, pair_clusters
-from kernels.gating import gate, horizontal_radius
-from radarcore.core.engine import Engine
-from radarcore.sim.simulate import simulate
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.bench import cpu_timed  # noqa: E402
+from kernels import tracker as K  # noqa: E402
+from kernels.assign import gnn_assign, pair_clusters  # noqa: E402
+from kernels.gating import gate, horizontal_radius  # noqa: E402
+from radarcore.core.engine import Engine  # noqa: E402
+from radarcore.sim.simulate import simulate  # noqa: E402
 
 BATCH = 65_536
 SEED = 1000
@@ -39,17 +44,9 @@ SEED = 1000
 
 def whole_run(site, plots):
     """CPU per plot of a whole engine run and the plan kernel's share."""
-    plan_cpu = [0.0]
+    plan_cpu = {"run_plan": 0.0}
     run_plan = K.run_plan
-
-    def timed(*args):
-        t0 = time.process_time()
-        try:
-            return run_plan(*args)
-        finally:
-            plan_cpu[0] += time.process_time() - t0
-
-    K.run_plan = timed
+    K.run_plan = cpu_timed(run_plan, plan_cpu, "run_plan")
     try:
         engine = Engine(site)
         t0 = time.process_time()
@@ -60,7 +57,7 @@ def whole_run(site, plots):
     finally:
         K.run_plan = run_plan
     s = engine.summary()
-    return {"us_per_plot": 1e6 * cpu / plots.size, "run_plan_share": plan_cpu[0] / cpu,
+    return {"us_per_plot": 1e6 * cpu / plots.size, "run_plan_share": plan_cpu["run_plan"] / cpu,
             "gated_pairs_per_plot": s["gated_pairs"] / plots.size, "tracks_initiated": s["tracks_initiated"]}
 
 
