@@ -1,6 +1,7 @@
 """``radarcore bench`` (also ``python -m benchmarks``): the end-to-end figures.
 
     radarcore bench [--quick] [--json FILE] [--out DIR] [--sizes N ...] [--no-serve] [--no-startup]
+                    [--core-only] [--no-extras] [--no-cold-start]
 
 For each size (live targets: 100, 1,000, 10,000 and 100,000; ``--quick``
 stops at 10,000) the ``large`` scenario (:func:`radarcore.sim.simulate.simulate`,
@@ -34,6 +35,21 @@ difference shows how much other work on the machine took from the run);
 cost per plot is the CPU time per plot.  Every input path (plots.csv
 parser, recording frames) is compiled on a tiny scenario before timing.  A scaling plot (``scaling.png``)
 gives the cost per plot against the live tracks.
+
+Beside the sizes (``--no-extras`` skips them):
+
+* **replay, birdlarge**: the scene of issue 15 (``birdlarge``, 8 radars,
+  3,000 targets, 200 clutter plots per scan per radar, :data:`BIRDLARGE_DURATION_S`)
+  replayed end to end from plots.csv twice, with the CPU share of each stage
+  (:class:`StageTimers`); both runs must write the same tracks.csv and
+  alerts.jsonl bytes;
+* **engine core, IMM and CV** at :data:`MODEL_TARGETS` targets, with the
+  protected asset (zones, classification, alerts) and tracking only;
+* **alert lifecycle**: ``AlertManager.update`` per epoch with 1,000 and
+  10,000 tracks inside the zones (:func:`alert_scene`), the compiled zone
+  evaluation and the Python lifecycle apart.
+
+Every scene is simulated with seed :data:`SEED`.
 
 Start-up time cold (empty Numba cache) and warm comes from
 ``benchmarks/startup.py``; live-service throughput and latency over ZeroMQ
@@ -71,6 +87,17 @@ SETTLE_S = 10.0
 MIN_TRACKED = 0.95
 #: Up to this size each replay's tracks are compared with an engine run on the same plots.
 EQUIVALENCE_MAX_TARGETS = 10_000
+#: Seed of every simulated scene (docs/behaviours.md: seeds 1000 and up are for reported figures).
+SEED = 1000
+#: The scene of issue 15: ``birdlarge`` (8 radars, 3,000 targets, 200 clutter plots per
+#: scan per radar), this long (s): about 480,000 plots.
+BIRDLARGE_DURATION_S = 40.0
+#: Tracks inside the zones for the alert-lifecycle figure, and its epochs.
+ALERT_TRACKS = (1_000, 10_000)
+ALERT_EPOCHS = 20
+#: Targets and length of the IMM-versus-CV engine-core figure.
+MODEL_TARGETS = 10_000
+MODEL_DURATION_S = 30.0
 #: Repository root (for ``benchmarks/``, present in a source checkout).
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -180,7 +207,7 @@ def write_recording(plots, path):
     return len(bursts)
 
 
-def prepare(n_targets, work_dir, seed=1):
+def prepare(n_targets, work_dir, seed=SEED):
     """Simulate the ``large`` scenario and write its plots.csv and recording."""
     from radarcore.sim.simulate import simulate, write_scenario
 
@@ -206,7 +233,7 @@ def run_core(site, plots):
             live = max(live, engine.tracks.n_live)
         rows.append(engine.flush())
         engine.pop_alerts()
-    return np.concatenate([r for r in rows if r.size]), engine, clock, live
+    return np.concatenate(rows), engine, clock, live
 
 
 def check_tracks(scenario, rows, engine):
@@ -245,8 +272,9 @@ def measure_memory(site, plots):
             "live_tracks_max": int(live)}
 
 
-def measure_size(n_targets, work_dir, log):
-    """Every per-size figure: replay from both files, engine core, memory."""
+def measure_size(n_targets, work_dir, log, core_only=False):
+    """Every per-size figure: replay from both files, engine core, memory (``core_only``:
+    the engine core and its check only)."""
     from radarcore.core.replay import replay_file
 
     os.makedirs(work_dir, exist_ok=True)
@@ -268,6 +296,9 @@ def measure_size(n_targets, work_dir, log):
                    "plots_per_s": plots.size / clock.wall_s,
                    "plots_per_cpu_s": plots.size / clock.cpu_s}
     del engine
+    out["core"]["us_per_plot_cpu"] = 1e6 * out["core"]["cpu_s"] / plots.size
+    if core_only:
+        return out
 
     for label, name in (("replay_csv", "plots.csv"), ("replay_recording", "plots.rcrec")):
         with Clock() as clock:
@@ -298,9 +329,222 @@ def measure_size(n_targets, work_dir, log):
             raise BenchmarkCheckError(f"{label} wrote {written.size} track rows that differ from the "
                                       f"{expected.size} of the engine fed the same plots")
     out["memory"] = measure_memory(site, plots)
-    for label in ("replay_csv", "replay_recording", "core"):
+    for label in ("replay_csv", "replay_recording"):
         out[label]["us_per_plot_cpu"] = 1e6 * out[label]["cpu_s"] / plots.size
     return out
+
+
+def cpu_timed(function, totals, key):
+    """``function`` wrapped to add the CPU time of each call to ``totals[key]``."""
+    def timed(*args, **kwargs):
+        t0 = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[key] = totals.get(key, 0.0) + time.process_time() - t0
+    return timed
+
+
+class StageTimers:
+    """CPU time per stage of a replay, by wrapping the functions each stage calls.
+
+    Stages: the compiled plan (``kernels.tracker.run_plan``), the alert
+    lifecycle (``AlertManager.update``, zone evaluation included), writing
+    tracks.csv and alerts.jsonl, reading plots.csv, polar to ENU conversion
+    and the rows' ENU to geodetic conversion; the rest of the replay is
+    "other" (the engine's Python per batch, sorting, the summary).  The
+    wrappers are removed on exit.
+    """
+
+    def __init__(self):
+        import kernels.tracker as tracker
+        import radarcore.core.engine as engine
+        import radarcore.core.replay as replay
+        from radarcore.core.alerts import AlertJsonlWriter, AlertManager
+        from ingest.csvio import TrackCsvWriter
+
+        self.cpu_s = {}
+        self._targets = [
+            (tracker, "run_plan", "plan kernel (run_plan)", False),
+            (AlertManager, "update", "alert lifecycle (AlertManager.update)", False),
+            (TrackCsvWriter, "write", "tracks.csv writing", False),
+            (AlertJsonlWriter, "write", "alerts.jsonl writing", False),
+            (replay, "iter_plots_csv", "reading plots.csv", True),
+            (engine, "polar_to_enu", "polar to ENU", False),
+            (engine, "enu_to_geodetic", "rows ENU to geodetic", False),
+        ]
+        self._saved = []
+
+    def _add(self, stage, t0):
+        self.cpu_s[stage] = self.cpu_s.get(stage, 0.0) + time.process_time() - t0
+
+    def _wrap(self, function, stage, generator):
+        timers = self
+
+        if generator:
+            def wrapped(*args, **kwargs):
+                iterator = iter(function(*args, **kwargs))
+                while True:
+                    t0 = time.process_time()
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        timers._add(stage, t0)
+                        return
+                    timers._add(stage, t0)
+                    yield item
+        else:
+            wrapped = cpu_timed(function, self.cpu_s, stage)
+        return wrapped
+
+    def __enter__(self):
+        for owner, name, stage, generator in self._targets:
+            function = owner.__dict__[name]
+            self._saved.append((owner, name, function))
+            setattr(owner, name, self._wrap(function, stage, generator))
+        return self
+
+    def __exit__(self, *exc_info):
+        for owner, name, function in reversed(self._saved):
+            setattr(owner, name, function)
+        self._saved = []
+
+    def shares(self, total_cpu_s):
+        """``{stage: (cpu_s, share)}`` with "other" for the rest, largest first."""
+        out = {k: (v, v / total_cpu_s) for k, v in self.cpu_s.items()}
+        rest = total_cpu_s - sum(self.cpu_s.values())
+        out["other"] = (rest, rest / total_cpu_s)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1][0]))
+
+
+def measure_birdlarge(work_dir, log, duration_s=BIRDLARGE_DURATION_S):
+    """End-to-end replay of the issue-15 scene with stage timers, twice (same bytes both times)."""
+    from radarcore.core.replay import replay_file
+    from radarcore.sim.simulate import simulate, write_scenario
+
+    scenario = simulate("birdlarge", seed=SEED, duration_s=duration_s)
+    write_scenario(scenario, work_dir)
+    plots_path = os.path.join(work_dir, "plots.csv")
+    n = int(scenario.plots.size)
+    log(f"  birdlarge: {n:,} plots over {duration_s:g} s, 8 radars, 3,000 targets")
+    runs = []
+    for k in range(2):
+        out_dir = os.path.join(work_dir, f"out{k}")
+        with StageTimers() as timers, Clock() as clock:
+            result = replay_file(plots_path, scenario.site, out_dir, progress=False)
+        if result.summary["plots_read"] != n:
+            raise BenchmarkCheckError(f"birdlarge replay read {result.summary['plots_read']} of {n} plots")
+        outputs = tuple(open(os.path.join(out_dir, name), "rb").read()
+                        for name in ("tracks.csv", "alerts.jsonl"))
+        runs.append((clock, timers, outputs, result.summary))
+    if runs[0][2] != runs[1][2]:
+        raise BenchmarkCheckError("two replays of the birdlarge scene wrote different tracks.csv or alerts.jsonl")
+    clock, timers, _, summary = runs[0]
+    return {"plots": n, "duration_s": duration_s, "wall_s": clock.wall_s, "cpu_s": clock.cpu_s,
+            "plots_per_s": n / clock.wall_s, "plots_per_cpu_s": n / clock.cpu_s,
+            "second_run_plots_per_cpu_s": n / runs[1][0].cpu_s,
+            "tracks_initiated": summary["tracks_initiated"], "tracks_confirmed": summary["tracks_confirmed"],
+            "alert_events": sum(summary["alert_events"].values()),
+            "stages": {k: {"cpu_s": v, "share": f} for k, (v, f) in timers.shares(clock.cpu_s).items()},
+            "outputs_identical_run_to_run": True}
+
+
+def measure_models(log, n_targets=MODEL_TARGETS, duration_s=MODEL_DURATION_S):
+    """Engine core at ``n_targets`` with the IMM and with constant velocity, with and without
+    the protected asset (zones, classification, alerts); each checked against truth."""
+    import dataclasses
+
+    from radarcore.sim.simulate import simulate
+
+    scenario = simulate("large", seed=SEED, n_targets=n_targets, duration_s=duration_s)
+    plots = scenario.plots
+    log(f"  engine core, IMM and CV: {n_targets:,} targets, {plots.size:,} plots")
+    out = {"targets": n_targets, "plots": int(plots.size)}
+    for model in ("imm", "cv"):
+        tracker = dataclasses.replace(scenario.site.tracker, motion_model=model)
+        full = dataclasses.replace(scenario.site, tracker=tracker)
+        for label, site in (("full", full), ("tracking", dataclasses.replace(full, assets=()))):
+            run_core(site, plots[:2000])                # load this model's kernels
+            rows, engine, clock, live = run_core(site, plots)
+            figure = {"wall_s": clock.wall_s, "cpu_s": clock.cpu_s, "plots_per_s": plots.size / clock.wall_s,
+                      "plots_per_cpu_s": plots.size / clock.cpu_s, "live_tracks_max": int(live)}
+            if label == "full":
+                figure["check"] = check_tracks(scenario, rows, engine)
+            out[f"{model}_{label}"] = figure
+    return out
+
+
+def alert_scene(n_tracks, epochs, seed=SEED):
+    """One asset with warning (6 km), alert (3 km) and critical (1 km) circles and ``n_tracks``
+    confirmed tracks over a 6.5 km disc around it (most inside a zone), moving straight;
+    half drones, 30 % birds, 20 % of unsettled class; 1 % of the tracks replaced each epoch
+    (dropped alerts wait for a successor).  Returns ``(site, [(t, rows, P, class_p), ...])``."""
+    from ingest.schema import TRACK_ROW_DTYPE
+    from radarcore.core.config import AssetConfig, Origin, RadarConfig, SiteConfig, ZoneConfig
+
+    zones = (ZoneConfig(level="warning", radius_m=6000.0, floor_m=0.0, ceiling_m=1500.0),
+             ZoneConfig(level="alert", radius_m=3000.0, floor_m=0.0, ceiling_m=1000.0),
+             ZoneConfig(level="critical", radius_m=1000.0, floor_m=0.0, ceiling_m=500.0))
+    site = SiteConfig(origin=Origin(31.3, 120.62, 0.0), radars=(RadarConfig(
+        id=1, lat_deg=31.3, lon_deg=120.62, alt_m=0.0, sigma_range_m=10.0, sigma_azimuth_deg=0.5,
+        sigma_elevation_deg=0.5, scan_period_s=1.0, max_range_m=10000.0),),
+        assets=(AssetConfig(id="plant-1", lat_deg=31.3, lon_deg=120.62, zones=zones),))
+    rng = np.random.default_rng(seed)
+    ids = np.arange(1, n_tracks + 1)
+    radius = 6500.0 * np.sqrt(rng.random(n_tracks))
+    bearing = rng.uniform(0.0, 2.0 * np.pi, n_tracks)
+    position = np.column_stack([radius * np.sin(bearing), radius * np.cos(bearing),
+                                rng.uniform(50.0, 400.0, n_tracks)])
+    velocity = np.column_stack([rng.normal(0.0, 10.0, (n_tracks, 2)), np.zeros(n_tracks)])
+    kind = rng.choice(3, n_tracks, p=[0.5, 0.3, 0.2])
+    next_id = n_tracks + 1
+    epochs_out = []
+    for e in range(epochs):
+        replaced = rng.random(n_tracks) < 0.01
+        ids = ids.copy()
+        ids[replaced] = np.arange(next_id, next_id + replaced.sum())
+        next_id += int(replaced.sum())
+        position = position + velocity
+        order = np.argsort(ids)
+        rows = np.zeros(n_tracks, TRACK_ROW_DTYPE)
+        rows["time_s"] = float(e + 1)
+        rows["track_id"] = ids[order]
+        rows["status"] = 2
+        for a, name in enumerate(("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")):
+            rows[name] = (position if a < 3 else velocity)[order, a % 3]
+        P = np.zeros((n_tracks, 6, 6))
+        P[:, [0, 1, 2], [0, 1, 2]] = 400.0
+        P[:, [3, 4, 5], [3, 4, 5]] = 4.0
+        class_p = np.full((n_tracks, 4), 0.1)
+        k = kind[order]
+        class_p[k == 0, 0] = 0.7
+        class_p[k == 1, 1] = 0.7
+        class_p[k == 2] = 0.25
+        epochs_out.append((float(e + 1), rows, P, class_p))
+    return site, epochs_out
+
+
+def measure_alert_lifecycle(n_tracks, epochs=ALERT_EPOCHS):
+    """CPU per epoch of ``AlertManager.update`` on :func:`alert_scene`: zone evaluation
+    (compiled kernels) and the lifecycle (Python) apart."""
+    from radarcore.core.alerts import AlertManager
+    from radarcore.core.zones import build_zone_table
+
+    site, frames = alert_scene(n_tracks, epochs)
+    zones = build_zone_table(site)
+    AlertManager(zones, site.alerts).update(*frames[0])        # load the kernels
+    manager = AlertManager(zones, site.alerts)
+    evaluate_cpu = {"evaluate": 0.0}
+    manager.evaluate = cpu_timed(manager.evaluate, evaluate_cpu, "evaluate")
+    events = 0
+    with Clock() as clock:
+        for frame in frames:
+            events += len(manager.update(*frame))
+    lifecycle = clock.cpu_s - evaluate_cpu["evaluate"]
+    return {"tracks": n_tracks, "epochs": epochs, "events": events, "open_alerts": len(manager.alerts),
+            "ms_per_epoch": 1e3 * clock.cpu_s / epochs, "evaluate_ms_per_epoch": 1e3 * evaluate_cpu["evaluate"] / epochs,
+            "lifecycle_ms_per_epoch": 1e3 * lifecycle / epochs,
+            "lifecycle_ns_per_track": 1e9 * lifecycle / epochs / n_tracks}
 
 
 def warm_inputs():
@@ -320,17 +564,23 @@ def warm_inputs():
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def measure_startup(log):
-    """Cold and warm start-up of ``radarcore replay`` (benchmarks/startup.py)."""
+def measure_startup(log, cold=True):
+    """Cold and warm start-up of ``radarcore replay`` (benchmarks/startup.py); warm only
+    without ``cold`` or when the cold run fails (a busy machine)."""
     startup = _benchmarks_module("startup")
     if startup is None:
         return {"skipped": "benchmarks/startup.py is not in this installation"}
-    work_dir = tempfile.mkdtemp(prefix="radarcore-startup-")
-    try:
-        log("  start-up: one cold and three warm replays")
-        return startup.measure(work_dir, warm_runs=3)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    for with_cold in ((True, False) if cold else (False,)):
+        work_dir = tempfile.mkdtemp(prefix="radarcore-startup-")
+        try:
+            log("  start-up: " + ("one cold and " if with_cold else "") + "three warm replays")
+            return startup.measure(work_dir, warm_runs=3, cold=with_cold)
+        except SystemExit as e:          # startup.py's way of saying a run failed
+            log(f"  start-up: {e}")
+            failure = str(e)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return {"skipped": failure}
 
 
 def measure_serve(quick, work_dir, log, timeout_s=900.0):
@@ -379,16 +629,41 @@ def table_rows(figures):
         live = f"{r['live_tracks_max']:,} live tracks, {r['plots']:,} plots"
         for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
                             ("replay_csv", "replay, plots.csv")):
-            m = r[label]
+            m = r.get(label)
+            if m is None:
+                continue
             rows.append((name, size, f"{m['plots_per_s']:,.0f}", "plots/s",
                          f"{m['plots_per_cpu_s']:,.0f} per CPU s, {m['us_per_plot_cpu']:.2f} us/plot; {live}"))
-        mem = r["memory"]
-        rows.append(("memory per live track", size, f"{mem['traced_peak_bytes_per_live_track']:,.0f}",
-                     "bytes", f"table {mem['table_bytes_per_slot']:,.0f} B/slot, "
-                              f"RSS growth {mem['rss_growth_bytes_per_live_track']:,.0f} B/track"))
+        mem = r.get("memory")
+        if mem is not None:
+            rows.append(("memory per live track", size, f"{mem['traced_peak_bytes_per_live_track']:,.0f}",
+                         "bytes", f"table {mem['table_bytes_per_slot']:,.0f} B/slot, "
+                                  f"RSS growth {mem['rss_growth_bytes_per_live_track']:,.0f} B/track"))
         c = r["check"]
         rows.append(("check", size, f"{c['targets_tracked']}/{c['truth_targets']}", "tracked",
                      f"RMSE {c['position_rmse_m']:.1f} m, {c['false_tracks']} false tracks"))
+    b = figures.get("birdlarge")
+    if b:
+        rows.append(("replay, birdlarge", f"{b['plots']:,} plots", f"{b['plots_per_s']:,.0f}", "plots/s",
+                     f"{b['plots_per_cpu_s']:,.0f} per CPU s (2nd run {b['second_run_plots_per_cpu_s']:,.0f}); "
+                     f"8 radars, 3,000 targets, 200 clutter/scan; same bytes run to run"))
+        for stage, v in b["stages"].items():
+            rows.append((f"  share: {stage}", "birdlarge", f"{100 * v['share']:.1f}", "% CPU",
+                         f"{v['cpu_s']:.2f} s"))
+    m = figures.get("models")
+    if m:
+        for model in ("imm", "cv"):
+            for label, what in (("full", "zones, classes, alerts"), ("tracking", "tracking only")):
+                f = m[f"{model}_{label}"]
+                rows.append((f"engine core, {model.upper()}, {label}", f"{m['targets']:,} targets",
+                             f"{f['plots_per_cpu_s']:,.0f}", "plots/CPU s",
+                             f"{f['plots_per_s']:,.0f} per wall s; {what}; {f['live_tracks_max']:,} live"
+                             + (f"; {f['check']['targets_tracked']}/{f['check']['truth_targets']} tracked"
+                                if "check" in f else "")))
+    for a in figures.get("alerts", []):
+        rows.append(("alert lifecycle", f"{a['tracks']:,} tracks in zones", f"{a['lifecycle_ms_per_epoch']:.2f}",
+                     "ms/epoch", f"{a['lifecycle_ns_per_track']:,.0f} ns/track in Python; zone evaluation "
+                                 f"{a['evaluate_ms_per_epoch']:.2f} ms; {a['events']:,} events in {a['epochs']} epochs"))
     for label, name in (("core", "engine core"), ("replay_recording", "replay, recording")):
         g = figures.get("scaling", {}).get(label)
         if g:
@@ -399,9 +674,11 @@ def table_rows(figures):
     if "skipped" in s:
         rows.append(("start-up", "-", "-", "", s["skipped"]))
     elif s:
-        rows.append(("start-up, cold", "sparse 10 s", f"{s['cold_s']:.2f}", "s", "empty Numba cache"))
+        if s.get("cold_s") is not None:
+            rows.append(("start-up, cold", "sparse 10 s", f"{s['cold_s']:.2f}", "s", "empty Numba cache"))
         rows.append(("start-up, warm", "sparse 10 s", f"{s['warm_s']:.2f}", "s",
-                     f"median of {len(s['warm_runs_s'])}, best {s['warm_best_s']:.2f} s"))
+                     f"median of {len(s['warm_runs_s'])}, best {s['warm_best_s']:.2f} s"
+                     + (f"; {s['warm_cpu_s']:.2f} s of CPU" if "warm_cpu_s" in s else "")))
     v = figures.get("serve", {})
     if "skipped" in v:
         rows.append(("live service", "-", "-", "", v["skipped"]))
@@ -440,6 +717,8 @@ def scaling(sizes):
         return {}
     out = {}
     for label in ("core", "replay_recording", "replay_csv"):
+        if label not in base or label not in top:
+            continue
         out[label] = {"from": base["targets"], "to": top["targets"],
                       "live_from": base["live_tracks_max"], "live_to": top["live_tracks_max"],
                       "cost_ratio": top[label]["us_per_plot_cpu"] / base[label]["us_per_plot_cpu"],
@@ -457,11 +736,12 @@ def scaling_plot(figures, path):
     except ImportError:
         return None
     sizes = figures["sizes"]
-    live = [r["live_tracks_max"] for r in sizes]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
                         ("replay_csv", "replay, plots.csv")):
-        ax.plot(live, [r[label]["us_per_plot_cpu"] for r in sizes], marker="o", label=name)
+        points = [(r["live_tracks_max"], r[label]["us_per_plot_cpu"]) for r in sizes if label in r]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=name)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("live tracks")
@@ -475,7 +755,8 @@ def scaling_plot(figures, path):
     return path
 
 
-def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout):
+def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout, core_only=False,
+              extras=True, cold_start=True):
     """Measure every figure; return them as a dict (also see :func:`format_table`)."""
     from radarcore.core.engine import Engine
 
@@ -489,12 +770,22 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
     for n in sizes:
         work_dir = tempfile.mkdtemp(prefix=f"radarcore-bench-{n}-")
         try:
-            figures["sizes"].append(measure_size(n, work_dir, log))
+            figures["sizes"].append(measure_size(n, work_dir, log, core_only=core_only))
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         gc.collect()
+    if extras:
+        work_dir = tempfile.mkdtemp(prefix="radarcore-bench-birdlarge-")
+        try:
+            figures["birdlarge"] = measure_birdlarge(work_dir, log)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        figures["models"] = measure_models(log)
+        log("  alert lifecycle: " + ", ".join(f"{n:,}" for n in ALERT_TRACKS) + " tracks in zones")
+        figures["alerts"] = [measure_alert_lifecycle(n) for n in ALERT_TRACKS]
+        gc.collect()
     if startup:
-        figures["startup"] = measure_startup(log)
+        figures["startup"] = measure_startup(log, cold=cold_start)
     if serve:
         work_dir = tempfile.mkdtemp(prefix="radarcore-bench-serve-")
         try:
@@ -521,6 +812,13 @@ def configure(parser):
                         help="where to save the figures (default DIR/bench.json)")
     parser.add_argument("--no-serve", action="store_true", help="skip the live-service figures")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up figures")
+    parser.add_argument("--no-cold-start", action="store_true",
+                        help="start-up: warm runs only (a cold run compiles every kernel: minutes on a busy machine)")
+    parser.add_argument("--core-only", action="store_true",
+                        help="per size, the engine core only (no replays, memory or equivalence check)")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the birdlarge replay with its stage shares, the IMM-versus-CV engine "
+                             "core and the alert lifecycle")
     return parser
 
 
@@ -542,7 +840,8 @@ def run(args):
         return 2
     try:
         figures = run_bench(sizes, args.out, serve=not args.no_serve, startup=not args.no_startup,
-                            quick=args.quick)
+                            quick=args.quick, core_only=args.core_only, extras=not args.no_extras,
+                            cold_start=not args.no_cold_start)
     except BenchmarkCheckError as e:
         print(f"radarcore bench: check failed: {e}", file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,8 +42,15 @@ def _environment(cache_dir=None):
     return env
 
 
-def _cli(args, env, timeout_s):
+def _children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cli(args, env, timeout_s, cpu=None):
+    """Run ``radarcore ARGS``; its wall time (and, into the list ``cpu``, its CPU time)."""
     command = [sys.executable, "-m", "radarcore.cli", *args]
+    cpu0 = _children_cpu_s()
     t0 = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
@@ -51,6 +59,8 @@ def _cli(args, env, timeout_s):
         raise SystemExit(f"{' '.join(command)} did not finish within {timeout_s:g} s "
                          f"(a cold start compiles every kernel: is the machine busy?)") from None
     wall = time.perf_counter() - t0
+    if cpu is not None:
+        cpu.append(_children_cpu_s() - cpu0)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
     return wall
@@ -60,14 +70,21 @@ def _cache_files(cache_dir):
     return sum(1 for p in Path(cache_dir).rglob("*") if p.suffix in (".nbi", ".nbc"))
 
 
-def measure(work_dir, warm_runs=3, timeout_s=600.0):
+def measure(work_dir, warm_runs=3, timeout_s=600.0, cold=True):
     """Time a cold replay and ``warm_runs`` warm replays in ``work_dir``.
+
+    With ``cold=False`` the replays use the usual Numba cache, filled by one
+    untimed replay first (``cold_s``, ``cold_cpu_s`` and ``replay_cold_s`` are
+    then None): the warm figure alone, for a machine too busy to compile
+    every kernel within ``timeout_s``.
 
     Returns
     -------
     dict
         ``cold_s``, ``warm_s`` (median), ``warm_best_s``, ``warm_runs_s``
-        (list), ``replay_cold_s`` and ``replay_warm_s`` (the replays' own
+        (list), ``cold_cpu_s`` and ``warm_cpu_s`` (median) the processes' CPU
+        time (user + system: on a shared machine the better measure),
+        ``replay_cold_s`` and ``replay_warm_s`` (the replays' own
         wall_time_s, median for warm), ``plots`` and ``cache_files``.
     """
     work_dir = Path(work_dir)
@@ -75,22 +92,24 @@ def measure(work_dir, warm_runs=3, timeout_s=600.0):
     cache = work_dir / "numba_cache"
     cache.mkdir()
     # the scenario is written with the usual cache, so the replay's stays empty
-    _cli(["simulate", "sparse", "--duration", "10", "--seed", "0", "--out", str(scenario)],
+    _cli(["simulate", "sparse", "--duration", "10", "--seed", "1000", "--out", str(scenario)],
          _environment(), timeout_s)
     with open(scenario / "plots.csv") as f:
         n_plots = sum(1 for _ in f) - 1
 
+    cpu = []
+
     def replay(name):
         out = work_dir / name
         wall = _cli(["replay", str(scenario / "plots.csv"), "--site", str(scenario / "site.toml"),
-                     "--out", str(out), "--quiet"], _environment(cache), timeout_s)
+                     "--out", str(out), "--quiet"], _environment(cache if cold else None), timeout_s, cpu)
         with open(out / "summary.json") as f:
             replay_wall = json.load(f)["wall_time_s"]
         return wall, replay_wall, (out / "tracks.csv").read_bytes()
 
     cold_s, replay_cold_s, reference = replay("cold")
-    cache_files = _cache_files(cache)
-    if cache_files == 0:
+    cache_files = _cache_files(cache) if cold else None
+    if cold and cache_files == 0:
         raise SystemExit(f"the cold run wrote no Numba cache files into {cache}")
     warm = []
     for k in range(warm_runs):
@@ -98,11 +117,16 @@ def measure(work_dir, warm_runs=3, timeout_s=600.0):
         if tracks != reference:
             raise SystemExit(f"warm run {k} wrote a different tracks.csv than the cold run")
         warm.append((wall, replay_wall))
+    if not cold:
+        cold_s = replay_cold_s = None
     return {
         "cold_s": cold_s,
         "warm_s": statistics.median(w for w, _ in warm),
         "warm_best_s": min(w for w, _ in warm),
         "warm_runs_s": [w for w, _ in warm],
+        "cold_cpu_s": cpu[0] if cold else None,
+        "warm_cpu_s": statistics.median(cpu[1:]),
+        "warm_cpu_runs_s": cpu[1:],
         "replay_cold_s": replay_cold_s,
         "replay_warm_s": statistics.median(r for _, r in warm),
         "plots": n_plots,
@@ -131,9 +155,9 @@ def main(argv=None):
 
     print(f"radarcore replay start-up: sparse scenario, 10 s, {figures['plots']:,} plots; "
           f"{figures['cache_files']} Numba cache files after the cold run")
-    print(f"{'':6s}  {'process s':>9s}  {'replay s':>8s}")
-    print(f"{'cold':6s}  {figures['cold_s']:9.2f}  {figures['replay_cold_s']:8.2f}")
-    print(f"{'warm':6s}  {figures['warm_s']:9.2f}  {figures['replay_warm_s']:8.2f}"
+    print(f"{'':6s}  {'process s':>9s}  {'CPU s':>6s}  {'replay s':>8s}")
+    print(f"{'cold':6s}  {figures['cold_s']:9.2f}  {figures['cold_cpu_s']:6.2f}  {figures['replay_cold_s']:8.2f}")
+    print(f"{'warm':6s}  {figures['warm_s']:9.2f}  {figures['warm_cpu_s']:6.2f}  {figures['replay_warm_s']:8.2f}"
           f"   (median of {args.warm_runs}, best {figures['warm_best_s']:.2f} s)")
     if args.json:
         figures["python"] = platform.python_version()

@@ -29,18 +29,24 @@ is read with the :mod:`csv` module and converted column by column.
 
 Writing
 -------
-Writers format blocks of rows with one ``%`` operation per block, choosing a
-row template per row so that NaN in an optional column is written as an empty
-field.  The output is deterministic: the same array gives the same bytes.
-Lines end in ``\\n``; files are UTF-8.
+tracks.csv and plots.csv are formatted by the compiled row formatter of
+:mod:`ingest._csvformat`: the bytes of Python's ``%`` formats (``%.Nf``,
+``%d``), cell for cell, with the few cells it cannot be sure of (a value
+within rounding error of a half, a huge value) formatted by ``%`` itself.
+truth.csv (free-text columns) formats blocks of rows with one ``%``
+operation per block, choosing a row template per row so that NaN in an
+optional column is written as an empty field.  The output is deterministic:
+the same array gives the same bytes.  Lines end in ``\\n``; files are UTF-8.
 """
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from ingest import _csvformat as fmt
 from ingest import _csvparse as parse
 from ingest.schema import (
     OPTIONAL_PLOT_COLUMNS,
@@ -557,10 +563,10 @@ class _RowFormatter:
         self.n_columns = len(formats)
 
     def format(self, columns):
-        """``columns``: one array per column, equal lengths; returns the text."""
+        """``columns``: one array per column, equal lengths; returns the UTF-8 bytes."""
         n = len(columns[0])
         if n == 0:
-            return ""
+            return b""
         pattern = np.zeros(n, np.intp)
         for bit, k in enumerate(self.optional):
             pattern |= np.isnan(columns[k]).astype(np.intp) << bit
@@ -571,7 +577,90 @@ class _RowFormatter:
         cells = np.empty((n, self.n_columns), dtype=object)
         for k, column in enumerate(columns):
             cells[:, k] = column
-        return template % tuple(cells.ravel().tolist())
+        return (template % tuple(cells.ravel().tolist())).encode("utf-8")
+
+
+class _CompiledFormatter:
+    """Formats blocks of rows with :func:`ingest._csvformat.format_rows`.
+
+    Parameters
+    ----------
+    formats : sequence of str
+        Per column ``"%.Nf"`` (a float column), ``"%d"`` (an integer column)
+        or ``"%s"`` (an integer column of indices into ``names``).
+    optional : sequence of bool
+        A NaN in an optional float column is an empty field.
+    names : sequence of str
+        The names of the ``"%s"`` columns.
+
+    The bytes are those of :class:`_RowFormatter` with the same formats, for
+    every value (``tests/test_csvio.py`` checks it on random rows).
+    """
+
+    def __init__(self, formats, optional, names=()):
+        kinds, slots, decimals = [], [], []
+        self.float_formats = []
+        n_float = n_int = 0
+        for text in formats:
+            fixed = re.fullmatch(r"%\.(\d+)f", text)
+            if fixed:
+                kinds.append(fmt.KIND_FIXED)
+                slots.append(n_float)
+                decimals.append(int(fixed.group(1)))
+                self.float_formats.append(text)
+                n_float += 1
+            elif text in ("%d", "%s"):
+                kinds.append(fmt.KIND_INT if text == "%d" else fmt.KIND_NAME)
+                slots.append(n_int)
+                decimals.append(0)
+                n_int += 1
+            else:
+                raise ValueError(f"unsupported column format {text!r}")
+        if max(decimals, default=0) > 15:
+            raise ValueError("at most 15 decimals")
+        self.column_kind = np.array(kinds, np.int64)
+        self.column_slot = np.array(slots, np.int64)
+        self.column_decimals = np.array(decimals, np.int64)
+        self.column_optional = np.array(optional, bool)
+        self.n_float, self.n_int = n_float, n_int
+        is_float = self.column_kind == fmt.KIND_FIXED
+        self.float_scale = 10.0 ** self.column_decimals[is_float].astype(float)
+        encoded = [name.encode("utf-8") for name in names]
+        self.names = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
+        self.name_start = np.concatenate(([0], np.cumsum([len(e) for e in encoded]))).astype(np.int64)
+        # widest field: sign, 16 digits (|x| 10^N < 2^51), point, decimals; int64; a name
+        widths = [1 + 16 + 1 + d if k == fmt.KIND_FIXED else 20 if k == fmt.KIND_INT
+                  else max((len(e) for e in encoded), default=0) for k, d in zip(kinds, decimals)]
+        self.row_bytes = sum(widths) + len(widths)
+
+    def format(self, columns):
+        """``columns``: one array per column, equal lengths; returns the bytes."""
+        n = len(columns[0])
+        if n == 0:
+            return b""
+        floats = np.empty((n, self.n_float))
+        ints = np.empty((n, self.n_int), np.int64)
+        for column, kind, slot in zip(columns, self.column_kind.tolist(), self.column_slot.tolist()):
+            if kind == fmt.KIND_FIXED:
+                floats[:, slot] = column
+            else:
+                ints[:, slot] = column
+        deferred = np.empty((n, self.n_float), np.int64)
+        n_deferred = fmt.find_deferred(floats, self.float_scale, deferred)
+        if n_deferred:
+            rows, slots = np.nonzero(deferred >= 0)       # row-major: the order of the ranks
+            texts = [(self.float_formats[c] % floats[r, c]).encode("ascii")
+                     for r, c in zip(rows.tolist(), slots.tolist())]
+            deferred_text = np.frombuffer(b"".join(texts), np.uint8)
+            deferred_start = np.concatenate(([0], np.cumsum([len(t) for t in texts]))).astype(np.int64)
+        else:
+            deferred_text = np.zeros(0, np.uint8)
+            deferred_start = np.zeros(1, np.int64)
+        out = np.empty(n * self.row_bytes + deferred_text.size, np.uint8)
+        end = fmt.format_rows(floats, ints, self.column_kind, self.column_slot, self.column_decimals,
+                              self.column_optional, deferred, deferred_text, deferred_start,
+                              self.names, self.name_start, out)
+        return out[:end].tobytes()
 
 
 def _check_table(array, dtype, what):
@@ -587,13 +676,14 @@ def _check_table(array, dtype, what):
 def _write_blocks(file, formatter, array, columns_of):
     for first in range(0, len(array), _WRITE_BLOCK_ROWS):
         block = array[first:first + _WRITE_BLOCK_ROWS]
-        file.write(formatter.format(columns_of(block)).encode("utf-8"))
+        file.write(formatter.format(columns_of(block)))
 
 
-_PLOT_FORMATTER = _RowFormatter(_PLOT_FORMATS, [name in OPTIONAL_PLOT_COLUMNS for name in PLOT_COLUMNS])
+_PLOT_FORMATTER = _CompiledFormatter(_PLOT_FORMATS, [name in OPTIONAL_PLOT_COLUMNS for name in PLOT_COLUMNS])
 _TRUTH_FORMATTER = _RowFormatter(_TRUTH_FORMATS, [False] * len(_TRUTH_FORMATS))
 _TRUTH_BEHAVIOUR_FORMATTER = _RowFormatter(_TRUTH_FORMATS + ("%s",), [False] * (len(_TRUTH_FORMATS) + 1))
-_TRACK_FORMATTER = _RowFormatter(_TRACK_FORMATS, [name in _TRACK_OPTIONAL_COLUMNS for name in TRACK_COLUMNS])
+_TRACK_FORMATTER = _CompiledFormatter(_TRACK_FORMATS, [name in _TRACK_OPTIONAL_COLUMNS for name in TRACK_COLUMNS],
+                                      names=TRACK_STATUS_NAMES)
 
 
 def write_plots_csv(path, plots):
@@ -688,11 +778,10 @@ class TrackCsvWriter:
                 f"path_or_file must be a path or a file object, not {type(path_or_file).__name__}")
         self._closed = False
         self.rows_written = 0
-        self._emit(TRACKS_HEADER + "\n")
-        self._status_names = np.array(TRACK_STATUS_NAMES, dtype=object)
+        self._emit((TRACKS_HEADER + "\n").encode("ascii"))
 
-    def _emit(self, text):
-        self._file.write(text if self._text else text.encode("utf-8"))
+    def _emit(self, data):
+        self._file.write(data.decode("utf-8") if self._text else data)
 
     def write(self, rows):
         """Append rows.
@@ -713,9 +802,7 @@ class TrackCsvWriter:
                 f"(expected 1 tentative, 2 confirmed, 3 coasting)")
         for first in range(0, len(rows), _WRITE_BLOCK_ROWS):
             block = rows[first:first + _WRITE_BLOCK_ROWS]
-            columns = [self._status_names[block[name]] if name == "status" else block[name]
-                       for name in TRACK_COLUMNS]
-            self._emit(_TRACK_FORMATTER.format(columns))
+            self._emit(_TRACK_FORMATTER.format([block[name] for name in TRACK_COLUMNS]))
         self.rows_written += len(rows)
 
     def close(self):

@@ -330,6 +330,32 @@ def test_end_to_end_subprocess(crossing, tmp_path):
     assert fresh == in_process
 
 
+#: Modules ``radarcore replay`` must not import (issue 15: start-up): the analysis
+#: tools, plotting, Dask, SciPy's special functions and linear algebra (0.3 s of
+#: array-API set-up), and tqdm when no progress bar is shown.
+REPLAY_MUST_NOT_IMPORT = ("radarcore.analysis", "scipy.special", "scipy.linalg", "scipy.stats",
+                          "matplotlib", "dask", "tqdm")
+
+
+def test_replay_imports_only_what_it_runs(tmp_path):
+    data = REPO / "replay_data" / "crossing"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    script = ("import json, sys\n"
+              "from radarcore.cli import main\n"
+              "status = main(sys.argv[1:])\n"
+              "print(json.dumps({'status': status, 'modules': sorted(sys.modules)}))\n")
+    run = subprocess.run([sys.executable, "-c", script, "replay", str(data / "plots.csv"),
+                          "--site", str(data / "site.toml"), "--out", str(tmp_path), "--quiet"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["status"] == 0 and (tmp_path / "tracks.csv").stat().st_size > 100
+    imported = [m for m in report["modules"]
+                if any(m == banned or m.startswith(banned + ".") for banned in REPLAY_MUST_NOT_IMPORT)]
+    assert imported == []
+
+
 # --------------------------------------------------------------------------
 # the bundled demo data
 

@@ -507,3 +507,81 @@ def test_plots_csv_throughput(tmp_path, capsys):
         print(f"\nplots.csv {size / 1e6:.1f} MB: read {size / read_s / 1e6:.0f} MB/s "
               f"({len(plots) / read_s / 1e6:.2f} M rows/s), write {size / write_s / 1e6:.0f} MB/s "
               f"({len(plots) / write_s / 1e6:.2f} M rows/s)")
+
+
+# ---------------------------------------------------------------------------
+# The compiled writer (ingest._csvformat) against Python's % on any value
+
+def _cell_values(decimals):
+    """Floats of every kind, weighted towards the hard ones for ``%.{decimals}f``:
+    exact and near halves at that precision, huge values, NaN, infinities, signed zeros."""
+    unit = 10.0 ** -decimals
+    halves = st.integers(-10 ** 12, 10 ** 12).map(lambda k: (k + 0.5) * unit)
+    near_halves = st.tuples(halves, st.integers(-3, 3)).map(
+        lambda hk: float(np.nextafter(hk[0], math.copysign(math.inf, hk[1])) if hk[1] else hk[0]))
+    return st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(-1e7, 1e7),
+        halves, near_halves,
+        st.sampled_from([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, 5e-324, -5e-324,
+                         2.0 ** 51 * unit, -(2.0 ** 51) * unit, 1.7e9, 1e300, -1e300,
+                         np.nextafter(2.0 ** 51 * unit, 0), 0.5 * unit, -0.5 * unit]))
+
+
+@st.composite
+def track_row_arrays(draw):
+    n = draw(st.integers(0, 12))
+    rows = np.zeros(n, TRACK_ROW_DTYPE)
+    rows["status"] = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
+    rows["track_id"] = draw(st.lists(st.one_of(st.integers(INT64_MIN, INT64_MAX),
+                                               st.sampled_from([0, -1, INT64_MIN, INT64_MAX])),
+                                     min_size=n, max_size=n))
+    for name in TRACK_COLUMNS:
+        if name in ("status", "track_id"):
+            continue
+        decimals = int(TRACK_FORMATS[name][2:-1])
+        rows[name] = draw(st.lists(_cell_values(decimals), min_size=n, max_size=n))
+    return rows
+
+
+@HYPOTHESIS
+@given(rows=track_row_arrays())
+def test_compiled_track_writer_bytes_equal_python_formatting(rows):
+    """Byte for byte: the naive one-row writer and the block writer the compiled one replaced."""
+    from ingest.csvio import _TRACK_FORMATS, _TRACK_OPTIONAL_COLUMNS, _RowFormatter
+
+    buffer = io.BytesIO()
+    with TrackCsvWriter(buffer) as writer:
+        writer.write(rows)
+    assert buffer.getvalue().decode("ascii") == naive_track_text(rows)
+    python_writer = _RowFormatter(_TRACK_FORMATS, [n in _TRACK_OPTIONAL_COLUMNS for n in TRACK_COLUMNS])
+    status_names = np.array(TRACK_STATUS_NAMES, dtype=object)
+    columns = [status_names[rows[n]] if n == "status" else rows[n] for n in TRACK_COLUMNS]
+    header = (",".join(TRACK_COLUMNS) + "\n").encode()
+    assert buffer.getvalue() == header + python_writer.format(columns)
+
+
+@HYPOTHESIS
+@given(data=st.data(), n=st.integers(0, 12))
+def test_compiled_plot_writer_bytes_equal_python_formatting(tmp_path, data, n):
+    plots = np.zeros(n, PLOT_DTYPE)
+    plots["radar_id"] = data.draw(st.lists(st.integers(INT64_MIN, INT64_MAX), min_size=n, max_size=n))
+    for name, decimals in zip(("time_s", "range_m", "azimuth_deg", "elevation_deg",
+                               "radial_velocity_mps", "snr_db"), (6, 2, 4, 4, 3, 1)):
+        plots[name] = data.draw(st.lists(_cell_values(decimals), min_size=n, max_size=n))
+    path = tmp_path / "plots.csv"
+    write_plots_csv(path, plots)
+    assert path.read_bytes().decode("ascii") == naive_plot_lines(plots)
+
+
+def test_compiled_writer_defers_exactly_the_unsure_cells():
+    """Cells whose scaled value is a half (ties and near ties at the format's precision)
+    and huge values go to Python's %; the common cells do not."""
+    from ingest import _csvformat as fmt
+
+    values = np.array([[0.0005], [0.0015], [1.2344], [1.5e12], [2.5e12], [np.nan], [-np.inf]])
+    deferred = np.empty(values.shape, np.int64)
+    count = fmt.find_deferred(values, np.array([1000.0]), deferred)
+    # 0.0005 and 0.0015 scale to 0.5 and 1.5 (the exact products lie just above); 2.5e12 * 1000
+    # is beyond 2**51; 1.5e12 * 1000 is below it and an integer; NaN and inf are written
+    assert deferred[:, 0].tolist() == [0, 1, -1, -1, 2, -1, -1] and count == 3

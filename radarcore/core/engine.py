@@ -76,12 +76,12 @@ from dataclasses import dataclass, field
 import math
 
 import numpy as np
-from scipy.special import chdtri
 
 from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE
 from kernels import tracker as K
 from kernels.filters import make_imm_params
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu, radar_frame
+from radarcore.core.chi2 import chi2_isf
 from radarcore.core.classify_model import load_classify_model
 from radarcore.core.alerts import AlertManager
 from radarcore.core.tracks import TrackTable
@@ -247,9 +247,9 @@ class Engine:
         self.q_h = np.ascontiguousarray(self.q_h, np.float64)
         self.log_Pi = np.ascontiguousarray(self.log_Pi, np.float64)
 
-        # chi-square quantiles (scipy.special: scipy.stats costs a second to import)
-        gamma_3 = float(chdtri(3, 1.0 - cfg.gate_probability))
-        gamma_4 = float(chdtri(4, 1.0 - cfg.gate_probability))
+        # chi-square quantiles (radarcore.core.chi2: importing scipy.special costs 0.3 s)
+        gamma_3 = chi2_isf(3, 1.0 - cfg.gate_probability)
+        gamma_4 = chi2_isf(4, 1.0 - cfg.gate_probability)
         # grid cells about one typical gate wide at the radars' longest range
         cross_range = self.radar_max_range * np.deg2rad(self.radar_sigma[:, 1])
         typical_gate = math.sqrt(gamma_4 * float(np.max(cross_range ** 2 + self.radar_sigma[:, 0] ** 2)))

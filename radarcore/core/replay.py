@@ -21,7 +21,6 @@ import sys
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 from ingest.csvio import TrackCsvWriter, iter_plots_csv
 from ingest.recording import RECORDING_MAGIC
@@ -238,6 +237,35 @@ MIN_OUTPUT_PERIOD_S = 0.05
 MAX_OUTPUT_PERIOD_S = 3600.0
 
 
+class _NoBar:
+    """What replay_file calls on a progress bar, doing nothing (no terminal, or ``--quiet``)."""
+
+    n = 0
+
+    def set_postfix_str(self, text, refresh=True):
+        pass
+
+    def update(self, n):
+        self.n += n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress_bar(total_bytes, progress):
+    """A tqdm bar on stderr when ``progress`` and stderr is a terminal, else a :class:`_NoBar`
+    (tqdm is imported only then: 50 ms of every start)."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not progress or isatty is None or not isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total_bytes, desc="replay", unit="B", unit_scale=True, file=sys.stderr)
+
+
 @dataclasses.dataclass
 class ReplayResult:
     summary: dict
@@ -302,9 +330,7 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
         alert_writer = stack.enter_context(AlertJsonlWriter(alerts_path))
         cat062 = (stack.enter_context(Cat062Writer(cat062_out, site, cat062_sac, cat062_sic))
                   if cat062_out else None)
-        # on stderr, and only on a terminal (disable=None), unless progress is off
-        bar = stack.enter_context(tqdm(total=os.path.getsize(plots_path), desc="replay", unit="B",
-                                       unit_scale=True, file=sys.stderr, disable=None if progress else True))
+        bar = stack.enter_context(_progress_bar(os.path.getsize(plots_path), progress))
 
         def output(rows):
             writer.write(rows)
