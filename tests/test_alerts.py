@@ -161,7 +161,7 @@ def test_alert_follows_a_successor_track():
 def test_dropped_track_without_successor_clears_after_handover_time():
     cfg = AlertConfig(handover_s=20.0)
     events = run(manager(cfg), straight(1, (0.0, -1500.0, 150.0), (0.0, 0.0, 0.0), t_end=30))
-    assert events[0]["event"] == "raise"
+    assert [e["event"] for e in events if e["event"] != "advisory"][0] == "raise"
     # the run stops at t = 31: no clear yet; feed empty epochs
     mgr = manager(cfg)
     events = run(mgr, lambda t: [(1, (0.0, -1500.0, 150.0), (0.0, 0.0, 0.0))] if t < 30 else [])
@@ -213,7 +213,9 @@ def test_a_track_that_settles_as_drone_is_raised_at_once():
         events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
     kinds = [(e["event"], e["time_s"]) for e in events]
     assert kinds[0][0] == "advisory" and kinds[0][1] < 20.0
-    assert ("raise", 20.0) in kinds          # no escalate_updates hold after an advisory
+    # the drone call settles after drone_hold_s; then no escalate_updates hold after an advisory
+    assert ("raise", 20.0 + AlertConfig().drone_hold_s) in kinds
+    assert [k for k in kinds if k[0] == "raise"] == [("raise", 20.0 + AlertConfig().drone_hold_s)]
 
 
 def test_a_bird_that_turns_out_a_drone_is_raised_at_once():
@@ -224,7 +226,66 @@ def test_a_bird_that_turns_out_a_drone_is_raised_at_once():
         rows, P = rows_at(float(t), path(t))
         class_p = BIRD if t < 20 else DRONE
         events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    # unsettled (advisory) while the new call holds, raised the epoch it settles
+    hold_s = AlertConfig().drone_hold_s
+    assert [(e["event"], e["time_s"]) for e in events if e["event"] != "advisory"][0] == ("raise", 20.0 + hold_s)
+    assert all(e["time_s"] >= 20.0 for e in events)
+
+
+def test_a_drone_call_that_comes_and_goes_never_settles():
+    # a bird called drone one epoch in three crosses the alert zone: advisories only
+    events = []
+    mgr = manager()
+    path = straight(1, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0))
+    for t in range(600):
+        rows, P = rows_at(float(t), path(t))
+        class_p = DRONE if t % 3 == 0 else UNSURE
+        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    assert events and {e["event"] for e in events} == {"advisory"}
+    # the same track with a drone call that holds is alerted
+    events = run(manager(), path, class_p=DRONE)
+    assert any(e["event"] == "raise" for e in events)
+
+
+def test_a_settled_drone_survives_a_brief_dip():
+    mgr = manager()
+    path = straight(1, (0.0, -2500.0, 150.0), (0.0, 10.0, 0.0))
+    events = []
+    for t in range(120):
+        rows, P = rows_at(float(t), path(t))
+        class_p = UNSURE if t in (40, 41, 60, 80) else DRONE
+        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    # (an advisory while the first call settles, then one raise and nothing cleared by the dips)
+    assert [e["event"] for e in events if e["event"] in ("raise", "clear", "deescalate")] == ["raise"]
+    assert [e["time_s"] for e in events if e["event"] == "advisory"] == [5.0]
+
+
+def test_a_drone_call_settles_at_once_with_no_hold():
+    mgr = manager(AlertConfig(drone_hold_s=0.0))
+    path = straight(1, (0.0, -1500.0, 150.0), (0.0, 10.0, 0.0))
+    events = []
+    for t in range(40):
+        rows, P = rows_at(float(t), path(t))
+        class_p = BIRD if t < 20 else DRONE
+        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
     assert [(e["event"], e["time_s"]) for e in events][0] == ("raise", 20.0)
+
+
+LIKELY_BIRD = np.array([0.01, 0.45, 0.0, 0.54])
+
+
+def test_an_unsettled_track_that_cannot_be_a_drone_waits_for_the_critical_zone():
+    config = AlertConfig()
+    events = run(manager(config), straight(1, (-3000.0, 0.0, 100.0), (10.0, 0.0, 0.0), t_end=600),
+                 class_p=LIKELY_BIRD)
+    raise_ = next(e for e in events if e["event"] == "raise")
+    entry_s = (3000.0 - 300.0) / 10.0
+    assert raise_["level"] == "critical" and entry_s <= raise_["time_s"] <= entry_s + 3.0
+    # with a drone probability above unsettled_threat_min_p it is raised before entry
+    events = run(manager(AlertConfig(unsettled_threat_min_p=0.005)),
+                 straight(1, (-3000.0, 0.0, 100.0), (10.0, 0.0, 0.0), t_end=600), class_p=LIKELY_BIRD)
+    raise_ = next(e for e in events if e["event"] == "raise")
+    assert entry_s - config.unsettled_lead_s - 2.0 <= raise_["time_s"] < entry_s
 
 
 def test_events_carry_the_contract_fields(tmp_path):
