@@ -2,6 +2,8 @@
 import json
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.schema import TRACK_ROW_DTYPE
 from radarcore.core.alerts import AlertJsonlWriter, AlertManager
@@ -52,6 +54,15 @@ def run(mgr, path, class_p=DRONE, t0=0.0):
             break
         rows, P = rows_at(t, tracks)
         events.extend(mgr.update(float(t), rows, P, np.tile(class_p, (len(tracks), 1))))
+    return events
+
+
+def run_classes(mgr, path, n_epochs, class_at):
+    """Feed one track along ``path`` for ``n_epochs`` seconds with the class probabilities ``class_at(t)``."""
+    events = []
+    for t in range(n_epochs):
+        rows, P = rows_at(float(t), path(t))
+        events.extend(mgr.update(float(t), rows, P, class_at(t)[None, :]))
     return events
 
 
@@ -206,11 +217,7 @@ def test_an_unsettled_track_is_alerted_before_a_critical_zone():
 def test_a_track_that_settles_as_drone_is_raised_at_once():
     mgr = manager()
     path = straight(1, (0.0, -2500.0, 150.0), (0.0, 10.0, 0.0))
-    events = []
-    for t in range(60):
-        rows, P = rows_at(float(t), path(t))
-        class_p = UNSURE if t < 20 else DRONE
-        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    events = run_classes(mgr, path, 60, lambda t: UNSURE if t < 20 else DRONE)
     kinds = [(e["event"], e["time_s"]) for e in events]
     assert kinds[0][0] == "advisory" and kinds[0][1] < 20.0
     # the drone call settles after drone_hold_s; then no escalate_updates hold after an advisory
@@ -221,11 +228,7 @@ def test_a_track_that_settles_as_drone_is_raised_at_once():
 def test_a_bird_that_turns_out_a_drone_is_raised_at_once():
     mgr = manager()
     path = straight(1, (0.0, -1500.0, 150.0), (0.0, 10.0, 0.0))
-    events = []
-    for t in range(40):
-        rows, P = rows_at(float(t), path(t))
-        class_p = BIRD if t < 20 else DRONE
-        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    events = run_classes(mgr, path, 40, lambda t: BIRD if t < 20 else DRONE)
     # unsettled (advisory) while the new call holds, raised the epoch it settles
     hold_s = AlertConfig().drone_hold_s
     assert [(e["event"], e["time_s"]) for e in events if e["event"] != "advisory"][0] == ("raise", 20.0 + hold_s)
@@ -234,13 +237,9 @@ def test_a_bird_that_turns_out_a_drone_is_raised_at_once():
 
 def test_a_drone_call_that_comes_and_goes_never_settles():
     # a bird called drone one epoch in three crosses the alert zone: advisories only
-    events = []
     mgr = manager()
     path = straight(1, (-3000.0, 600.0, 100.0), (10.0, 0.0, 0.0))
-    for t in range(600):
-        rows, P = rows_at(float(t), path(t))
-        class_p = DRONE if t % 3 == 0 else UNSURE
-        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    events = run_classes(mgr, path, 600, lambda t: DRONE if t % 3 == 0 else UNSURE)
     assert events and {e["event"] for e in events} == {"advisory"}
     # the same track with a drone call that holds is alerted
     events = run(manager(), path, class_p=DRONE)
@@ -250,11 +249,7 @@ def test_a_drone_call_that_comes_and_goes_never_settles():
 def test_a_settled_drone_survives_a_brief_dip():
     mgr = manager()
     path = straight(1, (0.0, -2500.0, 150.0), (0.0, 10.0, 0.0))
-    events = []
-    for t in range(120):
-        rows, P = rows_at(float(t), path(t))
-        class_p = UNSURE if t in (40, 41, 60, 80) else DRONE
-        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    events = run_classes(mgr, path, 120, lambda t: UNSURE if t in (40, 41, 60, 80) else DRONE)
     # (an advisory while the first call settles, then one raise and nothing cleared by the dips)
     assert [e["event"] for e in events if e["event"] in ("raise", "clear", "deescalate")] == ["raise"]
     assert [e["time_s"] for e in events if e["event"] == "advisory"] == [5.0]
@@ -263,11 +258,7 @@ def test_a_settled_drone_survives_a_brief_dip():
 def test_a_drone_call_settles_at_once_with_no_hold():
     mgr = manager(AlertConfig(drone_hold_s=0.0))
     path = straight(1, (0.0, -1500.0, 150.0), (0.0, 10.0, 0.0))
-    events = []
-    for t in range(40):
-        rows, P = rows_at(float(t), path(t))
-        class_p = BIRD if t < 20 else DRONE
-        events.extend(mgr.update(float(t), rows, P, class_p[None, :]))
+    events = run_classes(mgr, path, 40, lambda t: BIRD if t < 20 else DRONE)
     assert [(e["event"], e["time_s"]) for e in events][0] == ("raise", 20.0)
 
 
@@ -314,3 +305,20 @@ def test_replay_alert_table_shows_raised_alerts_from_their_raise():
     assert len(lines) == 3                     # header, the raised alert, the advisory-only count
     assert lines[1].split()[:2] == [str(raise_["alert_id"]), f"{raise_['time_s']:.0f}"]
     assert lines[2] == "  advisories on 1 track(s) never alerted"
+
+
+@settings(max_examples=40, deadline=None)
+@given(calls=st.lists(st.sampled_from("DUB"), min_size=60, max_size=60))
+def test_a_drone_call_needs_drone_hold_s_of_evidence(calls):
+    # a track inside the alert zone (never the critical one) with a drawn call per epoch
+    hold_s = AlertConfig().drone_hold_s
+    probabilities = {"D": DRONE, "U": UNSURE, "B": BIRD}
+    path = straight(1, (0.0, -800.0, 150.0), (0.0, 0.0, 0.0))
+    events = run_classes(manager(), path, len(calls), lambda t: probabilities[calls[t]])
+    raises = [e for e in events if e["event"] == "raise"]
+    # the call's evidence grows by one second per drone epoch: fewer than hold_s + 1 never settle
+    if calls.count("D") < hold_s + 1:
+        assert raises == []
+    # hold_s + 1 drone epochs in a row (after the first seconds a new track waits) always settle
+    if "D" * int(hold_s + 1) in "".join(calls[5:]):
+        assert len(raises) == 1 and raises[0]["class"] == "drone"

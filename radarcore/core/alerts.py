@@ -271,7 +271,8 @@ class AlertManager:
         return events
 
     def _accumulate_calls(self, t, row_of_track, called):
-        """Seconds of evidence behind each row's call (``inf`` once settled).
+        """Seconds of evidence behind each row's drone or aircraft call (``inf`` once settled
+        and for rows with another call).
 
         Per track, an up-down count of the seconds its call has been made:
         it grows by the time since the track's previous epoch while the
@@ -283,21 +284,27 @@ class AlertManager:
         settles, and a settled call survives a brief dip.
         """
         hold = self.config.drone_hold_s
-        held_s = np.empty(len(called))
+        held_s = np.full(len(called), np.inf)
+        state = self.call_since
         for track_id, r in row_of_track.items():
-            call, count, t_last, settled = self.call_since.get(track_id, (called[r], 0.0, t, False))
-            dt = t - t_last
-            if called[r] == call:
-                count = min(count + dt, hold)
-            elif called[r] == UNKNOWN_CLASS:
-                count -= dt
-                if count <= 0.0:
-                    call, count, settled = UNKNOWN_CLASS, 0.0, False
+            now = called[r]
+            alerting_call = now != UNKNOWN_CLASS and now != BIRD_CLASS
+            if not alerting_call and track_id not in state:
+                continue                # nothing to hold: the usual case, kept cheap
+            call, count, t_last, settled = state.get(track_id, (now, 0.0, t, False))
+            if now == call:
+                count = min(count + (t - t_last), hold)
+            elif now == UNKNOWN_CLASS:
+                count -= t - t_last
             else:
-                call, count, settled = called[r], 0.0, False
+                call, count, settled = now, 0.0, False
+            if not alerting_call and (now != UNKNOWN_CLASS or count <= 0.0):
+                del state[track_id]     # a bird call, or the evidence has drained
+                continue
             settled = settled or count >= hold
-            self.call_since[track_id] = (call, count, t, settled)
-            held_s[r] = np.inf if settled and call == called[r] else count
+            state[track_id] = (call, count, t, settled)
+            if alerting_call and not settled:
+                held_s[r] = count
         return held_s
 
     def _info(self, alert):
