@@ -16,9 +16,13 @@ next, so a bird threatens only the zones it is inside.  A track still of
 unknown class is not raised during its first ``unknown_hold_s`` seconds unless
 it is inside a ``critical`` zone.
 
-**Class policy.** A track's class is *settled* when one of ``drone``,
-``bird`` or ``aircraft`` has probability at least ``class_min_p``; otherwise
-it is unsettled (``unknown``: thin evidence, or features that fit no class).
+**Class policy.** A track's class is *settled* when ``bird`` has
+probability at least ``class_min_p``, or when ``drone`` or ``aircraft`` has
+and that call has ``drone_hold_s`` seconds of evidence behind it (an
+up-down count per track, :meth:`AlertManager._accumulate_calls`: a call
+that comes and goes for an epoch never settles, a settled call survives a
+brief dip); otherwise it is unsettled (``unknown``: thin evidence, features
+that fit no class, or a call still being held).
 
 - A settled track alerts by the zones' ``alert_on`` as above (by default a
   bird only inside a ``critical`` zone).
@@ -27,11 +31,15 @@ it is unsettled (``unknown``: thin evidence, or features that fit no class).
   written (the operator sees it; it opens no alert and is not counted as
   one).  It is alerted only where waiting could be too late: inside a
   ``critical`` zone, or predicted to enter one within
-  ``unsettled_lead_s``.
-- A track whose class becomes ``drone`` or ``aircraft`` while it threatens
-  an asset after an advisory, or after having been a bird, is raised at
-  once: the ``escalate_updates`` hold does not apply to that raise.  An
-  advisory's ``alert_id`` is the id the alert gets if it is raised later.
+  ``unsettled_lead_s`` when ``p(drone) + p(aircraft)`` is at least
+  ``unsettled_threat_min_p``.
+- A track whose class settles as ``drone`` or ``aircraft`` while it
+  threatens an asset after an advisory, or after having been a bird, is
+  raised at once: the ``escalate_updates`` hold does not apply to that
+  raise.  An advisory's ``alert_id`` is the id the alert gets if it is
+  raised later.  A new track that may succeed a dropped alerted track
+  (handover, below) gets no advisory: it takes the alert over once its
+  class settles.
 
 **Lifecycle**, one alert (one stable ``alert_id``) per (track, asset):
 
