@@ -81,7 +81,8 @@ TRACKER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrackerConfig)
 # The [alerts] defaults as documented (README), written out independently.
 ALERT_DEFAULTS = {"horizon_s": 120.0, "p_entry_min": 0.5, "escalate_updates": 2, "hold_s": 10.0,
                   "margin_m": 150.0, "handover_s": 20.0, "handover_m": 400.0, "class_min_p": 0.6,
-                  "unknown_hold_s": 5.0, "unsettled_lead_s": 30.0}
+                  "unknown_hold_s": 5.0, "unsettled_lead_s": 30.0, "drone_hold_s": 10.0,
+                  "unsettled_threat_min_p": 0.05}
 
 
 def example():
@@ -358,7 +359,7 @@ RULE_CASES = [
     ("alerts not a table", _set("alerts", [1]), "alerts", "expected a table, got [1]"),
     ("alerts unknown key", _set("alerts", {"horizon": 60.0}), "alerts.horizon",
      "unknown key (expected one of: horizon_s, p_entry_min, escalate_updates, hold_s, margin_m, handover_s, "
-     "handover_m, class_min_p, unknown_hold_s, unsettled_lead_s)"),
+     "handover_m, class_min_p, unknown_hold_s, unsettled_lead_s, drone_hold_s, unsettled_threat_min_p)"),
     ("alerts horizon zero", _set("alerts", {"horizon_s": 0.0}), "alerts.horizon_s", "expected a number in [0.1, 3600] (seconds), got 0.0"),
     ("alerts horizon negative", _set("alerts", {"horizon_s": -5}), "alerts.horizon_s", "got -5"),
     ("alerts horizon inf", _set("alerts", {"horizon_s": math.inf}), "alerts.horizon_s", "got inf"),
@@ -729,6 +730,8 @@ def alert_configs(draw):
         handover_m=maybe("handover_m", positives),
         class_min_p=maybe("class_min_p", probabilities),
         unknown_hold_s=maybe("unknown_hold_s", st.floats(0.0, 1e4)),
+        drone_hold_s=maybe("drone_hold_s", st.floats(0.0, 1e4)),
+        unsettled_threat_min_p=maybe("unsettled_threat_min_p", probabilities),
     )
 
 

@@ -584,7 +584,9 @@ def test_console_in_headless_chromium_shows_tracks_and_alerts_and_acknowledges(t
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
         deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline and not browser.evaluate("S.tracks.size > 0 && S.alerts.size > 0"):
+        # (an advisory shows first: wait for a raised, unacknowledged alert)
+        while time.monotonic() < deadline and not browser.evaluate(
+                "S.tracks.size > 0 && document.querySelectorAll('#alerts .alert.unack').length > 0"):
             time.sleep(0.05)
         assert browser.evaluate("S.tracks.size") > 0, "no track in the page"
         assert browser.evaluate("document.querySelectorAll('#alerts .alert.unack').length") > 0, "no alert"

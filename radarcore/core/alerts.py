@@ -16,9 +16,13 @@ next, so a bird threatens only the zones it is inside.  A track still of
 unknown class is not raised during its first ``unknown_hold_s`` seconds unless
 it is inside a ``critical`` zone.
 
-**Class policy.** A track's class is *settled* when one of ``drone``,
-``bird`` or ``aircraft`` has probability at least ``class_min_p``; otherwise
-it is unsettled (``unknown``: thin evidence, or features that fit no class).
+**Class policy.** A track's class is *settled* when ``bird`` has
+probability at least ``class_min_p``, or when ``drone`` or ``aircraft`` has
+and that call has ``drone_hold_s`` seconds of evidence behind it (an
+up-down count per track, :meth:`AlertManager._accumulate_calls`: a call
+that comes and goes for an epoch never settles, a settled call survives a
+brief dip); otherwise it is unsettled (``unknown``: thin evidence, features
+that fit no class, or a call still being held).
 
 - A settled track alerts by the zones' ``alert_on`` as above (by default a
   bird only inside a ``critical`` zone).
@@ -27,11 +31,15 @@ it is unsettled (``unknown``: thin evidence, or features that fit no class).
   written (the operator sees it; it opens no alert and is not counted as
   one).  It is alerted only where waiting could be too late: inside a
   ``critical`` zone, or predicted to enter one within
-  ``unsettled_lead_s``.
-- A track whose class becomes ``drone`` or ``aircraft`` while it threatens
-  an asset after an advisory, or after having been a bird, is raised at
-  once: the ``escalate_updates`` hold does not apply to that raise.  An
-  advisory's ``alert_id`` is the id the alert gets if it is raised later.
+  ``unsettled_lead_s`` when ``p(drone) + p(aircraft)`` is at least
+  ``unsettled_threat_min_p``.
+- A track whose class settles as ``drone`` or ``aircraft`` while it
+  threatens an asset after an advisory, or after having been a bird, is
+  raised at once: the ``escalate_updates`` hold does not apply to that
+  raise.  An advisory's ``alert_id`` is the id the alert gets if it is
+  raised later.  A new track that may succeed a dropped alerted track
+  (handover, below) gets no advisory: it takes the alert over once its
+  class settles.
 
 **Lifecycle**, one alert (one stable ``alert_id``) per (track, asset):
 
@@ -60,6 +68,8 @@ from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 NONE = -1
 UNKNOWN_CLASS = TRACK_CLASSES.index("unknown")
 BIRD_CLASS = TRACK_CLASSES.index("bird")
+DRONE_CLASS = TRACK_CLASSES.index("drone")
+AIRCRAFT_CLASS = TRACK_CLASSES.index("aircraft")
 CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
 #: Event kinds the manager writes (``advisory`` opens no alert).
 EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory")
@@ -105,12 +115,25 @@ class AlertManager:
         self.next_alert_id = 1
         self.first_seen = {}      # track id -> first epoch it was evaluated
         self.advised = {}         # (track id, asset index) -> (advised level, alert id to use)
-        self.last_class = {}      # track id -> class index of the previous epoch
+        self.last_settled = {}    # track id -> the latest settled class index (not unknown)
+        self.call_since = {}      # track id -> (call, seconds of evidence, time, settled)
         self.counts = {e: 0 for e in EVENTS}
 
     # ----------------------------------------------------------- evaluation
-    def evaluate(self, rows, P, class_p):
-        """Threat figures of the rows of one epoch (arrays, no lifecycle)."""
+    def called_class(self, class_p):
+        """The class each row's probabilities call (``unknown`` below ``class_min_p``) and
+        the top probability."""
+        k = class_p.shape[0]
+        best = class_p.argmax(axis=1) if k else np.zeros(0, int)
+        confidence = class_p[np.arange(k), best] if k else np.zeros(0)
+        return np.where(confidence >= self.config.class_min_p, best, UNKNOWN_CLASS), confidence
+
+    def evaluate(self, rows, P, class_p, held_s=None):
+        """Threat figures of the rows of one epoch (arrays, no lifecycle).
+
+        ``held_s`` (per row) is how long the row's called class has held
+        (default: long enough).
+        """
         z = self.zones
         k = rows.size
         x = np.column_stack([rows[n] for n in ("east_m", "north_m", "up_m", "v_east_mps",
@@ -133,9 +156,12 @@ class AlertManager:
         rng = np.zeros((k, n_a))
         if k and n_a:
             asset_cpa(x, np.ascontiguousarray(z.asset_en), H, cpa, t_cpa, closing, rng)
-        best = class_p.argmax(axis=1) if k else np.zeros(0, int)
-        confidence = class_p[np.arange(k), best] if k else np.zeros(0)
-        track_class = np.where(confidence >= self.config.class_min_p, best, UNKNOWN_CLASS)
+        called, confidence = self.called_class(class_p)
+        held_s = np.full(k, np.inf) if held_s is None else np.asarray(held_s, float)
+        # a drone or aircraft call counts once it has held for drone_hold_s:
+        # until then the track is unsettled (a one-epoch call is not evidence)
+        pending = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS) & (held_s < self.config.drone_hold_s)
+        track_class = np.where(pending, UNKNOWN_CLASS, called)
         allowed = z.alert_on[track_class] if k else np.zeros((0, n_z), bool)
         # a bird's straight-line path says little about where it goes next:
         # birds count only where they are, never where they are predicted
@@ -143,13 +169,18 @@ class AlertManager:
         predicted = entering & (track_class != BIRD_CLASS)[:, None]
         threatened = allowed & (inside | predicted)
         zone_level = np.where(threatened, z.zone_level[None, :], NONE)
-        # an unsettled track is alerted only inside or just before a critical zone
+        # an unsettled track is alerted only inside or just before a critical
+        # zone; just before, only if it may be a drone or an aircraft at all
         unsettled = (track_class == UNKNOWN_CLASS)[:, None]
-        urgent = (z.zone_level[None, :] >= CRITICAL_LEVEL) & (inside | (entering & (tte <= self.config.unsettled_lead_s)))
+        threat_p = (class_p[:, DRONE_CLASS] + class_p[:, AIRCRAFT_CLASS]) if k else np.zeros(0)
+        may_threaten = (threat_p >= self.config.unsettled_threat_min_p)[:, None]
+        urgent = (z.zone_level[None, :] >= CRITICAL_LEVEL) & (
+            inside | (entering & (tte <= self.config.unsettled_lead_s) & may_threaten))
         alert_level = np.where(unsettled & ~urgent, NONE, zone_level)
         return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
                 "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng,
-                "class": track_class, "confidence": confidence, "zone_level": zone_level,
+                "class": track_class, "called": called, "confidence": confidence,
+                "zone_level": zone_level,
                 "alert_level": alert_level}
 
     # ------------------------------------------------------------ lifecycle
@@ -169,23 +200,26 @@ class AlertManager:
         """
         keep = (rows["status"] == 2) | (rows["status"] == 3)
         rows, P, class_p = rows[keep], P[keep], class_p[keep]
-        ev = self.evaluate(rows, P, class_p)
+        row_of_track = {int(tid): r for r, tid in enumerate(rows["track_id"].tolist())}
+        held_s = self._accumulate_calls(t, row_of_track, self.called_class(class_p)[0].tolist())
+        ev = self.evaluate(rows, P, class_p, held_s)
         z = self.zones
         events = []
-        row_of_track = {int(tid): r for r, tid in enumerate(rows["track_id"].tolist())}
 
         for track_id in row_of_track:
             self.first_seen.setdefault(track_id, t)
         for track_id in [tid for tid in self.first_seen if tid not in row_of_track]:
             del self.first_seen[track_id]
-            self.last_class.pop(track_id, None)
+            self.last_settled.pop(track_id, None)
+            self.call_since.pop(track_id, None)
         for key in [key for key in self.advised if key[0] not in row_of_track]:
             del self.advised[key]
         class_list = ev["class"].tolist()
-        # a track that just left the bird class, or was advised, is raised at once
+        # a track that was a bird and is now a drone or an aircraft, or was
+        # advised, is raised at once
         promoted = {tid for tid, r in row_of_track.items()
                     if class_list[r] != UNKNOWN_CLASS and class_list[r] != BIRD_CLASS
-                    and self.last_class.get(tid) == BIRD_CLASS}
+                    and self.last_settled.get(tid) == BIRD_CLASS}
 
         # alerts whose track is gone wait for a successor
         for key in [key for key in self.alerts if key[0] not in row_of_track]:
@@ -235,13 +269,51 @@ class AlertManager:
                 if event:
                     events.append(event)
 
-        self.last_class.update((tid, class_list[r]) for tid, r in row_of_track.items())
+        self.last_settled.update((tid, class_list[r]) for tid, r in row_of_track.items()
+                                 if class_list[r] != UNKNOWN_CLASS)
         for alert in [o for o in self.orphans if t - o.orphan_since > self.config.handover_s]:
             self.orphans.remove(alert)
             events.append(self._event(t, alert, "clear", alert.level, alert.last))
         for e in events:
             self.counts[e["event"]] += 1
         return events
+
+    def _accumulate_calls(self, t, row_of_track, called):
+        """Seconds of evidence behind each row's drone or aircraft call (``inf`` once settled
+        and for rows with another call).
+
+        Per track, an up-down count of the seconds its call has been made:
+        it grows by the time since the track's previous epoch while the
+        classifier makes the same call, shrinks by it while the classifier
+        calls nothing (``unknown``), and restarts at 0 when it makes another
+        call.  Once the count reaches ``drone_hold_s`` the call is settled
+        and stays so until the count has drained back to 0 or the call
+        changes: a call that comes and goes for an epoch at a time never
+        settles, and a settled call survives a brief dip.
+        """
+        hold = self.config.drone_hold_s
+        held_s = np.full(len(called), np.inf)
+        state = self.call_since
+        for track_id, r in row_of_track.items():
+            now = called[r]
+            alerting_call = now != UNKNOWN_CLASS and now != BIRD_CLASS
+            if not alerting_call and track_id not in state:
+                continue                # nothing to hold: the usual case, kept cheap
+            call, count, t_last, settled = state.get(track_id, (now, 0.0, t, False))
+            if now == call:
+                count = min(count + (t - t_last), hold)
+            elif now == UNKNOWN_CLASS:
+                count -= t - t_last
+            else:
+                call, count, settled = now, 0.0, False
+            if not alerting_call and (now != UNKNOWN_CLASS or count <= 0.0):
+                del state[track_id]     # a bird call, or the evidence has drained
+                continue
+            settled = settled or count >= hold
+            state[track_id] = (call, count, t, settled)
+            if alerting_call and not settled:
+                held_s[r] = count
+        return held_s
 
     def _info(self, alert):
         """The event fields of an alert's latest evaluation (built when needed)."""
@@ -259,6 +331,8 @@ class AlertManager:
             return None
         if (track_id, a) in self.alerts and self.alerts[key].level > NONE:
             return None
+        if self._find_orphan(t, a, track_id, ev["x"][r]) is not None:
+            return None             # a successor of an alerted track: it takes the alert over once settled
         if alert_id == 0:
             alert_id = self.next_alert_id
             self.next_alert_id += 1
@@ -345,12 +419,20 @@ class AlertManager:
         return None
 
     def _adopt_orphan(self, t, a, track_id, x_new):
+        """Take over the orphaned alert of asset ``a`` this track succeeds (None if none)."""
+        best = self._find_orphan(t, a, track_id, x_new)
+        if best is not None:
+            self.orphans.remove(best)
+            best.orphan_since = None
+        return best
+
+    def _find_orphan(self, t, a, track_id, x_new):
         """An orphaned alert of asset ``a`` whose track was heading to where this one is.
 
         Only a track that appeared after the orphan's track was dropped can
         be its successor.
         """
-        if t - self.first_seen[track_id] > self.config.handover_s:
+        if not self.orphans or t - self.first_seen[track_id] > self.config.handover_s:
             return None
         best, best_d = None, self.config.handover_m
         for alert in self.orphans:
@@ -362,9 +444,6 @@ class AlertManager:
             d = float(np.hypot(x_new[0] - predicted[0], x_new[1] - predicted[1]))
             if d <= best_d:
                 best, best_d = alert, d
-        if best is not None:
-            self.orphans.remove(best)
-            best.orphan_since = None
         return best
 
     def _event(self, t, alert, kind, old_level, info):

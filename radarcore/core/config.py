@@ -329,6 +329,15 @@ class AlertConfig:
         ``class_min_p``) gets ``advisory`` events only, unless it is inside
         a ``critical`` zone or predicted to enter one within this many
         seconds.
+    drone_hold_s : float
+        A ``drone`` or ``aircraft`` call (probability at least
+        ``class_min_p``) settles the track's class only once it has held,
+        epoch after epoch, for this many seconds; until then the track is
+        unsettled.
+    unsettled_threat_min_p : float
+        An unsettled track predicted to enter a ``critical`` zone within
+        ``unsettled_lead_s`` is alerted only when ``p(drone) + p(aircraft)``
+        is at least this (inside the zone it always is).
     """
 
     horizon_s: float = 120.0
@@ -341,6 +350,8 @@ class AlertConfig:
     class_min_p: float = 0.6
     unknown_hold_s: float = 5.0
     unsettled_lead_s: float = 30.0
+    drone_hold_s: float = 10.0
+    unsettled_threat_min_p: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -707,6 +718,8 @@ _ALERTS_TABLE = _Table(AlertConfig, {
     "class_min_p": _PROBABILITY,
     "unknown_hold_s": _DELAY,
     "unsettled_lead_s": _DELAY,
+    "drone_hold_s": _DELAY,
+    "unsettled_threat_min_p": _PROBABILITY,
 })
 
 _SERVICE_TABLE = _Table(ServiceConfig, {
