@@ -295,12 +295,13 @@ def write_tracks(path, rows):
         writer.write(rows)
 
 
-def compare(name, seed, cap_s, out_dir=None):
+def compare(name, seed, cap_s, out_dir=None, duration_s=None):
     """Both trackers on one scenario; a dict of figures."""
     if name == "large300":
-        scenario = simulate("large", seed=seed, n_targets=300, duration_s=LARGE_DURATION_S)
+        scenario = simulate("large", seed=seed, n_targets=300,
+                            duration_s=duration_s or LARGE_DURATION_S)
     else:
-        scenario = simulate(name, seed=seed)
+        scenario = simulate(name, seed=seed, duration_s=duration_s)
     core, core_rows, engine = run_radarcore(scenario)
     peer, peer_rows = run_peer(scenario, cap_s)
     # both scored over the whole epochs the peer wrote
@@ -355,6 +356,8 @@ def main(argv=None):
                         help="wall-time cap of the peer per scenario (s)")
     parser.add_argument("--out", default=None, help="write each run's site, plots, truth and both tracks.csv here")
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="simulate this many seconds of each scenario (default: its own length)")
     args = parser.parse_args(argv)
     try:
         import stonesoup
@@ -368,7 +371,7 @@ def main(argv=None):
           f"{'rc full':>8}")
     results = []
     for name, seed in parse_runs(args.runs):
-        r = compare(name, seed, args.cap_s, args.out)
+        r = compare(name, seed, args.cap_s, args.out, args.duration)
         results.append(r)
         print(format_row(r), flush=True)
     if args.json:
