@@ -9,7 +9,10 @@ steps over plots already converted to the local ENU frame and sorted:
     the plots ``lo:hi`` of one radar inside one processing frame:
     gate -> GNN assignment (with a missed-detection option per track) ->
     IMM predict and update of the assigned tracks -> initiation of new
-    tentative tracks from the plots no track gated.
+    tentative tracks from the plots no track gated and (``P_INIT_BESIDE``)
+    from the gated plots left over beside tracks that each took another
+    plot of the group: a radar gives one plot per object per scan, so such a
+    plot is a second object (a bird beside its flock neighbour's track).
 ``MAINTAIN t``
     track lifecycle at time ``t``: confirmed tracks without an update for
     ``coast_after_s`` coast; tentative tracks without an update for
