@@ -279,7 +279,7 @@ class TrackerConfig:
     gate_probability: float = 0.9995
     init_sigma_speed_mps: float = 30.0
     init_sigma_vertical_speed_mps: float = 3.0
-    initiate_beside_tracks: bool = True
+    initiate_beside_tracks: bool = False
     confirm_hits: int = 3
     confirm_score: float = 15.0
     tentative_timeout_s: float = 3.0
