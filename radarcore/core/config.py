@@ -239,7 +239,8 @@ class TrackerConfig:
         Horizontal velocity prior of a new track, per axis.
     init_sigma_vertical_speed_mps : float
         Vertical velocity prior of a new track (birds and small drones climb
-        and sink slowly: a tight prior settles the height sooner).
+        and sink at a few metres per second, multirotors up to about 5: a
+        tighter prior than the horizontal one settles the height sooner).
     initiate_beside_tracks : bool
         Whether a plot inside a track's gate, left unassigned while every
         track that gated it took another plot of the same scan, starts a
@@ -272,13 +273,13 @@ class TrackerConfig:
 
     motion_model: str = "imm"
     sigma_accel_mps2: float = 2.0
-    sigma_accel_vertical_mps2: float = 0.25
+    sigma_accel_vertical_mps2: float = 0.5
     imm_turn_rate_dps: float = 15.0
-    imm_sigma_accel_mps2: float = 2.0
+    imm_sigma_accel_mps2: float = 3.0
     imm_p_stay: float = 0.95
     gate_probability: float = 0.9995
     init_sigma_speed_mps: float = 30.0
-    init_sigma_vertical_speed_mps: float = 3.0
+    init_sigma_vertical_speed_mps: float = 5.0
     initiate_beside_tracks: bool = False
     confirm_hits: int = 3
     confirm_score: float = 15.0
