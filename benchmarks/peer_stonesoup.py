@@ -1,7 +1,12 @@
 """Peer comparison: the same simulated scenarios through Stone Soup and radarcore.
 
     python benchmarks/peer_stonesoup.py [--runs sparse:1-2 crossing:1-2 swarm:1-2 large300:1]
-                                        [--cap-s 120] [--out DIR] [--json FILE]
+                                        [--cap-s 120] [--out DIR] [--json FILE] [--duration S]
+
+Bird-rich runs: ``birdrich:SEED`` (300 targets, 4 radars, 50 clutter plots per
+scan per radar) and ``birdrich30:SEED`` (the same mix scaled to 30 targets and
+5 clutter plots per scan, which the peer can finish); ``--duration`` shortens
+every scenario.
 
 Needs the ``peer`` extra (``pip install -e '.[peer]'``: Stone Soup).
 
@@ -80,6 +85,9 @@ DEFAULT_RUNS = ("sparse:1-2", "crossing:1-2", "swarm:1-2", "large300:1")
 DEFAULT_CAP_S = 120.0
 #: Length of the ``large300`` run (s).
 LARGE_DURATION_S = 60.0
+#: Smaller bird-rich scenes the peer can finish: name -> options of ``simulate("birdrich")``
+#: (the ``birdrich`` mix scaled down: a tenth of the drones, birds and clutter).
+SMALL_BIRD_SCENES = {"birdrich30": {"n_targets": 30, "clutter_per_scan": 5.0}}
 EPOCH0 = datetime.datetime(2026, 1, 1)
 
 
@@ -295,12 +303,15 @@ def write_tracks(path, rows):
         writer.write(rows)
 
 
-def compare(name, seed, cap_s, out_dir=None):
+def compare(name, seed, cap_s, out_dir=None, duration_s=None):
     """Both trackers on one scenario; a dict of figures."""
     if name == "large300":
-        scenario = simulate("large", seed=seed, n_targets=300, duration_s=LARGE_DURATION_S)
+        scenario = simulate("large", seed=seed, n_targets=300,
+                            duration_s=duration_s or LARGE_DURATION_S)
+    elif name in SMALL_BIRD_SCENES:
+        scenario = simulate("birdrich", seed=seed, duration_s=duration_s, **SMALL_BIRD_SCENES[name])
     else:
-        scenario = simulate(name, seed=seed)
+        scenario = simulate(name, seed=seed, duration_s=duration_s)
     core, core_rows, engine = run_radarcore(scenario)
     peer, peer_rows = run_peer(scenario, cap_s)
     # both scored over the whole epochs the peer wrote
@@ -355,6 +366,8 @@ def main(argv=None):
                         help="wall-time cap of the peer per scenario (s)")
     parser.add_argument("--out", default=None, help="write each run's site, plots, truth and both tracks.csv here")
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="simulate this many seconds of each scenario (default: its own length)")
     args = parser.parse_args(argv)
     try:
         import stonesoup
@@ -368,7 +381,7 @@ def main(argv=None):
           f"{'rc full':>8}")
     results = []
     for name, seed in parse_runs(args.runs):
-        r = compare(name, seed, args.cap_s, args.out)
+        r = compare(name, seed, args.cap_s, args.out, args.duration)
         results.append(r)
         print(format_row(r), flush=True)
     if args.json:

@@ -9,7 +9,10 @@ steps over plots already converted to the local ENU frame and sorted:
     the plots ``lo:hi`` of one radar inside one processing frame:
     gate -> GNN assignment (with a missed-detection option per track) ->
     IMM predict and update of the assigned tracks -> initiation of new
-    tentative tracks from the plots no track gated.
+    tentative tracks from the plots no track gated and (``P_INIT_BESIDE``)
+    from the gated plots left over beside tracks that each took another
+    plot of the group: a radar gives one plot per object per scan, so such a
+    plot is a second object (a bird beside its flock neighbour's track).
 ``MAINTAIN t``
     track lifecycle at time ``t``: confirmed tracks without an update for
     ``coast_after_s`` coast; tentative tracks without an update for
@@ -71,7 +74,8 @@ P_OUTPUT_PERIOD = 14
 P_CONFIRM_SCORE = 15
 P_FLOCK_RADIUS = 16
 P_FLOCK_DV = 17
-N_PARAMS = 18
+P_INIT_BESIDE = 18        # > 0.5: initiate beside tracks that took another plot (see process_group)
+N_PARAMS = 19
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -254,9 +258,25 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         elif status[i] == COASTING:
             status[i] = CONFIRMED
 
-    # initiate from the plots no live track gated
+    # Initiate from the plots no live track gated and, when P_INIT_BESIDE is
+    # set, from a gated plot left unassigned when every track that gated it
+    # took another plot of this group: one radar gives one plot per object
+    # per scan, so that plot is a second object beside the track (a flock
+    # neighbour), not the track's own.  A gated plot beside a track that
+    # took no plot stays unused (it may be that track's plot, far in its gate).
+    may_start = np.empty(m, np.bool_)
     for j in range(m):
-        if gated_plot[j]:
+        may_start[j] = not gated_plot[j]
+    if params[P_INIT_BESIDE] > 0.5:
+        for j in range(m):
+            if gated_plot[j] and track_of_plot[j] < 0:
+                may_start[j] = True
+        for p in range(k):
+            j = pair_plot[p]
+            if track_of_plot[j] < 0 and plot_of_local[pair_local[p]] < 0:
+                may_start[j] = False
+    for j in range(m):
+        if not may_start[j]:
             continue
         counters[C_N_FREE] -= 1
         i = free_stack[counters[C_N_FREE]]

@@ -21,9 +21,12 @@ GROUP (the plots of one radar inside one processing frame)
        track with ``hits >= confirm_hits`` and ``score >= confirm_score`` is
        confirmed, a coasting one is confirmed again;
     4. **initiate** a tentative track from every plot that no live track
-       gated (a gated but unassigned plot starts nothing): position and
-       covariance from the plot, velocity prior ``diag(s_h^2, s_h^2, s_v^2)``
-       conditioned on the radial velocity when there is one.
+       gated and, with ``initiate_beside``, from every gated plot left
+       unassigned when each track that gated it was assigned another plot
+       of the group (a gated plot beside a track that took none starts
+       nothing): position and covariance from the plot, velocity prior
+       ``diag(s_h^2, s_h^2, s_v^2)`` conditioned on the radial velocity when
+       there is one.
 
 MAINTAIN t
     a tentative track without an update for ``tentative_timeout_s``, or
@@ -85,6 +88,7 @@ class Settings:
     rv_span_mps: float
     flock_radius_m: float
     flock_max_dv_mps: float
+    initiate_beside: bool
 
     @classmethod
     def from_params(cls, params):
@@ -102,7 +106,8 @@ class Settings:
             output_tentative=bool(params[K.P_OUTPUT_TENTATIVE] > 0.5),
             rv_span_mps=float(params[K.P_RV_SPAN]),
             flock_radius_m=float(params[K.P_FLOCK_RADIUS]),
-            flock_max_dv_mps=float(params[K.P_FLOCK_DV]))
+            flock_max_dv_mps=float(params[K.P_FLOCK_DV]),
+            initiate_beside=bool(params[K.P_INIT_BESIDE] > 0.5))
 
 
 @dataclass(frozen=True)
@@ -309,8 +314,12 @@ class NaiveTracker:
             self.update(tracks[i], plot, radar, cost[(i, j)])
 
         gated = {j for (_, j) in pairs}
+        took_a_plot = set(assignment.values())
         for j, plot in enumerate(plots):
-            if j not in gated:
+            if j in assignment:
+                continue
+            beside = all(i in took_a_plot for (i, jj) in pairs if jj == j)
+            if j not in gated or (s.initiate_beside and beside):
                 self.initiate(plot, radar)
 
     def gate(self, tracks, plots, radar):

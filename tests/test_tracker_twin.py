@@ -9,6 +9,7 @@ states, covariances, model probabilities, features and scores, on the
 counters, and on every output row (state, covariance, sigma, class
 probabilities).
 """
+import dataclasses
 import inspect
 import math
 import os
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from ingest.schema import empty_plots
 from kernels import tracker as K
+import naive_tracker
 from naive_tracker import NaiveTracker, Plot, Radar
 from radarcore.core.config import Origin, RadarConfig, SiteConfig, TrackerConfig
 from radarcore.core.engine import Engine
@@ -167,7 +169,8 @@ def scenarios(draw):
         delete_after_s=coast_after + draw(st.sampled_from([1.0, 4.0])),
         max_sigma_pos_m=draw(st.sampled_from([60.0, 1000.0])),
         reorder_window_s=draw(st.sampled_from([0.3, 1.0])),
-        output_tentative=draw(st.booleans()))
+        output_tentative=draw(st.booleans()),
+        initiate_beside_tracks=draw(st.booleans()))
     site = SiteConfig(origin=ORIGIN, radars=radars, tracker=tracker)
     return dict(
         site=site,
@@ -337,3 +340,33 @@ def test_twin_notices_a_changed_rule():
         patch.setattr(NaiveTracker, "update", update_confirming_late)
         with pytest.raises(AssertionError):
             run_scenario(scenario)
+
+
+def pair_scenario(seed, initiate_beside_tracks=True):
+    """Two targets, no clutter; for some seeds make_plots flies them 10 m apart."""
+    scenario = lifecycle_scenario(seed)
+    site = scenario["site"]
+    scenario["site"] = SiteConfig(
+        origin=site.origin, radars=site.radars,
+        tracker=TrackerConfig(confirm_hits=2, confirm_score=5.0, tentative_timeout_s=1.0,
+                              coast_after_s=1.0, delete_after_s=2.0, output_tentative=True,
+                              initiate_beside_tracks=initiate_beside_tracks))
+    scenario.update(n_targets=2, clutter_per_scan=0.0)
+    return scenario
+
+
+@pytest.mark.parametrize("seed", [18, 31])
+def test_twin_notices_the_beside_rule(seed):
+    """Plots beside a track that took another plot start tracks, and the
+    comparison sees it: a twin without the rule disagrees with the kernel."""
+    on, off = run_scenario(pair_scenario(seed))[1], run_scenario(pair_scenario(seed, False))[1]
+    assert on.summary()["tracks_initiated"] > off.summary()["tracks_initiated"]
+    original = naive_tracker.Settings.from_params
+
+    def without_beside(params):
+        return dataclasses.replace(original(params), initiate_beside=False)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(without_beside))
+        with pytest.raises(AssertionError):
+            run_scenario(pair_scenario(seed))

@@ -236,7 +236,15 @@ class TrackerConfig:
     gate_probability : float
         Probability that a true plot falls inside the gate (chi-square gate).
     init_sigma_speed_mps : float
-        Velocity prior of a new track, per axis.
+        Horizontal velocity prior of a new track, per axis.
+    init_sigma_vertical_speed_mps : float
+        Vertical velocity prior of a new track (birds and small drones climb
+        and sink at a few metres per second, multirotors up to about 5: a
+        tighter prior than the horizontal one settles the height sooner).
+    initiate_beside_tracks : bool
+        Whether a plot inside a track's gate, left unassigned while every
+        track that gated it took another plot of the same scan, starts a
+        tentative track (a flock neighbour's plot), as an ungated plot does.
     confirm_hits : int
         Plots needed to confirm a tentative track.
     confirm_score : float
@@ -271,6 +279,8 @@ class TrackerConfig:
     imm_p_stay: float = 0.95
     gate_probability: float = 0.9995
     init_sigma_speed_mps: float = 30.0
+    init_sigma_vertical_speed_mps: float = 5.0
+    initiate_beside_tracks: bool = False
     confirm_hits: int = 3
     confirm_score: float = 15.0
     tentative_timeout_s: float = 3.0
@@ -693,6 +703,8 @@ _TRACKER_TABLE = _Table(TrackerConfig, {
     "imm_p_stay": _PROBABILITY,
     "gate_probability": _PROBABILITY,
     "init_sigma_speed_mps": _between(0.01, 1000.0, "metres per second"),
+    "init_sigma_vertical_speed_mps": _between(0.01, 1000.0, "metres per second"),
+    "initiate_beside_tracks": _BOOLEAN,
     "confirm_hits": _count(1, 1000),
     "confirm_score": _between(0.0, 10_000.0, "log-likelihood ratio"),
     "tentative_timeout_s": _TIMEOUT,

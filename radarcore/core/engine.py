@@ -260,7 +260,7 @@ class Engine:
         params[K.P_GAMMA_4] = gamma_4
         params[K.P_CELL_M] = max(200.0, 2.0 * typical_gate)
         params[K.P_INIT_SIGMA_SPEED] = cfg.init_sigma_speed_mps
-        params[K.P_INIT_SIGMA_VERTICAL] = min(cfg.init_sigma_speed_mps, 10.0)
+        params[K.P_INIT_SIGMA_VERTICAL] = cfg.init_sigma_vertical_speed_mps
         params[K.P_CONFIRM_HITS] = cfg.confirm_hits
         params[K.P_TENTATIVE_TIMEOUT] = cfg.tentative_timeout_s
         params[K.P_COAST_AFTER] = cfg.coast_after_s
@@ -272,6 +272,7 @@ class Engine:
         params[K.P_CONFIRM_SCORE] = cfg.confirm_score
         params[K.P_FLOCK_RADIUS] = FLOCK_RADIUS_M
         params[K.P_FLOCK_DV] = FLOCK_MAX_DV_MPS
+        params[K.P_INIT_BESIDE] = 1.0 if cfg.initiate_beside_tracks else 0.0
         self.classify_params = load_classify_model()
         self.params = params
 
