@@ -81,7 +81,8 @@ def compare_tables(a, twin):
 
 COUNTERS = {"next_id": K.C_NEXT_ID, "associated": K.C_ASSOCIATED, "initiated": K.C_INITIATED,
             "confirmed": K.C_CONFIRMED, "deleted": K.C_DELETED, "gated_pairs": K.C_GATED_PAIRS,
-            "plots": K.C_PLOTS}
+            "plots": K.C_PLOTS, "retrodicted": K.C_RETRODICTED,
+            "outside_history": K.C_OUTSIDE_HISTORY}
 
 
 def compare_rows(out, rows):
@@ -116,7 +117,8 @@ class TwinRecorder:
         a = self.signature.bind(*args, **kwargs).arguments
         if self.twin is None:
             self.twin = NaiveTracker(a["params"], a["omega"], a["q_h"], a["log_Pi"],
-                                     a["classify_params"], next_id=int(a["counters"][K.C_NEXT_ID]))
+                                     a["classify_params"], next_id=int(a["counters"][K.C_NEXT_ID]),
+                                     history_plots=a["hist"][1].shape[1])
         next_step, out = self.run_plan(*args, **kwargs)
         first = int(a["first_step"])
         steps = [(int(a["step_kind"][s]), int(a["step_lo"][s]), int(a["step_hi"][s]),

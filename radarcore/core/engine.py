@@ -777,7 +777,7 @@ class Engine:
                 tab.x, tab.P, tab.xm, tab.Pm, tab.log_mu, tab.t_state, tab.t_update, tab.t_create,
                 tab.status, tab.track_id, tab.hits, tab.score, tab.features, tab.free_stack,
                 tab.counters, self.params, self.omega, self.q_h, self.log_Pi,
-                self.classify_params)
+                self.classify_params, tab.hist)
             parts.append(out)
             if step < kinds.size:
                 # the next group could start more tracks than there are free slots
@@ -861,6 +861,8 @@ class Engine:
             "plots_rejected": dict(self.stats.rejected),
             "plots_processed": int(c[K.C_PLOTS]),
             "plots_associated": int(c[K.C_ASSOCIATED]),
+            "plots_retrodicted": int(c[K.C_RETRODICTED]),
+            "plots_outside_history": int(c[K.C_OUTSIDE_HISTORY]),
             "tracks_initiated": int(c[K.C_INITIATED]),
             "tracks_confirmed": int(c[K.C_CONFIRMED]),
             "tracks_deleted": int(c[K.C_DELETED]),
