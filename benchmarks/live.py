@@ -47,8 +47,9 @@ GOSPA_SCENES = ("sparse", "crossing", "swarm", "intrusion", "skirt")
 MAX_DELAY_S = 0.5
 
 
-def live_site(site, history_s=1.0):
-    return dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, history_s=history_s))
+def live_site(site, history_s=1.0, alert_interval_s=0.0):
+    return dataclasses.replace(site, tracker=dataclasses.replace(
+        site.tracker, history_s=history_s, alert_interval_s=alert_interval_s))
 
 
 def delayed_frames(plots, seed, delayed_radars=2, max_delay_s=MAX_DELAY_S):
@@ -118,7 +119,8 @@ def rss_kib(pid):
     return None
 
 
-def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, log=print):
+def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, alert_interval_s=0.0,
+           history_s=1.0, log=print):
     """Serve in live mode, paced frames for ``seconds``; serve's final stats and the sender's figures."""
     from benchmarks.serve import ServeProcess, encode_frames, long_scenario
 
@@ -126,14 +128,14 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, log
     scenario = long_scenario(n_targets, min(n, 2_000_000), seed=1000)
     plots = scenario.plots[:min(n, scenario.plots.size)]
     frames, next_seq = encode_frames(plots, frame_plots)
-    site = live_site(scenario.site)
+    site = live_site(scenario.site, history_s=history_s, alert_interval_s=alert_interval_s)
     site = dataclasses.replace(site, service=dataclasses.replace(site.service, queue_plots=5_000_000))
     extra = ["--out", os.path.join(workdir, "out")]
     if record:
         extra += ["--record", os.path.join(workdir, "soak.rcrec")]
     serve = ServeProcess(site, workdir, stats_interval_s=1.0, extra=extra)
     serve.poll_messages(500)
-    rss_start = rss_kib(serve.pid)
+    rss_start = rss_kib(serve.proc.pid)
     sizes = [len(m[1]) // plots.dtype.itemsize for m in frames]
     t0 = time.perf_counter()
     sent = sent_frames = 0
@@ -159,13 +161,13 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, log
         sent += sizes[k]
         sent_frames += 1
         k += 1
-        if sent_frames % 50_000 == 0:
+        if sent_frames % 10_000 == 0:
             serve.poll_messages(0)
-            rss_samples.append((time.perf_counter() - t0, rss_kib(serve.pid)))
+            rss_samples.append((time.perf_counter() - t0, rss_kib(serve.proc.pid)))
             log(f"  {time.perf_counter() - t0:7.1f} s: sent {sent:,} plots, serve RSS {rss_samples[-1][1]:,} KiB")
     wall = time.perf_counter() - t0
     serve.wait(lambda s: s["plots_processed"] + s["plots_shed"] >= sent)
-    rss_end = rss_kib(serve.pid)
+    rss_end = rss_kib(serve.proc.pid)
     final = serve.stop()
     return {"offered_plots_per_s": sent / wall, "seconds": wall, "plots_sent": sent,
             "frames_sent": sent_frames, "frame_plots": frame_plots, "targets": n_targets,
@@ -176,7 +178,7 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, log
             "records": (final.get("recording") or {}).get("records"),
             "update_latency_ms": final["update_latency_ms"], "alert_latency_ms": final["alert_latency_ms"],
             "processing_latency_ms": final["latency_ms"], "updates_published": final["updates_published"],
-            "site": site}
+            "alert_interval_s": alert_interval_s, "history_s": history_s, "site": site}
 
 
 def replay_equal(site, workdir):
@@ -198,6 +200,10 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--targets", type=int, default=2000)
+    parser.add_argument("--history", type=float, default=1.0,
+                        help="tracker.history_s of the service (0: the reorder-window engine, a baseline)")
+    parser.add_argument("--alert-interval", type=float, default=0.0,
+                        help="tracker.alert_interval_s of the live service (plot-time seconds)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     if args.what == "gospa":
@@ -207,7 +213,8 @@ def main(argv=None):
     else:
         workdir = tempfile.mkdtemp(prefix="radarcore-live-")
         seconds = args.seconds if args.what == "latency" else 60.0 * args.minutes
-        result = stream(args.rate, seconds, args.targets, workdir, record=args.what == "soak")
+        result = stream(args.rate, seconds, args.targets, workdir, record=args.what == "soak",
+                        alert_interval_s=args.alert_interval, history_s=args.history)
         site = result.pop("site")
         if args.what == "soak":
             result["replay_equal"] = replay_equal(site, workdir)

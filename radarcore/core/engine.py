@@ -915,13 +915,10 @@ class Engine:
         row of every live confirmed or coasting track) takes them and drops
         deleted tracks.  The alert manager decides on the whole picture, at
         the unit's newest plot time (never going back), when the unit
-        updated a confirmed or coasting track and either that track has an
-        alert or advisory (or an alert waits for a successor track), or a
-        frame (``frame_s``) of plot time has passed since the last decision:
-        so an alerted track's escalation or clearing is decided on the
-        update that shows it, a new threat within a frame of plot time, and
-        the manager's cost stays bounded at high plot rates.  Every choice
-        depends on the plots and units only, never on the wall clock.
+        updated a confirmed or coasting track: every time with
+        ``tracker.alert_interval_s`` = 0, else at most once per that much
+        plot time.  Every choice depends on the plots and units only, never
+        on the wall clock.
         """
         tab = self.tracks
         live = tab.status != K.FREE
@@ -951,12 +948,11 @@ class Engine:
         valid &= live
         if not confirmed.any():
             return
-        manager = self.alerts
-        watched = {key[0] for key in manager.alerts} | {key[0] for key in manager.advised}
-        hot = bool(manager.orphans) or any(int(i) in watched for i in rows["track_id"][confirmed])
-        if not hot and t_unit < self._alert_due:
-            return
-        self._alert_due = (math.floor(t_unit / self.frame_s) + 1) * self.frame_s
+        interval = self.config.alert_interval_s
+        if interval > 0.0:
+            if t_unit < self._alert_due:
+                return
+            self._alert_due = (math.floor(t_unit / interval) + 1) * interval
         self._alert_t = max(self._alert_t, t_unit)
         shown = np.flatnonzero(valid)
         shown = shown[np.argsort(picture_rows["track_id"][shown], kind="stable")]
