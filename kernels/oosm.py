@@ -69,13 +69,18 @@ def history_start(i, t, xm, Pm, log_mu, hist):
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
     h_n[i] = 0
     b_t[i] = t
-    M = xm.shape[1]
-    for m in range(M):
-        b_log_mu[i, m] = log_mu[i, m]
+    _copy_imm(xm[i], Pm[i], log_mu[i], b_xm[i], b_Pm[i], b_log_mu[i])
+
+
+@njit
+def _copy_imm(xm, Pm, log_mu, xm_out, Pm_out, log_mu_out):
+    """One track's per-model IMM state ``(M, 6), (M, 6, 6), (M,)`` into another's."""
+    for m in range(xm.shape[0]):
+        log_mu_out[m] = log_mu[m]
         for a in range(6):
-            b_xm[i, m, a] = xm[i, m, a]
+            xm_out[m, a] = xm[m, a]
             for c in range(6):
-                b_Pm[i, m, a, c] = Pm[i, m, a, c]
+                Pm_out[m, a, c] = Pm[m, a, c]
 
 
 @njit
@@ -138,13 +143,7 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
 def _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi):
     """Track ``i``'s IMM state from its base through every plot of its history."""
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
-    M = xm.shape[1]
-    for m in range(M):
-        log_mu[i, m] = b_log_mu[i, m]
-        for a in range(6):
-            xm[i, m, a] = b_xm[i, m, a]
-            for c in range(6):
-                Pm[i, m, a, c] = b_Pm[i, m, a, c]
+    _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
     t = b_t[i]
     for k in range(h_n[i]):
         imm_predict(xm[i], Pm[i], log_mu[i], h_t[i, k] - t, omega, q_h, q_v, log_Pi)

@@ -16,16 +16,21 @@ def live_site(site, history_s=1.0):
     return dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, history_s=history_s))
 
 
-@pytest.fixture(scope="module")
-def intrusion():
-    """A scene with alerts; radar 2's plots delayed 0.4 s (a slower link), sent as frames."""
-    scenario = simulate("intrusion", seed=300, duration_s=40)
+def delayed_frames(name, seed, duration_s):
+    """A scene as frames in arrival order, radar 2's plots 0.4 s late (a slower link)."""
+    scenario = simulate(name, seed=seed, duration_s=duration_s)
     plots = scenario.plots.copy()
     arrival = plots["time_s"] + np.where(plots["radar_id"] == 2, 0.4, 0.0)
     plots = plots[np.argsort(arrival, kind="stable")]
     frames = [plots[b.index] for b in plan_bursts(plots, burst_gap_s=0.05, max_burst=100,
                                                  max_span_s=0.05)]
     return scenario.site, frames
+
+
+@pytest.fixture(scope="module")
+def intrusion():
+    """A scene with alerts, as frames."""
+    return delayed_frames("intrusion", 300, 40)
 
 
 def run_live(site, frames, cuts=None):
@@ -96,13 +101,8 @@ def test_live_output_depends_on_the_frames_not_on_the_steps(intrusion, one_by_on
 def test_delayed_radar_plots_are_retrodicted():
     """Two radars on the same targets, the second's plots 0.4 s late: plots older
     than their track are re-filtered exactly, none is late or outside the history."""
-    scenario = simulate("crossing", seed=300, duration_s=60)
-    plots = scenario.plots.copy()
-    arrival = plots["time_s"] + np.where(plots["radar_id"] == 2, 0.4, 0.0)
-    plots = plots[np.argsort(arrival, kind="stable")]
-    frames = [plots[b.index] for b in plan_bursts(plots, burst_gap_s=0.05, max_burst=100,
-                                                 max_span_s=0.05)]
-    summary = run_live(live_site(scenario.site), frames)[4].summary()
+    site, frames = delayed_frames("crossing", 300, 60)
+    summary = run_live(live_site(site), frames)[4].summary()
     assert summary["plots_retrodicted"] > 0
     assert summary["plots_outside_history"] == 0
     assert summary["plots_rejected"]["late"] == 0

@@ -756,23 +756,28 @@ def test_frames_that_do_not_fit_the_queue_are_shed_and_counted(scenario):
     assert final["plots_processed"] == 0 and rows.size == 0
 
 
-def test_out_dir_files_and_metrics_match_what_was_published(scenario, tmp_path):
+def send_and_scrape(harness, messages, n_plots):
+    """Send, wait until ``n_plots`` plots were processed, and scrape /metrics: ``{(name, labels): value}``."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    site, batches = scenario
-    rng = random.Random(11)
-    messages = build_stream(batches, case_nan(site, batches, rng), rng)
-    harness = Harness(site, out_dir=str(tmp_path / "out"), metrics_port=0)
     harness.send(messages)
     harness.wait_received(len(messages))
     deadline = time.monotonic() + WAIT_S
-    while harness.service.metrics_state()["latency_total"] < sum(b[2].size for b in batches) + 5:
+    while harness.service.metrics_state()["latency_total"] < n_plots:
         assert time.monotonic() < deadline
         harness.sub.poll(20)
     text = urllib.request.urlopen(f"http://127.0.0.1:{harness.service.metrics_port}/metrics",
                                   timeout=WAIT_S).read().decode()
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_out_dir_files_and_metrics_match_what_was_published(scenario, tmp_path):
+    site, batches = scenario
+    rng = random.Random(11)
+    messages = build_stream(batches, case_nan(site, batches, rng), rng)
+    harness = Harness(site, out_dir=str(tmp_path / "out"), metrics_port=0)
+    samples = send_and_scrape(harness, messages, sum(b[2].size for b in batches) + 5)
     state = harness.service.metrics_state()
     rows, alerts, final = harness.finish()
     n_plots = sum(b[2].size for b in batches) + 5
@@ -1429,7 +1434,6 @@ def test_live_mode_publishes_updates_and_a_replay_of_its_recording_reproduces_it
     the epochs as before, true latencies in stats and /metrics; replaying the
     recording gives the tracks.csv and alerts.jsonl the service wrote."""
     import dataclasses
-    from prometheus_client.parser import text_string_to_metric_families
     from ingest.codec import is_track_update
     from radarcore.core.replay import replay_file
 
@@ -1439,27 +1443,9 @@ def test_live_mode_publishes_updates_and_a_replay_of_its_recording_reproduces_it
     n_plots = sum(b[2].size for b in batches)
     harness = Harness(site, out_dir=str(tmp_path / "out"), metrics_port=0,
                       record_path=str(tmp_path / "live.rcrec"))
-    harness.send(messages)
-    harness.wait_received(len(messages))
-    deadline = time.monotonic() + WAIT_S
-    while harness.service.metrics_state()["latency_total"] < n_plots:
-        assert time.monotonic() < deadline
-        harness.sub.poll(20)
-    text = urllib.request.urlopen(f"http://127.0.0.1:{harness.service.metrics_port}/metrics",
-                                  timeout=WAIT_S).read().decode()
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    samples = send_and_scrape(harness, messages, n_plots)
     state = harness.service.stats()
-    harness.wait_received(len(messages))
-    harness.service.stop()
-    final = None
-    while final is None:
-        message = harness._next()
-        if message[0] == b"stats" and decode_stats(message).get("final"):
-            final = decode_stats(message)
-        else:
-            harness.messages.append(message)
-    harness.close()
+    _, _, final = harness.finish()
     track_messages = [m for m in harness.messages if m[0] == b"tracks"]
     updates = [decode_tracks(m) for m in track_messages if is_track_update(m)]
     epochs = [decode_tracks(m) for m in track_messages if not is_track_update(m)]

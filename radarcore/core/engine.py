@@ -885,14 +885,7 @@ class Engine:
         rows["time_s"] = out_t[order]
         rows["track_id"] = out_id[order]
         rows["status"] = out_status[order]
-        x = out_x[order]
-        for a, name in enumerate(("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")):
-            rows[name] = x[:, a]
-        geo = np.empty((n, 3))
-        enu_to_geodetic(np.ascontiguousarray(x[:, :3]), self._origin_ecef, self._origin_rot, geo)
-        rows["lat_deg"] = geo[:, 0]
-        rows["lon_deg"] = geo[:, 1]
-        rows["alt_m"] = geo[:, 2]
+        self._fill_states(rows, out_x[order])
         rows["sigma_pos_m"] = out_sigma[order]
         if self.alerts is not None and not self.live:
             P = out_P[order]
@@ -904,6 +897,16 @@ class Engine:
                 self._alert_events.extend(events)
                 self._alert_units.extend([-1] * len(events))
         return rows
+
+    def _fill_states(self, rows, x):
+        """The ENU state columns of ``rows`` from ``x (n, 6)``, and latitude, longitude, altitude."""
+        for a, name in enumerate(("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")):
+            rows[name] = x[:, a]
+        geo = np.empty((rows.size, 3))
+        enu_to_geodetic(np.ascontiguousarray(x[:, :3]), self._origin_ecef, self._origin_rot, geo)
+        rows["lat_deg"] = geo[:, 0]
+        rows["lon_deg"] = geo[:, 1]
+        rows["alt_m"] = geo[:, 2]
 
     # ------------------------------------------------------------ live mode
     def _live_update(self, unit, hits_before, next_id_before, t_unit):
@@ -973,13 +976,7 @@ class Engine:
         rows["time_s"] = tab.t_state[slots]
         rows["track_id"] = tab.track_id[slots]
         rows["status"] = tab.status[slots]
-        for a, name in enumerate(("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")):
-            rows[name] = x[:, a]
-        geo = np.empty((k, 3))
-        enu_to_geodetic(np.ascontiguousarray(x[:, :3]), self._origin_ecef, self._origin_rot, geo)
-        rows["lat_deg"] = geo[:, 0]
-        rows["lon_deg"] = geo[:, 1]
-        rows["alt_m"] = geo[:, 2]
+        self._fill_states(rows, x)
         rows["sigma_pos_m"] = np.sqrt(P[:, 0, 0] + P[:, 1, 1])
         # class probabilities from a copy of the features (the epochs' own
         # classification, with its flocking history, is left as it is)
