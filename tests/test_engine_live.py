@@ -131,3 +131,25 @@ def test_frame_sizes_must_add_up(intrusion):
     engine = Engine(live_site(site))
     with pytest.raises(ValueError, match="frame_sizes"):
         engine.process(frames[0], frame_sizes=[frames[0].size + 1])
+
+
+@pytest.mark.parametrize("n", [1, 19])
+def test_far_future_frame_mid_stream_changes_nothing_live(intrusion, n):
+    """Live mode keeps the clock's agreement rule: a far-future frame of one radar
+    is counted as a time jump and the tracks, updates and alerts are those of
+    the clean run."""
+    site, frames = intrusion
+    clean = run_live(live_site(site), frames, cuts=range(0, len(frames), 7))
+    bad = frames[0][:1].repeat(n)
+    bad["time_s"] = 1e9
+    third = len(frames) // 3
+    attacked = frames[:third] + [bad] + frames[third:]
+    # (the same steps: the bad frame rides with its neighbours)
+    cuts = [c + (c > third) for c in range(0, len(frames), 7)]
+    rows, updates, events, _, engine = run_live(live_site(site), attacked, cuts=cuts)
+    summary = engine.summary()
+    assert summary["plots_rejected"]["time_jump"] == n
+    assert summary["plots_rejected"]["late"] == 0
+    assert rows.tobytes() == clean[0].tobytes()
+    assert events == clean[2]
+    assert [r.tobytes() for _, r in updates] == [r.tobytes() for _, r in clean[1]]

@@ -26,6 +26,24 @@ Per batch, in Python (vectorised, no per-plot loop):
    (``max(delete_after_s, tentative_timeout_s)``), the empty epochs are
    skipped: a long gap costs a bounded number of steps and writes no rows.
 
+Live mode
+---------
+With ``tracker.history_s > 0`` there is no reorder wait: every accepted plot
+is processed in the call that brought it (a plot ahead of the clock waits
+until the clock reaches its frame), plots more than ``history_s`` older than
+the clock are ``late``, and a plot older than its track is fused exactly by
+re-filtering the track's last plots (``kernels.oosm``).  The unit of
+processing is the frame as received (``process(plots, frame_sizes)``; one
+call without sizes is one frame): a unit's plots are associated together,
+per radar and processing frame, in the order the units arrived.  After each
+unit the tracks it updated or started are rows of a track update
+(:meth:`Engine.pop_updates`) and the alert manager decides on the picture
+(see :meth:`Engine._live_update`); the periodic epochs are written as before
+(an epoch is written before the first plot of a later frame is fused).  The
+outcome depends on the plots and on how they were cut into received frames,
+never on how the frames were gathered into calls: a replay that passes the
+recorded frames reproduces the live run.
+
 The clock
 ---------
 No single source can move the engine's clock ("now"), which decides which
