@@ -322,7 +322,7 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
             if len(first_bad_lines) < 10:
                 first_bad_lines.extend(chunk.first_bad_lines[:10 - len(first_bad_lines)])
             n_read += chunk.plots.size
-            output(engine.process(chunk.plots, frame_sizes=chunk.frame_sizes))
+            output(engine.process(chunk.plots, frame_sizes=getattr(chunk, "frame_sizes", None)))
             bar.set_postfix_str(f"{n_read:,} plots", refresh=False)
             bar.update(chunk.bytes_done - bar.n)
         output(engine.flush())
