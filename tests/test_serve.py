@@ -1219,10 +1219,10 @@ class BlockedEngine:
         self.entered = threading.Event()
         engine.process = self
 
-    def __call__(self, plots):
+    def __call__(self, plots, **kwargs):
         self.entered.set()
         self.release.wait(WAIT_S)
-        return self.process_real(plots)
+        return self.process_real(plots, **kwargs)
 
 
 def _backlog(harness, batches):

@@ -884,8 +884,12 @@ class Service:
                         self.plots_unprocessed += plots.size
                         raise
                     self._last_step_wall = time.time()
-                    self._publish_live(items, sizes, first_unit)
-                    publisher.tracks(rows)
+                    if engine.live:
+                        self._publish_live(items, sizes, first_unit)
+                        publisher.tracks(rows)
+                    else:
+                        publisher.tracks(rows)
+                        publisher.alerts(engine.pop_alerts())
                     t_done = time.perf_counter()
                     self.latency.add([t_done - t for _, t in items], sizes)
                 elif draining:
