@@ -606,6 +606,24 @@ def measure_serve(quick, work_dir, log, timeout_s=900.0):
         return json.load(f)
 
 
+def measure_live_latency(quick, log):
+    """Live mode's true latencies (benchmarks/live.py): 100-plot frames at 50,000 plots/s,
+    per plot to its published track update, per alert event to its publication."""
+    live = _benchmarks_module("live")
+    if live is None:
+        return {"skipped": "benchmarks/live.py is not in this installation"}
+    work_dir = tempfile.mkdtemp(prefix="radarcore-bench-live-")
+    try:
+        seconds = 3.0 if quick else 10.0
+        log(f"  live mode: 100-plot frames at 50,000 plots/s for {seconds:g} s, 2,000 targets")
+        result = live.stream(50_000.0, seconds, 2000, work_dir, alert_interval_s=1.0, log=log)
+        result.pop("site")
+        result.pop("rss_samples")
+        return result
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
 def _benchmarks_module(name):
     import importlib
 
@@ -692,6 +710,16 @@ def table_rows(figures):
                          f"{t['p50_ms']:.2f} / {t['p99_ms']:.2f}", "ms p50/p99",
                          "worst 1 s p99 " + ("-" if t["worst_1s_p99_ms"] is None else f"{t['worst_1s_p99_ms']:.1f}")
                          + " ms; p99.9 not reported by serve"))
+    w = figures.get("live_latency", {})
+    if "skipped" in w:
+        rows.append(("live mode", "-", "-", "", w["skipped"]))
+    elif w:
+        for key, name in (("update_latency_ms", "plot to track update"), ("alert_latency_ms", "plot to alert")):
+            q = w[key]
+            value = "-" if q["p99"] is None else f"{q['p50']:.2f} / {q['p99']:.2f}"
+            rows.append((f"live mode, {name}", f"{w['offered_plots_per_s']:,.0f}/s", value, "ms p50/p99",
+                         f"{q['plots']:,} counted, 100-plot frames, {w['targets']:,} targets, "
+                         f"alert_interval_s {w['alert_interval_s']:g}, shed {w['plots_shed']}"))
     return rows
 
 
@@ -792,6 +820,7 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
             figures["serve"] = measure_serve(quick, work_dir, log)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+        figures["live_latency"] = measure_live_latency(quick, log)
     figures["scaling"] = scaling(figures["sizes"])
     figures["scaling_png"] = scaling_plot(figures, os.path.join(out_dir, "scaling.png"))
     return figures

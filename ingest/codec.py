@@ -122,6 +122,9 @@ PLOT_MAGIC = b"RCPL"
 TRACK_MAGIC = b"RCTR"
 
 TOPIC_TRACKS = b"tracks"
+#: Track header flag of a live track-update message (rows at their own
+#: state times, the tracks one received frame updated); 0: a periodic epoch.
+TRACK_FLAG_UPDATE = 1
 TOPIC_ALERTS = b"alerts"
 TOPIC_STATS = b"stats"
 TOPIC_CAT062 = b"cat062"
@@ -353,13 +356,16 @@ def decode_plots(frames, max_plots=1_000_000):
 # --------------------------------------------------------------------------
 # track table
 
-def encode_tracks(rows):
+def encode_tracks(rows, update=False):
     """Encode a periodic track table as a 3-part ``tracks`` message.
 
     Parameters
     ----------
     rows : ndarray of TRACK_ROW_DTYPE, shape (count,)
         The track states of one output epoch, possibly none.
+    update : bool
+        A live track update instead (header flag :data:`TRACK_FLAG_UPDATE`):
+        the tracks one frame updated, each at its own ``time_s``.
 
     Returns
     -------
@@ -375,7 +381,8 @@ def encode_tracks(rows):
     rows = _structured(rows, TRACK_ROW_DTYPE, "track rows", "TRACK_ROW_DTYPE")
     count = rows.shape[0]
     epoch = float(rows["time_s"][0]) if count else math.nan
-    header = _TRACK_HEADER.pack(TRACK_MAGIC, FORMAT_VERSION, 0, count, 0, epoch)
+    header = _TRACK_HEADER.pack(TRACK_MAGIC, FORMAT_VERSION, TRACK_FLAG_UPDATE if update else 0,
+                                count, 0, epoch)
     return [TOPIC_TRACKS, header, _to_wire(rows, _WIRE_TRACK_DTYPE)]
 
 
@@ -408,13 +415,21 @@ def decode_tracks(frames):
     if version != FORMAT_VERSION:
         raise FrameError("wrong_version", f"track message version {version}, "
                                           f"expected {FORMAT_VERSION}")
-    if flags != 0 or reserved != 0:
-        raise FrameError("malformed", f"non-zero flags {flags} or reserved {reserved}")
+    if flags not in (0, TRACK_FLAG_UPDATE) or reserved != 0:
+        raise FrameError("malformed", f"unknown flags {flags} or non-zero reserved {reserved}")
     expected = count * _WIRE_TRACK_DTYPE.itemsize
     if payload.nbytes != expected:
         raise FrameError("length_mismatch", f"payload of {payload.nbytes} bytes for "
                                             f"{count} track rows ({expected} bytes)")
     return _from_wire(payload, _WIRE_TRACK_DTYPE, TRACK_ROW_DTYPE, count)
+
+
+def is_track_update(frames):
+    """Whether a ``tracks`` message (as :func:`decode_tracks` takes it) is a live
+    track update rather than a periodic epoch (header flags)."""
+    header = memoryview(frames[1])
+    return (header.nbytes == TRACK_HEADER_SIZE
+            and _TRACK_HEADER.unpack(header)[2] == TRACK_FLAG_UPDATE)
 
 
 # --------------------------------------------------------------------------

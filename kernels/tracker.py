@@ -41,8 +41,9 @@ import numpy as np
 from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
-from kernels.filters import LOG_2PI, cv_predict, imm_combine, imm_predict, imm_update
+from kernels.filters import LOG_2PI, cv_predict, imm_combine
 from kernels.gating import trace_horizontal_predicted, gate, horizontal_radius
+from kernels.oosm import OUTSIDE_HISTORY, RETRODICTED, history_start, update_track
 
 # Plan step kinds.
 GROUP = 0
@@ -86,7 +87,9 @@ C_CONFIRMED = 4
 C_DELETED = 5
 C_GATED_PAIRS = 6
 C_PLOTS = 7
-N_COUNTERS = 8
+C_RETRODICTED = 8         # plots older than their track, fused exactly (kernels.oosm)
+C_OUTSIDE_HISTORY = 9     # plots older than their track's history, fused with dt = 0
+N_COUNTERS = 10
 
 
 @njit
@@ -163,7 +166,7 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
 def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_rv, log_lambda,
                   p_detection, x, P, xm, Pm, log_mu, t_state, t_update, t_create, status,
                   track_id, hits, score, features, free_stack, counters, params, omega, q_h, log_Pi,
-                  live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h):
+                  live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h, hist):
     """Associate, update and initiate for the plots ``lo:hi`` of one radar.
 
     ``radar_pos`` (3,), ``sigma_rv``, ``log_lambda`` and ``p_detection`` are
@@ -171,8 +174,9 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     ``r_quick`` their quick gating radii for the span ``[frame_t0,
     frame_t1]`` that holds the plots' times; both are kept up to date for updated and new tracks.
     ``local_of_slot`` is scratch of the table's capacity holding -1.  The
-    table must have at least ``hi - lo`` free slots.  Returns the new
-    ``n_live``.
+    table must have at least ``hi - lo`` free slots.  ``hist`` holds the
+    tracks' histories for plots older than their track (``kernels.oosm``).
+    Returns the new ``n_live``.
     """
     m = hi - lo
     if m <= 0:
@@ -240,9 +244,13 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
             continue
         i = local_slot[l]
         t_j = t_g[j]
-        dt = max(t_j - t_state[i], 0.0)
-        imm_predict(xm[i], Pm[i], log_mu[i], dt, omega, q_h, q_v, log_Pi)
-        imm_update(xm[i], Pm[i], log_mu[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos)
+        # in order, or re-filtered exactly from the track's history (kernels.oosm)
+        how = update_track(i, t_j, t_state[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
+                           xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)
+        if how == RETRODICTED:
+            counters[C_RETRODICTED] += 1
+        elif how == OUTSIDE_HISTORY:
+            counters[C_OUTSIDE_HISTORY] += 1
         imm_combine(xm[i], Pm[i], log_mu[i], x[i], P[i])
         update_features(features[i], x[i], t_j, snr_p[lo + j], range_p[lo + j])
         t_state[i] = max(t_state[i], t_j)
@@ -282,6 +290,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         i = free_stack[counters[C_N_FREE]]
         initiate(i, t_g[j], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
                  params[P_INIT_SIGMA_SPEED], params[P_INIT_SIGMA_VERTICAL], xm, Pm, log_mu, x, P)
+        history_start(i, t_g[j], xm, Pm, log_mu, hist)
         t_state[i] = t_g[j]
         t_update[i] = t_g[j]
         t_create[i] = t_g[j]
@@ -422,7 +431,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
              radar_pos, sigma_rv, log_lambda, p_detection,
              x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
              score, features, free_stack, counters, params, omega, q_h, log_Pi,
-             classify_params):
+             classify_params, hist):
     """Run a plan of GROUP / MAINTAIN / EMIT steps (see the module docstring).
 
     Parameters
@@ -441,6 +450,9 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
         (n,, NaN when not given) and slant ranges (n,).
     radar_pos, sigma_rv, log_lambda, p_detection : ndarray
         Per-radar tables, shapes (k, 3), (k,), (k,), (k,).
+    hist : tuple of ndarray
+        The tracks' plot histories (``kernels.oosm.HIST_FIELDS``): a plot
+        older than its track is fused exactly by re-filtering the history.
 
     Returns
     -------
@@ -494,7 +506,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
                                    log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,
                                    t_update, t_create, status, track_id, hits, score,
                                    features, free_stack, counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
-                                   local_of_slot, span_t0, span_t1, max_trace_R_h)
+                                   local_of_slot, span_t0, span_t1, max_trace_R_h, hist)
         elif kind == MAINTAIN:
             maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,
                      counters, params)

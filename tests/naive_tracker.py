@@ -15,9 +15,15 @@ GROUP (the plots of one radar inside one processing frame)
        ``-log(1 - P_D)`` per track, solved by SciPy's
        ``linear_sum_assignment`` on the whole augmented matrix;
     3. **update** each assigned track: IMM mixing and prediction to the plot's
-       time (``dt = max(t_plot - t_state, 0)``), each model's (E)KF update
+       time (``dt = t_plot - t_state``), each model's (E)KF update
        (``naive_filters.kf_update``), new model probabilities, the
-       moment-matched combination; ``hits + 1``, ``score - c_ij``; a tentative
+       moment-matched combination.  A plot older than the track
+       (out of sequence) is fused exactly: the track keeps its last
+       ``history_plots`` plots and the IMM state before them (the oldest
+       is folded into that base state when a new one does not fit); the
+       plot joins them in time order (after equal times) and the track is
+       re-filtered from the base; a plot older than the base is fused with
+       ``dt = 0`` and the history restarts from the new state.  Then ``hits + 1``, ``score - c_ij``; a tentative
        track with ``hits >= confirm_hits`` and ``score >= confirm_score`` is
        confirmed, a coasting one is confirmed again;
     4. **initiate** a tentative track from every plot that no live track
@@ -142,6 +148,10 @@ class Track:
     history: list = field(default_factory=list)
     # (epoch time, flocking neighbours) of every output epoch that wrote the track
     epochs: list = field(default_factory=list)
+    # out-of-sequence history: the IMM state (xm, Pm, mu, t) before the
+    # remembered plots, and those plots [(plot, radar)] in time order
+    base: tuple = None
+    recent: list = field(default_factory=list)
 
     def features(self):
         """The full feature row of the compiled table, from the whole history."""
@@ -244,6 +254,16 @@ def initial_state(plot, radar, settings):
     return x, P
 
 
+@dataclass
+class _Filtered:
+    """An IMM state being filtered (the fields :func:`imm_predict` and :func:`imm_update` use)."""
+
+    xm: list
+    Pm: list
+    mu: np.ndarray
+    t_state: float
+
+
 # ---------------------------------------------------------------------------
 # The tracker
 # ---------------------------------------------------------------------------
@@ -264,14 +284,16 @@ class NaiveTracker:
         The first track id handed out.
     """
 
-    def __init__(self, params, omega, q_h, log_Pi, classify_params, next_id=1):
+    def __init__(self, params, omega, q_h, log_Pi, classify_params, next_id=1, history_plots=6):
         self.settings = Settings.from_params(params)
         self.models = Models(np.array(omega, float), np.array(q_h, float),
                              float(params[K.P_Q_V]), np.exp(np.array(log_Pi, float)))
         self.classify_params = np.array(classify_params, float)
+        self.history_plots = int(history_plots)
         self.tracks = {}                 # track id -> Track, in order of initiation
         self.counters = {"next_id": int(next_id), "associated": 0, "initiated": 0,
-                         "confirmed": 0, "deleted": 0, "gated_pairs": 0, "plots": 0}
+                         "confirmed": 0, "deleted": 0, "gated_pairs": 0, "plots": 0,
+                         "retrodicted": 0, "outside_history": 0}
 
     # ------------------------------------------------------------------ plan
     def run(self, steps, plots, plot_radar, radars):
@@ -355,8 +377,7 @@ class NaiveTracker:
 
     def update(self, track, plot, radar, cost):
         s = self.settings
-        imm_predict(track, max(plot.t - track.t_state, 0.0), self.models)
-        imm_update(track, plot, radar)
+        self.filter_plot(track, plot, radar)
         imm_combine(track)
         track.history.append((track.x.copy(), plot.t, plot.snr_db, plot.range_m))
         track.t_state = max(track.t_state, plot.t)
@@ -371,6 +392,39 @@ class NaiveTracker:
         elif track.status == COASTING:
             track.status = CONFIRMED
 
+    def filter_plot(self, track, plot, radar):
+        """The track's IMM state with one more plot, in order or re-filtered (module docstring)."""
+        models = self.models
+        if len(track.recent) == self.history_plots:
+            # fold the oldest remembered plot into the base state
+            base = _Filtered(*track.base)
+            oldest, oldest_radar = track.recent.pop(0)
+            imm_predict(base, oldest.t - base.t_state, models)
+            imm_update(base, oldest, oldest_radar)
+            track.base = (base.xm, base.Pm, base.mu, oldest.t)
+        if plot.t >= track.t_state:
+            imm_predict(track, plot.t - track.t_state, models)
+            imm_update(track, plot, radar)
+            track.recent.append((plot, radar))
+        elif plot.t >= track.base[3]:
+            k = len(track.recent)
+            while k > 0 and track.recent[k - 1][0].t > plot.t:
+                k -= 1
+            track.recent.insert(k, (plot, radar))
+            replay = _Filtered(*track.base)
+            for old, old_radar in track.recent:
+                imm_predict(replay, old.t - replay.t_state, models)
+                imm_update(replay, old, old_radar)
+                replay.t_state = old.t
+            track.xm, track.Pm, track.mu = replay.xm, replay.Pm, replay.mu
+            self.counters["retrodicted"] += 1
+        else:
+            imm_predict(track, 0.0, models)
+            imm_update(track, plot, radar)
+            track.base = (list(track.xm), list(track.Pm), track.mu.copy(), track.t_state)
+            track.recent = []
+            self.counters["outside_history"] += 1
+
     def initiate(self, plot, radar):
         s = self.settings
         x, P = initial_state(plot, radar, s)
@@ -379,6 +433,7 @@ class NaiveTracker:
                       xm=[x.copy() for _ in range(M)], Pm=[P.copy() for _ in range(M)],
                       mu=np.full(M, 1.0 / M), t_state=plot.t, t_update=plot.t, t_create=plot.t)
         track.history.append((x.copy(), plot.t, plot.snr_db, plot.range_m))
+        track.base = (list(track.xm), list(track.Pm), track.mu.copy(), plot.t)
         self.tracks[track.track_id] = track
         self.counters["next_id"] += 1
         self.counters["initiated"] += 1

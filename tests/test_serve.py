@@ -772,23 +772,28 @@ def test_frames_that_do_not_fit_the_queue_are_shed_and_counted(scenario):
     assert final["plots_processed"] == 0 and rows.size == 0
 
 
-def test_out_dir_files_and_metrics_match_what_was_published(scenario, tmp_path):
+def send_and_scrape(harness, messages, n_plots):
+    """Send, wait until ``n_plots`` plots were processed, and scrape /metrics: ``{(name, labels): value}``."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    site, batches = scenario
-    rng = random.Random(11)
-    messages = build_stream(batches, case_nan(site, batches, rng), rng)
-    harness = Harness(site, out_dir=str(tmp_path / "out"), metrics_port=0)
     harness.send(messages)
     harness.wait_received(len(messages))
     deadline = time.monotonic() + WAIT_S
-    while harness.service.metrics_state()["latency_total"] < sum(b[2].size for b in batches) + 5:
+    while harness.service.metrics_state()["latency_total"] < n_plots:
         assert time.monotonic() < deadline
         harness.sub.poll(20)
     text = urllib.request.urlopen(f"http://127.0.0.1:{harness.service.metrics_port}/metrics",
                                   timeout=WAIT_S).read().decode()
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_out_dir_files_and_metrics_match_what_was_published(scenario, tmp_path):
+    site, batches = scenario
+    rng = random.Random(11)
+    messages = build_stream(batches, case_nan(site, batches, rng), rng)
+    harness = Harness(site, out_dir=str(tmp_path / "out"), metrics_port=0)
+    samples = send_and_scrape(harness, messages, sum(b[2].size for b in batches) + 5)
     state = harness.service.metrics_state()
     rows, alerts, final = harness.finish()
     n_plots = sum(b[2].size for b in batches) + 5
@@ -1230,10 +1235,10 @@ class BlockedEngine:
         self.entered = threading.Event()
         engine.process = self
 
-    def __call__(self, plots):
+    def __call__(self, plots, **kwargs):
         self.entered.set()
         self.release.wait(WAIT_S)
-        return self.process_real(plots)
+        return self.process_real(plots, **kwargs)
 
 
 def _backlog(harness, batches):
@@ -1438,3 +1443,43 @@ def test_sigterm_with_a_backlog_past_the_drain_bound_reports_the_dropped_plots(s
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final"] is True and summary["plots_unprocessed"] == final["plots_unprocessed"]
     assert f"plots unprocessed {final['plots_unprocessed']:,}" in stdout
+
+
+def test_live_mode_publishes_updates_and_a_replay_of_its_recording_reproduces_it(scenario, tmp_path):
+    """tracker.history_s > 0: a track update per frame on the tracks topic (flag 1),
+    the epochs as before, true latencies in stats and /metrics; replaying the
+    recording gives the tracks.csv and alerts.jsonl the service wrote."""
+    import dataclasses
+    from ingest.codec import is_track_update
+    from radarcore.core.replay import replay_file
+
+    site, batches = scenario
+    site = dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, history_s=1.0))
+    messages = [frame(radar_id, seq, plots) for radar_id, seq, plots in batches]
+    n_plots = sum(b[2].size for b in batches)
+    harness = Harness(site, out_dir=str(tmp_path / "out"), metrics_port=0,
+                      record_path=str(tmp_path / "live.rcrec"))
+    samples = send_and_scrape(harness, messages, n_plots)
+    state = harness.service.stats()
+    _, _, final = harness.finish()
+    track_messages = [m for m in harness.messages if m[0] == b"tracks"]
+    updates = [decode_tracks(m) for m in track_messages if is_track_update(m)]
+    epochs = [decode_tracks(m) for m in track_messages if not is_track_update(m)]
+    alerts = [e for m in harness.messages if m[0] == b"alerts" for e in decode_alerts(m)]
+    assert len(updates) == final["updates_published"] >= len(batches) - 2
+    assert all(np.all(np.diff(u["track_id"]) > 0) for u in updates)
+    assert epochs and alerts
+    # true latencies: every plot reached a published track update; alert events counted
+    assert final["update_latency_ms"]["plots"] >= n_plots
+    assert final["update_latency_ms"]["p99"] is not None
+    assert 0 < final["alert_latency_ms"]["plots"] <= len(alerts)
+    assert samples[("track_update_latency_seconds_count", ())] == state["update_latency_ms"]["plots"]
+    assert samples[("alert_latency_seconds_count", ())] == state["alert_latency_ms"]["plots"]
+    # the files hold the epochs and the alerts, as published ...
+    out = tmp_path / "out"
+    assert (out / "tracks.csv").read_text() == tracks_text(np.concatenate(epochs))
+    assert (out / "alerts.jsonl").read_text() == alerts_text(alerts, tmp_path / "ref.jsonl")
+    # ... and a replay of the recording writes the same, byte for byte
+    replay_file(str(tmp_path / "live.rcrec"), site, str(tmp_path / "replay"), progress=False)
+    for name in ("tracks.csv", "alerts.jsonl"):
+        assert (tmp_path / "replay" / name).read_bytes() == (out / name).read_bytes(), name

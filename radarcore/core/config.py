@@ -259,6 +259,14 @@ class TrackerConfig:
         A track whose position sigma exceeds this is deleted.
     reorder_window_s : float
         Plots are held this long to put late plots back in time order.
+    history_s : float
+        0: plots wait in the reorder window.  Positive: live mode, each plot
+        is applied as it arrives, a plot up to ``history_s`` older than the
+        engine clock is fused exactly (out-of-sequence update), an older one
+        is ``late``.
+    alert_interval_s : float
+        Live mode: alerts are decided on the track updates of every frame
+        (0), or at most once per this much plot time.
     frame_s : float
         Processing frame length.
     output_period_s : float
@@ -288,6 +296,8 @@ class TrackerConfig:
     delete_after_s: float = 10.0
     max_sigma_pos_m: float = 1000.0
     reorder_window_s: float = 1.0
+    history_s: float = 0.0
+    alert_interval_s: float = 0.0
     frame_s: float = 0.1
     output_period_s: float = 1.0
     output_tentative: bool = False
@@ -712,6 +722,8 @@ _TRACKER_TABLE = _Table(TrackerConfig, {
     "delete_after_s": _TIMEOUT,
     "max_sigma_pos_m": _between(1.0, 1_000_000.0, "metres"),
     "reorder_window_s": _between(0.0, 3600.0, "seconds"),
+    "history_s": _between(0.0, 3600.0, "seconds"),
+    "alert_interval_s": _between(0.0, 3600.0, "seconds"),
     "frame_s": _between(1e-3, 60.0, "seconds"),
     "output_period_s": _between(1e-3, 3600.0, "seconds"),
     "output_tentative": _BOOLEAN,

@@ -26,6 +26,24 @@ Per batch, in Python (vectorised, no per-plot loop):
    (``max(delete_after_s, tentative_timeout_s)``), the empty epochs are
    skipped: a long gap costs a bounded number of steps and writes no rows.
 
+Live mode
+---------
+With ``tracker.history_s > 0`` there is no reorder wait: every accepted plot
+is processed in the call that brought it (a plot ahead of the clock waits
+until the clock reaches its frame), plots more than ``history_s`` older than
+the clock are ``late``, and a plot older than its track is fused exactly by
+re-filtering the track's last plots (``kernels.oosm``).  The unit of
+processing is the frame as received (``process(plots, frame_sizes)``; one
+call without sizes is one frame): a unit's plots are associated together,
+per radar and processing frame, in the order the units arrived.  After each
+unit the tracks it updated or started are rows of a track update
+(:meth:`Engine.pop_updates`) and the alert manager decides on the picture
+(see :meth:`Engine._live_update`); the periodic epochs are written as before
+(an epoch is written before the first plot of a later frame is fused).  The
+outcome depends on the plots and on how they were cut into received frames,
+never on how the frames were gathered into calls: a replay that passes the
+recorded frames reproduces the live run.
+
 The clock
 ---------
 No single source can move the engine's clock ("now"), which decides which
@@ -79,6 +97,7 @@ import numpy as np
 
 from ingest.schema import PLOT_DTYPE, TRACK_ROW_DTYPE
 from kernels import tracker as K
+from kernels.classify import classify_model, count_flock_neighbours
 from kernels.filters import make_imm_params
 from kernels.geodesy import enu_rotation, enu_to_geodetic, geodetic_to_ecef, polar_to_enu, radar_frame
 from radarcore.core.chi2 import chi2_isf
@@ -91,7 +110,7 @@ from radarcore.core.zones import build_zone_table
 _PENDING_DTYPE = np.dtype([
     ("time_s", "f8"), ("range_m", "f8"), ("azimuth_deg", "f8"), ("elevation_deg", "f8"),
     ("radial_velocity_mps", "f8"), ("snr_db", "f8"), ("radar", "i8"), ("frame", "i8"),
-    ("seq", "i8"),
+    ("seq", "i8"), ("unit", "i8"),
 ])
 
 REJECT_REASONS = ("malformed", "non_finite", "unknown_radar", "out_of_range", "late", "time_jump")
@@ -228,8 +247,12 @@ class Engine:
         life_s = max(cfg.delete_after_s, cfg.tentative_timeout_s)
         life_epochs = life_s / self.output_period_s if math.isfinite(life_s) else math.inf
         self.max_silent_epochs = int(min(MAX_SILENT_EPOCHS, math.ceil(max(life_epochs, 0.0)) + 2))
+        # live mode (history_s > 0): plots are applied as they arrive and
+        # are late beyond the history horizon instead of the reorder window
+        self.live = cfg.history_s > 0.0
+        self.late_window_s = float(cfg.history_s if self.live else cfg.reorder_window_s)
         self.clock_step_s = (float(clock_step_s) if clock_step_s is not None else
-                             min(self.max_time_jump_s, max(2.0 * cfg.reorder_window_s,
+                             min(self.max_time_jump_s, max(2.0 * self.late_window_s,
                                                            2.0 * max(r.scan_period_s for r in radars))))
         self.clock_quorum = max(1, min(max(2, int(clock_quorum)), k))
 
@@ -286,6 +309,15 @@ class Engine:
         self._next_epoch = None            # index k of the next output epoch k * period
         self._silent_epochs = 0            # epochs planned since the last GROUP step
         self._seq = 0                      # sequence number of accepted plots
+        self._next_unit = 0                # arrival units (frames as received), live mode
+        self._updates = []                 # live mode: (unit, track update rows) not yet popped
+        #: live mode: keep the track updates for :meth:`pop_updates` (a
+        #: publisher sets it; a replay that does not pop them leaves it off)
+        self.keep_updates = False
+        self._alert_units = []             # the unit that caused each queued alert event
+        self._alert_t = -math.inf          # live mode: time of the last alert decision
+        self._alert_due = -math.inf        # live mode: plot time of the next periodic decision
+        self._picture = None               # live mode: newest (rows, P, class_p) of every track
         # the clock (module docstring): now is None until a time line is agreed
         self._now = None
         self._arrival = 0                  # arrival number of validated plots
@@ -300,12 +332,18 @@ class Engine:
         self._stash = None                 # the line abandoned last (see _swap_lines)
 
     # ------------------------------------------------------------------ input
-    def process(self, plots):
+    def process(self, plots, frame_sizes=None):
         """Take a batch of plots; return the track rows of completed epochs.
 
         Parameters
         ----------
         plots : ndarray of ingest.schema.PLOT_DTYPE (any field order is cast)
+        frame_sizes : sequence of int or None
+            In live mode, the plots are these consecutive frames as they
+            were received (the units of processing: each frame's plots are
+            associated together and its track updates published together);
+            None: the batch is one frame.  A live replay that passes the
+            frames as the service received them reproduces its output.
 
         Returns
         -------
@@ -316,11 +354,13 @@ class Engine:
         """
         plots = _as_plots(plots)
         self.stats.plots_received += plots.size
+        units = self._units_of(plots.size, frame_sizes)
         if plots.size == 0:
             return np.zeros(0, TRACK_ROW_DTYPE)
         keep, radar_index = self._validate(plots)
         plots = plots[keep]
         radar_index = radar_index[keep]
+        units = units[keep]
         rows = []
         n = plots.size
         t = plots["time_s"]
@@ -328,7 +368,7 @@ class Engine:
         size = _FAST_BLOCK      # after a plot off the fast path: 16, doubling
         while i < n and n - i <= 4:
             # a few plots: the plain path costs less than setting up the vectorised one
-            rows.append(self._take_one(plots[i:i + 1], int(radar_index[i])))
+            rows.append(self._take_one(plots[i:i + 1], int(radar_index[i]), int(units[i])))
             i += 1
         while i < n:
             # the common case, vectorised: a run of plots on a continuous
@@ -336,17 +376,36 @@ class Engine:
             end = min(n, i + size)
             k, prev_max = self._fast_prefix(t[i:end], radar_index[i:end])
             if k:
-                self._take_fast(plots[i:i + k], radar_index[i:i + k], prev_max[:k])
+                self._take_fast(plots[i:i + k], radar_index[i:i + k], prev_max[:k], units[i:i + k])
             if i + k == end:
                 size = min(2 * size, _FAST_BLOCK)
                 i = end
             else:
-                rows.append(self._take_one(plots[i + k:i + k + 1], int(radar_index[i + k])))
+                rows.append(self._take_one(plots[i + k:i + k + 1], int(radar_index[i + k]),
+                                           int(units[i + k])))
                 size = 16
                 i += k + 1
         if self._now is not None:
             rows.append(self._release(self._boundary_frame(self._now)))
         return _concat_rows(rows)
+
+    @property
+    def next_unit(self):
+        """The unit number the next received frame gets (live mode: :meth:`pop_updates`)."""
+        return self._next_unit
+
+    def _units_of(self, n, frame_sizes):
+        """Unit number of each of ``n`` plots received as ``frame_sizes`` (None: one frame)."""
+        if frame_sizes is None:
+            frame_sizes = [n]
+        sizes = np.asarray(frame_sizes, np.int64)
+        if sizes.ndim != 1 or np.any(sizes < 0) or int(sizes.sum()) != n:
+            raise ValueError(f"frame_sizes must be non-negative and add up to the {n} plots, "
+                             f"got {list(frame_sizes)!r}")
+        units = np.repeat(np.arange(self._next_unit, self._next_unit + sizes.size, dtype=np.int64),
+                          sizes)
+        self._next_unit += sizes.size
+        return units
 
     def flush(self):
         """Process every accepted plot and emit the epochs up to the newest of them.
@@ -404,10 +463,19 @@ class Engine:
         return np.floor(t / self.frame_s).astype(np.int64)
 
     def _boundary_frame(self, t_newest):
-        """Frames before this one may be processed once ``t_newest`` has been seen."""
+        """Frames before this one may be processed once ``t_newest`` has been seen.
+
+        Live mode: every frame up to the one holding ``t_newest``.
+        """
         if t_newest is None or not math.isfinite(t_newest):
             return None
+        if self.live:
+            return int(math.floor(t_newest / self.frame_s)) + 1
         return int(math.floor((t_newest - self.config.reorder_window_s) / self.frame_s))
+
+    def _late_frame(self, t_newest):
+        """Plots of frames before this one are late once ``t_newest`` has been seen."""
+        return int(math.floor((t_newest - self.late_window_s) / self.frame_s))
 
     # ------------------------------------------------------------------ clock
     def _fast_prefix(self, t, radar_index):
@@ -432,7 +500,7 @@ class Engine:
             return t.size, prev_max
         return int(np.argmin(ok)), prev_max
 
-    def _take_fast(self, plots, radar_index, prev_max):
+    def _take_fast(self, plots, radar_index, prev_max, units):
         """The vectorised slow path for plots that :meth:`_fast_prefix` passed.
 
         ``prev_max`` is the newest time before each plot (``now`` included).
@@ -440,8 +508,8 @@ class Engine:
         t = plots["time_s"]
         n = t.size
         frames = self._frame_of(t)
-        late = frames < np.floor((prev_max - self.config.reorder_window_s) / self.frame_s)
-        if self._released_frame is not None:
+        late = frames < np.floor((prev_max - self.late_window_s) / self.frame_s)
+        if self._released_frame is not None and not self.live:
             late |= frames < self._released_frame
         self.stats.count_rejected("late", np.count_nonzero(late))
         arrivals = np.arange(self._arrival, self._arrival + n, dtype=np.int64)
@@ -450,32 +518,32 @@ class Engine:
         keep = ~late
         np.maximum.at(self._radar_clock, radar_index[keep], t[keep])
         self._now = max(self._now, float(t.max()))
-        self._accept(plots[keep], radar_index[keep])
+        self._accept(plots[keep], radar_index[keep], units[keep])
 
-    def _take_one(self, plot, r):
+    def _take_one(self, plot, r, unit):
         """One plot (an array of one) through the clock, in arrival order; rows of a switch or None."""
         t = float(plot["time_s"][0])
         a = self._arrival
         self._arrival += 1
         now = self._now
         if now is None or t > now + self.max_time_jump_s or t < now - self.clock_step_s:
-            self._hold(plot, r, a)
+            self._hold(plot, r, a, unit)
             return self._try_switch(r)
-        self._on_line(plot, r, a)
+        self._on_line(plot, r, a, unit)
         return None
 
-    def _on_line(self, plot, r, a):
+    def _on_line(self, plot, r, a, unit):
         """A plot on the time line: late, or accepted (and maybe moving ``now``)."""
         t = float(plot["time_s"][0])
         self._drop_held(r)
         self._last_on_line[r] = a
         now = self._now
         frame = int(math.floor(t / self.frame_s))
-        bound = self._boundary_frame(now)
-        if frame < bound or (self._released_frame is not None and frame < self._released_frame):
+        if frame < self._late_frame(now) or (not self.live and self._released_frame is not None
+                                             and frame < self._released_frame):
             self.stats.count_rejected("late", 1)
             return
-        self._accept(plot, np.array([r], np.int64))
+        self._accept(plot, np.array([r], np.int64), np.array([unit], np.int64))
         c = self._radar_clock
         step = self.clock_step_s
         c[r] = t if t < c[r] - step else max(c[r], t)
@@ -496,7 +564,7 @@ class Engine:
                 now = max(now, float(np.partition(c, c.size - q)[c.size - q]))
         self._now = now
 
-    def _hold(self, plot, r, a):
+    def _hold(self, plot, r, a, unit):
         """Keep a plot off the time line as evidence for radar ``r``'s stream."""
         t = float(plot["time_s"][0])
         held = self._held[r]
@@ -506,7 +574,7 @@ class Engine:
             self._holding[r] = True
         if len(held.plots) < self._held_cap:
             held.plots.append(plot.copy())
-            held.arrivals.append(a)
+            held.arrivals.append((a, unit))
         else:
             self.stats.count_rejected(self._off_line_reason(t), 1)
         held.t_last = t
@@ -555,10 +623,11 @@ class Engine:
         for m in range(self.radar_ids.size):
             held = self._held[m]
             if held is not None and abs(held.t_last - t0) <= self.max_time_jump_s:
-                taken.extend((a, m, p) for a, p in zip(held.arrivals, held.plots))
+                taken.extend((a, m, p, unit) for (a, unit), p in zip(held.arrivals, held.plots))
                 self._held[m] = None     # (plots beyond the cap were counted when they came)
                 self._holding[m] = False
         self.clock_switches += 1
+        self._picture = None            # (live mode: the new line's tracks make a new picture)
         self._now = t0
         # a restored line carries on after the epochs it had written (its
         # finished frames stay open: real plots held while the wrong line ran
@@ -568,12 +637,12 @@ class Engine:
         self._radar_clock[:] = -math.inf
         self._ahead_run[:] = 0
         self._last_on_line[:] = -1
-        for a, m, p in sorted(taken, key=lambda item: item[0]):
+        for a, m, p, unit in sorted(taken, key=lambda item: item[0]):
             t = float(p["time_s"][0])
             if t > self._now + self.max_time_jump_s or t < self._now - self.clock_step_s:
                 self.stats.count_rejected(self._off_line_reason(t), 1)
             else:
-                self._on_line(p, m, a)
+                self._on_line(p, m, a, unit)
         rows.append(self._release(self._boundary_frame(self._now)))
         return _concat_rows(rows)
 
@@ -633,7 +702,7 @@ class Engine:
             tab.counters[K.C_N_FREE] += 1
             tab.counters[K.C_DELETED] += 1
 
-    def _accept(self, plots, radar_index):
+    def _accept(self, plots, radar_index, units):
         """Buffer accepted plots (raw; converted when released)."""
         n = plots.size
         if n == 0:
@@ -646,6 +715,7 @@ class Engine:
         pending["radar"] = radar_index
         pending["frame"] = self._frame_of(plots["time_s"])
         pending["seq"] = np.arange(self._seq, self._seq + n, dtype=np.int64)
+        pending["unit"] = units
         self._pending.append(pending)
         self._seq += n
 
@@ -675,7 +745,8 @@ class Engine:
         """
         if boundary is None:
             return np.zeros(0, TRACK_ROW_DTYPE)
-        if self._released_frame is not None and boundary <= self._released_frame and not final:
+        if (not self.live and self._released_frame is not None and boundary <= self._released_frame
+                and not final):
             return np.zeros(0, TRACK_ROW_DTYPE)
         if not self._pending:
             released = None
@@ -686,9 +757,17 @@ class Engine:
             released = pending[take]
             rest = pending[~take]
             self._pending = [rest] if rest.size else []
-            order = np.lexsort((released["seq"], released["time_s"], released["radar"],
-                                released["frame"]))
-            released = self._convert(released[order])
+            if self.live:
+                # in the order received: unit by unit (then radar, frame, time)
+                order = np.lexsort((released["seq"], released["time_s"], released["frame"],
+                                    released["radar"], released["unit"]))
+            else:
+                order = np.lexsort((released["seq"], released["time_s"], released["radar"],
+                                    released["frame"]))
+            released = released[order]
+            units = np.ascontiguousarray(released["unit"])
+            released = self._convert(released)
+            released["unit"] = units
         if self._next_epoch is None:
             if released is None or released["t"].size == 0:
                 return np.zeros(0, TRACK_ROW_DTYPE)
@@ -737,7 +816,10 @@ class Engine:
             frame = released["frame"]
             radar = released["radar"]
             n = frame.size
-            cut = np.flatnonzero((frame[1:] != frame[:-1]) | (radar[1:] != radar[:-1])) + 1
+            change = (frame[1:] != frame[:-1]) | (radar[1:] != radar[:-1])
+            if self.live:
+                change |= released["unit"][1:] != released["unit"][:-1]
+            cut = np.flatnonzero(change) + 1
             starts = np.concatenate(([0], cut))
             ends = np.concatenate((cut, [n]))
             for lo, hi in zip(starts.tolist(), ends.tolist()):
@@ -754,7 +836,8 @@ class Engine:
             if self._next_epoch is not None:
                 emit_until(last * n_per)
         else:
-            emit_until(boundary)
+            # (live: the frames up to the clock's are released, epochs up to it written)
+            emit_until(boundary - 1 if self.live else boundary)
         return (np.array(kinds, np.int64), np.array(los, np.int64), np.array(his, np.int64),
                 np.array(ts, np.float64), np.array(frames, np.int64))
 
@@ -765,7 +848,33 @@ class Engine:
         if released is None:
             released = {"t": np.zeros(0), "radar": np.zeros(0, np.int64), "z": np.zeros((0, 3)),
                         "R": np.zeros((0, 3, 3)), "rv": np.zeros(0), "snr": np.zeros(0),
-                        "range": np.zeros(0)}
+                        "range": np.zeros(0), "unit": np.zeros(0, np.int64)}
+        if not self.live:
+            return self._rows(*self._run_steps(plan, released))
+        # live: the steps of each unit (the epochs before its groups, its
+        # groups), then that unit's track updates and alert decisions
+        group = np.flatnonzero(kinds == K.GROUP)
+        unit_of_group = released["unit"][los[group]]
+        last_of_unit = group[np.flatnonzero(np.diff(unit_of_group, append=-1) != 0)]
+        parts = []
+        first = 0
+        for last in last_of_unit.tolist():
+            tab = self.tracks
+            hits_before = tab.hits.copy()
+            next_id = int(tab.counters[K.C_NEXT_ID])
+            span = slice(first, last + 1)
+            parts.append(self._run_steps(tuple(a[span] for a in plan), released))
+            unit = int(released["unit"][los[last]])
+            lo = int(los[first + int(np.argmax(kinds[span] == K.GROUP))])
+            self._live_update(unit, hits_before, next_id, float(released["t"][lo:his[last]].max()))
+            first = last + 1
+        if first < kinds.size:
+            parts.append(self._run_steps(tuple(a[first:] for a in plan), released))
+        return self._rows(*[np.concatenate([p[a] for p in parts]) for a in range(7)])
+
+    def _run_steps(self, plan, released):
+        """Run plan steps through the compiled tracker (growing the table as needed); the EMIT rows."""
+        kinds, los, his, ts, frames = plan
         tab = self.tracks
         parts = []
         step = 0
@@ -778,13 +887,12 @@ class Engine:
                 tab.x, tab.P, tab.xm, tab.Pm, tab.log_mu, tab.t_state, tab.t_update, tab.t_create,
                 tab.status, tab.track_id, tab.hits, tab.score, tab.features, tab.free_stack,
                 tab.counters, self.params, self.omega, self.q_h, self.log_Pi,
-                self.classify_params)
+                self.classify_params, tab.hist)
             parts.append(out)
             if step < kinds.size:
                 # the next group could start more tracks than there are free slots
                 tab.ensure_free(max(2 * int(his[step] - los[step]), tab.capacity // 4))
-        out = [np.concatenate([p[a] for p in parts]) for a in range(7)]
-        return self._rows(*out)
+        return [np.concatenate([p[a] for p in parts]) for a in range(7)]
 
     def _rows(self, out_t, out_id, out_status, out_x, out_sigma, out_P, out_class):
         """Track rows sorted by (time, id); alert events of their epochs are queued."""
@@ -796,28 +904,130 @@ class Engine:
         rows["time_s"] = out_t[order]
         rows["track_id"] = out_id[order]
         rows["status"] = out_status[order]
-        x = out_x[order]
-        for a, name in enumerate(("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")):
-            rows[name] = x[:, a]
-        geo = np.empty((n, 3))
-        enu_to_geodetic(np.ascontiguousarray(x[:, :3]), self._origin_ecef, self._origin_rot, geo)
-        rows["lat_deg"] = geo[:, 0]
-        rows["lon_deg"] = geo[:, 1]
-        rows["alt_m"] = geo[:, 2]
+        self._fill_states(rows, out_x[order])
         rows["sigma_pos_m"] = out_sigma[order]
-        if self.alerts is not None:
+        if self.alerts is not None and not self.live:
             P = out_P[order]
             class_p = out_class[order]
             bounds = np.flatnonzero(np.diff(rows["time_s"])) + 1
             for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [n]))):
-                self._alert_events.extend(
-                    self.alerts.update(float(rows["time_s"][lo]), rows[lo:hi], P[lo:hi], class_p[lo:hi]))
+                events = self.alerts.update(float(rows["time_s"][lo]), rows[lo:hi], P[lo:hi],
+                                            class_p[lo:hi])
+                self._alert_events.extend(events)
+                self._alert_units.extend([-1] * len(events))
         return rows
 
-    def pop_alerts(self):
-        """The alert events (dicts, alerts.jsonl fields) produced since the last call."""
+    def _fill_states(self, rows, x):
+        """The ENU state columns of ``rows`` from ``x (n, 6)``, and latitude, longitude, altitude."""
+        for a, name in enumerate(("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")):
+            rows[name] = x[:, a]
+        geo = np.empty((rows.size, 3))
+        enu_to_geodetic(np.ascontiguousarray(x[:, :3]), self._origin_ecef, self._origin_rot, geo)
+        rows["lat_deg"] = geo[:, 0]
+        rows["lon_deg"] = geo[:, 1]
+        rows["alt_m"] = geo[:, 2]
+
+    # ------------------------------------------------------------ live mode
+    def _live_update(self, unit, hits_before, next_id_before, t_unit):
+        """After one unit's groups: its track updates, and an alert decision on the new picture.
+
+        The tracks the unit touched (a plot associated, or started by one)
+        are written as rows at their own state time (no extrapolation) with
+        their covariance and class probabilities.  The picture (the newest
+        row of every live confirmed or coasting track) takes them and drops
+        deleted tracks.  The alert manager decides on the whole picture, at
+        the unit's newest plot time (never going back), when the unit
+        updated a confirmed or coasting track: every time with
+        ``tracker.alert_interval_s`` = 0, else at most once per that much
+        plot time.  Every choice depends on the plots and units only, never
+        on the wall clock.
+        """
+        tab = self.tracks
+        live = tab.status != K.FREE
+        n_before = hits_before.size
+        touched = live.copy()
+        touched[:n_before] &= (tab.hits[:n_before] != hits_before) | (tab.track_id[:n_before] >= next_id_before)
+        slots = np.flatnonzero(touched)
+        if slots.size == 0:
+            return
+        rows, P, class_p, slots = self._update_rows(slots)
+        if self.keep_updates:
+            self._updates.append((unit, rows))
+        if self.alerts is None:
+            return
+        confirmed = (rows["status"] == K.CONFIRMED) | (rows["status"] == K.COASTING)
+        if not confirmed.any() and self._picture is None:
+            return
+        # the picture, by slot: a slot's row is valid while its track lives
+        # (a slot freed and handed to a new track is touched, so rewritten)
+        if self._picture is None or self._picture[0].size != tab.capacity:
+            self._picture = _grow_picture(self._picture, tab.capacity)
+        valid, picture_rows, picture_P, picture_class = self._picture
+        valid[slots] = confirmed
+        picture_rows[slots] = rows
+        picture_P[slots] = P
+        picture_class[slots] = class_p
+        valid &= live
+        if not confirmed.any():
+            return
+        interval = self.config.alert_interval_s
+        if interval > 0.0:
+            if t_unit < self._alert_due:
+                return
+            self._alert_due = (math.floor(t_unit / interval) + 1) * interval
+        self._alert_t = max(self._alert_t, t_unit)
+        shown = np.flatnonzero(valid)
+        shown = shown[np.argsort(picture_rows["track_id"][shown], kind="stable")]
+        events = self.alerts.update(self._alert_t, picture_rows[shown], picture_P[shown],
+                                    picture_class[shown])
+        self._alert_events.extend(events)
+        self._alert_units.extend([unit] * len(events))
+
+    def _update_rows(self, slots):
+        """Rows (TRACK_ROW_DTYPE, by track id), covariances and class probabilities of ``slots``
+        at their own state time, and the slots in that order."""
+        tab = self.tracks
+        slots = slots[np.argsort(tab.track_id[slots], kind="stable")]
+        k = slots.size
+        x = np.ascontiguousarray(tab.x[slots])
+        P = tab.P[slots]
+        rows = np.zeros(k, TRACK_ROW_DTYPE)
+        rows["time_s"] = tab.t_state[slots]
+        rows["track_id"] = tab.track_id[slots]
+        rows["status"] = tab.status[slots]
+        self._fill_states(rows, x)
+        rows["sigma_pos_m"] = np.sqrt(P[:, 0, 0] + P[:, 1, 1])
+        # class probabilities from a copy of the features (the epochs' own
+        # classification, with its flocking history, is left as it is)
+        neighbours = np.empty(k, np.int64)
+        count_flock_neighbours(x, self.params[K.P_FLOCK_RADIUS], self.params[K.P_FLOCK_DV], neighbours)
+        class_p = np.empty((k, 4))
+        classify_model(np.ascontiguousarray(tab.features[slots]), np.arange(k, dtype=np.int64),
+                       neighbours, float(rows["time_s"].max()), self.classify_params, class_p)
+        return rows, P, class_p, slots
+
+    def pop_updates(self):
+        """Live mode: the track updates since the last call, as ``(unit, rows)`` in order.
+
+        ``unit`` numbers the frame whose plots made the update (see
+        :attr:`next_unit` and :meth:`process`); ``rows`` (TRACK_ROW_DTYPE,
+        sorted by track id) are the tracks that frame updated or started, each
+        at its own state time.  Empty outside live mode, and unless
+        :attr:`keep_updates` is set.
+        """
+        updates, self._updates = self._updates, []
+        return updates
+
+    def pop_alerts(self, with_units=False):
+        """The alert events (dicts, alerts.jsonl fields) produced since the last call.
+
+        With ``with_units``, ``(events, units)``: in live mode the unit
+        (frame, see :meth:`pop_updates`) whose track updates caused each
+        event, -1 for an event of an output epoch.
+        """
         events, self._alert_events = self._alert_events, []
-        return events
+        units, self._alert_units = self._alert_units, []
+        return (events, units) if with_units else events
 
     # ------------------------------------------------------------------ state
     @staticmethod
@@ -862,6 +1072,8 @@ class Engine:
             "plots_rejected": dict(self.stats.rejected),
             "plots_processed": int(c[K.C_PLOTS]),
             "plots_associated": int(c[K.C_ASSOCIATED]),
+            "plots_retrodicted": int(c[K.C_RETRODICTED]),
+            "plots_outside_history": int(c[K.C_OUTSIDE_HISTORY]),
             "tracks_initiated": int(c[K.C_INITIATED]),
             "tracks_confirmed": int(c[K.C_CONFIRMED]),
             "tracks_deleted": int(c[K.C_DELETED]),
@@ -886,6 +1098,17 @@ def _as_plots(plots):
     return out
 
 
+def _grow_picture(picture, capacity):
+    """The live picture's arrays (valid, rows, P, class_p) by slot, for ``capacity`` slots."""
+    grown = (np.zeros(capacity, bool), np.zeros(capacity, TRACK_ROW_DTYPE), np.zeros((capacity, 6, 6)),
+             np.zeros((capacity, 4)))
+    if picture is not None:
+        n = picture[0].size
+        for old, new in zip(picture, grown):
+            new[:n] = old
+    return grown
+
+
 def _concat_rows(parts):
     parts = [p for p in parts if p is not None and p.size]
     if not parts:
@@ -904,7 +1127,7 @@ class _Held:
         self.t_min = math.inf
         self.count = 0              # plots held or (beyond the cap) counted
         self.plots = []             # PLOT_DTYPE arrays of one plot, at most the engine's cap
-        self.arrivals = []
+        self.arrivals = []          # (arrival number, unit) of each held plot
 
 
 def _check_time_settings(site, max_time_jump_s, jump_accept_plots, clock_quorum, clock_step_s):

@@ -108,6 +108,7 @@ class _Chunk:
     bytes_done: int
     malformed: int = 0
     first_bad_lines: tuple = ()
+    frame_sizes: list = None     # the frames as received (a recording): the engine's live-mode units
 
 
 class RecordingSource:
@@ -144,9 +145,10 @@ class RecordingSource:
             batch.append(frame.plots)
             n_batch += frame.plots.size
             if n_batch >= RECORDING_BATCH_PLOTS:
-                yield _Chunk(np.concatenate(batch), done)
+                yield _Chunk(np.concatenate(batch), done, frame_sizes=[p.size for p in batch])
                 batch, n_batch = [], 0
-        yield _Chunk(np.concatenate(batch) if batch else np.zeros(0, PLOT_DTYPE), done)
+        yield _Chunk(np.concatenate(batch) if batch else np.zeros(0, PLOT_DTYPE), done,
+                     frame_sizes=[p.size for p in batch])
 
     def summary(self):
         """Frame and record counters for the replay summary."""
@@ -346,7 +348,7 @@ def replay_file(plots_path, site, out_dir, output_period_s=None, progress=True, 
             if len(first_bad_lines) < 10:
                 first_bad_lines.extend(chunk.first_bad_lines[:10 - len(first_bad_lines)])
             n_read += chunk.plots.size
-            output(engine.process(chunk.plots))
+            output(engine.process(chunk.plots, frame_sizes=getattr(chunk, "frame_sizes", None)))
             bar.set_postfix_str(f"{n_read:,} plots", refresh=False)
             bar.update(chunk.bytes_done - bar.n)
         output(engine.flush())

@@ -3,6 +3,10 @@ import numpy as np
 
 from kernels import tracker as K
 from kernels.classify import N_FEATURES
+from kernels.oosm import HIST_FIELDS, history_arrays
+
+#: Plots of each track's history for out-of-sequence updates (kernels.oosm).
+HISTORY_PLOTS = 6
 
 
 class TrackTable:
@@ -38,13 +42,21 @@ class TrackTable:
         Classification statistics (``kernels.classify``).
     counters : ndarray, shape (N_COUNTERS,), int64
         Free-stack size, next track id and running statistics.
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t : ndarray
+        Each track's history of its last ``history_plots`` plots and the
+        IMM state before them, for exact out-of-sequence updates
+        (``kernels.oosm``; :attr:`hist` is the tuple the kernels take).
     """
 
     _ARRAYS = ("x", "P", "xm", "Pm", "log_mu", "t_state", "t_update", "t_create", "status",
                "track_id", "hits", "score", "features")
 
-    def __init__(self, n_models, capacity=1024):
+    def __init__(self, n_models, capacity=1024, history_plots=HISTORY_PLOTS):
         self.n_models = int(n_models)
+        self.history_plots = int(history_plots)
+        for name, array in history_arrays(0, self.n_models, self.history_plots).items():
+            setattr(self, name, array)
+        self._ARRAYS = type(self)._ARRAYS + HIST_FIELDS
         self.counters = np.zeros(K.N_COUNTERS, np.int64)
         self.counters[K.C_NEXT_ID] = 1
         self.capacity = 0
@@ -63,6 +75,11 @@ class TrackTable:
         self.features = np.zeros((0, N_FEATURES))
         self.free_stack = np.zeros(0, np.int64)
         self._grow_to(int(capacity))
+
+    @property
+    def hist(self):
+        """The history arrays as the tuple ``kernels.oosm`` takes."""
+        return tuple(getattr(self, name) for name in HIST_FIELDS)
 
     @property
     def n_free(self):

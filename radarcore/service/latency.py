@@ -38,6 +38,12 @@ class LatencyHistogram:
         self.sum_s += float(np.dot(latencies_s, weights))
         self.total += int(weights.sum())
 
+    def snapshot(self):
+        """Copies of the counts, for another thread: ``counts``, ``buckets`` (Prometheus),
+        ``sum_s`` and ``total``."""
+        return {"counts": self.counts.copy(), "buckets": self.bucket_counts.copy(),
+                "sum_s": self.sum_s, "total": self.total}
+
     def quantile(self, q, counts=None):
         """The ``q`` quantile in seconds (bin upper edge), NaN when empty."""
         counts = self.counts if counts is None else counts

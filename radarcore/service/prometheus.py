@@ -20,6 +20,10 @@ Metrics
 ``messages_dropped_total``                publications refused by the PUB socket
 ``processing_latency_seconds``            histogram, per plot: frame receipt to the end of the
                                           engine step that processed it, publication included
+``track_update_latency_seconds``          histogram, live mode, per plot: frame receipt to the
+                                          publication of the track update that carries it
+``alert_latency_seconds``                 histogram, live mode, per alert event: receipt of the
+                                          frame whose track update caused it to its publication
 ``plots_unprocessed_total``               accepted plots dropped at stop (draining ran out of
                                           time) or lost in a failed engine step
 ``engine_heartbeat_timestamp_seconds``    epoch seconds of the engine thread's last loop pass
@@ -109,17 +113,27 @@ class ServiceCollector:
         if s.get("engine_last_step_time") is not None:
             yield GaugeMetricFamily("engine_last_step_timestamp_seconds", "Epoch seconds of the last "
                                     "engine step that processed plots.", value=s["engine_last_step_time"])
-        buckets = s.get("latency_buckets")
-        cumulative = []
-        running = 0
-        for k, bound in enumerate(LATENCY_BUCKETS_S):
-            running += int(buckets[k]) if buckets is not None else 0
-            cumulative.append((floatToGoString(bound), running))
-        cumulative.append(("+Inf", int(s.get("latency_total", 0))))
-        yield HistogramMetricFamily(
-            "processing_latency_seconds",
-            "Per plot: frame receipt to the end of the engine step that processed it.",
-            buckets=cumulative, sum_value=float(s.get("latency_sum_s", 0.0)))
+        yield _histogram("processing_latency_seconds",
+                         "Per plot: frame receipt to the end of the engine step that processed it.",
+                         s.get("latency_buckets"), s.get("latency_total", 0), s.get("latency_sum_s", 0.0))
+        for name, what, key in (
+                ("track_update_latency_seconds", "Live mode, per plot: frame receipt to the "
+                 "publication of the track update that carries it.", "update_latency"),
+                ("alert_latency_seconds", "Live mode, per alert event: receipt of the frame whose "
+                 "track update caused it to its publication.", "alert_latency")):
+            live = s.get(key) or {}
+            yield _histogram(name, what, live.get("buckets"), live.get("total", 0), live.get("sum_s", 0.0))
+
+
+def _histogram(name, documentation, buckets, total, sum_s):
+    """A histogram family from per-bucket counts over :data:`LATENCY_BUCKETS_S` (None: empty)."""
+    cumulative = []
+    running = 0
+    for k, bound in enumerate(LATENCY_BUCKETS_S):
+        running += int(buckets[k]) if buckets is not None else 0
+        cumulative.append((floatToGoString(bound), running))
+    cumulative.append(("+Inf", int(total)))
+    return HistogramMetricFamily(name, documentation, buckets=cumulative, sum_value=float(sum_s))
 
 
 @dataclasses.dataclass

@@ -3,8 +3,10 @@
 Plots come in as plot frames (:mod:`ingest.codec`) on a PULL socket (or a SUB
 socket subscribed to everything); tracks, alerts and counters go out on a PUB
 socket under the topics ``tracks`` (one message per output epoch, the rows of
-tracks.csv), ``alerts`` (the alert events of alerts.jsonl) and ``stats`` (the
-counters, once a second).
+tracks.csv; in live mode, ``tracker.history_s`` > 0, also one track-update
+message per received frame that updated tracks, published as soon as the
+frame is processed), ``alerts`` (the alert events of alerts.jsonl) and
+``stats`` (the counters, once a second).
 
 Threads
 -------
@@ -74,6 +76,11 @@ Processing latency is measured per plot from the receipt of its frame to the
 end of the engine step that processed it, publication included (queueing,
 engine and publishing time).  It does not include the reorder window the
 engine holds plots for before they reach a track (``reorder_window_s``).
+In live mode the true latencies are measured too: per plot, from the
+receipt of its frame to the publication of the track update that carries
+it (``update_latency_ms``), and per alert event, from the receipt of the
+frame whose track update caused it to the publication of the event
+(``alert_latency_ms``); an event of an output epoch is not counted.
 
 Security: with a server secret key and a directory of authorised client
 public keys, both sockets are CurveZMQ servers and a ZAP handler
@@ -246,6 +253,7 @@ class Publisher:
         self.messages_dropped = 0
         self.alert_events = dict.fromkeys(ALERT_EVENTS, 0)
         self.epochs_published = 0
+        self.updates_published = 0
         self._tracks_file = self._tracks_writer = self._alerts_writer = None
         if out_dir is not None:
             from ingest.csvio import TrackCsvWriter
@@ -287,6 +295,16 @@ class Publisher:
             self.cot.offer_tracks(rows)
         if self._tracks_writer is not None:
             self._tracks_writer.write(rows)
+
+    def track_update(self, rows):
+        """Publish a live track update (one ``tracks`` message with the update flag).
+
+        Not written to tracks.csv, which holds the periodic epochs.
+        """
+        if rows.size == 0:
+            return
+        self.send(encode_tracks(rows, update=True))
+        self.updates_published += 1
 
     def alerts(self, events):
         """Publish alert events (one ``alerts`` message)."""
@@ -505,6 +523,8 @@ class Service:
         self.gate = FrameGate(site.radar_ids) if plots_format == "native" else AsterixGate(site)
         self.queue = PlotQueue(queue_plots)
         self.latency = LatencyHistogram()
+        self.update_latency = LatencyHistogram()    # live mode: receipt -> track update published
+        self.alert_latency = LatencyHistogram()     # live mode: receipt -> alert event published
         self.plots_address = self.publish_address = None
         self.warm_restart = {"frames": 0, "plots": 0, "records_skipped": 0}
         self._log = RateLimitedLog(log)
@@ -566,6 +586,7 @@ class Service:
                 self._warm_restart(cancelled)
         if cancelled():
             raise StartCancelled("before binding")
+        self.engine.keep_updates = True     # (live mode: published per frame)
         self._stopped = False
         self._engine_base = self._engine_counters()
         self._engine_snapshot = self._engine_state()
@@ -748,11 +769,11 @@ class Service:
             if n_batch >= 4 * ENGINE_STEP_PLOTS:
                 if cancelled():
                     raise StartCancelled("during the warm restart")
-                self.engine.process(np.concatenate(batch))
+                self.engine.process(np.concatenate(batch), frame_sizes=[p.size for p in batch])
                 self.engine.pop_alerts()
                 batch, n_batch = [], 0
         if batch:
-            self.engine.process(np.concatenate(batch))
+            self.engine.process(np.concatenate(batch), frame_sizes=[p.size for p in batch])
         self.engine.pop_alerts()
         self.warm_restart = {"frames": self.gate.frames_accepted, "plots": self.gate.plots_accepted,
                              "records_skipped": skipped}
@@ -855,16 +876,22 @@ class Service:
                 if items:
                     plots = (items[0][0] if len(items) == 1
                              else np.concatenate([plots for plots, _ in items]))
+                    sizes = [p.size for p, _ in items]
+                    first_unit = engine.next_unit
                     try:
-                        rows = engine.process(plots)
+                        rows = engine.process(plots, frame_sizes=sizes)
                     except Exception:
                         self.plots_unprocessed += plots.size
                         raise
                     self._last_step_wall = time.time()
-                    publisher.tracks(rows)
-                    publisher.alerts(engine.pop_alerts())
+                    if engine.live:
+                        self._publish_live(items, sizes, first_unit)
+                        publisher.tracks(rows)
+                    else:
+                        publisher.tracks(rows)
+                        publisher.alerts(engine.pop_alerts())
                     t_done = time.perf_counter()
-                    self.latency.add([t_done - t for _, t in items], [p.size for p, _ in items])
+                    self.latency.add([t_done - t for _, t in items], sizes)
                 elif draining:
                     break
                 if self._ack is not None:
@@ -883,6 +910,8 @@ class Service:
             if next_drain_log is not None:
                 log.info("stop: drained; flushing the engine")
             publisher.tracks(engine.flush())
+            for _, update in engine.pop_updates():
+                publisher.track_update(update)
             publisher.alerts(engine.pop_alerts())
         except Exception as error:
             # a fault of the engine or an output: what is still queued is lost; say so
@@ -901,6 +930,29 @@ class Service:
             finally:
                 publisher.close()
                 publisher.socket.close()      # with PUBLISH_LINGER_MS, so the last messages leave
+
+    def _publish_live(self, items, sizes, first_unit):
+        """Publish the step's alert events, then its track updates (live mode), timing both.
+
+        ``items`` are the step's ``(plots, receipt time)`` frames, unit
+        numbers from ``first_unit`` on (see ``Engine.pop_updates``).
+        """
+        engine, publisher = self.engine, self._publisher
+        events, units = engine.pop_alerts(with_units=True)
+        publisher.alerts(events)
+        t_alerts = time.perf_counter()
+        frames = [u - first_unit for u in units if 0 <= u - first_unit < len(items)]
+        if frames:
+            self.alert_latency.add([t_alerts - items[k][1] for k in frames], np.ones(len(frames), np.int64))
+        latencies, weights = [], []
+        for unit, rows in engine.pop_updates():
+            publisher.track_update(rows)
+            k = unit - first_unit
+            if 0 <= k < len(items):
+                latencies.append(time.perf_counter() - items[k][1])
+                weights.append(sizes[k])
+        if latencies:
+            self.update_latency.add(latencies, weights)
 
     def _engine_counters(self):
         stats = self.engine.stats
@@ -927,6 +979,9 @@ class Service:
             "latency_buckets": self.latency.bucket_counts.copy(),
             "latency_sum_s": self.latency.sum_s,
             "latency_total": self.latency.total,
+            "updates_published": publisher.updates_published if publisher else 0,
+            "update_latency": self.update_latency.snapshot(),
+            "alert_latency": self.alert_latency.snapshot(),
         }
 
     def _log_engine_rejects(self, rejected):
@@ -986,6 +1041,9 @@ class Service:
             "messages_dropped": engine_state.get("messages_dropped", 0),
             "plots_unprocessed": self.plots_unprocessed,
             "latency_ms": self._quantiles_ms(counts),
+            "updates_published": engine_state.get("updates_published", 0),
+            "update_latency_ms": self._live_quantiles_ms(engine_state.get("update_latency")),
+            "alert_latency_ms": self._live_quantiles_ms(engine_state.get("alert_latency")),
             "warm_restart": dict(self.warm_restart),
             "engine_heartbeat_time": self._heartbeat_wall,
             "engine_heartbeat_age_s": self.heartbeat_age_s(),
@@ -1014,6 +1072,11 @@ class Service:
         out["plots"] = int(counts.sum())
         return out
 
+    def _live_quantiles_ms(self, snapshot):
+        """p50/p90/p99 (ms) and the count of a live-latency snapshot (``LatencyHistogram.snapshot``)."""
+        counts = None if snapshot is None else snapshot["counts"]
+        return self._quantiles_ms(counts)
+
     def metrics_state(self):
         """What the Prometheus collector reads: :meth:`stats` plus the latency histogram."""
         stats = self.stats()
@@ -1021,6 +1084,8 @@ class Service:
         stats["latency_buckets"] = state.get("latency_buckets")
         stats["latency_sum_s"] = state.get("latency_sum_s", 0.0)
         stats["latency_total"] = state.get("latency_total", 0)
+        stats["update_latency"] = state.get("update_latency")
+        stats["alert_latency"] = state.get("alert_latency")
         return stats
 
     def summary(self):
