@@ -287,7 +287,7 @@ class TrackerConfig:
     imm_p_stay: float = 0.95
     gate_probability: float = 0.9995
     init_sigma_speed_mps: float = 30.0
-    init_sigma_vertical_speed_mps: float = 5.0
+    init_sigma_vertical_speed_mps: float = 10.0
     initiate_beside_tracks: bool = False
     confirm_hits: int = 3
     confirm_score: float = 15.0
