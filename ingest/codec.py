@@ -53,7 +53,7 @@ Alerts, stats and CAT062 (radarcore -> subscribers, PUB), 2 parts
 -----------------------------------------------------------------
 
 - ``[b"alerts", JSON array]``: one object per alert event, with the fields of
-  alerts.jsonl (interfaces.md);
+  alerts.jsonl (docs/formats.md);
 - ``[b"stats", JSON object]``: the service counters;
 - ``[b"cat062", datagram]``: an ASTERIX category 062 datagram, opaque here.
 

@@ -1,6 +1,6 @@
 """Read and write the CSV interchange files: plots.csv, truth.csv, tracks.csv.
 
-The formats are the contract of ``interfaces.md``; the array layouts are those
+The formats are the contract of docs/formats.md; the array layouts are those
 of :mod:`ingest.schema`.
 
 Reading
@@ -474,7 +474,7 @@ def read_truth_csv(path):
     (empty strings), is stripped of outer spaces and truncated to the 16
     characters of TRUTH_DTYPE; quoted fields follow the csv module;
     extra columns are ignored; blank lines are skipped.  The optional
-    ``behaviour`` column (interfaces.md) is read like ``kind``.
+    ``behaviour`` column (docs/formats.md) is read like ``kind``.
 
     Returns
     -------

@@ -3,7 +3,7 @@
 A plot batch is a NumPy structured array of :data:`PLOT_DTYPE`, one row per
 plot.  Optional measurements (``radial_velocity_mps``, ``snr_db``) are NaN when
 the radar did not give them.  Units and conventions are those of plots.csv in
-interfaces.md: seconds, metres, degrees (azimuth clockwise from true north,
+docs/formats.md: seconds, metres, degrees (azimuth clockwise from true north,
 elevation above the radar's ellipsoid-normal horizontal plane), positive radial
 velocity moving away from the radar.
 """

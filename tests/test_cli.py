@@ -2,7 +2,7 @@
 
 Most tests call :func:`radarcore.cli.main` in-process; one runs the command
 as a subprocess end to end.  Expected values come from the files themselves
-(read back with the :mod:`csv` module), from interfaces.md and from the
+(read back with the :mod:`csv` module), from docs/formats.md and from the
 README, never from the code under test.
 """
 import csv
@@ -22,7 +22,7 @@ from radarcore.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
-# interfaces.md, tracks.csv
+# docs/formats.md, tracks.csv
 TRACKS_HEADER = ("time_s,track_id,status,east_m,north_m,up_m,v_east_mps,v_north_mps,v_up_mps,"
                  "lat_deg,lon_deg,alt_m,sigma_pos_m")
 # README, Commands

@@ -31,7 +31,7 @@ from radarcore.core.config import (
 )
 import naive_zones
 
-# The site.toml example of interfaces.md, verbatim.
+# The site.toml example of docs/formats.md, verbatim.
 EXAMPLE_TOML = """\
 [origin]                 # ENU tangent point of the local frame
 lat_deg = 31.30
@@ -96,7 +96,7 @@ def parse_error(data, source=SOURCE):
 
 
 # --------------------------------------------------------------------------
-# The interfaces.md example
+# The docs/formats.md example
 # --------------------------------------------------------------------------
 
 def test_example_parses_to_expected_values():

@@ -6,7 +6,7 @@
                        [--alerts alerts.jsonl --site site.toml] [--report DIR] [--cutoff C]
 
 Works on a tracks.csv written by any tracker: only the columns of
-interfaces.md are read.  Rows whose status is ``confirmed`` or ``coasting``
+docs/formats.md are read.  Rows whose status is ``confirmed`` or ``coasting``
 are scored when the file has any; otherwise (a tracker that writes only
 ``tentative``, say) every row is scored.  Truth and tracks must share one
 time axis.
@@ -70,7 +70,7 @@ DEFAULT_CUTOFF_M = 50.0
 ALERT_EVENT_KEYS = ("time_s", "alert_id", "event", "asset_id", "level", "track_id", "east_m", "north_m")
 #: The alert lifecycle: only ``raise`` opens an alert.
 ALERT_EVENTS = ("raise", "escalate", "deescalate", "clear")
-#: Events that are not part of an alert's lifecycle (interfaces.md): an
+#: Events that are not part of an alert's lifecycle (docs/formats.md): an
 #: ``advisory`` is a track worth the operator's eye, not an alert; an
 #: ``acknowledge`` is the operator's.  Neither is counted as an alert.
 OTHER_EVENTS = ("advisory", "acknowledge")
@@ -230,7 +230,7 @@ def evaluate(truth, tracks, site=None, alert_events=None, cutoff_m=DEFAULT_CUTOF
 
 
 def read_alerts_jsonl(path):
-    """Read alerts.jsonl (interfaces.md): one JSON object per non-blank line.
+    """Read alerts.jsonl (docs/formats.md): one JSON object per non-blank line.
 
     Raises
     ------
@@ -278,8 +278,8 @@ def add_parser(subparsers):
                     "track figures and, with --alerts and --site, alert figures.  Prints a table "
                     "and writes metrics.json beside the tracks (or into --report DIR, with "
                     "figures and index.html).")
-    p.add_argument("--truth", required=True, metavar="CSV", help="truth.csv (interfaces.md)")
-    p.add_argument("--tracks", required=True, metavar="CSV", help="tracks.csv (interfaces.md)")
+    p.add_argument("--truth", required=True, metavar="CSV", help="truth.csv (docs/formats.md)")
+    p.add_argument("--tracks", required=True, metavar="CSV", help="tracks.csv (docs/formats.md)")
     p.add_argument("--alerts", default=None, metavar="JSONL", help="alerts.jsonl (needs --site)")
     p.add_argument("--site", default=None, metavar="TOML",
                    help="site.toml: coverage of the radars, zones for the alerts")

@@ -738,7 +738,7 @@ def alert_scores(events, truth, zone_events, kinds, hours, level="alert", site=N
     a raise of a target and asset less than 10 s after a clear of the same.
     """
     levels = (level,) if levels is None else tuple(levels)
-    # Advisories and acknowledgements are not alerts (interfaces.md).
+    # Advisories and acknowledgements are not alerts (docs/formats.md).
     events = [e for e in events if e["event"] in ("raise", "escalate", "deescalate", "clear")]
     zones_of = {}
     if site is not None:

@@ -1,6 +1,6 @@
 """Site configuration: reading, validating and writing site.toml.
 
-site.toml describes a deployment (see interfaces.md): the ``[origin]`` of the
+site.toml describes a deployment (see docs/formats.md): the ``[origin]`` of the
 local East-North-Up frame, one ``[[radar]]`` table per radar, and optional
 ``[[asset]]`` tables (protected targets) with their ``[[asset.zone]]`` tables.
 radarcore adds three tables of its own, ``[tracker]``, ``[alerts]`` and

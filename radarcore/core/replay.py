@@ -1,6 +1,6 @@
 """``radarcore replay``: recorded plots through the engine, as fast as the CPU allows.
 
-The input is a plots.csv (interfaces.md), a recording of the live service
+The input is a plots.csv (docs/formats.md), a recording of the live service
 (``radarcore serve --record``, ``radarcore record``; :mod:`ingest.recording`)
 or a file of ASTERIX CAT048/CAT034 data blocks, told apart by their first
 bytes whatever the file's name (:func:`sniff_format`), or named by
@@ -492,7 +492,7 @@ def add_parser(subparsers):
                               description="Replay a plots.csv, a recording (.rcrec) or an ASTERIX "
                                           "CAT048/CAT034 file (.ast) through the engine and write "
                                           "DIR/tracks.csv, DIR/alerts.jsonl and DIR/summary.json.")
-    p.add_argument("plots", help="plots.csv (interfaces.md), a recording (FILE.rcrec) or "
+    p.add_argument("plots", help="plots.csv (docs/formats.md), a recording (FILE.rcrec) or "
                                  "concatenated ASTERIX data blocks (FILE.ast)")
     p.add_argument("--format", choices=INPUT_FORMATS, default=None, dest="input_format",
                    help="input format (default: told by the file's first bytes, whatever its name)")

@@ -4,7 +4,7 @@ A scenario is a site (origin, radars, one protected asset with zones), a set
 of targets (drones, birds, light aircraft, balloons) flying smooth
 trajectories in the site ENU frame, and the plots the radars report of them,
 false plots included.  :func:`simulate` builds one in memory and
-:func:`write_scenario` writes the three interchange files of interfaces.md:
+:func:`write_scenario` writes the three interchange files of docs/formats.md:
 ``site.toml``, ``plots.csv`` and ``truth.csv``.
 
 Scenarios (:data:`SCENARIOS`):
