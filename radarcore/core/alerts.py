@@ -224,7 +224,9 @@ class AlertManager:
         grows with the events, not with the tracks in the zones.
         """
         keep = (rows["status"] == 2) | (rows["status"] == 3)
-        rows, P, class_p = rows[keep], P[keep], class_p[keep]
+        rows = rows[keep]                   # a copy: kept for the orphans' last evaluation
+        if not keep.all():
+            P, class_p = P[keep], class_p[keep]
         tids = rows["track_id"].astype(np.int64)
         k = tids.size
         order = np.argsort(tids, kind="stable")
@@ -251,7 +253,9 @@ class AlertManager:
         adv_level = np.full((k, n_a), NONE, np.int64)
         if self.advised:
             n = len(self.advised)
-            adv = np.fromiter(((tid, a, v[0]) for (tid, a), v in self.advised.items()), np.dtype((np.int64, 3)), n)
+            adv = np.empty((n, 3), np.int64)
+            adv[:, :2] = list(self.advised)
+            adv[:, 2] = [v[0] for v in self.advised.values()]
             at, found = _match(ids_sorted, adv[:, 0])
             if not found.all():
                 for i in np.flatnonzero(~found).tolist():
@@ -294,23 +298,27 @@ class AlertManager:
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
             if hi == lo:
                 continue
-            level = ev["alert_level"][:, lo:hi].max(axis=1) if k else np.zeros(0, np.int64)
+            level = _row_max(ev["alert_level"][:, lo:hi], NONE)
             levels[:, a] = level
-            advisory = ev["zone_level"][:, lo:hi].max(axis=1) if k else np.zeros(0, np.int64)
-            inside_critical = (ev["inside"][:, lo:hi] & (z.zone_level[lo:hi] >= CRITICAL_LEVEL)).any(axis=1)
+            advisory = _row_max(ev["zone_level"][:, lo:hi], NONE)
+            inside_critical = _row_max(ev["inside"][:, lo:hi] & (z.zone_level[lo:hi] >= CRITICAL_LEVEL), False)
             held = ((track_class == UNKNOWN_CLASS) & (t - first_seen < cfg.unknown_hold_s)
                     & ~inside_critical)
-            # advisories: only where the level rises above the one advised
-            # (the rest of _advise's conditions are checked there)
-            for r in np.flatnonzero((advisory > level) & (track_class == UNKNOWN_CLASS) & ~held
-                                    & (advisory > adv_level[:, a])).tolist():
+            mine = q_asset == a
+            has_alert = np.zeros(k, bool)
+            has_alert[q_row[mine]] = True
+            # advisories: only where the level rises above the one advised and
+            # no alert is published (a quiet alert is; the rest of _advise's
+            # conditions are checked there)
+            advise = np.flatnonzero((advisory > level) & (track_class == UNKNOWN_CLASS) & ~held
+                                    & (advisory > adv_level[:, a]) & ~has_alert)
+            if advise.size and self.orphans:
+                advise = advise[~self._successors(t, a, advise, ev["x"])]
+            for r in advise.tolist():
                 event = self._advise(t, ev, rows, r, a, lo, hi, int(advisory[r]))
                 if event:
                     events.append(event)
             # steady alerts (published level held, nothing pending) are skipped
-            mine = q_asset == a
-            has_alert = np.zeros(k, bool)
-            has_alert[q_row[mine]] = True
             changing = np.zeros(k, bool)
             changing[q_row[mine][level[q_row[mine]] != q_level[mine]]] = True
             active_rows = [key[0] for key in self._active if key[1] == a]
@@ -596,6 +604,20 @@ class AlertManager:
         best_d = d[near].min()
         return int(np.flatnonzero(near & (d == best_d))[-1])
 
+    def _successors(self, t, a, r, x):
+        """Whether :meth:`_find_orphan` finds an orphan for each of rows ``r`` (all at once)."""
+        found = np.zeros(r.size, bool)
+        young = np.flatnonzero(t - self._first_seen_row[r] <= self.config.handover_s)
+        mine = self._orphan_asset == a
+        since, at = self._orphan_since[mine] - 1.0, self._orphan_at[mine]
+        for lo in range(0, young.size, 256):        # (rows x orphans) a block at a time
+            i = young[lo:lo + 256]
+            rr = r[i]
+            ok = ~(self._first_seen_row[rr][:, None] < since[None, :])
+            d = np.hypot(x[rr, 0][:, None] - at[None, :, 0], x[rr, 1][:, None] - at[None, :, 1])
+            found[i] = (ok & (d <= self.config.handover_m)).any(axis=1)
+        return found
+
     def _event(self, t, alert, kind, old_level, info):
         level = alert.level if kind != "clear" else old_level
         x = info["x"]
@@ -630,6 +652,17 @@ def _match(ids_sorted, query):
         return np.zeros(query.size, np.intp), np.zeros(query.size, bool)
     idx = np.minimum(np.searchsorted(ids_sorted, query), ids_sorted.size - 1)
     return idx, ids_sorted[idx] == query
+
+
+def _row_max(m, empty):
+    """The maximum of each row of ``m`` (``empty`` for no columns): column by column, which
+    is faster than ``max(axis=1)`` for the few zones of an asset."""
+    if m.shape[1] == 0:
+        return np.full(m.shape[0], empty, m.dtype)
+    out = m[:, 0].copy()
+    for j in range(1, m.shape[1]):
+        np.maximum(out, m[:, j], out=out)
+    return out
 
 
 def _pick(values, idx, found, fill):
