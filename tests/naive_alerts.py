@@ -2,53 +2,17 @@
 of :class:`radarcore.core.alerts.AlertManager` (same rules, same events), kept to check the
 array path against (tests/test_alerts.py).
 """
-from dataclasses import dataclass
-import json
-
 import numpy as np
 
-from kernels.zones import asset_cpa, evaluate_zones
+from radarcore.core.alerts import (BIRD_CLASS, CRITICAL_LEVEL, EVENTS, NONE, UNKNOWN_CLASS, AlertManager,
+                                   _Alert)
 from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
-NONE = -1
-UNKNOWN_CLASS = TRACK_CLASSES.index("unknown")
-BIRD_CLASS = TRACK_CLASSES.index("bird")
-DRONE_CLASS = TRACK_CLASSES.index("drone")
-AIRCRAFT_CLASS = TRACK_CLASSES.index("aircraft")
-CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
-#: Event kinds the manager writes (``advisory`` opens no alert).
-EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory")
 
-
-@dataclass
-class _Alert:
-    alert_id: int
-    asset: int
-    track_id: int
-    level: int                       # published level
-    pending_level: int = NONE        # a higher level waiting to hold
-    pending_count: int = 0
-    immediate: bool = False          # raise without the escalate_updates hold
-    lower_since: float = None        # time the threat first fell below ``level``
-    orphan_since: float = None       # time the track was dropped
-    ref: tuple = None                # where its latest evaluation is (built into ``last`` on demand)
-    last: dict = None                # event fields of the latest evaluation
-
-
-class NaiveAlertManager:
-    """Turns per-epoch track states into alert events.
-
-    Parameters
-    ----------
-    zones : radarcore.core.zones.ZoneTable
-    config : radarcore.core.config.AlertConfig
-    q_h, q_v : float
-        Process-noise densities used to grow the covariance along the
-        predicted path.  The default 0 extrapolates the uncertainty of the
-        current estimate only: over a two-minute horizon the tracking
-        filter's manoeuvre noise would make every prediction a coin toss,
-        and manoeuvres are caught anyway by evaluating every epoch.
-    """
+class NaiveAlertManager(AlertManager):
+    """The lifecycle per alert and epoch (dictionaries per track, a Python visit of every open
+    alert every epoch); the threat evaluation, :meth:`_step` and the event fields are the
+    manager's own."""
 
     def __init__(self, zones, config, q_h=0.0, q_v=0.0):
         self.zones = zones
@@ -63,70 +27,6 @@ class NaiveAlertManager:
         self.last_settled = {}    # track id -> the latest settled class index (not unknown)
         self.call_since = {}      # track id -> (call, seconds of evidence, time, settled)
         self.counts = {e: 0 for e in EVENTS}
-
-    # ----------------------------------------------------------- evaluation
-    def called_class(self, class_p):
-        """The class each row's probabilities call (``unknown`` below ``class_min_p``) and
-        the top probability."""
-        k = class_p.shape[0]
-        best = class_p.argmax(axis=1) if k else np.zeros(0, int)
-        confidence = class_p[np.arange(k), best] if k else np.zeros(0)
-        return np.where(confidence >= self.config.class_min_p, best, UNKNOWN_CLASS), confidence
-
-    def evaluate(self, rows, P, class_p, held_s=None):
-        """Threat figures of the rows of one epoch (arrays, no lifecycle).
-
-        ``held_s`` (per row) is how long the row's called class has held
-        (default: long enough).
-        """
-        z = self.zones
-        k = rows.size
-        x = np.column_stack([rows[n] for n in ("east_m", "north_m", "up_m", "v_east_mps",
-                                               "v_north_mps", "v_up_mps")]) if k else np.zeros((0, 6))
-        x = np.ascontiguousarray(x)
-        P = np.ascontiguousarray(P)
-        n_z, n_a = z.n_zones, z.n_assets
-        inside = np.zeros((k, n_z), bool)
-        distance = np.zeros((k, n_z))
-        tte = np.zeros((k, n_z))
-        p_entry = np.zeros((k, n_z))
-        H = self.config.horizon_s
-        if k and n_z:
-            evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
-                           z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
-                           inside, distance, tte, p_entry)
-        cpa = np.zeros((k, n_a))
-        t_cpa = np.zeros((k, n_a))
-        closing = np.zeros((k, n_a))
-        rng = np.zeros((k, n_a))
-        if k and n_a:
-            asset_cpa(x, np.ascontiguousarray(z.asset_en), H, cpa, t_cpa, closing, rng)
-        called, confidence = self.called_class(class_p)
-        held_s = np.full(k, np.inf) if held_s is None else np.asarray(held_s, float)
-        # a drone or aircraft call counts once it has held for drone_hold_s:
-        # until then the track is unsettled (a one-epoch call is not evidence)
-        pending = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS) & (held_s < self.config.drone_hold_s)
-        track_class = np.where(pending, UNKNOWN_CLASS, called)
-        allowed = z.alert_on[track_class] if k else np.zeros((0, n_z), bool)
-        # a bird's straight-line path says little about where it goes next:
-        # birds count only where they are, never where they are predicted
-        entering = (tte <= H) & (p_entry >= self.config.p_entry_min)
-        predicted = entering & (track_class != BIRD_CLASS)[:, None]
-        threatened = allowed & (inside | predicted)
-        zone_level = np.where(threatened, z.zone_level[None, :], NONE)
-        # an unsettled track is alerted only inside or just before a critical
-        # zone; just before, only if it may be a drone or an aircraft at all
-        unsettled = (track_class == UNKNOWN_CLASS)[:, None]
-        threat_p = (class_p[:, DRONE_CLASS] + class_p[:, AIRCRAFT_CLASS]) if k else np.zeros(0)
-        may_threaten = (threat_p >= self.config.unsettled_threat_min_p)[:, None]
-        urgent = (z.zone_level[None, :] >= CRITICAL_LEVEL) & (
-            inside | (entering & (tte <= self.config.unsettled_lead_s) & may_threaten))
-        alert_level = np.where(unsettled & ~urgent, NONE, zone_level)
-        return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
-                "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng,
-                "class": track_class, "called": called, "confidence": confidence,
-                "zone_level": zone_level,
-                "alert_level": alert_level}
 
     # ------------------------------------------------------------ lifecycle
     def update(self, t, rows, P, class_p):
@@ -260,12 +160,6 @@ class NaiveAlertManager:
                 held_s[r] = count
         return held_s
 
-    def _info(self, alert):
-        """The event fields of an alert's latest evaluation (built when needed)."""
-        if alert.last is None:
-            alert.last = self._describe(*alert.ref)
-        return alert.last
-
     def _advise(self, t, ev, rows, r, a, lo, hi, level):
         """An ``advisory`` event for an unsettled track when its threat to asset ``a`` first
         appears or rises; None when already advised at this level or still held as unknown."""
@@ -324,45 +218,6 @@ class NaiveAlertManager:
                                                initial=np.inf)) for lv in range(len(ZONE_LEVELS))],
         }
 
-    def _step(self, t, alert, threat):
-        cfg = self.config
-        if threat > alert.level:
-            # a higher level must hold: publish the lowest level seen above
-            # the current one over the last escalate_updates epochs
-            alert.lower_since = None
-            alert.pending_level = threat if alert.pending_count == 0 else min(alert.pending_level, threat)
-            alert.pending_count += 1
-            if alert.pending_count >= cfg.escalate_updates or (alert.level == NONE and alert.immediate):
-                old = alert.level
-                alert.level = alert.pending_level
-                alert.pending_level, alert.pending_count = NONE, 0
-                if old == NONE:
-                    advised = self.advised.pop((alert.track_id, alert.asset), None)
-                    if advised is not None:
-                        alert.alert_id = advised[1]
-                    else:
-                        alert.alert_id = self.next_alert_id
-                        self.next_alert_id += 1
-                    return self._event(t, alert, "raise", old, self._info(alert))
-                return self._event(t, alert, "escalate", old, self._info(alert))
-            return None
-        alert.pending_level, alert.pending_count = NONE, 0
-        if threat == alert.level:
-            alert.lower_since = None
-            return None
-        # threat below the published level: hold, and keep the margin
-        if alert.lower_since is None:
-            alert.lower_since = t
-        if t - alert.lower_since < cfg.hold_s:
-            return None
-        info = self._info(alert)
-        if all(d >= cfg.margin_m for d in info["distance_by_level"][threat + 1:]):
-            old = alert.level
-            alert.level = threat
-            alert.lower_since = None
-            return self._event(t, alert, "clear" if threat == NONE else "deescalate", old, info)
-        return None
-
     def _adopt_orphan(self, t, a, track_id, x_new):
         """Take over the orphaned alert of asset ``a`` this track succeeds (None if none)."""
         best = self._find_orphan(t, a, track_id, x_new)
@@ -390,35 +245,3 @@ class NaiveAlertManager:
             if d <= best_d:
                 best, best_d = alert, d
         return best
-
-    def _event(self, t, alert, kind, old_level, info):
-        level = alert.level if kind != "clear" else old_level
-        x = info["x"]
-        event = {
-            "time_s": round(float(t), 3),
-            "alert_id": alert.alert_id,
-            "event": kind,
-            "asset_id": self.zones.asset_ids[alert.asset],
-            "level": ZONE_LEVELS[level] if level > NONE else None,
-            "track_id": alert.track_id,
-            "time_to_entry_s": _round(info["time_to_entry_s"]),
-            "cpa_m": _round(info["cpa_m"]),
-            "east_m": _round(x[0]),
-            "north_m": _round(x[1]),
-            "up_m": _round(x[2]),
-            "speed_mps": _round(float(np.hypot(x[3], x[4]))),
-            "class": info["class"],
-            "class_confidence": _round(info["class_confidence"]),
-            "cpa_time_s": _round(info["cpa_time_s"]),
-            "closing_mps": _round(info["closing_mps"]),
-            "p_entry": _round(info["p_entry"]),
-        }
-        if kind in ("escalate", "deescalate"):
-            event["previous_level"] = ZONE_LEVELS[old_level]
-        return event
-
-
-def _round(value, digits=3):
-    if value is None or not np.isfinite(value):
-        return None
-    return round(float(value), digits)
