@@ -59,6 +59,7 @@ time.
 """
 from dataclasses import dataclass
 import json
+import math
 
 import numpy as np
 
@@ -88,6 +89,7 @@ class _Alert:
     orphan_since: float = None       # time the track was dropped
     ref: tuple = None                # where its latest evaluation is (built into ``last`` on demand)
     last: dict = None                # event fields of the latest evaluation
+    seq: int = 0                     # when it was entered in ``AlertManager.alerts`` (its order)
 
 
 class AlertManager:
@@ -112,12 +114,28 @@ class AlertManager:
         self.q_v = float(q_v)
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
+        # beside ``orphans``, in its order: asset, time dropped, last (east, north, v_east, v_north)
+        self._orphan_asset = np.zeros(0, np.int64)
+        self._orphan_since = np.zeros(0)
+        self._orphan_xv = np.zeros((0, 4))
+        self._orphan_at = np.zeros((0, 2))
         self.next_alert_id = 1
-        self.first_seen = {}      # track id -> first epoch it was evaluated
         self.advised = {}         # (track id, asset index) -> (advised level, alert id to use)
-        self.last_settled = {}    # track id -> the latest settled class index (not unknown)
-        self.call_since = {}      # track id -> (call, seconds of evidence, time, settled)
         self.counts = {e: 0 for e in EVENTS}
+        # per track of the previous epoch, sorted by track id: first epoch
+        # seen, the latest settled class (not unknown), the call evidence
+        self._tracks = {"ids": np.zeros(0, np.int64), "first_seen": np.zeros(0),
+                        "last_settled": np.zeros(0, np.int64), "has_call": np.zeros(0, bool),
+                        "call": np.zeros(0, np.int64), "count": np.zeros(0), "t_last": np.zeros(0),
+                        "settled": np.zeros(0, bool)}
+        # the steady alerts (published level > none, nothing pending or
+        # lower), by track_id * n_assets + asset, sorted; the others by key
+        self._quiet_key = np.zeros(0, np.int64)
+        self._quiet_level = np.zeros(0, np.int64)
+        self._active = set()
+        self._next_seq = 0
+        self._previous = None     # (ev, rows, ids sorted, their rows, level per row and asset)
+        self._first_seen_row = np.zeros(0)
 
     # ----------------------------------------------------------- evaluation
     def called_class(self, class_p):
@@ -197,68 +215,139 @@ class AlertManager:
             Track covariances at ``t``.
         class_p : ndarray, shape (len(rows), 4)
             Class probabilities in ``TRACK_CLASSES`` order.
+
+        The per-track state (first epoch seen, latest settled class, call
+        evidence) and the steady alerts are kept as arrays and matched to the
+        rows with ``np.searchsorted``; Python runs only for the alerts that
+        may change or say something (a level differs from the published one,
+        a pending or lower level, a new threat, a dropped track), so its cost
+        grows with the events, not with the tracks in the zones.
         """
         keep = (rows["status"] == 2) | (rows["status"] == 3)
-        rows, P, class_p = rows[keep], P[keep], class_p[keep]
-        row_of_track = {int(tid): r for r, tid in enumerate(rows["track_id"].tolist())}
-        held_s = self._accumulate_calls(t, row_of_track, self.called_class(class_p)[0].tolist())
+        rows = rows[keep]                   # a copy: kept for the orphans' last evaluation
+        if not keep.all():
+            P, class_p = P[keep], class_p[keep]
+        tids = rows["track_id"].astype(np.int64)
+        k = tids.size
+        order = np.argsort(tids, kind="stable")
+        ids_sorted = tids[order]
+        prev = self._tracks
+        p_idx, p_found = _match(prev["ids"], tids)
+        held_s, calls = self._accumulate_calls(t, prev, p_idx, p_found, self.called_class(class_p)[0])
         ev = self.evaluate(rows, P, class_p, held_s)
         z = self.zones
+        cfg = self.config
+        n_a = z.n_assets
         events = []
 
-        for track_id in row_of_track:
-            self.first_seen.setdefault(track_id, t)
-        for track_id in [tid for tid in self.first_seen if tid not in row_of_track]:
-            del self.first_seen[track_id]
-            self.last_settled.pop(track_id, None)
-            self.call_since.pop(track_id, None)
-        for key in [key for key in self.advised if key[0] not in row_of_track]:
-            del self.advised[key]
-        class_list = ev["class"].tolist()
+        first_seen = _pick(prev["first_seen"], p_idx, p_found, float(t))
+        settled_before = _pick(prev["last_settled"], p_idx, p_found, NONE)
+        self._first_seen_row = first_seen
+        track_class = ev["class"]
         # a track that was a bird and is now a drone or an aircraft, or was
         # advised, is raised at once
-        promoted = {tid for tid, r in row_of_track.items()
-                    if class_list[r] != UNKNOWN_CLASS and class_list[r] != BIRD_CLASS
-                    and self.last_settled.get(tid) == BIRD_CLASS}
+        promoted = ((track_class != UNKNOWN_CLASS) & (track_class != BIRD_CLASS)
+                    & (settled_before == BIRD_CLASS))
 
-        # alerts whose track is gone wait for a successor
-        for key in [key for key in self.alerts if key[0] not in row_of_track]:
-            alert = self.alerts.pop(key)
-            alert.last = self._info(alert)
-            alert.ref = None
-            alert.orphan_since = t
-            self.orphans.append(alert)
+        # advisories of tracks that are gone are forgotten; the others' levels by row and asset
+        adv_level = np.full((k, n_a), NONE, np.int64)
+        if self.advised:
+            n = len(self.advised)
+            adv = np.empty((n, 3), np.int64)
+            adv[:, :2] = list(self.advised)
+            adv[:, 2] = [v[0] for v in self.advised.values()]
+            at, found = _match(ids_sorted, adv[:, 0])
+            if not found.all():
+                for i in np.flatnonzero(~found).tolist():
+                    del self.advised[(int(adv[i, 0]), int(adv[i, 1]))]
+                adv, at = adv[found], at[found]
+            adv_level[order[at], adv[:, 1]] = adv[:, 2]
 
-        for a in range(z.n_assets):
+        # alerts whose track is gone wait for a successor (in the order the
+        # alerts were opened, as the orphans' clears are written in it)
+        q_key, q_level = self._quiet_key, self._quiet_level
+        q_tid, q_asset = q_key // max(n_a, 1), q_key % max(n_a, 1)
+        q_idx, q_found = _match(ids_sorted, q_tid)
+        gone_keys = [(int(tid), int(a)) for tid, a in zip(q_tid[~q_found].tolist(), q_asset[~q_found].tolist())]
+        if self._active:
+            active = list(self._active)
+            present = _match(ids_sorted, [key[0] for key in active])[1].tolist()
+            gone_keys += [key for key, here in zip(active, present) if not here]
+        if gone_keys:
+            new = []
+            for key in sorted(gone_keys, key=lambda key: self.alerts[key].seq):
+                alert = self.alerts.pop(key)
+                alert.last = self._previous_info(alert)
+                alert.ref = None
+                alert.orphan_since = t
+                new.append(alert)
+            self.orphans += new
+            self._orphan_asset = np.concatenate([self._orphan_asset, [o.asset for o in new]]).astype(np.int64)
+            self._orphan_since = np.concatenate([self._orphan_since, np.full(len(new), float(t))])
+            self._orphan_xv = np.concatenate([self._orphan_xv, [o.last["x"][[0, 1, 3, 4]] for o in new]])
+            self._active -= set(gone_keys)
+        # where each orphan's track would be now (successors are looked for there)
+        dt = t - self._orphan_since + 1.0       # the track was last seen one epoch before
+        self._orphan_at = self._orphan_xv[:, :2] + self._orphan_xv[:, 2:] * dt[:, None]
+        q_key, q_level, q_asset = q_key[q_found], q_level[q_found], q_asset[q_found]
+        q_row = order[q_idx[q_found]]
+
+        levels = np.full((k, n_a), NONE, np.int64)
+        visited = set()
+        for a in range(n_a):
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
             if hi == lo:
                 continue
-            level = ev["alert_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
-            advisory = ev["zone_level"][:, lo:hi].max(axis=1) if rows.size else np.zeros(0, int)
-            level_list = level.tolist()
-            for r in np.flatnonzero((advisory > level) & (ev["class"] == UNKNOWN_CLASS)).tolist():
+            level = _row_max(ev["alert_level"][:, lo:hi], NONE)
+            levels[:, a] = level
+            advisory = _row_max(ev["zone_level"][:, lo:hi], NONE)
+            inside_critical = _row_max(ev["inside"][:, lo:hi] & (z.zone_level[lo:hi] >= CRITICAL_LEVEL), False)
+            held = ((track_class == UNKNOWN_CLASS) & (t - first_seen < cfg.unknown_hold_s)
+                    & ~inside_critical)
+            mine = q_asset == a
+            has_alert = np.zeros(k, bool)
+            has_alert[q_row[mine]] = True
+            # advisories: only where the level rises above the one advised and
+            # no alert is published (a quiet alert is; the rest of _advise's
+            # conditions are checked there)
+            advise = np.flatnonzero((advisory > level) & (track_class == UNKNOWN_CLASS) & ~held
+                                    & (advisory > adv_level[:, a]) & ~has_alert)
+            if advise.size and self.orphans:
+                advise = advise[~self._successors(t, a, advise, ev["x"])]
+            for r in advise.tolist():
                 event = self._advise(t, ev, rows, r, a, lo, hi, int(advisory[r]))
                 if event:
                     events.append(event)
-            candidates = set(np.flatnonzero(level > NONE).tolist())
-            candidates |= {row_of_track[tid] for (tid, asset) in self.alerts if asset == a}
+            # steady alerts (published level held, nothing pending) are skipped
+            changing = np.zeros(k, bool)
+            changing[q_row[mine][level[q_row[mine]] != q_level[mine]]] = True
+            active_rows = [key[0] for key in self._active if key[1] == a]
+            if active_rows:
+                rr = order[np.searchsorted(ids_sorted, np.array(active_rows, np.int64))]
+                has_alert[rr] = True
+                changing[rr] = True
+            adoptable = bool((self._orphan_asset == a).any())
+            may_adopt = (t - first_seen <= cfg.handover_s) if adoptable else np.zeros(k, bool)
+            changing |= ~has_alert & (level > NONE) & (~held | may_adopt)
             # rows are sorted by track id, so are the events of one epoch
-            for r in sorted(candidates):
-                track_id = int(rows["track_id"][r])
+            level_list = level.tolist()
+            for r in np.flatnonzero(changing).tolist():
+                track_id = int(tids[r])
                 threat = level_list[r]
                 alert = self.alerts.get((track_id, a))
                 if alert is None and self.orphans:
-                    alert = self._adopt_orphan(t, a, track_id, ev["x"][r])
+                    alert = self._adopt_orphan(t, a, track_id, r, ev["x"][r])
                     if alert is not None:
                         alert.track_id = track_id
-                        self.alerts[(track_id, a)] = alert
+                        self._open(alert)
                 if alert is None:
                     if threat == NONE or self._held_as_unknown(t, ev, track_id, r, lo, hi):
                         continue
                     alert = _Alert(alert_id=0, asset=a, track_id=track_id, level=NONE)
-                    self.alerts[(track_id, a)] = alert
+                    self._open(alert)
+                visited.add((track_id, a))
                 if alert.level == NONE:
-                    alert.immediate = track_id in promoted or (track_id, a) in self.advised
+                    alert.immediate = bool(promoted[r]) or (track_id, a) in self.advised
                 alert.ref = (ev, rows, r, a, lo, hi, threat)
                 alert.last = None
                 if threat == alert.level and alert.pending_count == 0 and alert.lower_since is None:
@@ -269,18 +358,63 @@ class AlertManager:
                 if event:
                     events.append(event)
 
-        self.last_settled.update((tid, class_list[r]) for tid, r in row_of_track.items()
-                                 if class_list[r] != UNKNOWN_CLASS)
-        for alert in [o for o in self.orphans if t - o.orphan_since > self.config.handover_s]:
-            self.orphans.remove(alert)
-            events.append(self._event(t, alert, "clear", alert.level, alert.last))
+        # the visited alerts that are steady now join the quiet arrays
+        if visited:
+            quiet, active = [], set()
+            for key in visited:
+                alert = self.alerts.get(key)
+                if alert is None:
+                    continue
+                if alert.pending_count == 0 and alert.lower_since is None and alert.level > NONE:
+                    quiet.append((key[0] * n_a + key[1], alert.level))
+                else:
+                    active.add(key)
+            visited_code = np.array([tid * n_a + a for tid, a in visited], np.int64)
+            stay = ~np.isin(q_key, visited_code)
+            add = np.array(quiet, np.int64).reshape(-1, 2)
+            q_key = np.concatenate([q_key[stay], add[:, 0]])
+            q_level = np.concatenate([q_level[stay], add[:, 1]])
+            o = np.argsort(q_key, kind="stable")
+            q_key, q_level = q_key[o], q_level[o]
+            self._active = active
+        self._quiet_key, self._quiet_level = q_key, q_level
+
+        last_settled = np.where(track_class != UNKNOWN_CLASS, track_class, settled_before)
+        self._tracks = {"ids": ids_sorted, "first_seen": first_seen[order],
+                        "last_settled": last_settled[order].astype(np.int64), **{n: v[order] for n, v in calls.items()}}
+        self._previous = (ev, rows, ids_sorted, order, levels)
+        expired = t - self._orphan_since > cfg.handover_s
+        if expired.any():
+            for i in np.flatnonzero(expired).tolist():
+                alert = self.orphans[i]
+                events.append(self._event(t, alert, "clear", alert.level, alert.last))
+            self.orphans = [o for o, gone in zip(self.orphans, expired.tolist()) if not gone]
+            self._orphan_asset = self._orphan_asset[~expired]
+            self._orphan_since = self._orphan_since[~expired]
+            self._orphan_xv = self._orphan_xv[~expired]
+            self._orphan_at = self._orphan_at[~expired]
         for e in events:
             self.counts[e["event"]] += 1
         return events
 
-    def _accumulate_calls(self, t, row_of_track, called):
+    def _open(self, alert):
+        """Enter an alert in ``alerts`` (its ``seq`` keeps the order they were opened in)."""
+        alert.seq = self._next_seq
+        self._next_seq += 1
+        self.alerts[(alert.track_id, alert.asset)] = alert
+
+    def _previous_info(self, alert):
+        """The event fields of an alert at the previous epoch (its track's last; ``last`` may
+        be older: a steady alert is not visited)."""
+        ev, rows, ids_sorted, order, levels = self._previous
+        r = int(order[np.searchsorted(ids_sorted, alert.track_id)])
+        z = self.zones
+        a = alert.asset
+        return self._describe(ev, rows, r, a, z.asset_start[a], z.asset_start[a + 1], int(levels[r, a]))
+
+    def _accumulate_calls(self, t, prev, p_idx, p_found, called):
         """Seconds of evidence behind each row's drone or aircraft call (``inf`` once settled
-        and for rows with another call).
+        and for rows with another call), and the new per-row call state.
 
         Per track, an up-down count of the seconds its call has been made:
         it grows by the time since the track's previous epoch while the
@@ -292,28 +426,27 @@ class AlertManager:
         settles, and a settled call survives a brief dip.
         """
         hold = self.config.drone_hold_s
-        held_s = np.full(len(called), np.inf)
-        state = self.call_since
-        for track_id, r in row_of_track.items():
-            now = called[r]
-            alerting_call = now != UNKNOWN_CLASS and now != BIRD_CLASS
-            if not alerting_call and track_id not in state:
-                continue                # nothing to hold: the usual case, kept cheap
-            call, count, t_last, settled = state.get(track_id, (now, 0.0, t, False))
-            if now == call:
-                count = min(count + (t - t_last), hold)
-            elif now == UNKNOWN_CLASS:
-                count -= t - t_last
-            else:
-                call, count, settled = now, 0.0, False
-            if not alerting_call and (now != UNKNOWN_CLASS or count <= 0.0):
-                del state[track_id]     # a bird call, or the evidence has drained
-                continue
-            settled = settled or count >= hold
-            state[track_id] = (call, count, t, settled)
-            if alerting_call and not settled:
-                held_s[r] = count
-        return held_s
+        k = called.size
+        has = _pick(prev["has_call"], p_idx, p_found, False)
+        alerting_call = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS)
+        call = np.where(has, _pick(prev["call"], p_idx, p_found, NONE), called)
+        count = np.where(has, _pick(prev["count"], p_idx, p_found, 0.0), 0.0)
+        t_last = np.where(has, _pick(prev["t_last"], p_idx, p_found, 0.0), float(t))
+        settled = has & _pick(prev["settled"], p_idx, p_found, False)
+        dt = t - t_last
+        same = called == call
+        drain = ~same & (called == UNKNOWN_CLASS)
+        other = ~same & ~drain
+        count = np.where(same, np.minimum(count + dt, hold), np.where(drain, count - dt, 0.0))
+        call = np.where(other, called, call)
+        settled = np.where(other, False, settled)
+        # a bird call, or the evidence has drained: the track's state goes
+        dropped = ~alerting_call & ((called != UNKNOWN_CLASS) | (count <= 0.0))
+        has_call = (alerting_call | has) & ~dropped
+        settled = settled | (count >= hold)
+        held_s = np.where(alerting_call & has_call & ~settled, count, np.inf)
+        return held_s, {"has_call": has_call, "call": call.astype(np.int64), "count": count,
+                        "t_last": np.full(k, float(t)), "settled": settled}
 
     def _info(self, alert):
         """The event fields of an alert's latest evaluation (built when needed)."""
@@ -331,7 +464,7 @@ class AlertManager:
             return None
         if (track_id, a) in self.alerts and self.alerts[key].level > NONE:
             return None
-        if self._find_orphan(t, a, track_id, ev["x"][r]) is not None:
+        if self._find_orphan(t, a, r, ev["x"][r]) is not None:
             return None             # a successor of an alerted track: it takes the alert over once settled
         if alert_id == 0:
             alert_id = self.next_alert_id
@@ -345,7 +478,7 @@ class AlertManager:
         """A young track of unknown class outside every critical zone waits."""
         if ev["class"][r] != UNKNOWN_CLASS:
             return False
-        if t - self.first_seen[track_id] >= self.config.unknown_hold_s:
+        if t - self._first_seen_row[r] >= self.config.unknown_hold_s:
             return False
         inside_serious = ev["inside"][r, lo:hi] & (self.zones.zone_level[lo:hi] >= CRITICAL_LEVEL)
         return not inside_serious.any()
@@ -375,9 +508,26 @@ class AlertManager:
             "class": TRACK_CLASSES[int(ev["class"][r])],
             "class_confidence": float(ev["confidence"][r]),
             # signed distance to the nearest zone of each level (for the margin)
-            "distance_by_level": [float(np.min(ev["distance"][r, lo:hi][self.zones.zone_level[lo:hi] == lv],
-                                               initial=np.inf)) for lv in range(len(ZONE_LEVELS))],
+            "distance_by_level": self._distance_by_level(ev)[r, a].tolist(),
         }
+
+    def _distance_by_level(self, ev):
+        """Signed distance of every row to the nearest zone of each level of each asset, shape
+        (rows, assets, levels) (``inf`` where none): computed once per epoch, when an event
+        first needs it."""
+        by_level = ev.get("distance_by_level")
+        if by_level is None:
+            z = self.zones
+            k = ev["distance"].shape[0]
+            by_level = np.full((k, z.n_assets, len(ZONE_LEVELS)), np.inf)
+            for a in range(z.n_assets):
+                lo, hi = z.asset_start[a], z.asset_start[a + 1]
+                for lv in range(len(ZONE_LEVELS)):
+                    columns = lo + np.flatnonzero(z.zone_level[lo:hi] == lv)
+                    if columns.size and k:
+                        by_level[:, a, lv] = ev["distance"][:, columns].min(axis=1)
+            ev["distance_by_level"] = by_level
+        return by_level
 
     def _step(self, t, alert, threat):
         cfg = self.config
@@ -418,33 +568,55 @@ class AlertManager:
             return self._event(t, alert, "clear" if threat == NONE else "deescalate", old, info)
         return None
 
-    def _adopt_orphan(self, t, a, track_id, x_new):
-        """Take over the orphaned alert of asset ``a`` this track succeeds (None if none)."""
-        best = self._find_orphan(t, a, track_id, x_new)
-        if best is not None:
-            self.orphans.remove(best)
-            best.orphan_since = None
+    def _adopt_orphan(self, t, a, track_id, r, x_new):
+        """Take over the orphaned alert of asset ``a`` the track of row ``r`` succeeds (None
+        if none)."""
+        i = self._find_orphan(t, a, r, x_new)
+        if i is None:
+            return None
+        best = self.orphans.pop(i)
+        self._orphan_asset = np.delete(self._orphan_asset, i)
+        self._orphan_since = np.delete(self._orphan_since, i)
+        self._orphan_xv = np.delete(self._orphan_xv, i, axis=0)
+        self._orphan_at = np.delete(self._orphan_at, i, axis=0)
+        best.orphan_since = None
         return best
 
-    def _find_orphan(self, t, a, track_id, x_new):
-        """An orphaned alert of asset ``a`` whose track was heading to where this one is.
+    def _find_orphan(self, t, a, r, x_new):
+        """The index in ``orphans`` of an orphaned alert of asset ``a`` whose track was heading
+        to where row ``r``'s is (the nearest within ``handover_m``, the last of equals), or None.
 
         Only a track that appeared after the orphan's track was dropped can
         be its successor.
         """
-        if not self.orphans or t - self.first_seen[track_id] > self.config.handover_s:
+        first_seen = self._first_seen_row[r]
+        if not self.orphans or t - first_seen > self.config.handover_s:
             return None
-        best, best_d = None, self.config.handover_m
-        for alert in self.orphans:
-            if alert.asset != a or self.first_seen[track_id] < alert.orphan_since - 1.0:
-                continue
-            x = alert.last["x"]
-            dt = t - alert.orphan_since + 1.0   # the track was last seen one epoch before
-            predicted = x[:2] + x[3:5] * dt
-            d = float(np.hypot(x_new[0] - predicted[0], x_new[1] - predicted[1]))
-            if d <= best_d:
-                best, best_d = alert, d
-        return best
+        since = self._orphan_since
+        ok = (self._orphan_asset == a) & ~(first_seen < since - 1.0)
+        if not ok.any():
+            return None
+        at = self._orphan_at
+        d = np.hypot(x_new[0] - at[:, 0], x_new[1] - at[:, 1])
+        near = ok & (d <= self.config.handover_m)
+        if not near.any():
+            return None
+        best_d = d[near].min()
+        return int(np.flatnonzero(near & (d == best_d))[-1])
+
+    def _successors(self, t, a, r, x):
+        """Whether :meth:`_find_orphan` finds an orphan for each of rows ``r`` (all at once)."""
+        found = np.zeros(r.size, bool)
+        young = np.flatnonzero(t - self._first_seen_row[r] <= self.config.handover_s)
+        mine = self._orphan_asset == a
+        since, at = self._orphan_since[mine] - 1.0, self._orphan_at[mine]
+        for lo in range(0, young.size, 256):        # (rows x orphans) a block at a time
+            i = young[lo:lo + 256]
+            rr = r[i]
+            ok = ~(self._first_seen_row[rr][:, None] < since[None, :])
+            d = np.hypot(x[rr, 0][:, None] - at[None, :, 0], x[rr, 1][:, None] - at[None, :, 1])
+            found[i] = (ok & (d <= self.config.handover_m)).any(axis=1)
+        return found
 
     def _event(self, t, alert, kind, old_level, info):
         level = alert.level if kind != "clear" else old_level
@@ -473,8 +645,35 @@ class AlertManager:
         return event
 
 
+def _match(ids_sorted, query):
+    """Where each of ``query`` is in ``ids_sorted`` (clipped) and whether it is there."""
+    query = np.asarray(query, np.int64)
+    if ids_sorted.size == 0:
+        return np.zeros(query.size, np.intp), np.zeros(query.size, bool)
+    idx = np.minimum(np.searchsorted(ids_sorted, query), ids_sorted.size - 1)
+    return idx, ids_sorted[idx] == query
+
+
+def _row_max(m, empty):
+    """The maximum of each row of ``m`` (``empty`` for no columns): column by column, which
+    is faster than ``max(axis=1)`` for the few zones of an asset."""
+    if m.shape[1] == 0:
+        return np.full(m.shape[0], empty, m.dtype)
+    out = m[:, 0].copy()
+    for j in range(1, m.shape[1]):
+        np.maximum(out, m[:, j], out=out)
+    return out
+
+
+def _pick(values, idx, found, fill):
+    """``values[idx]`` where found, else ``fill``."""
+    if values.size == 0:
+        return np.full(idx.size, fill, values.dtype)
+    return np.where(found, values[idx], fill).astype(values.dtype, copy=False)
+
+
 def _round(value, digits=3):
-    if value is None or not np.isfinite(value):
+    if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
 
