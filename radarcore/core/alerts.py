@@ -53,7 +53,7 @@ that fit no class, or a call still being held).
   where the dropped track was going takes the alert over (same
   ``alert_id``, no new ``raise``); otherwise the alert clears.
 
-Events are dicts with the fields of interfaces.md alerts.jsonl plus the
+Events are dicts with the fields of docs/formats.md alerts.jsonl plus the
 track's class and confidence, closing speed, probability of entry and CPA
 time.
 """
