@@ -2,11 +2,20 @@
 
     python benchmarks/peer_stonesoup.py [--runs sparse:1-2 crossing:1-2 swarm:1-2 large300:1]
                                         [--cap-s 120] [--out DIR] [--json FILE] [--duration S]
+                                        [--no-pregate]
 
 Bird-rich runs: ``birdrich:SEED`` (300 targets, 4 radars, 50 clutter plots per
 scan per radar) and ``birdrich30:SEED`` (the same mix scaled to 30 targets and
 5 clutter plots per scan, which the peer can finish); ``--duration`` shortens
 every scenario.
+
+The peer's hypothesisers see, for each track, only the detections of the step
+within a generous radius of it (:class:`_PreGated`: a k-d tree over the
+detections' site ENU positions per step, radius twice the Mahalanobis gate in
+metres plus 50 m), and its motion model remembers F and Q per time interval;
+neither changes what the tracker decides (a detection outside the radius is
+beyond the gate, so the assignment never picks it), only how long it takes.
+``--no-pregate`` offers every detection to every track, as before.
 
 Needs the ``peer`` extra (``pip install -e '.[peer]'``: Stone Soup).
 
@@ -71,6 +80,7 @@ import platform
 import time
 
 import numpy as np
+from scipy.spatial import cKDTree as _cKDTree
 
 from ingest.csvio import TrackCsvWriter
 from ingest.schema import TRACK_ROW_DTYPE
@@ -89,6 +99,11 @@ LARGE_DURATION_S = 60.0
 #: (the ``birdrich`` mix scaled down: a tenth of the drones, birds and clutter).
 SMALL_BIRD_SCENES = {"birdrich30": {"n_targets": 30, "clutter_per_scan": 5.0}}
 EPOCH0 = datetime.datetime(2026, 1, 1)
+#: Pre-gate of the peer's hypothesisers (:class:`_PreGated`): a detection is offered to a
+#: track when within PREGATE_FACTOR times the Mahalanobis gate (in metres, from the
+#: predicted position and measurement covariances) plus PREGATE_MARGIN_M of it.
+PREGATE_FACTOR = 2.0
+PREGATE_MARGIN_M = 50.0
 
 
 # ---------------------------------------------------------------------------
@@ -120,7 +135,7 @@ def site_polar(plots, engine):
 class StoneSoupRun:
     """The peer tracker on one site: its components and the per-radar measurement models."""
 
-    def __init__(self, site, engine):
+    def __init__(self, site, engine, pregate=True):
         from scipy.stats import chi2
         from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
         from stonesoup.deleter.time import UpdateTimeDeleter
@@ -137,10 +152,15 @@ class StoneSoupRun:
         cfg = site.tracker
         q_h = cfg.sigma_accel_mps2 ** 2
         q_v = cfg.sigma_accel_vertical_mps2 ** 2
-        self.transition = CombinedLinearGaussianTransitionModel(
+        self.transition = _memoised_transition(CombinedLinearGaussianTransitionModel)(
             [ConstantVelocity(q_h), ConstantVelocity(q_h), ConstantVelocity(q_v)])
-        self.models = []
+        self.frame_s = engine.frame_s
+        self.radar_pos = engine.radar_pos
+        self.models, self._noise = [], []
         for k, radar in enumerate(site.radars):
+            # (range variance, angular variance) of the Cartesian bound in _PreGated
+            self._noise.append((radar.sigma_range_m ** 2, math.radians(radar.sigma_azimuth_deg) ** 2
+                                + math.radians(radar.sigma_elevation_deg) ** 2))
             noise = np.diag([math.radians(radar.sigma_elevation_deg) ** 2,
                              math.radians(radar.sigma_azimuth_deg) ** 2, radar.sigma_range_m ** 2])
             self.models.append(CartesianToElevationBearingRange(
@@ -149,15 +169,18 @@ class StoneSoupRun:
         predictor = ExtendedKalmanPredictor(self.transition)
         updater = ExtendedKalmanUpdater(measurement_model=None)
         gate = math.sqrt(chi2.ppf(cfg.gate_probability, 3))
-        hypothesiser = DistanceHypothesiser(predictor, updater, measure=Mahalanobis(),
-                                            missed_distance=gate)
+        self.pregate = pregate
+        self._positions = {}                    # id(detection) -> its site ENU position
+        hypothesiser = self._gated(DistanceHypothesiser(predictor, updater, measure=Mahalanobis(),
+                                                        missed_distance=gate), gate)
         s = cfg.init_sigma_speed_mps
         prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, s * s, 0.0, s * s, 0.0, 25.0]))
         initiator = MultiMeasurementInitiator(
             prior_state=prior, measurement_model=None,
             deleter=UpdateTimeDeleter(datetime.timedelta(seconds=cfg.tentative_timeout_s)),
-            data_associator=GNNWith2DAssignment(
-                DistanceHypothesiser(predictor, updater, measure=Mahalanobis(), missed_distance=gate)),
+            data_associator=GNNWith2DAssignment(self._gated(
+                DistanceHypothesiser(predictor, updater, measure=Mahalanobis(), missed_distance=gate),
+                gate)),
             updater=updater, min_points=cfg.confirm_hits)
         self.frames = _FrameFeed()
         from stonesoup.tracker.simple import MultiTargetTracker
@@ -166,16 +189,28 @@ class StoneSoupRun:
             detector=self.frames, data_associator=GNNWith2DAssignment(hypothesiser), updater=updater)
         self._iterator = iter(self.tracker)
 
+    def _gated(self, hypothesiser, gate):
+        return _PreGated(hypothesiser, gate, self) if self.pregate else hypothesiser
+
     def detections(self, t_s, elevation, bearing, range_m, radar_index):
         from stonesoup.types.angle import Bearing, Elevation
         from stonesoup.types.array import StateVector
         from stonesoup.types.detection import Detection
 
-        return {Detection(StateVector([Elevation(e), Bearing(b), r]),
+        out, self._positions = set(), {}
+        for t, e, b, r, k in zip(t_s.tolist(), elevation.tolist(), bearing.tolist(),
+                                 range_m.tolist(), radar_index.tolist()):
+            d = Detection(StateVector([Elevation(e), Bearing(b), r]),
                           timestamp=EPOCH0 + datetime.timedelta(seconds=t),
                           measurement_model=self.models[k])
-                for t, e, b, r, k in zip(t_s.tolist(), elevation.tolist(), bearing.tolist(),
-                                         range_m.tolist(), radar_index.tolist())}
+            out.add(d)
+            if self.pregate:
+                # the detection's site ENU position and Cartesian noise bound, for _PreGated
+                var_r, var_angle = self._noise[k]
+                xyz = self.radar_pos[k] + r * np.array([math.cos(e) * math.cos(b),
+                                                        math.cos(e) * math.sin(b), math.sin(e)])
+                self._positions[id(d)] = (xyz, var_r + r * r * var_angle)
+        return out
 
     def step(self, t_s, detections):
         self.frames.next_frame = (EPOCH0 + datetime.timedelta(seconds=t_s), detections)
@@ -204,6 +239,98 @@ class StoneSoupRun:
     def _track_number(self, track):
         numbers = self.__dict__.setdefault("_numbers", {})
         return numbers.setdefault(track.id, len(numbers) + 1)
+
+
+def _memoised_transition(base):
+    """``base`` (Stone Soup's CombinedLinearGaussianTransitionModel) with F and Q remembered per time step.
+
+    The model's ``matrix`` and ``covar`` are pure functions of the time interval; Stone
+    Soup rebuilds them with ``scipy.linalg.block_diag`` at every prediction, which is
+    most of the peer's time.  Most tracks of a step share one interval (every track was
+    last predicted or updated at the previous step's time), so the same matrices are
+    computed again and again (the constant-velocity models depend on the interval only,
+    not on the ``prior`` the predictor also passes): remembering them (a copy handed out each time) changes
+    no figure, only the time.
+    """
+    class Memoised(base):
+        def matrix(self, time_interval=None, **kwargs):
+            return self._memo("F", base.matrix, time_interval, **kwargs)
+
+        def covar(self, time_interval=None, **kwargs):
+            return self._memo("Q", base.covar, time_interval, **kwargs)
+
+        def _memo(self, which, compute, time_interval, **kwargs):
+            memo = self.__dict__.setdefault("_memo_" + which, {})
+            if time_interval is None:         # (other arguments, such as prior, change nothing)
+                return compute(self, time_interval=time_interval, **kwargs)
+            value = memo.get(time_interval)
+            if value is None:
+                if len(memo) > 4096:
+                    memo.clear()
+                value = memo[time_interval] = compute(self, time_interval=time_interval)
+            return value.copy()
+
+    Memoised.__name__ = Memoised.__qualname__ = base.__name__
+    return Memoised
+
+
+class _PreGated:
+    """A Stone Soup hypothesiser that sees, for each track, only the detections near it.
+
+    Stone Soup's :class:`~stonesoup.hypothesiser.distance.DistanceHypothesiser`
+    scores every track against every detection of a step; with 300 targets and
+    50 clutter plots per scan per radar that is most of the peer's time.  This
+    wrapper puts the step's detections (their site ENU positions) in a
+    :class:`scipy.spatial.cKDTree` once per step and hands each track's
+    hypothesiser the detections within
+
+        radius = PREGATE_FACTOR * gate * sqrt(tr P_pos + tr R_max) + |v| * frame_s + PREGATE_MARGIN_M
+
+    of the track's position predicted to the step's time, where ``P_pos`` is the
+    predicted position covariance, ``R_max`` the largest Cartesian measurement
+    covariance of the step's detections (``sigma_range^2 + range^2 (sigma_az^2 +
+    sigma_el^2)``) and ``gate`` the hypothesiser's missed distance.  A detection
+    farther than ``gate * sqrt(lambda_max(P_pos + R))`` has a Mahalanobis distance
+    above ``gate`` (to first order), so its hypothesis costs more than the track's
+    missed-detection hypothesis and the global-nearest-neighbour assignment never
+    picks it: the factor of 2 and the margin cover the linearisation and the
+    detections' own times within the step.  The result is the same tracker's
+    (``--no-pregate`` runs it without the pre-gate to check).
+    """
+
+    def __init__(self, hypothesiser, gate, run):
+        self.hypothesiser = hypothesiser
+        self.gate = gate
+        self.run = run
+        self._detections = None
+        self._tree = None
+
+    def _index(self, detections):
+        if detections is not self._detections:
+            self._detections = detections
+            self._list = list(detections)
+            pos = self.run._positions
+            xyz = np.array([pos[id(d)][0] for d in self._list]).reshape(-1, 3)
+            self._r_var = max((pos[id(d)][1] for d in self._list), default=0.0)
+            self._tree = _cKDTree(xyz) if self._list else None
+        return self._tree
+
+    def hypothesise(self, track, detections, timestamp, **kwargs):
+        tree = self._index(detections)
+        if tree is not None:
+            state = track.state
+            dt = timestamp - state.timestamp
+            F = self.run.transition.matrix(time_interval=dt)
+            Q = self.run.transition.covar(time_interval=dt)
+            x = F @ np.asarray(state.state_vector, float).ravel()
+            P = F @ np.asarray(state.covar, float) @ F.T + Q
+            speed = math.sqrt(x[1] ** 2 + x[3] ** 2 + x[5] ** 2)
+            radius = (PREGATE_FACTOR * self.gate * math.sqrt(max(P[0, 0] + P[2, 2] + P[4, 4], 0.0)
+                                                             + self._r_var)
+                      + speed * self.run.frame_s + PREGATE_MARGIN_M)
+            near = tree.query_ball_point([x[0], x[2], x[4]], radius)
+            detections = {self._list[i] for i in near}
+        return self.hypothesiser.hypothesise(track, detections, timestamp, **kwargs)
 
 
 class _FrameFeed:
@@ -239,14 +366,14 @@ def add_geodetic(rows, site):
 # Runs
 # ---------------------------------------------------------------------------
 
-def run_peer(scenario, cap_s):
+def run_peer(scenario, cap_s, pregate=True):
     """The peer on the scenario's plots (time order), stopped after ``cap_s`` s of wall time."""
     site = scenario.site
     engine = Engine(site)                       # radar frames and ids only
     plots = np.sort(scenario.plots, order="time_s", kind="stable")
     frame_s = engine.frame_s
     period = site.tracker.output_period_s
-    peer = StoneSoupRun(site, engine)
+    peer = StoneSoupRun(site, engine, pregate=pregate)
     frame = np.floor(plots["time_s"] / frame_s).astype(np.int64)
     # a step holds one radar's plots: a new step at each frame and at each change of radar
     bounds = np.flatnonzero((np.diff(frame) != 0) | (np.diff(plots["radar_id"]) != 0)) + 1
@@ -303,7 +430,7 @@ def write_tracks(path, rows):
         writer.write(rows)
 
 
-def compare(name, seed, cap_s, out_dir=None, duration_s=None):
+def compare(name, seed, cap_s, out_dir=None, duration_s=None, pregate=True):
     """Both trackers on one scenario; a dict of figures."""
     if name == "large300":
         scenario = simulate("large", seed=seed, n_targets=300,
@@ -313,7 +440,7 @@ def compare(name, seed, cap_s, out_dir=None, duration_s=None):
     else:
         scenario = simulate(name, seed=seed, duration_s=duration_s)
     core, core_rows, engine = run_radarcore(scenario)
-    peer, peer_rows = run_peer(scenario, cap_s)
+    peer, peer_rows = run_peer(scenario, cap_s, pregate)
     # both scored over the whole epochs the peer wrote
     t_end = peer_rows["time_s"].max() if peer_rows.size else scenario.plots["time_s"].min()
     result = {"scenario": name, "seed": seed, "targets": int(scenario.info["n_targets"]),
@@ -368,26 +495,29 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="also write the figures here")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="simulate this many seconds of each scenario (default: its own length)")
+    parser.add_argument("--no-pregate", dest="pregate", action="store_false",
+                        help="offer every detection to every track of the peer (no spatial pre-gate; slow)")
     args = parser.parse_args(argv)
     try:
         import stonesoup
     except ImportError:
         raise SystemExit("Stone Soup is not installed: pip install -e '.[peer]'") from None
     Engine.warmup()
-    print(f"Stone Soup {stonesoup.__version__}; peer capped at {args.cap_s:g} s per scenario; "
+    print(f"Stone Soup {stonesoup.__version__}; peer capped at {args.cap_s:g} s per scenario"
+          f"{'' if args.pregate else ', no pre-gate'}; "
           "GOSPA c = 50 m, p = 2, over the epochs the peer reached")
     print(f"{'run':<12}{'tgts':>5}{'plots':>8}{'radarcore/s':>12}{'peer/s':>10}{'ratio':>9}"
           f"{'cpu ratio':>10} {'peer reach':>10}{'GOSPA rc':>9}{'GOSPA ss':>9}{' switches rc/ss':>15}"
           f"{'rc full':>8}")
     results = []
     for name, seed in parse_runs(args.runs):
-        r = compare(name, seed, args.cap_s, args.out, args.duration)
+        r = compare(name, seed, args.cap_s, args.out, args.duration, args.pregate)
         results.append(r)
         print(format_row(r), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"stonesoup": stonesoup.__version__, "python": platform.python_version(),
-                       "cap_s": args.cap_s, "date": time.strftime("%Y-%m-%d"), "results": results},
+                       "cap_s": args.cap_s, "pregate": args.pregate, "date": time.strftime("%Y-%m-%d"), "results": results},
                       f, indent=2)
     return results
 
