@@ -64,6 +64,22 @@ def history_arrays(capacity, n_models, history_plots):
 
 
 @njit
+def imm_step(xm, Pm, log_mu, dt, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi):
+    """One track's IMM state ``(M, 6), (M, 6, 6), (M,)`` predicted by ``dt`` and updated with a plot.
+
+    :func:`kernels.filters.imm_predict` then :func:`kernels.filters.imm_update`,
+    in place.  Every path of this module goes through here, and this is
+    compiled out of line (not ``inline="always"`` like the workers it
+    calls): the IMM is the largest code of the tracker, and each copy
+    inlined into a caller is optimised again by LLVM in every compiled
+    function above it.  One call per plot costs little beside the IMM
+    itself (benchmarks/README.md, compile time).
+    """
+    imm_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi)
+    imm_update(xm, Pm, log_mu, z, R, rv, sigma_rv, radar_pos)
+
+
+@njit
 def history_start(i, t, xm, Pm, log_mu, hist):
     """Track ``i``'s history restarts: base = its current IMM state at ``t``, no plots."""
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
@@ -72,7 +88,7 @@ def history_start(i, t, xm, Pm, log_mu, hist):
     _copy_imm(xm[i], Pm[i], log_mu[i], b_xm[i], b_Pm[i], b_log_mu[i])
 
 
-@njit
+@njit(inline="always")
 def _copy_imm(xm, Pm, log_mu, xm_out, Pm_out, log_mu_out):
     """One track's per-model IMM state ``(M, 6), (M, 6, 6), (M,)`` into another's."""
     for m in range(xm.shape[0]):
@@ -83,13 +99,12 @@ def _copy_imm(xm, Pm, log_mu, xm_out, Pm_out, log_mu_out):
                 Pm_out[m, a, c] = Pm[m, a, c]
 
 
-@njit
+@njit(inline="always")
 def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
     """Advance track ``i``'s base through its oldest history plot and forget that plot."""
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
-    imm_predict(b_xm[i], b_Pm[i], b_log_mu[i], h_t[i, 0] - b_t[i], omega, q_h, q_v, log_Pi)
-    imm_update(b_xm[i], b_Pm[i], b_log_mu[i], h_z[i, 0], h_R[i, 0], h_rv[i, 0], h_srv[i, 0],
-               h_pos[i, 0])
+    imm_step(b_xm[i], b_Pm[i], b_log_mu[i], h_t[i, 0] - b_t[i], h_z[i, 0], h_R[i, 0], h_rv[i, 0],
+             h_srv[i, 0], h_pos[i, 0], omega, q_h, q_v, log_Pi)
     b_t[i] = h_t[i, 0]
     n = h_n[i]
     for k in range(n - 1):
@@ -97,7 +112,7 @@ def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
     h_n[i] = n - 1
 
 
-@njit
+@njit(inline="always")
 def _copy_entry(hist, i, src, dst):
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
     h_t[i, dst] = h_t[i, src]
@@ -110,7 +125,7 @@ def _copy_entry(hist, i, src, dst):
             h_R[i, dst, a, c] = h_R[i, src, a, c]
 
 
-@njit
+@njit(inline="always")
 def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
     """Insert a plot into track ``i``'s history in time order (after equal times).
 
@@ -139,16 +154,15 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
     return True
 
 
-@njit
+@njit(inline="always")
 def _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi):
     """Track ``i``'s IMM state from its base through every plot of its history."""
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
     _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
     t = b_t[i]
     for k in range(h_n[i]):
-        imm_predict(xm[i], Pm[i], log_mu[i], h_t[i, k] - t, omega, q_h, q_v, log_Pi)
-        imm_update(xm[i], Pm[i], log_mu[i], h_z[i, k], h_R[i, k], h_rv[i, k], h_srv[i, k],
-                   h_pos[i, k])
+        imm_step(xm[i], Pm[i], log_mu[i], h_t[i, k] - t, h_z[i, k], h_R[i, k], h_rv[i, k],
+                 h_srv[i, k], h_pos[i, k], omega, q_h, q_v, log_Pi)
         t = h_t[i, k]
 
 
@@ -165,14 +179,13 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
     docstring.
     """
     if t >= t_state_i:
-        imm_predict(xm[i], Pm[i], log_mu[i], t - t_state_i, omega, q_h, q_v, log_Pi)
-        imm_update(xm[i], Pm[i], log_mu[i], z, R, rv, sigma_rv, radar_pos)
+        imm_step(xm[i], Pm[i], log_mu[i], t - t_state_i, z, R, rv, sigma_rv, radar_pos, omega, q_h,
+                 q_v, log_Pi)
         _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
         return IN_ORDER
     if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
         _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)
         return RETRODICTED
-    imm_predict(xm[i], Pm[i], log_mu[i], 0.0, omega, q_h, q_v, log_Pi)
-    imm_update(xm[i], Pm[i], log_mu[i], z, R, rv, sigma_rv, radar_pos)
+    imm_step(xm[i], Pm[i], log_mu[i], 0.0, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi)
     history_start(i, t_state_i, xm, Pm, log_mu, hist)
     return OUTSIDE_HISTORY

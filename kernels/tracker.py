@@ -206,7 +206,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     # O(pairs + plots), not O(capacity)
     local_slot = np.empty(k, np.int64)
     pair_local = np.empty(k, np.int64)
-    n_local = 0
+    n_local = np.int64(0)      # (not a literal 0: see run_plan)
     for p in range(k):
         i = pair_track[p]
         if local_of_slot[i] < 0:
@@ -466,9 +466,12 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     n_steps = step_kind.shape[0]
     capacity = status.shape[0]
     rows = _grow_rows((np.empty(0), np.empty(0, np.int64), np.empty(0, np.int8),
-                       np.empty((0, 6)), np.empty(0), np.empty((0, 6, 6)), np.empty((0, 4))), 64)
+                       np.empty((0, 6)), np.empty(0), np.empty((0, 6, 6)), np.empty((0, 4))),
+                      np.int64(64))
     include_tentative = params[P_OUTPUT_TENTATIVE] > 0.5
-    n_out = 0
+    # counts start as np.int64, not literal 0: a callee typed while the count
+    # is still Literal[int](0) would be compiled a second time for it
+    n_out = np.int64(0)
 
     live = np.empty(capacity, np.int64)
     n_live = _collect_live(status, live)

@@ -1132,7 +1132,7 @@ def _polygon_contacts(xy):
     best_j = m
     best_code = 0
     unsure = np.empty((16, 2), np.int64)
-    n_unsure = 0
+    n_unsure = np.int64(0)     # (not a literal 0: _push_pair would compile for Literal[int](0) too)
     for k in range(m):
         verdict = _doubles_back(xy, k)
         i, j = (k - 1, k) if k > 0 else (0, m - 1)

@@ -59,9 +59,10 @@ def site_to_enu(origin):
     rot = np.ascontiguousarray(enu_rotation(origin.lat_deg, origin.lon_deg))
 
     def to_enu(lat, lon, alt):
-        lat = np.atleast_1d(np.asarray(lat, float))
+        # contiguous, as every other caller passes them: one compiled signature
+        lat = np.ascontiguousarray(np.atleast_1d(np.asarray(lat, float)))
         out = np.empty((lat.size, 3))
-        geodetic_to_enu(lat, np.atleast_1d(np.asarray(lon, float)),
+        geodetic_to_enu(lat, np.ascontiguousarray(np.atleast_1d(np.asarray(lon, float))),
                         np.broadcast_to(np.asarray(alt, float), lat.shape).copy(),
                         origin_ecef, rot, out)
         return out
