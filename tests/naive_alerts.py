@@ -14,11 +14,12 @@ class NaiveAlertManager(AlertManager):
     alert every epoch); the threat evaluation, :meth:`_step` and the event fields are the
     manager's own."""
 
-    def __init__(self, zones, config, q_h=0.0, q_v=0.0):
+    def __init__(self, zones, config, q_h=0.0, q_v=0.0, epoch_s=None):
         self.zones = zones
         self.config = config
         self.q_h = float(q_h)
         self.q_v = float(q_v)
+        self.epoch_s = None if epoch_s is None else float(epoch_s)
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         self.next_alert_id = 1

@@ -116,6 +116,26 @@ def test_escalation_needs_more_than_one_update():
     assert run(mgr, path) == []
 
 
+def test_live_updates_hold_escalate_updates_epochs_not_updates():
+    """Live mode decides on every track update (ten a second here): the
+    escalate_updates hold still lasts that many output epochs of time."""
+    config = AlertConfig(drone_hold_s=0.0, unknown_hold_s=0.0, escalate_updates=3)
+    site = make_site(config)
+    inside = [(1, (0.0, -500.0, 150.0), (0.0, 0.0, 0.0))]
+
+    def first_raise(mgr):
+        for t in np.arange(20.0, 30.0, 0.1):
+            rows, P = rows_at(float(t), inside)
+            events = mgr.update(float(t), rows, P, DRONE[None, :])
+            if any(e["event"] == "raise" for e in events):
+                return float(t)
+        return None
+    per_update = first_raise(AlertManager(build_zone_table(site), config))
+    per_epoch = first_raise(AlertManager(build_zone_table(site), config, epoch_s=1.0))
+    assert abs(per_update - 20.2) < 1e-6          # the third update
+    assert abs(per_epoch - 22.0) < 1e-6           # two epochs of time after the first
+
+
 def test_boundary_skimmer_does_not_flap():
     # flies along the alert circle, crossing it by +-40 m every 15 s
     def path(t):

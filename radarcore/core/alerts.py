@@ -83,7 +83,8 @@ class _Alert:
     track_id: int
     level: int                       # published level
     pending_level: int = NONE        # a higher level waiting to hold
-    pending_count: int = 0
+    pending_count: int = 0           # epochs it has held (see AlertManager.epoch_s)
+    pending_since: float = None      # time of its first evaluation
     immediate: bool = False          # raise without the escalate_updates hold
     lower_since: float = None        # time the threat first fell below ``level``
     orphan_since: float = None       # time the track was dropped
@@ -105,13 +106,21 @@ class AlertManager:
         current estimate only: over a two-minute horizon the tracking
         filter's manoeuvre noise would make every prediction a coin toss,
         and manoeuvres are caught anyway by evaluating every epoch.
+    epoch_s : float or None
+        None: every :meth:`update` is one epoch (the output epochs of a
+        replay).  Else updates come more often than the epochs of this
+        period (live mode decides on every track update), and a pending
+        level has held ``n`` epochs once ``(n - 1) * epoch_s`` seconds have
+        passed since its first evaluation (the ``escalate_updates`` hold
+        lasts as long in both modes).
     """
 
-    def __init__(self, zones, config, q_h=0.0, q_v=0.0):
+    def __init__(self, zones, config, q_h=0.0, q_v=0.0, epoch_s=None):
         self.zones = zones
         self.config = config
         self.q_h = float(q_h)
         self.q_v = float(q_v)
+        self.epoch_s = None if epoch_s is None else float(epoch_s)
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         # beside ``orphans``, in its order: asset, time dropped, last (east, north, v_east, v_north)
@@ -536,7 +545,12 @@ class AlertManager:
             # the current one over the last escalate_updates epochs
             alert.lower_since = None
             alert.pending_level = threat if alert.pending_count == 0 else min(alert.pending_level, threat)
-            alert.pending_count += 1
+            if alert.pending_count == 0:
+                alert.pending_since = t
+            if self.epoch_s is None:
+                alert.pending_count += 1
+            else:
+                alert.pending_count = 1 + int(math.floor((t - alert.pending_since) / self.epoch_s + 1e-9))
             if alert.pending_count >= cfg.escalate_updates or (alert.level == NONE and alert.immediate):
                 old = alert.level
                 alert.level = alert.pending_level

@@ -301,7 +301,9 @@ class Engine:
 
         self.tracks = TrackTable(n_models=self.omega.shape[0], capacity=initial_capacity)
         self.zones = build_zone_table(site)
-        self.alerts = AlertManager(self.zones, site.alerts) if self.zones.n_zones else None
+        # (live mode decides on track updates, many per output epoch)
+        self.alerts = (AlertManager(self.zones, site.alerts, epoch_s=cfg.output_period_s if self.live else None)
+                       if self.zones.n_zones else None)
         self._alert_events = []
         self.stats = EngineStats()
         self._pending = []                 # chunks of accepted plots (_PENDING_DTYPE)
