@@ -30,6 +30,7 @@ import numpy as np
 from kernels._grid import sort_into_cells
 from kernels._jit import njit
 from kernels.filters import cv_predict, cv_predicted_covariance, innovation
+from kernels.oosm import OWN_STATE, gating_source, retrodicted_radius, source_state
 
 
 @njit
@@ -89,7 +90,7 @@ def horizontal_radius(x, P, t_track, t_from, t_to, q_h, gamma, max_trace_R_h):
 
 @njit
 def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
-         q_h, q_v, gamma_3, gamma_4, cell_m, r_quick):
+         q_h, q_v, gamma_3, gamma_4, cell_m, r_quick, hist=None):
     """Find every (track, plot) pair inside the chi-square gate.
 
     Parameters
@@ -119,7 +120,12 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
         An upper bound of each track's :func:`horizontal_radius` over a span
         holding the plots' times (``inf`` to skip the quick test): tracks
         farther than this from the plots' bounding box are passed over after
-        reading only their state vector.
+        reading only their state vector.  With ``hist``, it must also hold
+        ``kernels.oosm.retrodicted_radius``.
+    hist : tuple of ndarray or None
+        The tracks' histories (``kernels.oosm.HIST_FIELDS``): a plot older
+        than its track but not than the track's history is gated against
+        the retrodicted prediction (``kernels.oosm.gating_source``).
 
     Returns
     -------
@@ -132,8 +138,10 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
 
     Notes
     -----
-    Prediction uses ``dt = max(t_plot - t_track, 0)``: a plot a little older
-    than the track (several radars inside one frame) is treated as current.
+    Prediction uses ``dt = max(t_plot - t_track, 0)`` without ``hist`` (a
+    plot a little older than the track is treated as current); with it, a
+    plot older than the track is predicted to from the track's state at the
+    last remembered plot not newer than it.
     """
     m = z.shape[0]
     n_live = track_slots.shape[0]
@@ -198,6 +206,9 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
             continue
         if not radius < np.inf:
             radius = horizontal_radius(x[i], P[i], t_track[i], t_first, t_last, q_h, gamma, max_tr_R)
+            if hist is not None:
+                radius = max(radius, retrodicted_radius(i, x, t_track, t_first, t_last, q_h, gamma,
+                                                        max_tr_R, hist))
             if de * de + dn * dn > radius * radius:
                 continue
         r2 = radius * radius
@@ -217,7 +228,14 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
                 # (cheap, and final for a 3-D plot); it bounds the 4-D distance
                 # from below, so only plots passing it need the full test
                 dt = max(t_plot[j] - t_track[i], 0.0)
-                d2, logdet = position_innovation(x[i], P[i], dt, q_h, q_v, z[j], R[j])
+                x_g = x[i]
+                P_g = P[i]
+                if hist is not None:
+                    source = gating_source(i, t_plot[j], t_track[i], hist)
+                    if source != OWN_STATE:
+                        x_g, P_g, t_g = source_state(i, source, hist)
+                        dt = t_plot[j] - t_g
+                d2, logdet = position_innovation(x_g, P_g, dt, q_h, q_v, z[j], R[j])
                 dim = 3
                 if np.isnan(rv[j]):
                     if d2 > gamma_3:
@@ -226,9 +244,9 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
                     if d2 > gamma_4:
                         continue
                     for a in range(6):
-                        xp[a] = x[i, a]
+                        xp[a] = x_g[a]
                         for c in range(6):
-                            Pp[a, c] = P[i, a, c]
+                            Pp[a, c] = P_g[a, c]
                     cv_predict(xp, Pp, dt, q_h, q_v)
                     d2, logdet, dim = innovation(xp, Pp, z[j], R[j], rv[j], sigma_rv[j], radar_pos[j])
                     if d2 > (gamma_4 if dim == 4 else gamma_3):

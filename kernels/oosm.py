@@ -9,9 +9,8 @@ before its oldest remembered plot (the *base*, at ``t_base``) and its last
 radar's ``sigma_rv`` and position), in time order.
 
 In-order plot (``t >= t_state``)
-    IMM predict to ``t`` and update (:func:`kernels.filters.imm_predict`,
-    :func:`kernels.filters.imm_update`), then the plot is appended to the
-    history.  When the history is full, its oldest plot is first folded into
+    IMM predict to ``t`` and update (:func:`imm_step`), then the plot is
+    appended to the history.  When the history is full, its oldest plot is first folded into
     the base (the base is predicted to that plot's time and updated with it).
 
 Out-of-sequence plot (``t_base <= t < t_state``)
@@ -28,22 +27,42 @@ Plot older than the history (``t < t_base``)
     (an empty history whose base is the current state), so later
     re-filtering never forgets that plot.
 
+Gating (:func:`gating_source`, :func:`retrodicted_radius`)
+    Beside each plot of the history the track keeps its combined
+    (moment-matched) state after that plot, and the combined base state.  A
+    plot with ``t_base <= t < t_state`` is gated against the *retrodicted
+    prediction*: the state after the last remembered plot not newer than
+    ``t`` (or the base) predicted to ``t``, the prediction an in-order
+    filter would have gated it with.  (Gating against the newer state with
+    ``dt`` clamped to 0 misplaces the plot by its track's speed times its
+    delay: 15 m for a 30 m/s drone seen 0.5 s late.)
+
 The history arrays are the tuple ``hist`` (see :func:`history_arrays`); a
 track's history starts at its initiation (:func:`history_start`).  The
 track table owns the arrays (``radarcore.core.tracks.TrackTable``).
+
+Every path goes through one out-of-line :func:`imm_step`: the IMM is the
+largest code of the tracker, and Numba gives every compiled caller its own
+copy to optimise (see ``benchmarks/compile_time.py``).
 """
+import math
+
 import numpy as np
 
 from kernels._jit import njit
-from kernels.filters import imm_predict, imm_update
+from kernels.filters import cv_predicted_covariance, imm_combine, imm_predict, imm_update
 
 # what update_track did
 IN_ORDER = 0
 RETRODICTED = 1
 OUTSIDE_HISTORY = 2
 
-HIST_FIELDS = ("h_n", "h_t", "h_z", "h_R", "h_rv", "h_srv", "h_pos", "b_xm", "b_Pm", "b_log_mu",
-               "b_t")
+# gating_source: the track's own state
+OWN_STATE = -2
+BASE_STATE = -1
+
+HIST_FIELDS = ("h_n", "h_t", "h_z", "h_R", "h_rv", "h_srv", "h_pos", "h_x", "h_P", "b_xm", "b_Pm",
+               "b_log_mu", "b_t", "b_x", "b_P")
 
 
 def history_arrays(capacity, n_models, history_plots):
@@ -51,41 +70,47 @@ def history_arrays(capacity, n_models, history_plots):
 
     ``h_n (c,)`` plots held; ``h_t (c, H)``, ``h_z (c, H, 3)``, ``h_R (c, H,
     3, 3)``, ``h_rv (c, H)``, ``h_srv (c, H)``, ``h_pos (c, H, 3)`` the plots;
+    ``h_x (c, H, 6)``, ``h_P (c, H, 6, 6)`` the combined state after each;
     ``b_xm (c, M, 6)``, ``b_Pm (c, M, 6, 6)``, ``b_log_mu (c, M)``, ``b_t
-    (c,)`` the base state.
+    (c,)`` the base state, ``b_x (c, 6)``, ``b_P (c, 6, 6)`` combined.
     """
     c, M, H = int(capacity), int(n_models), int(history_plots)
     if H < 1:
         raise ValueError(f"history_plots must be at least 1, got {history_plots!r}")
     return {"h_n": np.zeros(c, np.int64), "h_t": np.zeros((c, H)), "h_z": np.zeros((c, H, 3)),
             "h_R": np.zeros((c, H, 3, 3)), "h_rv": np.zeros((c, H)), "h_srv": np.zeros((c, H)),
-            "h_pos": np.zeros((c, H, 3)), "b_xm": np.zeros((c, M, 6)),
-            "b_Pm": np.zeros((c, M, 6, 6)), "b_log_mu": np.zeros((c, M)), "b_t": np.zeros(c)}
+            "h_pos": np.zeros((c, H, 3)), "h_x": np.zeros((c, H, 6)), "h_P": np.zeros((c, H, 6, 6)),
+            "b_xm": np.zeros((c, M, 6)), "b_Pm": np.zeros((c, M, 6, 6)),
+            "b_log_mu": np.zeros((c, M)), "b_t": np.zeros(c), "b_x": np.zeros((c, 6)),
+            "b_P": np.zeros((c, 6, 6))}
 
 
 @njit
-def imm_step(xm, Pm, log_mu, dt, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi):
+def imm_step(xm, Pm, log_mu, dt, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi, x, P):
     """One track's IMM state ``(M, 6), (M, 6, 6), (M,)`` predicted by ``dt`` and updated with a plot.
 
     :func:`kernels.filters.imm_predict` then :func:`kernels.filters.imm_update`,
-    in place.  Every path of this module goes through here, and this is
-    compiled out of line (not ``inline="always"`` like the workers it
-    calls): the IMM is the largest code of the tracker, and each copy
-    inlined into a caller is optimised again by LLVM in every compiled
-    function above it.  One call per plot costs little beside the IMM
-    itself (benchmarks/README.md, compile time).
+    in place, and the combined state into ``x (6,)``, ``P (6, 6)``
+    (:func:`kernels.filters.imm_combine`).  Every path of this module goes
+    through here, and this is compiled out of line (not ``inline="always"``
+    like the workers it calls): the IMM is the largest code of the
+    tracker, and each copy inlined into a caller is optimised again by LLVM
+    in every compiled function above it.
     """
     imm_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi)
     imm_update(xm, Pm, log_mu, z, R, rv, sigma_rv, radar_pos)
+    imm_combine(xm, Pm, log_mu, x, P)
 
 
 @njit
-def history_start(i, t, xm, Pm, log_mu, hist):
-    """Track ``i``'s history restarts: base = its current IMM state at ``t``, no plots."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
+def history_start(i, t, xm, Pm, log_mu, x, P, hist):
+    """Track ``i``'s history restarts: base = its current IMM state (combined: ``x[i]``, ``P[i]``)
+    at ``t``, no plots."""
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     h_n[i] = 0
     b_t[i] = t
     _copy_imm(xm[i], Pm[i], log_mu[i], b_xm[i], b_Pm[i], b_log_mu[i])
+    _copy_state(x[i], P[i], b_x[i], b_P[i])
 
 
 @njit(inline="always")
@@ -93,18 +118,24 @@ def _copy_imm(xm, Pm, log_mu, xm_out, Pm_out, log_mu_out):
     """One track's per-model IMM state ``(M, 6), (M, 6, 6), (M,)`` into another's."""
     for m in range(xm.shape[0]):
         log_mu_out[m] = log_mu[m]
-        for a in range(6):
-            xm_out[m, a] = xm[m, a]
-            for c in range(6):
-                Pm_out[m, a, c] = Pm[m, a, c]
+        _copy_state(xm[m], Pm[m], xm_out[m], Pm_out[m])
+
+
+@njit(inline="always")
+def _copy_state(x, P, x_out, P_out):
+    """A state ``(6,), (6, 6)`` into another."""
+    for a in range(6):
+        x_out[a] = x[a]
+        for c in range(6):
+            P_out[a, c] = P[a, c]
 
 
 @njit(inline="always")
 def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
     """Advance track ``i``'s base through its oldest history plot and forget that plot."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     imm_step(b_xm[i], b_Pm[i], b_log_mu[i], h_t[i, 0] - b_t[i], h_z[i, 0], h_R[i, 0], h_rv[i, 0],
-             h_srv[i, 0], h_pos[i, 0], omega, q_h, q_v, log_Pi)
+             h_srv[i, 0], h_pos[i, 0], omega, q_h, q_v, log_Pi, b_x[i], b_P[i])
     b_t[i] = h_t[i, 0]
     n = h_n[i]
     for k in range(n - 1):
@@ -114,7 +145,7 @@ def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
 
 @njit(inline="always")
 def _copy_entry(hist, i, src, dst):
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     h_t[i, dst] = h_t[i, src]
     h_rv[i, dst] = h_rv[i, src]
     h_srv[i, dst] = h_srv[i, src]
@@ -123,20 +154,21 @@ def _copy_entry(hist, i, src, dst):
         h_pos[i, dst, a] = h_pos[i, src, a]
         for c in range(3):
             h_R[i, dst, a, c] = h_R[i, src, a, c]
+    _copy_state(h_x[i, src], h_P[i, src], h_x[i, dst], h_P[i, dst])
 
 
 @njit(inline="always")
 def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
     """Insert a plot into track ``i``'s history in time order (after equal times).
 
-    Folds the oldest plot first when the history is full.  Returns False
-    (nothing inserted) when ``t`` is older than the base.
+    Folds the oldest plot first when the history is full.  Returns where
+    it went, or -1 (nothing inserted) when ``t`` is older than the base.
     """
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if h_n[i] == h_t.shape[1]:
         _fold_oldest(i, hist, omega, q_h, q_v, log_Pi)
     if t < b_t[i]:
-        return False
+        return -1
     n = h_n[i]
     k = n
     while k > 0 and h_t[i, k - 1] > t:
@@ -151,41 +183,132 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
         for c in range(3):
             h_R[i, k, a, c] = R[a, c]
     h_n[i] = n + 1
-    return True
+    return k
 
 
 @njit(inline="always")
 def _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi):
-    """Track ``i``'s IMM state from its base through every plot of its history."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t = hist
+    """Track ``i``'s IMM state from its base through every plot of its history (the combined
+    state after each plot into the history)."""
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
     t = b_t[i]
     for k in range(h_n[i]):
         imm_step(xm[i], Pm[i], log_mu[i], h_t[i, k] - t, h_z[i, k], h_R[i, k], h_rv[i, k],
-                 h_srv[i, k], h_pos[i, k], omega, q_h, q_v, log_Pi)
+                 h_srv[i, k], h_pos[i, k], omega, q_h, q_v, log_Pi, h_x[i, k], h_P[i, k])
         t = h_t[i, k]
 
 
 @njit
-def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu, hist,
+def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu, x, P, hist,
                  omega, q_h, q_v, log_Pi):
-    """Update track ``i``'s per-model IMM state with one plot at time ``t``.
+    """Update track ``i``'s IMM state with one plot at time ``t``.
 
-    ``t_state_i`` is the time of the track's state.  The caller combines the
-    models (:func:`kernels.filters.imm_combine`) afterwards; the state time
-    stays ``max(t_state_i, t)``.  Returns :data:`IN_ORDER`,
-    :data:`RETRODICTED` (re-filtered exactly) or :data:`OUTSIDE_HISTORY`
-    (fused with ``dt = 0``; the history restarts).  See the module
-    docstring.
+    ``t_state_i`` is the time of the track's state.  The per-model state
+    ``xm, Pm, log_mu`` and the combined one ``x, P`` are updated in place;
+    the state time stays ``max(t_state_i, t)`` (the caller's).  Returns
+    :data:`IN_ORDER`, :data:`RETRODICTED` (re-filtered exactly) or
+    :data:`OUTSIDE_HISTORY` (fused with ``dt = 0``; the history restarts).
+    See the module docstring.
     """
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if t >= t_state_i:
         imm_step(xm[i], Pm[i], log_mu[i], t - t_state_i, z, R, rv, sigma_rv, radar_pos, omega, q_h,
-                 q_v, log_Pi)
-        _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
+                 q_v, log_Pi, x[i], P[i])
+        k = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
+        _copy_state(x[i], P[i], h_x[i, k], h_P[i, k])
         return IN_ORDER
-    if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
+    if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi) >= 0:
         _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)
+        last = h_n[i] - 1
+        _copy_state(h_x[i, last], h_P[i, last], x[i], P[i])
         return RETRODICTED
-    imm_step(xm[i], Pm[i], log_mu[i], 0.0, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi)
-    history_start(i, t_state_i, xm, Pm, log_mu, hist)
+    imm_step(xm[i], Pm[i], log_mu[i], 0.0, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi,
+             x[i], P[i])
+    history_start(i, t_state_i, xm, Pm, log_mu, x, P, hist)
     return OUTSIDE_HISTORY
+
+
+@njit(inline="always")
+def gating_source(i, t, t_track_i, hist):
+    """Which state of track ``i`` gates a plot at time ``t``: :data:`OWN_STATE` (the
+    plot is not older than the track, or older than its history), :data:`BASE_STATE`,
+    or ``k``: the state after the track's ``k``-th remembered plot, the last not newer
+    than ``t``.  See :func:`source_state`."""
+    h_n = hist[0]
+    h_t = hist[1]
+    b_t = hist[12]
+    if t >= t_track_i or t < b_t[i]:
+        return OWN_STATE
+    k = h_n[i] - 1
+    while k >= 0 and h_t[i, k] > t:
+        k -= 1
+    return k
+
+
+@njit(inline="always")
+def source_state(i, k, hist):
+    """``(x (6,), P (6, 6), t)`` of track ``i``'s source ``k >= BASE_STATE``
+    (:func:`gating_source`)."""
+    h_t = hist[1]
+    h_x = hist[7]
+    h_P = hist[8]
+    b_t = hist[12]
+    b_x = hist[13]
+    b_P = hist[14]
+    if k == BASE_STATE:
+        return b_x[i], b_P[i], b_t[i]
+    return h_x[i, k], h_P[i, k], h_t[i, k]
+
+
+@njit
+def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, hist):
+    """A horizontal radius about the gate's reference point that holds every plot in
+    the gate of a retrodicted prediction of track ``i`` (0 when none can be used).
+
+    The gate (``kernels.gating.gate``) refers a track to its own position
+    predicted to a time ``t_m`` in ``[t_from, t_to]`` (``dt`` clamped at 0):
+    ``c(t_m) = p + v max(t_m - t_track, 0)``.  A plot at ``t`` in
+    ``[t_from, t_to]`` older than the track is gated against a source state
+    ``s`` (``x_s, P_s`` at ``t_s``, valid for plot times ``[a_s, b_s]``)
+    predicted to ``t``: ``c_s(t) = p_s + v_s (t - t_s)``.  In its gate,
+    ``|z_h - c_s(t)| <= sqrt(gamma (trace P_s,h(t - t_s) + max trace R_h))``
+    (the bound of ``kernels.gating``; the trace is convex in ``t``, so
+    largest at an end of ``[a_s, b_s]``), and ``|c_s(t) - c(t_m)|`` is
+    convex on each linear piece of ``(t, t_m)``, so largest at a corner:
+    ``t`` in ``{a_s, b_s}``, ``t_m`` in ``{t_from, t_to, t_track}``.  The
+    radius is the largest sum over the sources used in the span.
+    """
+    h_n = hist[0]
+    h_t = hist[1]
+    b_t = hist[12]
+    t_hi = min(t_to, t_track[i])
+    t_lo = max(t_from, b_t[i])
+    radius = 0.0
+    if t_lo >= t_hi:
+        return radius
+    t_m0 = t_from
+    t_m1 = t_to
+    t_m2 = min(max(t_track[i], t_from), t_to)
+    n = h_n[i]
+    for k in range(BASE_STATE, n):
+        a = b_t[i] if k == BASE_STATE else h_t[i, k]
+        b = h_t[i, k + 1] if k + 1 < n else t_track[i]
+        a = max(a, t_lo)
+        b = min(b, t_hi)
+        if a > b:
+            continue
+        x_s, P_s, t_s = source_state(i, k, hist)
+        trace = 0.0
+        offset = 0.0
+        for t in (a, b):
+            dt = t - t_s
+            trace = max(trace, cv_predicted_covariance(P_s, dt, q_h, 0.0, 0, 0)
+                        + cv_predicted_covariance(P_s, dt, q_h, 0.0, 1, 1))
+            for t_m in (t_m0, t_m1, t_m2):
+                dtm = max(t_m - t_track[i], 0.0)
+                de = x_s[0] + x_s[3] * dt - (x[i, 0] + x[i, 3] * dtm)
+                dn = x_s[1] + x_s[4] * dt - (x[i, 1] + x[i, 4] * dtm)
+                offset = max(offset, math.sqrt(de * de + dn * dn))
+        radius = max(radius, math.sqrt(gamma * (trace + max_trace_R_h)) + offset)
+    return radius

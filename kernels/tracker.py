@@ -41,9 +41,9 @@ import numpy as np
 from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
-from kernels.filters import LOG_2PI, cv_predict, imm_combine
+from kernels.filters import LOG_2PI, cv_predict
 from kernels.gating import trace_horizontal_predicted, gate, horizontal_radius
-from kernels.oosm import OUTSIDE_HISTORY, RETRODICTED, history_start, update_track
+from kernels.oosm import OUTSIDE_HISTORY, RETRODICTED, history_start, retrodicted_radius, update_track
 
 # Plan step kinds.
 GROUP = 0
@@ -162,6 +162,15 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
                 Pm[i, m, a, c] = P[i, a, c]
 
 
+@njit(inline="always")
+def quick_radius(i, x, P, t_state, t_from, t_to, q_h, gamma, max_trace_R_h, hist):
+    """Track ``i``'s quick gating radius over ``[t_from, t_to]`` (``r_quick`` of
+    :func:`kernels.gating.gate`): its own prediction's, or a larger one where a plot
+    older than the track is gated against a retrodicted prediction (``kernels.oosm``)."""
+    return max(horizontal_radius(x[i], P[i], t_state[i], t_from, t_to, q_h, gamma, max_trace_R_h),
+               retrodicted_radius(i, x, t_state, t_from, t_to, q_h, gamma, max_trace_R_h, hist))
+
+
 @njit
 def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_rv, log_lambda,
                   p_detection, x, P, xm, Pm, log_mu, t_state, t_update, t_create, status,
@@ -198,7 +207,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
 
     pair_track, pair_plot, pair_d2, pair_logdet, pair_dim = gate(
         live[:n_live], x, P, t_state, z_g, R_g, rv_g, sigma_rv_g, radar_pos_g, t_g,
-        gate_q_h, q_v, params[P_GAMMA_3], params[P_GAMMA_4], params[P_CELL_M], r_quick)
+        gate_q_h, q_v, params[P_GAMMA_3], params[P_GAMMA_4], params[P_CELL_M], r_quick, hist)
     k = pair_track.shape[0]
     counters[C_GATED_PAIRS] += k
 
@@ -246,17 +255,16 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         t_j = t_g[j]
         # in order, or re-filtered exactly from the track's history (kernels.oosm)
         how = update_track(i, t_j, t_state[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
-                           xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)
+                           xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi)
         if how == RETRODICTED:
             counters[C_RETRODICTED] += 1
         elif how == OUTSIDE_HISTORY:
             counters[C_OUTSIDE_HISTORY] += 1
-        imm_combine(xm[i], Pm[i], log_mu[i], x[i], P[i])
         update_features(features[i], x[i], t_j, snr_p[lo + j], range_p[lo + j])
         t_state[i] = max(t_state[i], t_j)
         t_update[i] = max(t_update[i], t_j)
-        r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
-                                       gamma, max_trace_R_h)
+        r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
+                                  max_trace_R_h, hist)
         hits[i] += 1
         score[i] -= assigned_cost[j]
         counters[C_ASSOCIATED] += 1
@@ -290,7 +298,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         i = free_stack[counters[C_N_FREE]]
         initiate(i, t_g[j], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
                  params[P_INIT_SIGMA_SPEED], params[P_INIT_SIGMA_VERTICAL], xm, Pm, log_mu, x, P)
-        history_start(i, t_g[j], xm, Pm, log_mu, hist)
+        history_start(i, t_g[j], xm, Pm, log_mu, x, P, hist)
         t_state[i] = t_g[j]
         t_update[i] = t_g[j]
         t_create[i] = t_g[j]
@@ -305,8 +313,8 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         if confirm_hits <= 1 and confirm_score <= 0.0:
             status[i] = CONFIRMED
             counters[C_CONFIRMED] += 1
-        r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], frame_t0, frame_t1, gate_q_h,
-                                       gamma, max_trace_R_h)
+        r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
+                                  max_trace_R_h, hist)
         live[n_live] = i
         n_live += 1
     return n_live
@@ -502,8 +510,8 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
                 span_t1 = (cur_span + 1) * period + 1e-3
                 for ii in range(n_live):
                     i = live[ii]
-                    r_quick[i] = horizontal_radius(x[i], P[i], t_state[i], span_t0, span_t1,
-                                                   params[P_GATE_Q_H], gamma, max_trace_R_h)
+                    r_quick[i] = quick_radius(i, x, P, t_state, span_t0, span_t1,
+                                              params[P_GATE_Q_H], gamma, max_trace_R_h, hist)
             r = radar_p[lo]
             n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos[r], sigma_rv[r],
                                    log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,

@@ -8,7 +8,10 @@ GROUP (the plots of one radar inside one processing frame)
     1. **gate** every live track against every plot of the group
        (``naive.gate``: CV prediction of the track to the plot's time with
        the gating process noise, ``d2 = y' S^-1 y <= gamma_3`` or
-       ``gamma_4`` with a radial velocity);
+       ``gamma_4`` with a radial velocity); a plot older than the track but
+       not older than its history (below) is gated against the state after
+       the last remembered plot not newer than it (or the base state)
+       predicted to the plot's time;
     2. **assign** by global nearest neighbour: the costs
        ``c_ij = 0.5 (d2 + log det S + d log 2 pi) + log lambda_d - log P_D``
        (``lambda_4 = lambda / RV_SPAN``) and a missed-detection column
@@ -345,20 +348,56 @@ class NaiveTracker:
                 self.initiate(plot, radar)
 
     def gate(self, tracks, plots, radar):
-        """``{(track index, plot index): (d2, log det S, dim)}`` over all pairs."""
+        """``{(track index, plot index): (d2, log det S, dim)}`` over all pairs.
+
+        A plot older than its track but not older than the track's history
+        is gated against the retrodicted prediction: the state after the
+        track's last remembered plot not newer than it (or the base state),
+        predicted to the plot's time (:meth:`gating_states`).
+        """
         s = self.settings
-        n = len(tracks)
         m = len(plots)
-        if n == 0 or m == 0:
+        if not tracks or m == 0:
             return {}
-        x = np.array([track.x for track in tracks])
-        P = np.array([track.P for track in tracks])
-        t_track = np.array([track.t_state for track in tracks])
-        return naive.gate(
-            range(n), x, P, t_track, np.array([p.z for p in plots]), np.array([p.R for p in plots]),
-            np.array([p.rv for p in plots]), np.full(m, radar.sigma_rv),
-            np.tile(radar.position, (m, 1)), np.array([p.t for p in plots]),
-            s.gate_q_h, s.q_v, s.gamma_3, s.gamma_4)
+        z = np.array([p.z for p in plots])
+        R = np.array([p.R for p in plots])
+        rv = np.array([p.rv for p in plots])
+        t_plot = np.array([p.t for p in plots])
+        sigma_rv = np.full(m, radar.sigma_rv)
+        radar_pos = np.tile(radar.position, (m, 1))
+        pairs = {}
+        for i, track in enumerate(tracks):
+            states = self.gating_states(track)
+            by_state = {}
+            for j, t in enumerate(t_plot.tolist()):
+                if t >= track.t_state or t < track.base[3]:
+                    k = len(states)              # the track's own state
+                else:
+                    k = sum(1 for _, _, t_k in states[1:] if t_k <= t)
+                by_state.setdefault(k, []).append(j)
+            for k, js in by_state.items():
+                x, P, t_k = (track.x, track.P, track.t_state) if k == len(states) else states[k]
+                js = np.array(js)
+                found = naive.gate([0], x[None], P[None], np.array([t_k]), z[js], R[js], rv[js],
+                                   sigma_rv[js], radar_pos[js], t_plot[js], s.gate_q_h, s.q_v,
+                                   s.gamma_3, s.gamma_4)
+                for (_, jj), value in found.items():
+                    pairs[(i, int(js[jj]))] = value
+        return dict(sorted(pairs.items()))
+
+    def gating_states(self, track):
+        """``[(x, P, t)]``: the combined base state, then the state after each remembered plot."""
+        models = self.models
+        replay = _Filtered(*track.base)
+        imm_combine(replay)
+        states = [(replay.x, replay.P, track.base[3])]
+        for old, old_radar in track.recent:
+            imm_predict(replay, old.t - replay.t_state, models)
+            imm_update(replay, old, old_radar)
+            replay.t_state = old.t
+            imm_combine(replay)
+            states.append((replay.x, replay.P, old.t))
+        return states
 
     @staticmethod
     def assign(cost, n_tracks, miss):

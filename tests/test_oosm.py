@@ -12,8 +12,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import naive
 from kernels import oosm
 from kernels.filters import imm_combine, make_imm_params
+from kernels.gating import gate
 from naive_tracker import Models, Plot, Radar, _Filtered, imm_predict, imm_update
 
 RTOL = 1e-9
@@ -66,28 +68,36 @@ def run_compiled(plots, kind, history_plots):
     Pm = np.array([Pm0])
     log_mu = np.log(np.array([mu0]))
     hist = tuple(oosm.history_arrays(1, M, history_plots)[name] for name in oosm.HIST_FIELDS)
+    x = np.empty((1, 6))
+    P = np.empty((1, 6, 6))
+    imm_combine(xm[0], Pm[0], log_mu[0], x[0], P[0])
     t0 = -0.5
-    oosm.history_start(0, t0, xm, Pm, log_mu, hist)
+    oosm.history_start(0, t0, xm, Pm, log_mu, x, P, hist)
     t_state = t0
     hows = []
     for plot, r in plots:
         radar = RADARS[r]
         hows.append(oosm.update_track(0, plot.t, t_state, plot.z, plot.R, plot.rv, radar.sigma_rv,
-                                      radar.position, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi))
+                                      radar.position, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v,
+                                      log_Pi))
         t_state = max(t_state, plot.t)
-    x = np.empty(6)
-    P = np.empty((6, 6))
-    imm_combine(xm[0], Pm[0], log_mu[0], x, P)
-    return x, P, np.exp(log_mu[0]), hows
+    # the combined state kept beside the models' is theirs
+    x_models = np.empty(6)
+    P_models = np.empty((6, 6))
+    imm_combine(xm[0], Pm[0], log_mu[0], x_models, P_models)
+    np.testing.assert_array_equal(x[0], x_models)
+    np.testing.assert_array_equal(P[0], P_models)
+    return x[0], P[0], np.exp(log_mu[0]), hows, dict(zip(oosm.HIST_FIELDS, hist)), t_state
 
 
-def run_reference(plots, kind):
-    """The plain IMM filter over the same plots in time order (ties in arrival order)."""
+def run_reference(plots, kind, first=None):
+    """The plain IMM filter over the same plots in time order (ties in arrival order),
+    or over the ``first`` of them in that order."""
     omega, q_h, q_v, log_Pi = model_set(kind)
     models = Models(omega, q_h, q_v, np.exp(log_Pi))
     xm, Pm, mu = initial(omega.shape[0])
     track = _Filtered(xm, Pm, mu, -0.5)
-    for plot, r in sorted(plots, key=lambda item: item[0].t):
+    for plot, r in sorted(plots, key=lambda item: item[0].t)[:first]:
         imm_predict(track, plot.t - track.t_state, models)
         imm_update(track, plot, RADARS[r])
         track.t_state = plot.t
@@ -135,6 +145,109 @@ def test_retrodiction_happens_and_differs_from_the_old_clamp(kind):
     short = run_compiled(plots, kind, 1)
     assert oosm.OUTSIDE_HISTORY in short[3]
     assert not np.allclose(short[0], reference[0], rtol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(100, 999), n=st.integers(1, 12), delay_s=st.sampled_from([0.3, 0.5]),
+       kind=st.sampled_from(["imm", "cv"]), history_plots=st.integers(1, 8))
+def test_the_history_keeps_the_in_order_states_for_gating(seed, n, delay_s, kind, history_plots):
+    """The combined state beside each remembered plot (and the base's) is the
+    in-order filter's after that plot: what a late plot is gated against."""
+    plots = make_plots(seed, n, delay_s)
+    *_, hows, hist, _ = run_compiled(plots, kind, history_plots)
+    if oosm.OUTSIDE_HISTORY in hows:
+        return
+    held = int(hist["h_n"][0])
+    for k in range(-1, held):
+        x_ref, P_ref, _ = run_reference(plots, kind, first=n - held + k + 1)
+        if k == -1:
+            x, P = hist["b_x"][0], hist["b_P"][0]
+        else:
+            x, P = hist["h_x"][0, k], hist["h_P"][0, k]
+        assert_same_state((x, P, np.ones(1)), (x_ref, P_ref, np.ones(1)))
+
+
+def late_plot_gate(kind, with_history):
+    """A track fed a 14 m/s target's plots, then one plot 0.9 s older than
+    the track exactly on the target's path: its gate distance and the naive
+    one against the in-order filter's prediction to the plot's time."""
+    plots = make_plots(11, 10, 0.0)
+    x, P, _, _, hist, t_state = run_compiled(plots, kind, 6)
+    t_late = t_state - 0.9
+    true_x0 = np.array([800.0, 1500.0, 200.0, -12.0, 7.0, 0.5])
+    z = true_x0[:3] + t_late * true_x0[3:] + np.array([3.0 * math.sin(t_late), 0.0, 0.0])
+    R = np.eye(3) * 25.0
+    radar = RADARS[1]
+    args = (np.array([0]), x[None], P[None], np.array([t_state]), z[None], R[None],
+            np.array([math.nan]), np.array([radar.sigma_rv]), radar.position[None],
+            np.array([t_late]), 4.0, 1.0, 1e9, 1e9, 100.0, np.array([np.inf]))
+    fields = tuple(hist[name] for name in oosm.HIST_FIELDS)
+    pairs = gate(*args, fields) if with_history else gate(*args)
+    # the reference: the in-order filter over the plots up to t_late, CV-predicted to it
+    before = [p for p in plots if p[0].t <= t_late]
+    x_ref, P_ref, _ = run_reference(before, kind)
+    t_ref = max([p[0].t for p in before], default=-0.5)
+    expected = naive.gate([0], x_ref[None], P_ref[None], [t_ref], z[None], R[None], [math.nan],
+                          [radar.sigma_rv], radar.position[None], [t_late], 4.0, 1.0, 1e9, 1e9)
+    return pairs[2][0], expected[(0, 0)][0]
+
+
+@pytest.mark.parametrize("kind", ["imm", "cv"])
+def test_a_late_plot_is_gated_against_the_retrodicted_prediction(kind):
+    d2, d2_ref = late_plot_gate(kind, with_history=True)
+    assert d2 == pytest.approx(d2_ref, rel=1e-9)
+    # without the history the gate predicts from the newer state (dt clamped to 0):
+    # 0.9 s at 14 m/s puts the plot 12 m off its prediction
+    d2_clamped, _ = late_plot_gate(kind, with_history=False)
+    assert d2_clamped > 4.0 * d2_ref
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(100, 999), n_tracks=st.integers(1, 6), n_late=st.integers(1, 12),
+       kind=st.sampled_from(["imm", "cv"]))
+def test_the_quick_radius_never_drops_a_retrodicted_pair(seed, n_tracks, n_late, kind):
+    """Tracks with histories, a group of plots of one period, some older than
+    the tracks: the gate with the tracker's quick radii (retrodicted part
+    included) finds every pair a gate of every pair finds (``r_quick`` = inf)."""
+    from kernels.tracker import quick_radius
+
+    rng = np.random.default_rng(seed)
+    runs = [run_compiled(make_plots(seed + 7 * k, 10, 0.4), kind, 6) for k in range(n_tracks)]
+    fields = {name: np.concatenate([r[4][name] for r in runs]) for name in oosm.HIST_FIELDS}
+    hist = tuple(fields[name] for name in oosm.HIST_FIELDS)
+    x = np.array([r[0] for r in runs])
+    P = np.array([r[1] for r in runs])
+    t_track = np.array([r[5] for r in runs])
+    period = 1.0
+    span = math.floor(t_track.min() - 0.5)
+    t0, t1 = span * period - 1e-3, (span + 1) * period + 1e-3
+    t_plot = np.sort(rng.uniform(span, span + period, n_late))
+    # plots about where the targets were (all start near one another), spread by 12 m
+    true_x0 = np.array([800.0, 1500.0, 200.0, -12.0, 7.0, 0.5])
+    z = true_x0[:3] + t_plot[:, None] * true_x0[3:] + rng.normal(0.0, 12.0, (n_late, 3))
+    R = np.tile(np.eye(3) * 25.0, (n_late, 1, 1))
+    radar = RADARS[1]
+    gamma_3, gamma_4, q_h = 11.34, 13.28, 4.0
+    max_trace_R = 50.0
+    r_quick = np.array([quick_radius(i, x, P, t_track, t0, t1, q_h, max(gamma_3, gamma_4),
+                                     max_trace_R, hist) for i in range(n_tracks)])
+    args = (np.arange(n_tracks), x, P, t_track, z, R, np.full(n_late, math.nan),
+            np.full(n_late, radar.sigma_rv), np.tile(radar.position, (n_late, 1)), t_plot,
+            q_h, 1.0, gamma_3, gamma_4, 30.0)
+    quick = gate(*args, r_quick, hist)
+    # every pair, against the state the module docstring names
+    every = []
+    for i in range(n_tracks):
+        for j, t in enumerate(t_plot.tolist()):
+            x_s, P_s, t_s = x[i], P[i], t_track[i]
+            if fields["b_t"][i] <= t < t_track[i]:
+                k = int(np.searchsorted(fields["h_t"][i, :fields["h_n"][i]], t, side="right")) - 1
+                x_s, P_s, t_s = ((fields["b_x"][i], fields["b_P"][i], fields["b_t"][i]) if k < 0 else
+                                 (fields["h_x"][i, k], fields["h_P"][i, k], fields["h_t"][i, k]))
+            if naive.gate([0], x_s[None], P_s[None], [t_s], z[j:j + 1], R[j:j + 1], [math.nan],
+                          [radar.sigma_rv], radar.position[None], [t], q_h, 1.0, gamma_3, gamma_4):
+                every.append((i, j))
+    assert sorted(zip(quick[0].tolist(), quick[1].tolist())) == every
 
 
 def test_history_needs_a_plot():

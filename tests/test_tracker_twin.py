@@ -385,3 +385,16 @@ def test_twin_agrees_in_live_mode():
     assert summary["plots_retrodicted"] > 0
     assert summary["tracks_confirmed"] > 0
     assert recorder.calls >= 5                      # one call per unit (here: per batch)
+
+
+def test_twin_notices_the_retrodicted_gate():
+    """Live mode, radar 2 late: a twin that gates late plots against the
+    newer state (``dt`` clamped to 0, as before retrodicted gating)
+    disagrees with the kernel, so the comparison above checks the gate."""
+    scenario = lifecycle_scenario(3)
+    site = scenario["site"]
+    scenario["site"] = dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, history_s=1.0))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(NaiveTracker, "gating_states", lambda self, track: [])
+        with pytest.raises(AssertionError):
+            run_scenario(scenario)
