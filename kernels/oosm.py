@@ -235,9 +235,7 @@ def gating_source(i, t, t_track_i, hist):
     plot is not older than the track, or older than its history), :data:`BASE_STATE`,
     or ``k``: the state after the track's ``k``-th remembered plot, the last not newer
     than ``t``.  See :func:`source_state`."""
-    h_n = hist[0]
-    h_t = hist[1]
-    b_t = hist[12]
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if t >= t_track_i or t < b_t[i]:
         return OWN_STATE
     k = h_n[i] - 1
@@ -250,12 +248,7 @@ def gating_source(i, t, t_track_i, hist):
 def source_state(i, k, hist):
     """``(x (6,), P (6, 6), t)`` of track ``i``'s source ``k >= BASE_STATE``
     (:func:`gating_source`)."""
-    h_t = hist[1]
-    h_x = hist[7]
-    h_P = hist[8]
-    b_t = hist[12]
-    b_x = hist[13]
-    b_P = hist[14]
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if k == BASE_STATE:
         return b_x[i], b_P[i], b_t[i]
     return h_x[i, k], h_P[i, k], h_t[i, k]
@@ -279,9 +272,7 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
     ``t`` in ``{a_s, b_s}``, ``t_m`` in ``{t_from, t_to, t_track}``.  The
     radius is the largest sum over the sources used in the span.
     """
-    h_n = hist[0]
-    h_t = hist[1]
-    b_t = hist[12]
+    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     t_hi = min(t_to, t_track[i])
     t_lo = max(t_from, b_t[i])
     radius = 0.0
