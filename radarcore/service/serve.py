@@ -944,15 +944,19 @@ class Service:
         frames = [u - first_unit for u in units if 0 <= u - first_unit < len(items)]
         if frames:
             self.alert_latency.add([t_alerts - items[k][1] for k in frames], np.ones(len(frames), np.int64))
-        latencies, weights = [], []
+        # a frame's plots can make more than one update (the first frames,
+        # held until the clock starts, are split where it starts): a frame
+        # counts once, at its last update of this step
+        published = {}
         for unit, rows in engine.pop_updates():
             publisher.track_update(rows)
             k = unit - first_unit
             if 0 <= k < len(items):
-                latencies.append(time.perf_counter() - items[k][1])
-                weights.append(sizes[k])
-        if latencies:
-            self.update_latency.add(latencies, weights)
+                published[k] = time.perf_counter()
+        if published:
+            frames = list(published)
+            self.update_latency.add([published[k] - items[k][1] for k in frames],
+                                    [sizes[k] for k in frames])
 
     def _engine_counters(self):
         stats = self.engine.stats
