@@ -153,3 +153,21 @@ def test_far_future_frame_mid_stream_changes_nothing_live(intrusion, n):
     assert rows.tobytes() == clean[0].tobytes()
     assert events == clean[2]
     assert [r.tobytes() for _, r in updates] == [r.tobytes() for _, r in clean[1]]
+
+
+def test_kept_zone_figures_give_the_events_of_a_full_evaluation(intrusion, one_by_one):
+    """Each decision evaluates only the updated tracks' zones and CPAs and keeps
+    the others': the events are those of evaluating the whole picture every time."""
+    from radarcore.core.alerts import AlertManager
+
+    site, frames = intrusion
+    original = AlertManager.update
+
+    def full(self, t, rows, P, class_p, geometry=None):
+        return original(self, t, rows, P, class_p)      # every row evaluated again
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AlertManager, "update", full)
+        _, _, events, units, _ = run_live(live_site(site), frames, cuts=range(1, len(frames)))
+    assert any(e["event"] == "raise" for e in events)
+    assert events == one_by_one[2] and units == one_by_one[3]

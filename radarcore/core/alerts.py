@@ -72,6 +72,10 @@ BIRD_CLASS = TRACK_CLASSES.index("bird")
 DRONE_CLASS = TRACK_CLASSES.index("drone")
 AIRCRAFT_CLASS = TRACK_CLASSES.index("aircraft")
 CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
+#: What :meth:`AlertManager.geometry` gives per row: the state, per zone (inside, signed
+#: distance, time to entry, probability of entry) and per asset (CPA, its time, closing
+#: speed, range).
+GEOMETRY = ("x", "inside", "distance", "tte", "p_entry", "cpa", "t_cpa", "closing", "range")
 #: Event kinds the manager writes (``advisory`` opens no alert).
 EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory")
 
@@ -155,11 +159,14 @@ class AlertManager:
         confidence = class_p[np.arange(k), best] if k else np.zeros(0)
         return np.where(confidence >= self.config.class_min_p, best, UNKNOWN_CLASS), confidence
 
-    def evaluate(self, rows, P, class_p, held_s=None):
-        """Threat figures of the rows of one epoch (arrays, no lifecycle).
+    def geometry(self, rows, P):
+        """The class-free threat figures of each row, each row on its own (the
+        compiled zone and CPA evaluation): a dict of arrays, by row, named
+        :data:`GEOMETRY`.
 
-        ``held_s`` (per row) is how long the row's called class has held
-        (default: long enough).
+        A caller that keeps them for rows that did not change (live mode
+        keeps them per track) passes them to :meth:`update` instead of
+        having every row evaluated again.
         """
         z = self.zones
         k = rows.size
@@ -183,6 +190,22 @@ class AlertManager:
         rng = np.zeros((k, n_a))
         if k and n_a:
             asset_cpa(x, np.ascontiguousarray(z.asset_en), H, cpa, t_cpa, closing, rng)
+        return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
+                "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng}
+
+    def evaluate(self, rows, P, class_p, held_s=None, geometry=None):
+        """Threat figures of the rows of one epoch (arrays, no lifecycle).
+
+        ``held_s`` (per row) is how long the row's called class has held
+        (default: long enough); ``geometry``: the rows' :meth:`geometry`,
+        if known.
+        """
+        z = self.zones
+        k = rows.size
+        n_z = z.n_zones
+        g = self.geometry(rows, P) if geometry is None else geometry
+        inside, tte, p_entry = g["inside"], g["tte"], g["p_entry"]
+        H = self.config.horizon_s
         called, confidence = self.called_class(class_p)
         held_s = np.full(k, np.inf) if held_s is None else np.asarray(held_s, float)
         # a drone or aircraft call counts once it has held for drone_hold_s:
@@ -204,14 +227,12 @@ class AlertManager:
         urgent = (z.zone_level[None, :] >= CRITICAL_LEVEL) & (
             inside | (entering & (tte <= self.config.unsettled_lead_s) & may_threaten))
         alert_level = np.where(unsettled & ~urgent, NONE, zone_level)
-        return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
-                "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng,
-                "class": track_class, "called": called, "confidence": confidence,
+        return {**g, "class": track_class, "called": called, "confidence": confidence,
                 "zone_level": zone_level,
                 "alert_level": alert_level}
 
     # ------------------------------------------------------------ lifecycle
-    def update(self, t, rows, P, class_p):
+    def update(self, t, rows, P, class_p, geometry=None):
         """Advance the alerts to epoch ``t``; return the events (dicts) in order.
 
         Parameters
@@ -224,6 +245,9 @@ class AlertManager:
             Track covariances at ``t``.
         class_p : ndarray, shape (len(rows), 4)
             Class probabilities in ``TRACK_CLASSES`` order.
+        geometry : dict or None
+            The rows' :meth:`geometry`, when the caller kept it (rows of
+            unchanged tracks need no new zone evaluation); None: evaluated here.
 
         The per-track state (first epoch seen, latest settled class, call
         evidence) and the steady alerts are kept as arrays and matched to the
@@ -236,6 +260,8 @@ class AlertManager:
         rows = rows[keep]                   # a copy: kept for the orphans' last evaluation
         if not keep.all():
             P, class_p = P[keep], class_p[keep]
+            if geometry is not None:
+                geometry = {name: value[keep] for name, value in geometry.items()}
         tids = rows["track_id"].astype(np.int64)
         k = tids.size
         order = np.argsort(tids, kind="stable")
@@ -243,7 +269,7 @@ class AlertManager:
         prev = self._tracks
         p_idx, p_found = _match(prev["ids"], tids)
         held_s, calls = self._accumulate_calls(t, prev, p_idx, p_found, self.called_class(class_p)[0])
-        ev = self.evaluate(rows, P, class_p, held_s)
+        ev = self.evaluate(rows, P, class_p, held_s, geometry)
         z = self.zones
         cfg = self.config
         n_a = z.n_assets

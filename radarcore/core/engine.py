@@ -319,7 +319,7 @@ class Engine:
         self._alert_units = []             # the unit that caused each queued alert event
         self._alert_t = -math.inf          # live mode: time of the last alert decision
         self._alert_due = -math.inf        # live mode: plot time of the next periodic decision
-        self._picture = None               # live mode: newest (rows, P, class_p) of every track
+        self._picture = None               # live mode: newest (rows, P, class_p, zone figures) of every track
         # the clock (module docstring): now is None until a time line is agreed
         self._now = None
         self._arrival = 0                  # arrival number of validated plots
@@ -939,7 +939,9 @@ class Engine:
         row of every live confirmed or coasting track) takes them and drops
         deleted tracks.  The alert manager decides on the whole picture, at
         the unit's newest plot time (never going back), when the unit
-        updated a confirmed or coasting track: every time with
+        updated a confirmed or coasting track (incrementally: only the
+        updated tracks' zone and CPA figures are computed, the others' are
+        kept with their rows, which did not change): every time with
         ``tracker.alert_interval_s`` = 0, else at most once per that much
         plot time.  Every choice depends on the plots and units only, never
         on the wall clock.
@@ -963,13 +965,18 @@ class Engine:
         # the picture, by slot: a slot's row is valid while its track lives
         # (a slot freed and handed to a new track is touched, so rewritten)
         if self._picture is None or self._picture[0].size != tab.capacity:
-            self._picture = _grow_picture(self._picture, tab.capacity)
-        valid, picture_rows, picture_P, picture_class = self._picture
+            self._picture = _grow_picture(self._picture, tab.capacity, self.alerts)
+        valid, picture_rows, picture_P, picture_class, picture_geometry = self._picture
         valid[slots] = confirmed
         picture_rows[slots] = rows
         picture_P[slots] = P
         picture_class[slots] = class_p
         valid &= live
+        # incremental: the zone and CPA figures of the updated tracks only; the
+        # others' rows did not change, so theirs are kept (the same numbers)
+        geometry = self.alerts.geometry(rows[confirmed], P[confirmed])
+        for name, kept in picture_geometry.items():
+            kept[slots[confirmed]] = geometry[name]
         if not confirmed.any():
             return
         interval = self.config.alert_interval_s
@@ -981,7 +988,8 @@ class Engine:
         shown = np.flatnonzero(valid)
         shown = shown[np.argsort(picture_rows["track_id"][shown], kind="stable")]
         events = self.alerts.update(self._alert_t, picture_rows[shown], picture_P[shown],
-                                    picture_class[shown])
+                                    picture_class[shown],
+                                    {name: kept[shown] for name, kept in picture_geometry.items()})
         self._alert_events.extend(events)
         self._alert_units.extend([unit] * len(events))
 
@@ -1100,15 +1108,20 @@ def _as_plots(plots):
     return out
 
 
-def _grow_picture(picture, capacity):
-    """The live picture's arrays (valid, rows, P, class_p) by slot, for ``capacity`` slots."""
+def _grow_picture(picture, capacity, alerts):
+    """The live picture's arrays (valid, rows, P, class_p, the alert manager's
+    ``geometry`` dict) by slot, for ``capacity`` slots."""
+    empty = alerts.geometry(np.zeros(0, TRACK_ROW_DTYPE), np.zeros((0, 6, 6)))
+    geometry = {name: np.zeros((capacity,) + value.shape[1:], value.dtype) for name, value in empty.items()}
     grown = (np.zeros(capacity, bool), np.zeros(capacity, TRACK_ROW_DTYPE), np.zeros((capacity, 6, 6)),
              np.zeros((capacity, 4)))
     if picture is not None:
         n = picture[0].size
         for old, new in zip(picture, grown):
             new[:n] = old
-    return grown
+        for name, value in picture[4].items():
+            geometry[name][:n] = value
+    return grown + (geometry,)
 
 
 def _concat_rows(parts):
