@@ -78,50 +78,8 @@ def parse_runs(specs):
 
 
 def capture(scene, seed, cache_dir=None):
-    """Simulate and run the engine; the scenario and the alert manager's inputs per epoch.
-
-    Each epoch is ``(t, rows, P, class_p, features, neighbours)`` for the
-    confirmed and coasting rows, ``features`` the classifier's feature rows
-    as the EMIT step saw them and ``neighbours`` its flocking counts.
-    """
-    scenario = simulate(scene, seed=seed)
-    key = f"{scene}-{seed}-{K.N_FEATURES}-{K.N_DESIGN}"
-    path = os.path.join(cache_dir, f"alerts-{key}.npz") if cache_dir else None
-    if path and os.path.exists(path):
-        with np.load(path, allow_pickle=False) as data:
-            bounds = data["bounds"]
-            arrays = [data[name] for name in ("rows", "P", "class_p", "features", "neighbours")]
-            epochs = [(float(t), *[a[lo:hi] for a in arrays])
-                      for t, lo, hi in zip(data["t"], bounds[:-1], bounds[1:])]
-        return scenario, epochs
-    engine = fit_classifier.CaptureEngine(scenario.site)
-    epochs = []
-    manager_update = engine.alerts.update
-
-    def update(t, rows, P, class_p):
-        keep = (rows["status"] == 2) | (rows["status"] == 3)
-        epochs.append([t, rows[keep].copy(), P[keep].copy(), class_p[keep].copy(), keep])
-        return manager_update(t, rows, P, class_p)
-
-    engine.alerts.update = update
-    engine.process(scenario.plots)
-    engine.flush()
-    # the captured feature rows, in the order of the rows the manager received
-    by_time = {}
-    for rows, features, neighbours, _ in engine.captured:
-        order = np.lexsort((rows["track_id"], rows["time_s"]))
-        by_time[float(rows["time_s"][0])] = (features[order], neighbours[order])
-    out = []
-    for t, rows, P, class_p, keep in epochs:
-        features, neighbours = by_time[float(t)]
-        out.append((t, rows, P, class_p, features[keep], neighbours[keep]))
-    if path:
-        os.makedirs(cache_dir, exist_ok=True)
-        bounds = np.cumsum([0] + [e[1].size for e in out])
-        np.savez_compressed(path, t=np.array([e[0] for e in out]), bounds=bounds,
-                            **{name: np.concatenate([e[k] for e in out]) for k, name in
-                               enumerate(("rows", "P", "class_p", "features", "neighbours"), 1)})
-    return scenario, out
+    """The scenario and the alert manager's inputs per epoch (:func:`fit_classifier.capture_epochs`)."""
+    return fit_classifier.capture_epochs(scene, seed, cache_dir)
 
 
 def with_model(epochs, model):

@@ -72,6 +72,20 @@ heading changes of a bird:
     :func:`classify_model` before it classifies): a bird of a flock is in
     one most of the time, a drone that passes a flock only for a moment.
 
+``long-window statistics`` (time constant :data:`TAU_LONG_S`, 120 s)
+    Evidence that outlasts the 30 s window, each with the weights of its
+    short twin's samples but ``tau = TAU_LONG_S``: the EW mean of the raw
+    plot SNR (``long_snr_raw_mean_db``: how far the echo sits above the
+    detection threshold, so a model can tell a spread truncated by missed
+    weak looks from a steady echo), the EW mean and variance of the
+    normalised SNR, of the smoothed speed, of the height (``long_height_var_m2``:
+    thermal climbs and glides), and the EW means of ``|turn rate|`` and of
+    the signed turn rate (circling persistence over minutes).
+``speed change rate``
+    ``|speed~ - speed~_ref| / (t - t_ref)`` over the turn-rate baselines
+    (m/s^2), EW mean with the weights of the turn-rate statistics: legs and
+    dashes against a bird's steady airspeed.
+
 The time constants and thresholds above and :data:`SETTLE_S` are fixed
 model constants (the engine calls :func:`update_features` with no
 parameters); they are compiled into the kernel.  A plot older than the
@@ -183,8 +197,10 @@ flocking count it builds the :data:`N_BASE` base columns ``z`` named by the
 ``D_*`` constants (physical quantities: speed, its spread, hover fraction,
 climb, turn rate, its spread and persistence, height, RCS proxy ``snr_1km
 - snr_1m2_1km_db`` in dBsm, SNR spread, flocking now and over time, the
-number of updates; a statistic with no sample yet is 0 with its ``has_*``
-column 0), standardises them, ``s_k = (z_k - mean_k) / scale_k``, and
+number of updates; and from the long-window statistics the raw SNR level,
+the SNR spread, the speed spread, the turn rate and circling persistence,
+the height spread and the speed change rate; a statistic with no sample yet
+is 0 with its ``has_*`` column 0), standardises them, ``s_k = (z_k - mean_k) / scale_k``, and
 appends the products :data:`DESIGN_PRODUCTS` (squares give class-specific
 optima, as a Gaussian would; cross terms let, e.g., circling weigh
 differently for fast and slow targets).  With the weights ``W`` and bias
