@@ -508,8 +508,12 @@ def _ew_update(features_i, mean_index, var_index, sample, a):
 
 
 @njit(inline="always")
-def _update_kinematics(features_i, x, dt, n_k, t_now):
-    """Smoothed velocity, speed, climb, hover and turn-rate statistics of sample ``n_k``."""
+def _update_kinematics(features_i, x, dt, n_k, t_now, decay, decay_long):
+    """Smoothed velocity, speed, climb, hover and turn-rate statistics of sample ``n_k``.
+
+    ``decay = exp(-dt / TAU_FEATURES_S)`` and ``decay_long = exp(-dt / TAU_LONG_S)``,
+    computed once per update by the caller.
+    """
     a_v = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_VELOCITY_S))
     for axis in range(3):
         v_smooth = features_i[F_VE_SMOOTH_MPS + axis]
@@ -519,9 +523,9 @@ def _update_kinematics(features_i, x, dt, n_k, t_now):
     vu = features_i[F_VU_SMOOTH_MPS]
     speed = np.sqrt(ve * ve + vn * vn)
 
-    a = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+    a = max(1.0 / n_k, 1.0 - decay)
     _ew_update(features_i, F_SPEED_MEAN_MPS, F_SPEED_VAR_M2PS2, speed, a)
-    a_long = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_LONG_S))
+    a_long = max(1.0 / n_k, 1.0 - decay_long)
     _ew_update(features_i, F_LONG_SPEED_MEAN_MPS, F_LONG_SPEED_VAR_M2PS2, speed, a_long)
     _ew_update(features_i, F_CLIMB_MEAN_MPS, -1, vu, a)
     _ew_update(features_i, F_CLIMB_ABS_MEAN_MPS, -1, abs(vu), a)
@@ -600,26 +604,30 @@ def update_features(features_i, x, t_s, snr_db, range_m):
     features_i[F_AGE_S] = features_i[F_T_LAST_S] - features_i[F_T_FIRST_S]
     t_now = features_i[F_T_LAST_S]
 
+    # one exponential per time constant and update, shared by the statistics below
+    decay = np.exp(-dt / TAU_FEATURES_S)
+    decay_long = np.exp(-dt / TAU_LONG_S)
+
     # Height (from the first update).
-    a = max(1.0 / n, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+    a = max(1.0 / n, 1.0 - decay)
     _ew_update(features_i, F_HEIGHT_MEAN_M, -1, x[2], a)
-    a_long = max(1.0 / n, 1.0 - np.exp(-dt / TAU_LONG_S))
+    a_long = max(1.0 / n, 1.0 - decay_long)
     _ew_update(features_i, F_LONG_HEIGHT_MEAN_M, F_LONG_HEIGHT_VAR_M2, x[2], a_long)
 
     # Kinematic statistics, once the track's velocity has settled.
     if features_i[F_AGE_S] >= SETTLE_S:
         n_k = features_i[F_KINEMATIC_COUNT] + 1.0
         features_i[F_KINEMATIC_COUNT] = n_k
-        _update_kinematics(features_i, x, dt, n_k, t_now)
+        _update_kinematics(features_i, x, dt, n_k, t_now, decay, decay_long)
 
     # Range-normalised SNR (radar cross-section proxy).
     if not np.isnan(snr_db) and range_m > 0.0:
         n_snr = features_i[F_SNR_COUNT] + 1.0
         features_i[F_SNR_COUNT] = n_snr
-        a_snr = max(1.0 / n_snr, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+        a_snr = max(1.0 / n_snr, 1.0 - decay)
         snr_1km = snr_db + 40.0 * np.log10(range_m / 1000.0)
         _ew_update(features_i, F_SNR_1KM_MEAN_DB, F_SNR_1KM_VAR_DB2, snr_1km, a_snr)
-        a_snr_long = max(1.0 / n_snr, 1.0 - np.exp(-dt / TAU_LONG_S))
+        a_snr_long = max(1.0 / n_snr, 1.0 - decay_long)
         _ew_update(features_i, F_LONG_SNR_1KM_MEAN_DB, F_LONG_SNR_1KM_VAR_DB2, snr_1km, a_snr_long)
         _ew_update(features_i, F_LONG_SNR_RAW_MEAN_DB, -1, snr_db, a_snr_long)
 
