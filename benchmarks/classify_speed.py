@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 from kernels import classify as new  # noqa: E402
-from radarcore.core.classify_model import load_classify_model  # noqa: E402
+from radarcore.core.classify_model import load_classify_model, model_from_dict  # noqa: E402
 
 
 #: Output epochs timed together per round (one call is too short to time alone).
@@ -60,17 +60,8 @@ def load_old_model(old, rev):
         return None
     source = subprocess.run(["git", "show", f"{rev}:radarcore/core/classify_model.json"],
                             check=True, capture_output=True, text=True).stdout
-    data = json.loads(source)
-    model = np.zeros(old.N_MODEL_PARAMS)
-    model[old.M_N_DESIGN] = old.N_DESIGN
-    model[old.M_EVIDENCE_S] = data["evidence_s"]
-    model[old.M_TEMPERATURE] = data["temperature"]
-    model[old.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
-    model[old.M_MEAN:old.M_MEAN + old.N_BASE] = data["mean"]
-    model[old.M_SCALE:old.M_SCALE + old.N_BASE] = data["scale"]
-    model[old.M_WEIGHTS:old.M_BIAS] = np.array([data["weights"][c] for c in old.CLASS_NAMES]).ravel()
-    model[old.M_BIAS:old.M_BIAS + old.N_CLASSES] = data["bias"]
-    return old.validate_model_params(model)
+    return model_from_dict(json.loads(source), f"{rev}:radarcore/core/classify_model.json",
+                           kernel=old)
 
 
 def histories(n_tracks, n_updates, seed=0):

@@ -17,24 +17,31 @@ from kernels.classify import C_UNKNOWN, N_CLASSES
 from naive_classify import ew_mean_var, ew_weights, snr_samples, turn_rate_samples
 
 
-def reference_new_columns(xs, ts, snrs, ranges):
-    """``turn_signed_mean_dps`` and ``snr_1km_var_db2`` from the whole history."""
+def _history(xs, ts):
+    """Update times, gaps, kinematic samples and their smoothed horizontal velocity and speed."""
     n = len(ts)
-    t_last = np.maximum.accumulate(np.asarray(ts, dtype=float))
+    ts = np.asarray(ts, dtype=float)
+    t_last = np.maximum.accumulate(ts)
     dt = np.zeros(n)
-    dt[1:] = np.maximum(np.asarray(ts[1:], dtype=float) - t_last[:-1], 0.0)
-    signed = 0.0
+    dt[1:] = np.maximum(ts[1:] - t_last[:-1], 0.0)
     kin = np.flatnonzero(t_last - ts[0] >= K.SETTLE_S)
     m = kin.size
+    smooth = np.zeros((0, 2))
     if m:
         count = np.arange(1, m + 1)
         a_v = np.maximum(1.0 / count, 1.0 - np.exp(-dt[kin] / K.TAU_VELOCITY_S))
         v = xs[kin, 3:5]
         smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * v[:k + 1, axis]) for axis in range(2)]
                            for k in range(m)])
-        speed = np.hypot(smooth[:, 0], smooth[:, 1])
-        t_kin = t_last[kin]
-        rates, turn_a, _ = turn_rate_samples(smooth, speed, t_kin, signed=True)
+    return t_last, dt, kin, smooth, np.hypot(smooth[:, 0], smooth[:, 1])
+
+
+def reference_new_columns(xs, ts, snrs, ranges):
+    """``turn_signed_mean_dps`` and ``snr_1km_var_db2`` from the whole history."""
+    t_last, dt, kin, smooth, speed = _history(xs, ts)
+    signed = 0.0
+    if kin.size:
+        rates, turn_a, _ = turn_rate_samples(smooth, speed, t_last[kin], signed=True)
         signed = ew_mean_var(rates, turn_a)[0]
     values, snr_a = snr_samples(snrs, ranges, dt)
     return signed, ew_mean_var(values, snr_a)[1]
@@ -47,48 +54,23 @@ def reference_long_columns(xs, ts, snrs, ranges):
     over the whole history with the weights ``a = max(1/count, 1 - exp(-dt / tau))``
     of its own samples (updates, kinematic samples, turn samples, SNR plots).
     """
+    t_last, dt, kin, smooth, speed = _history(xs, ts)
     n = len(ts)
-    ts = np.asarray(ts, dtype=float)
-    t_last = np.maximum.accumulate(ts)
-    dt = np.zeros(n)
-    dt[1:] = np.maximum(ts[1:] - t_last[:-1], 0.0)
     out = {}
     a = np.maximum(1.0 / np.arange(1, n + 1), 1.0 - np.exp(-dt / K.TAU_LONG_S))
     out[K.F_LONG_HEIGHT_MEAN_M], out[K.F_LONG_HEIGHT_VAR_M2] = ew_mean_var(xs[:, 2], a)
-    kin = np.flatnonzero(t_last - ts[0] >= K.SETTLE_S)
-    m = kin.size
     for index in (K.F_LONG_SPEED_MEAN_MPS, K.F_LONG_SPEED_VAR_M2PS2, K.F_LONG_TURN_MEAN_DPS,
                   K.F_LONG_TURN_SIGNED_MEAN_DPS, K.F_ACCEL_MEAN_MPS2):
         out[index] = 0.0
-    if m:
-        count = np.arange(1, m + 1)
-        a_v = np.maximum(1.0 / count, 1.0 - np.exp(-dt[kin] / K.TAU_VELOCITY_S))
-        v = xs[kin, 3:5]
-        smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * v[:k + 1, axis]) for axis in range(2)]
-                           for k in range(m)])
-        speed = np.hypot(smooth[:, 0], smooth[:, 1])
-        a_long = np.maximum(1.0 / count, 1.0 - np.exp(-dt[kin] / K.TAU_LONG_S))
+    if kin.size:
+        a_long = np.maximum(1.0 / np.arange(1, kin.size + 1),
+                            1.0 - np.exp(-dt[kin] / K.TAU_LONG_S))
         out[K.F_LONG_SPEED_MEAN_MPS], out[K.F_LONG_SPEED_VAR_M2PS2] = ew_mean_var(speed, a_long)
-        # turn samples: as turn_rate_samples, with the long time constant, and the
-        # change of speed over the same baselines
         t_kin = t_last[kin]
-        signed, absolute, accel, a_turn, a_turn_long, ref = [], [], [], [], [], 0
-        for k in range(1, m):
-            baseline = t_kin[k] - t_kin[ref]
-            if baseline < K.TURN_BASELINE_S:
-                continue
-            if (baseline <= K.MAX_TURN_BASELINE_S and speed[k] >= K.MIN_TURN_SPEED_MPS
-                    and speed[ref] >= K.MIN_TURN_SPEED_MPS):
-                change = (math.atan2(smooth[k, 1], smooth[k, 0])
-                          - math.atan2(smooth[ref, 1], smooth[ref, 0]))
-                change = (change + math.pi) % (2.0 * math.pi) - math.pi
-                signed.append(math.degrees(change) / baseline)
-                absolute.append(abs(signed[-1]))
-                accel.append(abs(speed[k] - speed[ref]) / baseline)
-                j = len(signed)
-                a_turn.append(max(1.0 / j, 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
-                a_turn_long.append(max(1.0 / j, 1.0 - math.exp(-baseline / K.TAU_LONG_S)))
-            ref = k
+        absolute, a_turn_long, _ = turn_rate_samples(smooth, speed, t_kin, tau=K.TAU_LONG_S)
+        signed, _, _ = turn_rate_samples(smooth, speed, t_kin, signed=True, tau=K.TAU_LONG_S)
+        accel = []
+        _, a_turn, _ = turn_rate_samples(smooth, speed, t_kin, accel=accel)
         out[K.F_LONG_TURN_MEAN_DPS] = ew_mean_var(absolute, a_turn_long)[0]
         out[K.F_LONG_TURN_SIGNED_MEAN_DPS] = ew_mean_var(signed, a_turn_long)[0]
         out[K.F_ACCEL_MEAN_MPS2] = ew_mean_var(accel, a_turn)[0]
