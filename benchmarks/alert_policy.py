@@ -2,6 +2,7 @@
 
     python benchmarks/alert_policy.py [--runs birdrich:1000-1001 birdmix:1000-1001 ...]
         [--before REF] [--set KEY=VALUE ...] [--causes] [--repeat N]
+        [--model FILE] [--before-model FILE] [--cache DIR]
 
 Runs the engine once per scenario (:func:`radarcore.sim.simulate.simulate`)
 and records what its alert manager receives every output epoch (the
@@ -20,7 +21,8 @@ differs.  The engine run also keeps each row's classifier feature row
 ``--before-model`` (model files of ``benchmarks/fit_classifier.py``)
 recompute the class probabilities each policy sees from the same tracks:
 one engine run compares classifiers and policies.  Captures are cached per
-run in ``--cache``.  Per scenario and over all, for each policy:
+run in ``--cache`` (default ``out/fit_classifier_cache``, shared with
+``benchmarks/fit_classifier.py``).  Per scenario and over all, for each policy:
 
 - birds that raised an alert (a ``raise`` attributed to the bird: nearest
   truth horizontally within 150 m, as ``radarcore evaluate`` does), and
@@ -206,7 +208,7 @@ def main(argv=None):
                         help="classifier model file of the 'after' policy (default: the engine's)")
     parser.add_argument("--before-model", default=None,
                         help="classifier model file of the 'before' policy (default: the engine's)")
-    parser.add_argument("--cache", default=os.path.join("out", "alert_policy_cache"),
+    parser.add_argument("--cache", default=os.path.join("out", "fit_classifier_cache"),
                         help="folder of the captured engine runs ('': none)")
     args = parser.parse_args(argv)
     overrides = dict((k, _config_value(v)) for k, _, v in (s.partition("=") for s in args.set))
