@@ -370,7 +370,7 @@ class AlertConfig:
     class_min_p: float = 0.6
     unknown_hold_s: float = 5.0
     unsettled_lead_s: float = 30.0
-    drone_hold_s: float = 20.0
+    drone_hold_s: float = 10.0
     unsettled_threat_min_p: float = 0.05
 
 
