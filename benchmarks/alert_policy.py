@@ -2,6 +2,7 @@
 
     python benchmarks/alert_policy.py [--runs birdrich:1000-1001 birdmix:1000-1001 ...]
         [--before REF] [--set KEY=VALUE ...] [--causes] [--repeat N]
+        [--model FILE] [--before-model FILE] [--cache DIR]
 
 Runs the engine once per scenario (:func:`radarcore.sim.simulate.simulate`)
 and records what its alert manager receives every output epoch (the
@@ -15,7 +16,13 @@ probabilities).  The recorded epochs are then fed to two alert managers:
     the working tree's, with the ``[alerts]`` values of ``--set`` applied.
 
 So both policies see exactly the same tracks and classes; only the policy
-differs.  Per scenario and over all, for each policy:
+differs.  The engine run also keeps each row's classifier feature row
+(:class:`fit_classifier.CaptureEngine`), so ``--model`` and
+``--before-model`` (model files of ``benchmarks/fit_classifier.py``)
+recompute the class probabilities each policy sees from the same tracks:
+one engine run compares classifiers and policies.  Captures are cached per
+run in ``--cache`` (default ``out/fit_classifier_cache``, shared with
+``benchmarks/fit_classifier.py``).  Per scenario and over all, for each policy:
 
 - birds that raised an alert (a ``raise`` attributed to the bird: nearest
   truth horizontally within 150 m, as ``radarcore evaluate`` does), and
@@ -46,11 +53,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import fit_classifier  # noqa: E402
+from kernels import classify as K  # noqa: E402
 from radarcore.analysis.birds import ATTRIBUTION_RADIUS_M, attribute_nearest  # noqa: E402
 from radarcore.analysis.scores import alert_scores  # noqa: E402
 from radarcore.core import alerts as alerts_module  # noqa: E402
 from radarcore.core.config import ZONE_LEVELS  # noqa: E402
-from radarcore.core.engine import Engine  # noqa: E402
+from radarcore.core.classify_model import load_classify_model  # noqa: E402
 from radarcore.core.zones import build_zone_table  # noqa: E402
 from radarcore.sim.intrusions import truth_zone_events  # noqa: E402
 from radarcore.sim.simulate import simulate  # noqa: E402
@@ -70,22 +79,17 @@ def parse_runs(specs):
     return runs
 
 
-def capture(scene, seed):
-    """Simulate and run the engine; return the scenario and the alert manager's inputs per epoch."""
-    scenario = simulate(scene, seed=seed)
-    engine = Engine(scenario.site)
-    epochs = []
-    manager_update = engine.alerts.update
+def capture(scene, seed, cache_dir=None):
+    """The scenario and the alert manager's inputs per epoch (:func:`fit_classifier.capture_epochs`)."""
+    return fit_classifier.capture_epochs(scene, seed, cache_dir)
 
-    def update(t, rows, P, class_p):
-        keep = (rows["status"] == 2) | (rows["status"] == 3)
-        epochs.append((t, rows[keep].copy(), P[keep].copy(), class_p[keep].copy()))
-        return manager_update(t, rows, P, class_p)
 
-    engine.alerts.update = update
-    engine.process(scenario.plots)
-    engine.flush()
-    return scenario, epochs
+def with_model(epochs, model):
+    """The epochs with the class probabilities of ``model`` (None: as the engine gave them)."""
+    if model is None:
+        return epochs
+    return [(t, rows, P, fit_classifier.predict(model, features, neighbours), features, neighbours)
+            for t, rows, P, _, features, neighbours in epochs]
 
 
 def replay(manager_class, site, config, epochs):
@@ -93,7 +97,7 @@ def replay(manager_class, site, config, epochs):
     manager = manager_class(build_zone_table(site), config)
     events = []
     start = time.perf_counter()
-    for t, rows, P, class_p in epochs:
+    for t, rows, P, class_p, *_ in epochs:
         events.extend(manager.update(t, rows, P, class_p))
     return events, time.perf_counter() - start
 
@@ -147,7 +151,7 @@ def score(scenario, events, zone_events, followed=None):
 
 def _kinds_followed(scenario, epochs):
     """track id -> kinds of the truths its rows were nearest to (within 150 m), over the run."""
-    rows = np.concatenate([rows for _, rows, _, _ in epochs])
+    rows = np.concatenate([e[1] for e in epochs])
     owner = attribute_nearest(rows["time_s"], rows["east_m"], rows["north_m"], scenario.truth,
                               ATTRIBUTION_RADIUS_M)
     kind = dict(zip(scenario.truth["target_id"].tolist(), scenario.truth["kind"].tolist()))
@@ -200,21 +204,31 @@ def main(argv=None):
                         help="[alerts] values of the 'after' policy")
     parser.add_argument("--causes", action="store_true", help="why each bird alerted")
     parser.add_argument("--repeat", type=int, default=3, help="timing rounds per run")
+    parser.add_argument("--model", default=None,
+                        help="classifier model file of the 'after' policy (default: the engine's)")
+    parser.add_argument("--before-model", default=None,
+                        help="classifier model file of the 'before' policy (default: the engine's)")
+    parser.add_argument("--cache", default=os.path.join("out", "fit_classifier_cache"),
+                        help="folder of the captured engine runs ('': none)")
     args = parser.parse_args(argv)
     overrides = dict((k, _config_value(v)) for k, _, v in (s.partition("=") for s in args.set))
     before = load_revision(args.before).AlertManager
     after = alerts_module.AlertManager
+    models = {"before": load_classify_model(args.before_model) if args.before_model else None,
+              "after": load_classify_model(args.model) if args.model else None}
     totals = {"before": collections.Counter(), "after": collections.Counter()}
     lists = {name: collections.defaultdict(list) for name in totals}
     ratios, best = [], {"before": [], "after": []}
     for scene, seed in parse_runs(args.runs):
-        scenario, epochs = capture(scene, seed)
+        scenario, captured = capture(scene, seed, args.cache or None)
+        runs = {"before": with_model(captured, models["before"]),
+                "after": with_model(captured, models["after"])}
         zone_events = truth_zone_events(scenario.truth, scenario.site)
-        followed = _kinds_followed(scenario, epochs) if args.causes else None
+        followed = _kinds_followed(scenario, captured) if args.causes else None
         configs = {"before": scenario.site.alerts,
                    "after": dataclasses.replace(scenario.site.alerts, **overrides)}
         for name, manager_class in (("before", before), ("after", after)):
-            events, _ = replay(manager_class, scenario.site, configs[name], epochs)
+            events, _ = replay(manager_class, scenario.site, configs[name], runs[name])
             s = score(scenario, events, zone_events, followed)
             print(_line(f"  {name} {scene}:{seed}", s))
             for key, value in s.items():
@@ -226,11 +240,11 @@ def main(argv=None):
                 else:
                     totals[name][key] += value
         for _ in range(args.repeat):
-            seconds = {name: replay(cls, scenario.site, configs[name], epochs)[1]
+            seconds = {name: replay(cls, scenario.site, configs[name], runs[name])[1]
                        for name, cls in (("before", before), ("after", after))}
             ratios.append(seconds["after"] / seconds["before"])
             for name in seconds:
-                best[name].append(seconds[name] / max(len(epochs), 1))
+                best[name].append(seconds[name] / max(len(captured), 1))
         sys.stdout.flush()
     for name in ("before", "after"):
         summary = {k: v for k, v in totals[name].items() if not isinstance(k, tuple)}

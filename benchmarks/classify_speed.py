@@ -1,17 +1,19 @@
-"""Classifier cost per plot: the learned model against the naive-Bayes it replaced.
+"""Classifier cost per plot: this tree's features and model against an older revision's.
 
     python benchmarks/classify_speed.py [--tracks 10000] [--updates 40] [--repeat 5]
         [--old-source main]
 
 Both versions run in one process on the same inputs: the old
-``kernels/classify.py`` is taken from git (``git show REV:kernels/classify.py``,
+``kernels/classify.py`` and its model file are taken from git
+(``git show REV:kernels/classify.py``, ``REV:radarcore/core/classify_model.json``,
 default ``main``) into ``out/``, imported under another name and compiled
-there.  For ``--tracks`` tracks with ``--updates`` updates each (a random
+there.  The old revision's per-epoch classifier is its ``classify_model``
+(the learned model) where it has one, else its naive-Bayes ``classify``.  For ``--tracks`` tracks with ``--updates`` updates each (a random
 history of states, times about a second apart and SNRs), it times
 
 * ``update_features`` over every update (the per-plot part), and
-* the classification of every track at one output epoch (the per-epoch part:
-  the old ``classify``, the new ``classify_model``),
+* the classification of every track at one output epoch (the per-epoch part,
+  ``classify_model`` with each revision's model),
 
 first checking that the new kernels give the same feature columns as the
 old where both have them.  Rounds alternate old and new, so that a change
@@ -21,6 +23,7 @@ ratios, the best nanoseconds per update and per track classification, and the ra
 """
 import argparse
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -32,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 from kernels import classify as new  # noqa: E402
-from radarcore.core.classify_model import load_classify_model  # noqa: E402
+from radarcore.core.classify_model import load_classify_model, model_from_dict  # noqa: E402
 
 
 #: Output epochs timed together per round (one call is too short to time alone).
@@ -49,6 +52,16 @@ def load_old(rev, out_dir="out"):
     if out_dir not in sys.path:
         sys.path.insert(0, out_dir)
     return importlib.import_module("old_classify")
+
+
+def load_old_model(old, rev):
+    """The old revision's model vector in the old module's layout (None: it has no model)."""
+    if not hasattr(old, "classify_model"):
+        return None
+    source = subprocess.run(["git", "show", f"{rev}:radarcore/core/classify_model.json"],
+                            check=True, capture_output=True, text=True).stdout
+    return model_from_dict(json.loads(source), f"{rev}:radarcore/core/classify_model.json",
+                           kernel=old)
 
 
 def histories(n_tracks, n_updates, seed=0):
@@ -124,10 +137,17 @@ def main(argv=None):
         raise SystemExit("the new update_features changed the old columns")
     slots = np.arange(args.tracks, dtype=np.int64)
     neighbours = np.random.default_rng(1).integers(0, 3, args.tracks).astype(np.int64)
-    params = old.default_classify_params()
+    old_model = load_old_model(old, args.old_source)
     model = load_classify_model()
     out = np.empty((args.tracks, 4))
-    old.classify(f_old, slots, neighbours, params, out)
+
+    def classify_old(t_epoch):
+        if old_model is None:
+            old.classify(f_old, slots, neighbours, old.default_classify_params(), out)
+        else:
+            old.classify_model(f_old, slots, neighbours, t_epoch, old_model, out)
+
+    classify_old(1e6)
     new.classify_model(f_new, slots, neighbours, 1e6, model, out)
     timings = {"update_old": [], "update_new": [], "classify_old": [], "classify_new": []}
     for r in range(args.repeat):
@@ -136,7 +156,7 @@ def main(argv=None):
         timings["update_new"].append(run_updates(new, xs, ts, snr, rng_m)[1])
         t0 = time.perf_counter()
         for e in range(EPOCHS_PER_ROUND):
-            old.classify(f_old, slots, neighbours, params, out)
+            classify_old(1e6 + r * EPOCHS_PER_ROUND + e + 1)
         timings["classify_old"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
         t0 = time.perf_counter()
         for e in range(EPOCHS_PER_ROUND):

@@ -72,6 +72,20 @@ heading changes of a bird:
     :func:`classify_model` before it classifies): a bird of a flock is in
     one most of the time, a drone that passes a flock only for a moment.
 
+``long-window statistics`` (time constant :data:`TAU_LONG_S`, 120 s)
+    Evidence that outlasts the 30 s window, each with the weights of its
+    short twin's samples but ``tau = TAU_LONG_S``: the EW mean of the raw
+    plot SNR (``long_snr_raw_mean_db``: how far the echo sits above the
+    detection threshold, so a model can tell a spread truncated by missed
+    weak looks from a steady echo), the EW mean and variance of the
+    normalised SNR, of the smoothed speed, of the height (``long_height_var_m2``:
+    thermal climbs and glides), and the EW means of ``|turn rate|`` and of
+    the signed turn rate (circling persistence over minutes).
+``speed change rate``
+    ``|speed~ - speed~_ref| / (t - t_ref)`` over the turn-rate baselines
+    (m/s^2), EW mean with the weights of the turn-rate statistics: legs and
+    dashes against a bird's steady airspeed.
+
 The time constants and thresholds above and :data:`SETTLE_S` are fixed
 model constants (the engine calls :func:`update_features` with no
 parameters); they are compiled into the kernel.  A plot older than the
@@ -183,8 +197,10 @@ flocking count it builds the :data:`N_BASE` base columns ``z`` named by the
 ``D_*`` constants (physical quantities: speed, its spread, hover fraction,
 climb, turn rate, its spread and persistence, height, RCS proxy ``snr_1km
 - snr_1m2_1km_db`` in dBsm, SNR spread, flocking now and over time, the
-number of updates; a statistic with no sample yet is 0 with its ``has_*``
-column 0), standardises them, ``s_k = (z_k - mean_k) / scale_k``, and
+number of updates; and from the long-window statistics the raw SNR level,
+the SNR spread, the speed spread, the turn rate and circling persistence,
+the height spread and the speed change rate; a statistic with no sample yet
+is 0 with its ``has_*`` column 0), standardises them, ``s_k = (z_k - mean_k) / scale_k``, and
 appends the products :data:`DESIGN_PRODUCTS` (squares give class-specific
 optima, as a Gaussian would; cross terms let, e.g., circling weigh
 differently for fast and slow targets).  With the weights ``W`` and bias
@@ -261,7 +277,18 @@ F_SNR_1KM_VAR_DB2 = 23     # EW variance of the normalised SNR (dB^2): scintilla
 F_FLOCK_FRACTION = 24      # EW fraction of output epochs with a flocking neighbour
 F_FLOCK_T_S = 25           # time of the latest output epoch counted in F_FLOCK_FRACTION (s)
 F_FLOCK_COUNT = 26         # number of output epochs counted in F_FLOCK_FRACTION
-N_FEATURES = 27
+# long-window statistics (time constant TAU_LONG_S): evidence that outlasts the 30 s window
+F_LONG_SNR_RAW_MEAN_DB = 27    # EW mean of the raw plot SNR (dB): margin over the detection threshold
+F_LONG_SNR_1KM_MEAN_DB = 28    # EW mean and variance of the normalised SNR (dB, dB^2)
+F_LONG_SNR_1KM_VAR_DB2 = 29
+F_LONG_SPEED_MEAN_MPS = 30     # EW mean and variance of the smoothed speed (m/s, m^2/s^2)
+F_LONG_SPEED_VAR_M2PS2 = 31
+F_LONG_TURN_MEAN_DPS = 32      # EW mean of |turn rate| and of the signed turn rate (deg/s)
+F_LONG_TURN_SIGNED_MEAN_DPS = 33
+F_LONG_HEIGHT_MEAN_M = 34      # EW mean and variance of the height (m, m^2)
+F_LONG_HEIGHT_VAR_M2 = 35
+F_ACCEL_MEAN_MPS2 = 36         # EW mean (TAU_FEATURES_S) of |change of smoothed speed| / baseline
+N_FEATURES = 37
 
 FEATURE_NAMES = (
     "n_updates", "t_first_s", "t_last_s", "age_s",
@@ -272,10 +299,15 @@ FEATURE_NAMES = (
     "climb_mean_mps", "climb_abs_mean_mps", "height_mean_m", "hover_fraction",
     "snr_1km_mean_db", "snr_count", "kinematic_count",
     "turn_signed_mean_dps", "snr_1km_var_db2", "flock_fraction", "flock_t_s", "flock_count",
+    "long_snr_raw_mean_db", "long_snr_1km_mean_db", "long_snr_1km_var_db2",
+    "long_speed_mean_mps", "long_speed_var_m2ps2", "long_turn_mean_dps",
+    "long_turn_signed_mean_dps", "long_height_mean_m", "long_height_var_m2", "accel_mean_mps2",
 )
 
 #: Model constant: time constant of the EW feature statistics (s).
 TAU_FEATURES_S = 30.0
+#: Model constant: time constant of the long-window statistics (s).
+TAU_LONG_S = 120.0
 #: Model constant: time constant of the velocity smoothing (s).
 TAU_VELOCITY_S = 2.0
 #: Model constant: shortest baseline of a turn-rate sample (s).
@@ -476,8 +508,12 @@ def _ew_update(features_i, mean_index, var_index, sample, a):
 
 
 @njit(inline="always")
-def _update_kinematics(features_i, x, dt, n_k, t_now):
-    """Smoothed velocity, speed, climb, hover and turn-rate statistics of sample ``n_k``."""
+def _update_kinematics(features_i, x, dt, n_k, t_now, decay, decay_long):
+    """Smoothed velocity, speed, climb, hover and turn-rate statistics of sample ``n_k``.
+
+    ``decay = exp(-dt / TAU_FEATURES_S)`` and ``decay_long = exp(-dt / TAU_LONG_S)``,
+    computed once per update by the caller.
+    """
     a_v = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_VELOCITY_S))
     for axis in range(3):
         v_smooth = features_i[F_VE_SMOOTH_MPS + axis]
@@ -487,8 +523,10 @@ def _update_kinematics(features_i, x, dt, n_k, t_now):
     vu = features_i[F_VU_SMOOTH_MPS]
     speed = np.sqrt(ve * ve + vn * vn)
 
-    a = max(1.0 / n_k, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+    a = max(1.0 / n_k, 1.0 - decay)
     _ew_update(features_i, F_SPEED_MEAN_MPS, F_SPEED_VAR_M2PS2, speed, a)
+    a_long = max(1.0 / n_k, 1.0 - decay_long)
+    _ew_update(features_i, F_LONG_SPEED_MEAN_MPS, F_LONG_SPEED_VAR_M2PS2, speed, a_long)
     _ew_update(features_i, F_CLIMB_MEAN_MPS, -1, vu, a)
     _ew_update(features_i, F_CLIMB_ABS_MEAN_MPS, -1, abs(vu), a)
     _ew_update(features_i, F_HOVER_FRACTION, -1, 1.0 if speed < HOVER_SPEED_MPS else 0.0, a)
@@ -516,6 +554,11 @@ def _update_kinematics(features_i, x, dt, n_k, t_now):
             _ew_update(features_i, F_TURN_MEAN_DPS, F_TURN_VAR_D2PS2, rate_dps, a_turn)
             signed_dps = np.degrees(np.arctan2(cross, dot)) / baseline
             _ew_update(features_i, F_TURN_SIGNED_MEAN_DPS, -1, signed_dps, a_turn)
+            a_turn_long = max(1.0 / k, 1.0 - np.exp(-baseline / TAU_LONG_S))
+            _ew_update(features_i, F_LONG_TURN_MEAN_DPS, -1, rate_dps, a_turn_long)
+            _ew_update(features_i, F_LONG_TURN_SIGNED_MEAN_DPS, -1, signed_dps, a_turn_long)
+            accel = abs(speed - ref_speed) / baseline
+            _ew_update(features_i, F_ACCEL_MEAN_MPS2, -1, accel, a_turn)
         features_i[F_TURN_REF_T_S] = t_now
         features_i[F_TURN_REF_VE_MPS] = ve
         features_i[F_TURN_REF_VN_MPS] = vn
@@ -561,23 +604,32 @@ def update_features(features_i, x, t_s, snr_db, range_m):
     features_i[F_AGE_S] = features_i[F_T_LAST_S] - features_i[F_T_FIRST_S]
     t_now = features_i[F_T_LAST_S]
 
+    # one exponential per time constant and update, shared by the statistics below
+    decay = np.exp(-dt / TAU_FEATURES_S)
+    decay_long = np.exp(-dt / TAU_LONG_S)
+
     # Height (from the first update).
-    a = max(1.0 / n, 1.0 - np.exp(-dt / TAU_FEATURES_S))
+    a = max(1.0 / n, 1.0 - decay)
     _ew_update(features_i, F_HEIGHT_MEAN_M, -1, x[2], a)
+    a_long = max(1.0 / n, 1.0 - decay_long)
+    _ew_update(features_i, F_LONG_HEIGHT_MEAN_M, F_LONG_HEIGHT_VAR_M2, x[2], a_long)
 
     # Kinematic statistics, once the track's velocity has settled.
     if features_i[F_AGE_S] >= SETTLE_S:
         n_k = features_i[F_KINEMATIC_COUNT] + 1.0
         features_i[F_KINEMATIC_COUNT] = n_k
-        _update_kinematics(features_i, x, dt, n_k, t_now)
+        _update_kinematics(features_i, x, dt, n_k, t_now, decay, decay_long)
 
     # Range-normalised SNR (radar cross-section proxy).
     if not np.isnan(snr_db) and range_m > 0.0:
         n_snr = features_i[F_SNR_COUNT] + 1.0
         features_i[F_SNR_COUNT] = n_snr
-        a_snr = max(1.0 / n_snr, 1.0 - np.exp(-dt / TAU_FEATURES_S))
-        _ew_update(features_i, F_SNR_1KM_MEAN_DB, F_SNR_1KM_VAR_DB2,
-                   snr_db + 40.0 * np.log10(range_m / 1000.0), a_snr)
+        a_snr = max(1.0 / n_snr, 1.0 - decay)
+        snr_1km = snr_db + 40.0 * np.log10(range_m / 1000.0)
+        _ew_update(features_i, F_SNR_1KM_MEAN_DB, F_SNR_1KM_VAR_DB2, snr_1km, a_snr)
+        a_snr_long = max(1.0 / n_snr, 1.0 - decay_long)
+        _ew_update(features_i, F_LONG_SNR_1KM_MEAN_DB, F_LONG_SNR_1KM_VAR_DB2, snr_1km, a_snr_long)
+        _ew_update(features_i, F_LONG_SNR_RAW_MEAN_DB, -1, snr_db, a_snr_long)
 
 
 # ---------------------------------------------------------------------------
@@ -746,14 +798,24 @@ D_LOG_NEIGHBOURS = 17      # ln(1 + neighbours)
 D_FLOCK_FRACTION = 18      # EW fraction of epochs with a flocking neighbour
 D_LOG_UPDATES = 19         # ln(updates)
 D_LOG_TURN = 20            # ln(1 + turn)
-N_BASE = 21
+D_RAW_SNR = 21             # long-window EW mean raw SNR (dB): margin over the detection threshold
+D_LONG_SNR_STD = 22        # long-window EW spread of the normalised SNR (dB)
+D_LONG_SPEED_STD = 23      # long-window EW speed spread (m/s)
+D_LONG_LOG_TURN = 24       # ln(1 + long-window EW mean |turn rate|)
+D_LONG_CIRCLING = 25       # long-window circling persistence, as D_CIRCLING
+D_HEIGHT_STD = 26          # long-window EW height spread (m): thermals and glides
+D_ACCEL = 27               # EW mean |rate of change of the smoothed speed| (m/s^2)
+N_BASE = 28
 #: Standardised base columns are clipped to [-DESIGN_CLIP, DESIGN_CLIP].
 DESIGN_CLIP = 4.0
 #: Products of standardised base columns appended to the design (a == b: a square).
 DESIGN_PRODUCTS = ((D_SPEED, D_SPEED), (D_LOG_HEIGHT, D_LOG_HEIGHT), (D_RCS, D_RCS),
                    (D_SNR_STD, D_SNR_STD), (D_TURN, D_TURN), (D_SPEED_STD, D_SPEED_STD),
                    (D_CIRCLING, D_LOG_SPEED), (D_CIRCLING, D_CLIMB), (D_RCS, D_SNR_STD),
-                   (D_CIRCLING, D_RCS), (D_LOG_SPEED, D_RCS), (D_FLOCK_FRACTION, D_SNR_STD))
+                   (D_CIRCLING, D_RCS), (D_LOG_SPEED, D_RCS), (D_FLOCK_FRACTION, D_SNR_STD),
+                   (D_LONG_SNR_STD, D_LONG_SNR_STD), (D_LONG_SNR_STD, D_RAW_SNR),
+                   (D_RAW_SNR, D_RAW_SNR), (D_LONG_CIRCLING, D_LOG_SPEED),
+                   (D_LONG_SPEED_STD, D_LONG_SPEED_STD), (D_ACCEL, D_ACCEL))
 N_PRODUCTS = len(DESIGN_PRODUCTS)
 N_DESIGN = N_BASE + N_PRODUCTS
 _PRODUCT_A = np.array([a for a, _ in DESIGN_PRODUCTS], dtype=np.int64)
@@ -763,6 +825,8 @@ _BASE_NAMES = (
     "has_kinematics", "speed", "log_speed", "speed_std", "hover", "climb_abs", "climb",
     "has_turn", "turn", "turn_std", "circling", "height", "log_height", "has_snr", "rcs",
     "snr_std", "flock_now", "log_neighbours", "flock_fraction", "log_updates", "log_turn",
+    "raw_snr", "long_snr_std", "long_speed_std", "long_log_turn", "long_circling", "height_std",
+    "accel",
 )
 #: Name of each design column.
 DESIGN_NAMES = _BASE_NAMES + tuple(f"{_BASE_NAMES[a]}*{_BASE_NAMES[b]}"
@@ -826,6 +890,7 @@ def _design(features_i, neighbours, snr_1m2_1km_db, z):
         z[D_HOVER] = features_i[F_HOVER_FRACTION]
         z[D_CLIMB_ABS] = features_i[F_CLIMB_ABS_MEAN_MPS]
         z[D_CLIMB] = features_i[F_CLIMB_MEAN_MPS]
+        z[D_LONG_SPEED_STD] = np.sqrt(max(features_i[F_LONG_SPEED_VAR_M2PS2], 0.0))
     if has_turn:
         turn = max(features_i[F_TURN_MEAN_DPS], 0.0)
         z[D_HAS_TURN] = 1.0
@@ -833,13 +898,21 @@ def _design(features_i, neighbours, snr_1m2_1km_db, z):
         z[D_TURN_STD] = np.sqrt(max(features_i[F_TURN_VAR_D2PS2], 0.0))
         z[D_CIRCLING] = min(abs(features_i[F_TURN_SIGNED_MEAN_DPS]) / max(turn, 1.0), 1.0)
         z[D_LOG_TURN] = np.log1p(turn)
+        long_turn = max(features_i[F_LONG_TURN_MEAN_DPS], 0.0)
+        z[D_LONG_LOG_TURN] = np.log1p(long_turn)
+        z[D_LONG_CIRCLING] = min(abs(features_i[F_LONG_TURN_SIGNED_MEAN_DPS])
+                                 / max(long_turn, 1.0), 1.0)
+        z[D_ACCEL] = max(features_i[F_ACCEL_MEAN_MPS2], 0.0)
     height = features_i[F_HEIGHT_MEAN_M]
     z[D_HEIGHT] = height
     z[D_LOG_HEIGHT] = np.log1p(max(height, 0.0) / 10.0)
+    z[D_HEIGHT_STD] = np.sqrt(max(features_i[F_LONG_HEIGHT_VAR_M2], 0.0))
     if n_snr > 0.0:
         z[D_HAS_SNR] = 1.0
         z[D_RCS] = features_i[F_SNR_1KM_MEAN_DB] - snr_1m2_1km_db
         z[D_SNR_STD] = np.sqrt(max(features_i[F_SNR_1KM_VAR_DB2], 0.0))
+        z[D_RAW_SNR] = features_i[F_LONG_SNR_RAW_MEAN_DB]
+        z[D_LONG_SNR_STD] = np.sqrt(max(features_i[F_LONG_SNR_1KM_VAR_DB2], 0.0))
     if neighbours > 0:
         z[D_FLOCK_NOW] = 1.0
         z[D_LOG_NEIGHBOURS] = np.log1p(neighbours)

@@ -34,12 +34,14 @@ def ew_mean_var(samples, a):
     return mean, float(np.sum(w * (samples - mean) ** 2))
 
 
-def turn_rate_samples(smooth, speed, t_kin, signed=False):
+def turn_rate_samples(smooth, speed, t_kin, signed=False, tau=K.TAU_FEATURES_S, accel=None):
     """Turn-rate samples (deg/s) between reference points at least TURN_BASELINE_S apart.
 
-    Returns the samples, their EW weights' ``a`` and the last reference index;
-    ``signed``: positive for a left turn (heading counter-clockwise from east),
-    else the absolute rate.
+    Returns the samples, their EW weights' ``a`` (time constant ``tau``) and
+    the last reference index; ``signed``: positive for a left turn (heading
+    counter-clockwise from east), else the absolute rate.  ``accel``: a list
+    that gets the speed change rate ``|speed - speed_ref| / baseline`` of each
+    sample.
     """
     rates, turn_a, ref = [], [], 0
     for k in range(1, len(t_kin)):
@@ -52,7 +54,9 @@ def turn_rate_samples(smooth, speed, t_kin, signed=False):
                       - math.atan2(smooth[ref, 1], smooth[ref, 0]))
             change = (change + math.pi) % (2.0 * math.pi) - math.pi
             rates.append(math.degrees(change if signed else abs(change)) / baseline)
-            turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / K.TAU_FEATURES_S)))
+            turn_a.append(max(1.0 / len(rates), 1.0 - math.exp(-baseline / tau)))
+            if accel is not None:
+                accel.append(abs(speed[k] - speed[ref]) / baseline)
         ref = k
     return rates, turn_a, ref
 

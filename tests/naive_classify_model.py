@@ -17,27 +17,72 @@ from kernels.classify import C_UNKNOWN, N_CLASSES
 from naive_classify import ew_mean_var, ew_weights, snr_samples, turn_rate_samples
 
 
-def reference_new_columns(xs, ts, snrs, ranges):
-    """``turn_signed_mean_dps`` and ``snr_1km_var_db2`` from the whole history."""
+def _history(xs, ts):
+    """Update times, gaps, kinematic samples and their smoothed horizontal velocity and speed."""
     n = len(ts)
-    t_last = np.maximum.accumulate(np.asarray(ts, dtype=float))
+    ts = np.asarray(ts, dtype=float)
+    t_last = np.maximum.accumulate(ts)
     dt = np.zeros(n)
-    dt[1:] = np.maximum(np.asarray(ts[1:], dtype=float) - t_last[:-1], 0.0)
-    signed = 0.0
+    dt[1:] = np.maximum(ts[1:] - t_last[:-1], 0.0)
     kin = np.flatnonzero(t_last - ts[0] >= K.SETTLE_S)
     m = kin.size
+    smooth = np.zeros((0, 2))
     if m:
         count = np.arange(1, m + 1)
         a_v = np.maximum(1.0 / count, 1.0 - np.exp(-dt[kin] / K.TAU_VELOCITY_S))
         v = xs[kin, 3:5]
         smooth = np.array([[np.sum(ew_weights(a_v[:k + 1]) * v[:k + 1, axis]) for axis in range(2)]
                            for k in range(m)])
-        speed = np.hypot(smooth[:, 0], smooth[:, 1])
-        t_kin = t_last[kin]
-        rates, turn_a, _ = turn_rate_samples(smooth, speed, t_kin, signed=True)
+    return t_last, dt, kin, smooth, np.hypot(smooth[:, 0], smooth[:, 1])
+
+
+def reference_new_columns(xs, ts, snrs, ranges):
+    """``turn_signed_mean_dps`` and ``snr_1km_var_db2`` from the whole history."""
+    t_last, dt, kin, smooth, speed = _history(xs, ts)
+    signed = 0.0
+    if kin.size:
+        rates, turn_a, _ = turn_rate_samples(smooth, speed, t_last[kin], signed=True)
         signed = ew_mean_var(rates, turn_a)[0]
     values, snr_a = snr_samples(snrs, ranges, dt)
     return signed, ew_mean_var(values, snr_a)[1]
+
+
+def reference_long_columns(xs, ts, snrs, ranges):
+    """The long-window columns (``F_LONG_*``, ``TAU_LONG_S``) and ``accel_mean_mps2``.
+
+    Returns a dict by feature index, each statistic an explicit weighted sum
+    over the whole history with the weights ``a = max(1/count, 1 - exp(-dt / tau))``
+    of its own samples (updates, kinematic samples, turn samples, SNR plots).
+    """
+    t_last, dt, kin, smooth, speed = _history(xs, ts)
+    n = len(ts)
+    out = {}
+    a = np.maximum(1.0 / np.arange(1, n + 1), 1.0 - np.exp(-dt / K.TAU_LONG_S))
+    out[K.F_LONG_HEIGHT_MEAN_M], out[K.F_LONG_HEIGHT_VAR_M2] = ew_mean_var(xs[:, 2], a)
+    for index in (K.F_LONG_SPEED_MEAN_MPS, K.F_LONG_SPEED_VAR_M2PS2, K.F_LONG_TURN_MEAN_DPS,
+                  K.F_LONG_TURN_SIGNED_MEAN_DPS, K.F_ACCEL_MEAN_MPS2):
+        out[index] = 0.0
+    if kin.size:
+        a_long = np.maximum(1.0 / np.arange(1, kin.size + 1),
+                            1.0 - np.exp(-dt[kin] / K.TAU_LONG_S))
+        out[K.F_LONG_SPEED_MEAN_MPS], out[K.F_LONG_SPEED_VAR_M2PS2] = ew_mean_var(speed, a_long)
+        t_kin = t_last[kin]
+        absolute, a_turn_long, _ = turn_rate_samples(smooth, speed, t_kin, tau=K.TAU_LONG_S)
+        signed, _, _ = turn_rate_samples(smooth, speed, t_kin, signed=True, tau=K.TAU_LONG_S)
+        accel = []
+        _, a_turn, _ = turn_rate_samples(smooth, speed, t_kin, accel=accel)
+        out[K.F_LONG_TURN_MEAN_DPS] = ew_mean_var(absolute, a_turn_long)[0]
+        out[K.F_LONG_TURN_SIGNED_MEAN_DPS] = ew_mean_var(signed, a_turn_long)[0]
+        out[K.F_ACCEL_MEAN_MPS2] = ew_mean_var(accel, a_turn)[0]
+    values, raw, a_snr = [], [], []
+    for k in range(n):
+        if not math.isnan(snrs[k]) and ranges[k] > 0.0:
+            raw.append(snrs[k])
+            values.append(snrs[k] + 40.0 * math.log10(ranges[k] / 1000.0))
+            a_snr.append(max(1.0 / len(values), 1.0 - math.exp(-dt[k] / K.TAU_LONG_S)))
+    out[K.F_LONG_SNR_1KM_MEAN_DB], out[K.F_LONG_SNR_1KM_VAR_DB2] = ew_mean_var(values, a_snr)
+    out[K.F_LONG_SNR_RAW_MEAN_DB] = ew_mean_var(raw, a_snr)[0]
+    return out
 
 
 def reference_flock_fraction(epoch_times, neighbour_counts):
@@ -66,6 +111,8 @@ def reference_model_row(base_row, xs, ts, snrs, ranges, epoch_times, neighbour_c
                                                                                   ranges)
     f[K.F_FLOCK_FRACTION], f[K.F_FLOCK_T_S], f[K.F_FLOCK_COUNT] = reference_flock_fraction(
         epoch_times, neighbour_counts)
+    for index, value in reference_long_columns(xs, ts, snrs, ranges).items():
+        f[index] = value
     return f
 
 
@@ -99,6 +146,15 @@ def reference_design(f, neighbours, snr_ref):
     z["log_neighbours"] = math.log(1.0 + neighbours)
     z["flock_fraction"] = f[K.F_FLOCK_FRACTION]
     z["log_updates"] = math.log(max(f[K.F_N_UPDATES], 1.0))
+    z["raw_snr"] = f[K.F_LONG_SNR_RAW_MEAN_DB] if snr_ok else 0.0
+    z["long_snr_std"] = math.sqrt(max(f[K.F_LONG_SNR_1KM_VAR_DB2], 0.0)) if snr_ok else 0.0
+    z["long_speed_std"] = math.sqrt(max(f[K.F_LONG_SPEED_VAR_M2PS2], 0.0)) if kin else 0.0
+    long_turn = max(f[K.F_LONG_TURN_MEAN_DPS], 0.0)
+    z["long_log_turn"] = math.log(1.0 + long_turn) if turn_ok else 0.0
+    z["long_circling"] = (min(abs(f[K.F_LONG_TURN_SIGNED_MEAN_DPS]) / max(long_turn, 1.0), 1.0)
+                          if turn_ok else 0.0)
+    z["height_std"] = math.sqrt(max(f[K.F_LONG_HEIGHT_VAR_M2], 0.0))
+    z["accel"] = max(f[K.F_ACCEL_MEAN_MPS2], 0.0) if turn_ok else 0.0
     return np.array([z[name] for name in K.DESIGN_NAMES[:K.N_BASE]])
 
 

@@ -12,7 +12,7 @@ from kernels.classify import (
     C_UNKNOWN, N_CLASSES, N_FEATURES, classify_model, classify_tracks_model, design_matrix,
     reset_features, update_features, update_flocking, validate_model_params)
 from naive_classify_model import (
-    reference_design, reference_flock_fraction, reference_new_columns,
+    reference_design, reference_flock_fraction, reference_long_columns, reference_new_columns,
     reference_probabilities)
 from radarcore.core.classify_model import (
     load_classify_model, model_from_dict, model_to_dict, save_classify_model)
@@ -57,6 +57,8 @@ def test_new_feature_columns_match_reference(seed, n, turn_dps, dt_kind):
     signed, snr_var = reference_new_columns(xs, ts, snrs, ranges)
     assert f[K.F_TURN_SIGNED_MEAN_DPS] == pytest.approx(signed, rel=1e-9, abs=1e-9)
     assert f[K.F_SNR_1KM_VAR_DB2] == pytest.approx(snr_var, rel=1e-9, abs=1e-9)
+    for index, value in reference_long_columns(xs, ts, snrs, ranges).items():
+        assert f[index] == pytest.approx(value, rel=1e-9, abs=1e-9), K.FEATURE_NAMES[index]
     # the flocking columns belong to the output epochs, not to the updates
     assert f[K.F_FLOCK_FRACTION] == f[K.F_FLOCK_T_S] == f[K.F_FLOCK_COUNT] == 0.0
 
@@ -122,6 +124,13 @@ def random_features(rng, k):
     f[:, K.F_SNR_1KM_MEAN_DB] = rng.uniform(10, 80, k)
     f[:, K.F_SNR_1KM_VAR_DB2] = rng.exponential(10, k)
     f[:, K.F_FLOCK_FRACTION] = rng.random(k)
+    f[:, K.F_LONG_SNR_RAW_MEAN_DB] = rng.uniform(5, 40, k)
+    f[:, K.F_LONG_SNR_1KM_VAR_DB2] = rng.exponential(10, k)
+    f[:, K.F_LONG_SPEED_VAR_M2PS2] = rng.exponential(10, k)
+    f[:, K.F_LONG_TURN_MEAN_DPS] = rng.exponential(8, k)
+    f[:, K.F_LONG_TURN_SIGNED_MEAN_DPS] = rng.normal(0, 10, k)
+    f[:, K.F_LONG_HEIGHT_VAR_M2] = rng.exponential(400, k)
+    f[:, K.F_ACCEL_MEAN_MPS2] = rng.exponential(0.5, k)
     return f
 
 

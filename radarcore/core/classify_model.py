@@ -40,8 +40,11 @@ def model_to_dict(model, info=None):
     }
 
 
-def model_from_dict(data, source="model"):
+def model_from_dict(data, source="model", kernel=K):
     """The flat model vector of a dict written by :func:`model_to_dict`.
+
+    ``kernel``: the classification module whose layout the vector takes
+    (default :mod:`kernels.classify`; a benchmark passes an older revision's).
 
     Raises
     ------
@@ -50,28 +53,28 @@ def model_from_dict(data, source="model"):
         (the message names the source and the key).
     """
     try:
-        if list(data["classes"]) != list(K.CLASS_NAMES):
-            raise ValueError(f"{source}: classes {data['classes']} are not {list(K.CLASS_NAMES)}")
-        if list(data["design"]) != list(K.DESIGN_NAMES):
+        if list(data["classes"]) != list(kernel.CLASS_NAMES):
+            raise ValueError(f"{source}: classes {data['classes']} are not {list(kernel.CLASS_NAMES)}")
+        if list(data["design"]) != list(kernel.DESIGN_NAMES):
             raise ValueError(f"{source}: its design columns are not this kernel's: refit it "
                              "(benchmarks/fit_classifier.py)")
-        model = np.zeros(K.N_MODEL_PARAMS)
-        model[K.M_N_DESIGN] = K.N_DESIGN
-        model[K.M_EVIDENCE_S] = data["evidence_s"]
-        model[K.M_TEMPERATURE] = data["temperature"]
-        model[K.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
-        model[K.M_MEAN:K.M_MEAN + K.N_BASE] = data["mean"]
-        model[K.M_SCALE:K.M_SCALE + K.N_BASE] = data["scale"]
-        w = np.array([data["weights"][name] for name in K.CLASS_NAMES], dtype=np.float64)
-        model[K.M_WEIGHTS:K.M_BIAS] = w.reshape(-1)
-        model[K.M_BIAS:K.M_BIAS + K.N_CLASSES] = data["bias"]
+        model = np.zeros(kernel.N_MODEL_PARAMS)
+        model[kernel.M_N_DESIGN] = kernel.N_DESIGN
+        model[kernel.M_EVIDENCE_S] = data["evidence_s"]
+        model[kernel.M_TEMPERATURE] = data["temperature"]
+        model[kernel.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
+        model[kernel.M_MEAN:kernel.M_MEAN + kernel.N_BASE] = data["mean"]
+        model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = data["scale"]
+        w = np.array([data["weights"][name] for name in kernel.CLASS_NAMES], dtype=np.float64)
+        model[kernel.M_WEIGHTS:kernel.M_BIAS] = w.reshape(-1)
+        model[kernel.M_BIAS:kernel.M_BIAS + kernel.N_CLASSES] = data["bias"]
     except KeyError as error:
         raise ValueError(f"{source}: missing key {error.args[0]!r}") from None
     except (TypeError, ValueError) as error:
         if isinstance(error, ValueError) and str(error).startswith(source):
             raise
         raise ValueError(f"{source}: malformed model ({error})") from None
-    return K.validate_model_params(model)
+    return kernel.validate_model_params(model)
 
 
 def load_classify_model(path=None):
