@@ -49,20 +49,21 @@ def ct_F(dt, omega):
 def ou_vertical_F_Q(dt, q_v, tau_v):
     """Vertical ``(F, Q)`` (2x2 each, on ``(u, v_u)``) of an Ornstein-Uhlenbeck
     velocity ``dv = -v / tau_v dt + sqrt(q_v) dW``: ``F = expm(A dt)`` and
-    ``Q = int_0^dt expm(A s) G expm(A s)^T ds`` by adaptive quadrature,
-    nothing from the closed form."""
+    ``Q = q_v int_0^dt g(s) g(s)^T ds`` by adaptive quadrature, with
+    ``g(s) = expm(A s) [0, 1]^T = [tau (1 - e^(-s/tau)), e^(-s/tau)]``;
+    nothing from the kernel's closed form of ``Q``."""
     from scipy.integrate import quad_vec
     from scipy.linalg import expm
 
     A = np.array([[0.0, 1.0], [0.0, -1.0 / tau_v]])
-    G = np.array([[0.0, 0.0], [0.0, q_v]])
 
-    def integrand(t):
-        E = expm(A * t)
-        return E @ G @ E.T
+    def integrand(s):
+        e = math.exp(-s / tau_v)
+        g = np.array([tau_v * (1.0 - e), e])
+        return q_v * np.outer(g, g)
 
-    Q = quad_vec(integrand, 0.0, dt, epsabs=0.0, epsrel=1e-12)[0] if dt > 0.0 else np.zeros((2, 2))
-    return expm(A * dt), 0.5 * (Q + Q.T)
+    Q = quad_vec(integrand, 0.0, dt, epsabs=0.0, epsrel=1e-13)[0] if dt > 0.0 else np.zeros((2, 2))
+    return expm(A * dt), Q
 
 
 def predict_F_Q(dt, omega, q_h, q_v, tau_v=0.0):
