@@ -94,7 +94,7 @@ import math
 import numpy as np
 from numba import prange, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
 
 from kernels._jit import njit
@@ -112,6 +112,7 @@ __all__ = [
     "kf_update_many",
     "check_imm_params",
     "make_imm_params",
+    "vertical_params",
     "warmup",
 ]
 
@@ -340,6 +341,54 @@ def _ct_coefficients(dt, omega):
     return sin_over_omega, one_minus_cos_over_omega, cos_a, sin_a
 
 
+def vertical_params(q_v):
+    """``(q_v, tau_v)`` of a vertical channel given as a float ``q_v`` (CV:
+    ``tau_v = 0``) or as an array ``[q_v, tau_v]`` (see :func:`ct_predict`)."""
+    q_v = np.asarray(q_v, dtype=np.float64)
+    if q_v.ndim == 0:
+        return float(q_v), 0.0
+    return float(q_v[0]), float(q_v[1])
+
+
+# Not ``inline="always"``: an inlined overload taking an array lost a
+# reference count here (heap corruption); LLVM inlines the call anyway.
+@overload(vertical_params)
+def _vertical_params_overload(q_v):
+    if isinstance(q_v, (types.Float, types.Integer)):
+        return lambda q_v: (float(q_v), 0.0)
+    return lambda q_v: (q_v[0], q_v[1])
+
+
+@njit(inline="always")
+def _ou_coefficients(dt, tau):
+    """Vertical transition and noise of an Ornstein-Uhlenbeck velocity.
+
+    With ``dv = -v / tau dt + sqrt(q) dW`` and ``a = exp(-dt / tau)``::
+
+        u' = u + b v,  v' = a v,   b = tau (1 - a)
+        Q_uu = q tau^3 f(dt / tau),  f(r) = r - 2 (1 - e^-r) + (1 - e^-2r) / 2
+        Q_uv = q tau^2 (1 - a)^2 / 2
+        Q_vv = q tau (1 - a^2) / 2
+
+    returned as ``(a, b, tau^3 f, tau^2 (1 - a)^2 / 2, tau (1 - a^2) / 2)``
+    (the ``Q`` terms per unit ``q``).  ``1 - a`` comes from ``expm1``;
+    ``f`` from its series ``r^3/3 - r^4/4 + 7 r^5/60 - r^6/24 + 31 r^7/2520``
+    for ``r < 1e-2`` (the closed form cancels there; the series' error is
+    below ``1e-12`` relative).
+    """
+    r = dt / tau
+    one_minus_a = -math.expm1(-r)
+    a = 1.0 - one_minus_a
+    if r < 1e-2:
+        r2 = r * r
+        f = r2 * r * (1.0 / 3.0 - r * (0.25 - r * (7.0 / 60.0 - r * (1.0 / 24.0
+                                                                        - r * 31.0 / 2520.0))))
+    else:
+        f = r - 2.0 * one_minus_a - 0.5 * math.expm1(-2.0 * r)
+    return (a, tau * one_minus_a, tau * tau * tau * f, 0.5 * tau * tau * one_minus_a * one_minus_a,
+            -0.5 * tau * math.expm1(-2.0 * r))
+
+
 @njit(inline="always")
 def ct_predict(x, P, dt, omega, q_h, q_v):
     """Coordinated-turn prediction with a fixed turn rate, in place.
@@ -357,6 +406,14 @@ def ct_predict(x, P, dt, omega, q_h, q_v):
     ``omega = 0`` calls :func:`cv_predict`, so it is CV bit for bit; for
     ``|a| < 1e-3`` the coefficients come from their Taylor series.
 
+    The vertical channel may instead be given as ``q_v = [q_v, tau_v]`` with
+    ``tau_v > 0``: the vertical velocity is then an Ornstein-Uhlenbeck process
+    (``dv = -v / tau_v dt + sqrt(q_v) dW``, stationary spread
+    ``sqrt(q_v tau_v / 2)``), a target that climbs or sinks for a while and
+    levels off, as birds and low drones do (:func:`_ou_coefficients`); the
+    horizontal block and ``Q`` are as above.  ``[q_v, 0]`` is the float
+    ``q_v``.
+
     Parameters
     ----------
     x : ndarray, shape (6,)
@@ -367,20 +424,36 @@ def ct_predict(x, P, dt, omega, q_h, q_v):
         Prediction interval in seconds, ``>= 0``.
     omega : float
         Turn rate in rad/s, positive counter-clockwise (left turn) in ENU.
-    q_h, q_v : float
-        Horizontal and vertical acceleration noise PSDs (m^2/s^3).
+    q_h : float
+        Horizontal acceleration noise PSD (m^2/s^3).
+    q_v : float or ndarray, shape (2,)
+        Vertical acceleration noise PSD (m^2/s^3), or ``[q_v, tau_v]``: the
+        PSD and the time constant (s) of an Ornstein-Uhlenbeck vertical
+        velocity (``tau_v = 0``: CV).
     """
-    if omega == 0.0:
-        cv_predict(x, P, dt, q_h, q_v)
+    q_u, tau_v = vertical_params(q_v)
+    ou = tau_v > 0.0
+    if omega == 0.0 and not ou:
+        cv_predict(x, P, dt, q_h, q_u)
         return
-    s, c, cos_a, sin_a = _ct_coefficients(dt, omega)
+    if omega == 0.0:
+        s, c, cos_a, sin_a = dt, 0.0, 1.0, 0.0
+    else:
+        s, c, cos_a, sin_a = _ct_coefficients(dt, omega)
+    # vertical: u' = u + b_v v, v' = a_v v (CV: b_v = dt, a_v = 1)
+    a_v = 1.0
+    b_v = dt
+    q_uu = q_uv = q_vv = 0.0
+    if ou:
+        a_v, b_v, q_uu, q_uv, q_vv = _ou_coefficients(dt, tau_v)
     ve = x[3]
     vn = x[4]
     x[0] += s * ve - c * vn
     x[1] += c * ve + s * vn
     x[3] = cos_a * ve - sin_a * vn
     x[4] = sin_a * ve + cos_a * vn
-    x[2] += dt * x[5]
+    x[2] += b_v * x[5]
+    x[5] *= a_v
     # F P: row operation on every column.
     for j in range(6):
         p0 = P[0, j]
@@ -391,7 +464,8 @@ def ct_predict(x, P, dt, omega, q_h, q_v):
         P[1, j] = p1 + c * p3 + s * p4
         P[3, j] = cos_a * p3 - sin_a * p4
         P[4, j] = sin_a * p3 + cos_a * p4
-        P[2, j] += dt * P[5, j]
+        P[2, j] += b_v * P[5, j]
+        P[5, j] *= a_v
     # (F P) F^T: the same operation on every row.
     for i in range(6):
         p0 = P[i, 0]
@@ -402,8 +476,16 @@ def ct_predict(x, P, dt, omega, q_h, q_v):
         P[i, 1] = p1 + c * p3 + s * p4
         P[i, 3] = cos_a * p3 - sin_a * p4
         P[i, 4] = sin_a * p3 + cos_a * p4
-        P[i, 2] += dt * P[i, 5]
-    _add_white_noise_acceleration_Q(P, dt, q_h, q_v)
+        P[i, 2] += b_v * P[i, 5]
+        P[i, 5] *= a_v
+    if ou:
+        _add_white_noise_acceleration_Q(P, dt, q_h, 0.0)
+        P[2, 2] += q_u * q_uu
+        P[2, 5] += q_u * q_uv
+        P[5, 2] += q_u * q_uv
+        P[5, 5] += q_u * q_vv
+    else:
+        _add_white_noise_acceleration_Q(P, dt, q_h, q_u)
     _symmetrise(P)
 
 
@@ -726,8 +808,10 @@ def imm_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi):
         Turn rate of each model in rad/s (0 for CV).
     q_h : ndarray, shape (M,)
         Horizontal acceleration PSD of each model (m^2/s^3).
-    q_v : float
-        Vertical acceleration PSD shared by the models (m^2/s^3).
+    q_v : float or ndarray, shape (2,)
+        Vertical acceleration PSD shared by the models (m^2/s^3), or
+        ``[q_v, tau_v]`` for an Ornstein-Uhlenbeck vertical velocity with time
+        constant ``tau_v`` (s) in every model (see :func:`ct_predict`).
     log_Pi : ndarray, shape (M, M)
         ``log Pi``, all finite (see :func:`check_imm_params`).
 

@@ -76,7 +76,8 @@ P_CONFIRM_SCORE = 15
 P_FLOCK_RADIUS = 16
 P_FLOCK_DV = 17
 P_INIT_BESIDE = 18        # > 0.5: initiate beside tracks that took another plot (see process_group)
-N_PARAMS = 19
+P_TAU_V = 19              # > 0: IMM vertical velocity Ornstein-Uhlenbeck time constant (kernels.filters.ct_predict)
+N_PARAMS = 20
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -192,6 +193,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         return n_live
     counters[C_PLOTS] += m
     q_v = params[P_Q_V]
+    vertical = np.array([q_v, params[P_TAU_V]])  # the IMM's vertical channel
     gate_q_h = params[P_GATE_Q_H]
     gamma = max(params[P_GAMMA_3], params[P_GAMMA_4])
     t_g = t_p[lo:hi]
@@ -255,7 +257,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         t_j = t_g[j]
         # in order, or re-filtered exactly from the track's history (kernels.oosm)
         how = update_track(i, t_j, t_state[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
-                           xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi)
+                           xm, Pm, log_mu, x, P, hist, omega, q_h, vertical, log_Pi)
         if how == RETRODICTED:
             counters[C_RETRODICTED] += 1
         elif how == OUTSIDE_HISTORY:

@@ -46,6 +46,40 @@ def ct_F(dt, omega):
     return F
 
 
+def ou_vertical_F_Q(dt, q_v, tau_v):
+    """Vertical ``(F, Q)`` (2x2 each, on ``(u, v_u)``) of an Ornstein-Uhlenbeck
+    velocity ``dv = -v / tau_v dt + sqrt(q_v) dW``: ``F = expm(A dt)`` and
+    ``Q = q_v int_0^dt g(s) g(s)^T ds`` by adaptive quadrature, with
+    ``g(s) = expm(A s) [0, 1]^T = [tau (1 - e^(-s/tau)), e^(-s/tau)]``;
+    nothing from the kernel's closed form of ``Q``."""
+    from scipy.integrate import quad_vec
+    from scipy.linalg import expm
+
+    A = np.array([[0.0, 1.0], [0.0, -1.0 / tau_v]])
+
+    def integrand(s):
+        e = math.exp(-s / tau_v)
+        g = np.array([tau_v * (1.0 - e), e])
+        return q_v * np.outer(g, g)
+
+    Q = quad_vec(integrand, 0.0, dt, epsabs=0.0, epsrel=1e-13)[0] if dt > 0.0 else np.zeros((2, 2))
+    return expm(A * dt), Q
+
+
+def predict_F_Q(dt, omega, q_h, q_v, tau_v=0.0):
+    """``(F, Q)`` of the CT/CV prediction (6x6), with an Ornstein-Uhlenbeck
+    vertical velocity when ``tau_v > 0``."""
+    F = ct_F(dt, omega)
+    if tau_v <= 0.0:
+        return F, white_noise_Q(dt, q_h, q_v)
+    Q = white_noise_Q(dt, q_h, 0.0)
+    F_v, Q_v = ou_vertical_F_Q(dt, q_v, tau_v)
+    idx = np.ix_([2, 5], [2, 5])
+    F[idx] = F_v
+    Q[idx] = Q_v
+    return F, Q
+
+
 def uses_radial_velocity(x, rv, radar_pos):
     return (not np.isnan(rv)) and np.linalg.norm(x[:3] - radar_pos) > 0.0
 

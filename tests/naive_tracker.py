@@ -18,7 +18,9 @@ GROUP (the plots of one radar inside one processing frame)
        ``-log(1 - P_D)`` per track, solved by SciPy's
        ``linear_sum_assignment`` on the whole augmented matrix;
     3. **update** each assigned track: IMM mixing and prediction to the plot's
-       time (``dt = t_plot - t_state``), each model's (E)KF update
+       time (``dt = t_plot - t_state``; the vertical velocity an
+       Ornstein-Uhlenbeck process when ``P_TAU_V > 0``,
+       ``naive_filters.predict_F_Q``), each model's (E)KF update
        (``naive_filters.kf_update``), new model probabilities, the
        moment-matched combination.  A plot older than the track
        (out of sequence) is fused exactly: the track keeps its last
@@ -121,12 +123,14 @@ class Settings:
 
 @dataclass(frozen=True)
 class Models:
-    """IMM model set: turn rates (rad/s), horizontal PSDs, vertical PSD, transition matrix."""
+    """IMM model set: turn rates (rad/s), horizontal PSDs, vertical PSD, transition
+    matrix, and the vertical velocity's Ornstein-Uhlenbeck time constant (0: CV)."""
 
     omega: np.ndarray
     q_h: np.ndarray
     q_v: float
     Pi: np.ndarray
+    tau_v: float = 0.0
 
     @property
     def n(self):
@@ -216,9 +220,10 @@ def imm_predict(track, dt, models):
         x0 = sum(w[i] * track.xm[i] for i in range(M))
         P0 = sum(w[i] * (track.Pm[i] + np.outer(track.xm[i] - x0, track.xm[i] - x0))
                  for i in range(M))
-        F = naive_filters.ct_F(dt, models.omega[j])
+        F, Q = naive_filters.predict_F_Q(dt, models.omega[j], models.q_h[j], models.q_v,
+                                         models.tau_v)
         xm.append(F @ x0)
-        Pm.append(F @ P0 @ F.T + naive_filters.white_noise_Q(dt, models.q_h[j], models.q_v))
+        Pm.append(F @ P0 @ F.T + Q)
     track.xm, track.Pm, track.mu = xm, Pm, c
 
 
@@ -290,7 +295,8 @@ class NaiveTracker:
     def __init__(self, params, omega, q_h, log_Pi, classify_params, next_id=1, history_plots=6):
         self.settings = Settings.from_params(params)
         self.models = Models(np.array(omega, float), np.array(q_h, float),
-                             float(params[K.P_Q_V]), np.exp(np.array(log_Pi, float)))
+                             float(params[K.P_Q_V]), np.exp(np.array(log_Pi, float)),
+                             float(params[K.P_TAU_V]))
         self.classify_params = np.array(classify_params, float)
         self.history_plots = int(history_plots)
         self.tracks = {}                 # track id -> Track, in order of initiation

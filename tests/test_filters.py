@@ -95,6 +95,59 @@ def test_ct_predict_matches_closed_form_matrix(seed, dt, omega, q_h, q_v):
     assert_close(P, P_expected)
 
 
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1),
+       dt=st.floats(0.0, 20.0),
+       omega=st.one_of(st.just(0.0), st.floats(-1.0, 1.0).filter(lambda w: abs(w) > 1e-3)),
+       q_h=st.floats(0.0, 50.0), q_v=st.floats(0.0, 10.0), tau_v=st.floats(0.05, 1000.0))
+def test_ornstein_uhlenbeck_vertical_matches_van_loan(seed, dt, omega, q_h, q_v, tau_v):
+    rng = np.random.default_rng(seed)
+    x, P = random_state(rng)
+    F, Q = naive.predict_F_Q(dt, omega, q_h, q_v, tau_v)
+    x_expected = F @ x
+    P_expected = F @ P @ F.T + Q
+    filters.ct_predict(x, P, dt, omega, q_h, np.array([q_v, tau_v]))
+    assert_close(x, x_expected)
+    assert_close(P, P_expected)
+
+
+@pytest.mark.parametrize("omega", [0.0, 0.2])
+def test_vertical_channel_without_time_constant_is_the_float_bit_for_bit(omega):
+    rng = np.random.default_rng(4)
+    x_f, P_f = random_state(rng)
+    x_a, P_a = x_f.copy(), P_f.copy()
+    filters.ct_predict(x_f, P_f, 1.5, omega, 3.0, 0.5)
+    filters.ct_predict(x_a, P_a, 1.5, omega, 3.0, np.array([0.5, 0.0]))
+    assert np.array_equal(x_f, x_a)
+    assert np.array_equal(P_f, P_a)
+
+
+@pytest.mark.parametrize("r", [1e-2 * (1.0 - 1e-12), 1e-2 * (1.0 + 1e-12)])
+def test_ornstein_uhlenbeck_noise_is_continuous_across_the_series_switch(r):
+    # the series below r = 1e-2 and the closed form above both agree with a
+    # longer series to 1e-10
+    tau = 20.0
+    P = np.zeros((6, 6))
+    filters.ct_predict(np.zeros(6), P, r * tau, 0.0, 0.0, np.array([1.0, tau]))
+    _, Q = naive.ou_vertical_F_Q(r * tau, 1.0, tau)
+    np.testing.assert_allclose(P[2, 2], Q[0, 0], rtol=1e-9)
+    reference = tau ** 3 * (r ** 3 / 3 - r ** 4 / 4 + 7 * r ** 5 / 60 - r ** 6 / 24
+                            + 31 * r ** 7 / 2520 - r ** 8 / 320)
+    np.testing.assert_allclose(P[2, 2], reference, rtol=1e-10)
+
+
+def test_ornstein_uhlenbeck_vertical_speed_levels_off():
+    # without updates the climb decays as exp(-t / tau) and its spread tends
+    # to sqrt(q tau / 2)
+    x = np.array([0.0, 0.0, 100.0, 0.0, 0.0, 2.0])
+    P = np.zeros((6, 6))
+    for _ in range(2000):
+        filters.ct_predict(x, P, 0.5, 0.0, 0.0, np.array([0.25, 20.0]))
+    assert abs(x[5]) < 1e-15
+    assert x[2] == pytest.approx(100.0 + 2.0 * 20.0, rel=1e-12)
+    assert math.sqrt(P[5, 5]) == pytest.approx(math.sqrt(0.25 * 20.0 / 2.0), rel=1e-9)
+
+
 def test_ct_with_zero_turn_rate_is_cv_bit_for_bit():
     rng = np.random.default_rng(1)
     x_cv, P_cv = random_state(rng)

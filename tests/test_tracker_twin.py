@@ -172,7 +172,8 @@ def scenarios(draw):
         max_sigma_pos_m=draw(st.sampled_from([60.0, 1000.0])),
         reorder_window_s=draw(st.sampled_from([0.3, 1.0])),
         output_tentative=draw(st.booleans()),
-        initiate_beside_tracks=draw(st.booleans()))
+        initiate_beside_tracks=draw(st.booleans()),
+        vertical_speed_tau_s=draw(st.sampled_from([0.0, 20.0])))
     site = SiteConfig(origin=ORIGIN, radars=radars, tracker=tracker)
     return dict(
         site=site,

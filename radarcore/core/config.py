@@ -227,6 +227,11 @@ class TrackerConfig:
         Horizontal process noise (white acceleration, one sigma) of the CV model.
     sigma_accel_vertical_mps2 : float
         Vertical process noise of every model.
+    vertical_speed_tau_s : float
+        IMM: the vertical velocity is an Ornstein-Uhlenbeck process with this
+        time constant (a climb or sink that levels off, as birds and low drones
+        fly; stationary spread ``sqrt(sigma_accel_vertical_mps2^2 * tau / 2)``);
+        0: a random walk, as the horizontal velocity.
     imm_turn_rate_dps : float
         Turn rate of the two coordinated-turn models (+ and -), degrees per second.
     imm_sigma_accel_mps2 : float
@@ -282,6 +287,7 @@ class TrackerConfig:
     motion_model: str = "imm"
     sigma_accel_mps2: float = 2.0
     sigma_accel_vertical_mps2: float = 0.5
+    vertical_speed_tau_s: float = 10.0
     imm_turn_rate_dps: float = 15.0
     imm_sigma_accel_mps2: float = 3.0
     imm_p_stay: float = 0.95
@@ -708,6 +714,7 @@ _TRACKER_TABLE = _Table(TrackerConfig, {
     "motion_model": _choice(MOTION_MODELS),
     "sigma_accel_mps2": _ACCELERATION,
     "sigma_accel_vertical_mps2": _ACCELERATION,
+    "vertical_speed_tau_s": _between(0.0, 3600.0, "seconds"),
     "imm_turn_rate_dps": _between(0.01, 360.0, "degrees per second"),
     "imm_sigma_accel_mps2": _ACCELERATION,
     "imm_p_stay": _PROBABILITY,

@@ -296,6 +296,7 @@ class Engine:
         params[K.P_FLOCK_RADIUS] = FLOCK_RADIUS_M
         params[K.P_FLOCK_DV] = FLOCK_MAX_DV_MPS
         params[K.P_INIT_BESIDE] = 1.0 if cfg.initiate_beside_tracks else 0.0
+        params[K.P_TAU_V] = cfg.vertical_speed_tau_s if cfg.motion_model == "imm" else 0.0
         self.classify_params = load_classify_model()
         self.params = params
 

@@ -1,0 +1,100 @@
+"""Tracker settings A/B on one simulated scene: GOSPA parts, switches, height error.
+
+``python benchmarks/tracker_ab.py SCENE [--seed N] [--duration S]
+[--exclude-behaviours a,b] [--set KEY=VALUE ...]``
+
+Simulates the scene (``radarcore.sim.simulate.simulate``), runs the engine on
+its plots in 10 s chunks with the site's ``[tracker]`` table changed by each
+``--set`` (tracker keys, e.g. ``vertical_speed_tau_s=0``), scores the tracks
+with :func:`radarcore.analysis.scores.score` over the radars' coverage (as
+``radarcore evaluate --site`` does: GOSPA c = 50 m, p = 2, confirmed and
+coasting tracks) and prints one JSON line: GOSPA and its localisation /
+missed / false parts, identity switches, the horizontal and vertical RMS
+error of the matched pairs, after the first 30 s the share of targets with no
+track assigned within 50 m and of tracks farther than 50 m from every
+target, and the engine's CPU seconds.  Seeds: docs/behaviours.md (0-99 to
+tune, 1000 and up to report).
+"""
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+
+def _value(text):
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, chunk_s=10.0):
+    """The figures of one run, as a dict (see the module docstring)."""
+    from radarcore.analysis.evaluate import site_coverage
+    from radarcore.analysis.scores import score
+    from radarcore.core.engine import Engine
+    from radarcore.sim.simulate import simulate
+
+    scenario = simulate(scene, seed=seed, duration_s=duration_s,
+                        exclude_behaviours=exclude_behaviours or None)
+    site = scenario.site
+    site = dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, **(overrides or {})))
+    engine = Engine(site)
+    plots = scenario.plots
+    t = plots["time_s"]
+    edges = np.arange(t.min(), t.max() + chunk_s, chunk_s)
+    parts = []
+    cpu0 = time.process_time()
+    for lo, hi in zip(np.searchsorted(t, edges[:-1]), np.searchsorted(t, edges[1:])):
+        parts.append(engine.process(plots[lo:hi]))
+        engine.pop_alerts()
+    parts.append(engine.flush())
+    cpu_s = time.process_time() - cpu0
+    tracks = np.concatenate([p for p in parts if p is not None and p.size])
+    s = score(scenario.truth, tracks, coverage=site_coverage(site))
+    pe = s.per_epoch
+    late = pe["time_s"] >= pe["time_s"][0] + 30.0
+    err = s.pairs["error_xyz_m"]
+    return dict(
+        scene=scene, seed=seed, plots=int(plots.size), set=overrides or {},
+        gospa=round(s.gospa_mean, 2), localisation=round(s.gospa_localisation_mean),
+        missed=round(s.gospa_missed_mean), false=round(s.gospa_false_mean),
+        id_switches=s.id_switches,
+        rms_horizontal_m=round(float(np.sqrt(np.mean(err[:, 0] ** 2 + err[:, 1] ** 2))), 2),
+        rms_vertical_m=round(float(np.sqrt(np.mean(err[:, 2] ** 2))), 2),
+        untracked_pct=round(100.0 * (pe["n_truths"][late] - pe["n_assigned"][late]).sum()
+                            / max(pe["n_truths"][late].sum(), 1), 2),
+        far_pct=round(100.0 * pe["n_spurious"][late].sum() / max(pe["n_tracks"][late].sum(), 1), 2),
+        engine_cpu_s=round(cpu_s, 1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python benchmarks/tracker_ab.py",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("scene")
+    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--exclude-behaviours", default="")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set wants KEY=VALUE, got {item!r}")
+        overrides[key] = _value(value)
+    exclude = [b for b in args.exclude_behaviours.split(",") if b]
+    print(json.dumps(run(args.scene, args.seed, args.duration, exclude, overrides)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
