@@ -87,6 +87,13 @@ SETTLE_S = 10.0
 MIN_TRACKED = 0.95
 #: Up to this size each replay's tracks are compared with an engine run on the same plots.
 EQUIVALENCE_MAX_TARGETS = 10_000
+#: Targets per tile of the constant-density ``large`` scene (:func:`large_scene`): the
+#: density of the 10,000-target scene, whose targets fill a disc of 9 km radius.
+TILE_TARGETS = 10_000
+#: Distance between tile centres (m): tiles' discs and radar coverages (10 km) stay apart.
+TILE_SPACING_M = 30_000.0
+#: Target ids of tile ``t`` are the tile scene's plus ``t`` times this.
+TILE_TARGET_ID_STRIDE = 1_000_000
 #: Seed of every simulated scene (docs/behaviours.md: seeds 1000 and up are for reported figures).
 SEED = 1000
 #: The scene of issue 15: ``birdlarge`` (8 radars, 3,000 targets, 200 clutter plots per
@@ -207,11 +214,95 @@ def write_recording(plots, path):
     return len(bursts)
 
 
-def prepare(n_targets, work_dir, seed=SEED):
-    """Simulate the ``large`` scenario and write its plots.csv and recording."""
-    from radarcore.sim.simulate import simulate, write_scenario
+def _moved(frame, tile_frame, lat_deg, lon_deg, alt_m):
+    """Geodetic position of the point at ``(lat, lon, alt)`` in ``frame``, carried to the
+    same local coordinates in ``tile_frame``."""
+    enu = frame.from_geodetic(np.atleast_1d(lat_deg), np.atleast_1d(lon_deg), np.atleast_1d(alt_m))
+    return tile_frame.to_geodetic(enu)
 
-    scenario = simulate("large", seed=seed, n_targets=n_targets, duration_s=DURATION_S[n_targets])
+
+def large_scene(n_targets, duration_s, density="fixed", seed=SEED):
+    """The ``large`` scenario with ``n_targets`` targets, at fixed area or constant density.
+
+    ``density="fixed"``: the scenario itself, every target inside one disc
+    of 9 km radius watched by four radars, so 100,000 targets are ten
+    times as dense as 10,000.  ``density="constant"``: above
+    :data:`TILE_TARGETS` targets, that many targets per tile, each tile a
+    ``large`` scene of its own (seed ``seed + tile``, its own four radars
+    and protected asset) placed :data:`TILE_SPACING_M` apart on a square
+    grid, so the area grows with the target count and the density is the
+    10,000-target scene's.  Each tile's radars, asset and truth keep their
+    local coordinates around a tile origin (the scene's plots, range and
+    angles from each radar, are unchanged); radar ids are numbered on
+    (``4 * tile + id``), asset ids get ``-tile``, target ids ``+ tile *
+    TILE_TARGET_ID_STRIDE``; the plots are merged in time order.
+    """
+    import dataclasses
+
+    from kernels.geodesy import LocalFrame
+    from radarcore.sim.simulate import Scenario, simulate
+
+    if density not in ("fixed", "constant"):
+        raise ValueError(f"density must be 'fixed' or 'constant', got {density!r}")
+    if density == "fixed" or n_targets <= TILE_TARGETS:
+        return simulate("large", seed=seed, n_targets=n_targets, duration_s=duration_s)
+    n_tiles = -(-n_targets // TILE_TARGETS)
+    columns = math.ceil(math.sqrt(n_tiles))
+    counts = [n_targets // n_tiles + (t < n_targets % n_tiles) for t in range(n_tiles)]
+    radars, assets, plots, truth, kind = [], [], [], [], {}
+    frame = None
+    for t, count in enumerate(counts):
+        tile = simulate("large", seed=seed + t, n_targets=count, duration_s=duration_s)
+        site = tile.site
+        if frame is None:
+            origin = site.origin
+            frame = LocalFrame(origin.lat_deg, origin.lon_deg, origin.alt_m)
+        east = (t % columns - (columns - 1) / 2) * TILE_SPACING_M
+        north = (t // columns - (columns - 1) / 2) * TILE_SPACING_M
+        lat0, lon0, alt0 = frame.to_geodetic([[east, north, 0.0]])[0]
+        tile_frame = LocalFrame(lat0, lon0, alt0)
+        radar_ids = {}
+        for radar in site.radars:
+            lat, lon, _ = _moved(frame, tile_frame, radar.lat_deg, radar.lon_deg, radar.alt_m)[0]
+            radar_ids[radar.id] = 4 * t + radar.id
+            radars.append(dataclasses.replace(radar, id=4 * t + radar.id, sic=4 * t + radar.id,
+                                              lat_deg=float(lat), lon_deg=float(lon)))
+        for asset in site.assets:
+            lat, lon, _ = _moved(frame, tile_frame, asset.lat_deg, asset.lon_deg, asset.alt_m)[0]
+            zones = []
+            for zone in asset.zones:
+                if zone.polygon is not None:
+                    corners = np.array(zone.polygon, dtype=float)
+                    moved = _moved(frame, tile_frame, corners[:, 0], corners[:, 1], np.zeros(len(corners)))
+                    zone = dataclasses.replace(zone, polygon=tuple((float(a), float(b)) for a, b, _ in moved))
+                zones.append(zone)
+            assets.append(dataclasses.replace(asset, id=f"{asset.id}-{t}", lat_deg=float(lat), lon_deg=float(lon),
+                                              zones=tuple(zones)))
+        p = tile.plots.copy()
+        p["radar_id"] = [radar_ids[r] for r in p["radar_id"].tolist()]
+        plots.append(p)
+        r = tile.truth.copy()
+        lla = tile_frame.to_geodetic(np.column_stack([r["east_m"], r["north_m"], r["up_m"]]))
+        enu = frame.from_geodetic(lla[:, 0], lla[:, 1], lla[:, 2])
+        r["east_m"], r["north_m"], r["up_m"] = enu[:, 0], enu[:, 1], enu[:, 2]
+        r["target_id"] += t * TILE_TARGET_ID_STRIDE
+        truth.append(r)
+        kind.update({target + t * TILE_TARGET_ID_STRIDE: k for target, k in tile.info.get("kind", {}).items()})
+    plots = np.concatenate(plots)
+    plots = plots[np.argsort(plots["time_s"], kind="stable")]
+    truth = np.concatenate(truth)
+    truth = truth[np.lexsort((truth["target_id"], truth["time_s"]))]
+    site = dataclasses.replace(site, radars=tuple(radars), assets=tuple(assets))
+    info = {"scenario": "large", "density": "constant", "tiles": n_tiles, "seed": seed,
+            "duration_s": duration_s, "n_targets": n_targets, "kind": kind}
+    return Scenario(site=site, plots=plots, truth=truth, info=info)
+
+
+def prepare(n_targets, work_dir, seed=SEED, density="fixed"):
+    """Simulate the ``large`` scenario (:func:`large_scene`) and write its plots.csv and recording."""
+    from radarcore.sim.simulate import write_scenario
+
+    scenario = large_scene(n_targets, DURATION_S[n_targets], density=density, seed=seed)
     write_scenario(scenario, work_dir)
     frames = write_recording(scenario.plots, os.path.join(work_dir, "plots.rcrec"))
     return scenario, frames

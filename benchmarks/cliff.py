@@ -1,8 +1,13 @@
 """Where the engine's time goes per plot as the target count grows (the 100,000-target cliff).
 
-    python benchmarks/cliff.py [--targets 10000 100000] [--duration 16 6] [--json FILE]
+    python benchmarks/cliff.py [--targets 10000 100000] [--duration 16 6] [--density fixed constant]
+                               [--json FILE]
 
-For each size the ``large`` scenario (seed 1000) runs through a new engine
+For each size and density the ``large`` scenario (seed 1000;
+:func:`benchmarks.bench.large_scene`: ``fixed``, every target in the one
+9 km disc, so 100,000 targets are ten times as dense as 10,000;
+``constant``, tiles of 10,000 targets each with its own radars, the area
+growing with the count) runs through a new engine
 (batches of 65,536 plots; CPU time per plot and the share of the compiled
 plan, ``kernels.tracker.run_plan``).  A second engine is then stopped half
 way, and the plots it holds for release are split into the plan's groups
@@ -31,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.bench import cpu_timed  # noqa: E402
+from benchmarks.bench import TILE_TARGETS, cpu_timed, large_scene  # noqa: E402
 from kernels import tracker as K  # noqa: E402
 from kernels.assign import gnn_assign, pair_clusters  # noqa: E402
 from kernels.gating import gate, horizontal_radius  # noqa: E402
@@ -137,6 +142,9 @@ def main(argv=None):
     parser.add_argument("--targets", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--duration", type=float, nargs="+", default=[16.0, 6.0],
                         help="seconds of data per size (one value, or one per size)")
+    parser.add_argument("--density", nargs="+", choices=("fixed", "constant"), default=["fixed", "constant"],
+                        help="fixed area (one disc) and/or constant density (tiles of "
+                             f"{TILE_TARGETS:,} targets); at {TILE_TARGETS:,} targets or fewer both are one scene")
     parser.add_argument("--json", default=None, metavar="FILE")
     args = parser.parse_args(argv)
     durations = args.duration * len(args.targets) if len(args.duration) == 1 else args.duration
@@ -149,12 +157,23 @@ def main(argv=None):
     half_way(warm.site, warm.plots)
     results = []
     for n, duration in zip(args.targets, durations):
-        scenario = simulate("large", seed=SEED, n_targets=n, duration_s=duration)
-        result = {"targets": n, "duration_s": duration, "plots": int(scenario.plots.size)}
-        result.update(whole_run(scenario.site, scenario.plots))
-        result.update(half_way(scenario.site, scenario.plots))
-        results.append(result)
-        print(json.dumps(result), flush=True)
+        for density in args.density:
+            if n <= TILE_TARGETS and density != args.density[0]:
+                continue                    # the same scene as the first density's
+            scenario = large_scene(n, duration, density=density, seed=SEED)
+            result = {"targets": n, "density": density if n > TILE_TARGETS else "either",
+                      "duration_s": duration, "plots": int(scenario.plots.size),
+                      "radars": len(scenario.site.radars)}
+            result.update(whole_run(scenario.site, scenario.plots))
+            result.update(half_way(scenario.site, scenario.plots))
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    base = next((r for r in results if r["targets"] == min(args.targets)), None)
+    for r in results:
+        if base is not None and r is not base:
+            print(f"{r['density']:>8} {base['targets']:,} -> {r['targets']:,} targets: cost per plot "
+                  f"x{r['us_per_plot'] / base['us_per_plot']:.2f} ({base['us_per_plot']:.1f} -> "
+                  f"{r['us_per_plot']:.1f} us)", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
