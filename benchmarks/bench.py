@@ -1,12 +1,17 @@
 """``radarcore bench`` (also ``python -m benchmarks``): the end-to-end figures.
 
     radarcore bench [--quick] [--json FILE] [--out DIR] [--sizes N ...] [--no-serve] [--no-startup]
-                    [--core-only] [--no-extras] [--no-cold-start]
+                    [--core-only] [--no-extras] [--no-cold-start] [--density fixed constant]
 
 For each size (live targets: 100, 1,000, 10,000 and 100,000; ``--quick``
 stops at 10,000) the ``large`` scenario (:func:`radarcore.sim.simulate.simulate`,
 four rotating radars at 2 s, one protected asset with zones and alerts) is
-simulated, shortened for the big sizes (:data:`DURATION_S`), and written as
+simulated, shortened for the big sizes (:data:`DURATION_S`); above 10,000
+targets twice (``--density``, :func:`large_scene`): in the scenario's one
+9 km disc (``fixed``: 100,000 targets ten times as dense as 10,000) and in
+tiles of 10,000 targets with their own radars (``constant``: the area grows
+with the targets), and the cost per plot of each against 10,000 targets is
+reported.  Each scene is written as
 site.toml, plots.csv and a native recording (``plots.rcrec``: the plots cut
 into per-radar bursts by :func:`radarcore.service.emulate.plan_bursts`, each burst
 one :func:`ingest.codec.encode_plots` frame written with
@@ -363,19 +368,20 @@ def measure_memory(site, plots):
             "live_tracks_max": int(live)}
 
 
-def measure_size(n_targets, work_dir, log, core_only=False):
+def measure_size(n_targets, work_dir, log, core_only=False, density="fixed"):
     """Every per-size figure: replay from both files, engine core, memory (``core_only``:
-    the engine core and its check only)."""
+    the engine core and its check only); ``density`` as in :func:`large_scene`."""
     from radarcore.core.replay import replay_file
 
     os.makedirs(work_dir, exist_ok=True)
     with Clock() as clock:
-        scenario, frames = prepare(n_targets, work_dir)
+        scenario, frames = prepare(n_targets, work_dir, density=density)
     plots = scenario.plots
-    log(f"  {n_targets:,} targets: {plots.size:,} plots over {DURATION_S[n_targets]:g} s "
-        f"({frames:,} recording frames), prepared in {clock.wall_s:.1f} s")
+    log(f"  {n_targets:,} targets ({density} density): {plots.size:,} plots over {DURATION_S[n_targets]:g} s "
+        f"({frames:,} recording frames, {len(scenario.site.radars)} radars), prepared in {clock.wall_s:.1f} s")
     site = scenario.site
-    out = {"targets": n_targets, "plots": int(plots.size), "duration_s": DURATION_S[n_targets],
+    out = {"targets": n_targets, "density": density, "radars": len(site.radars),
+           "plots": int(plots.size), "duration_s": DURATION_S[n_targets],
            "recording_frames": frames,
            "plots_csv_bytes": os.path.getsize(os.path.join(work_dir, "plots.csv")),
            "recording_bytes": os.path.getsize(os.path.join(work_dir, "plots.rcrec"))}
@@ -734,7 +740,7 @@ def table_rows(figures):
     """``(figure, size, value, unit, note)`` rows of the printed table."""
     rows = []
     for r in figures["sizes"]:
-        size = f"{r['targets']:,} targets"
+        size = f"{r['targets']:,} targets" + (", constant density" if r.get("density") == "constant" else "")
         live = f"{r['live_tracks_max']:,} live tracks, {r['plots']:,} plots"
         for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
                             ("replay_csv", "replay, plots.csv")):
@@ -779,6 +785,16 @@ def table_rows(figures):
             rows.append((f"scaling, {name}", f"{g['from']:,} -> {g['to']:,}", f"{g['cost_ratio']:.2f}",
                          "x cost/plot", f"log-linear would be {g['log_linear_ratio']:.2f}x "
                                         f"(live tracks {g['live_from']:,} -> {g['live_to']:,})"))
+    for density, by_label in figures.get("scaling_from_tile", {}).items():
+        for label, name in (("core", "engine core"), ("replay_recording", "replay, recording")):
+            g = by_label.get(label)
+            if g:
+                area = ("constant density: area grows with the targets" if density == "constant"
+                        else "fixed 9 km disc: density grows with the targets")
+                rows.append((f"scaling, {name}, {density}", f"{g['from']:,} -> {g['to']:,}",
+                             f"{g['cost_ratio']:.2f}", "x cost/plot",
+                             f"issue 15 target at most 1.5x; {area} (live tracks {g['live_from']:,} -> "
+                             f"{g['live_to']:,})"))
     s = figures.get("startup", {})
     if "skipped" in s:
         rows.append(("start-up", "-", "-", "", s["skipped"]))
@@ -827,7 +843,8 @@ def format_table(figures):
 
 def scaling(sizes):
     """CPU cost per plot at the largest size over that at 1,000 targets (or the smallest),
-    against the log-linear ratio ``log(live_to) / log(live_from)``."""
+    against the log-linear ratio ``log(live_to) / log(live_from)``; fixed-density scenes only."""
+    sizes = [r for r in sizes if r.get("density", "fixed") == "fixed"]
     if len(sizes) < 2:
         return {}
     base = next((r for r in sizes if r["targets"] == 1_000), sizes[0])
@@ -846,6 +863,26 @@ def scaling(sizes):
     return out
 
 
+def scaling_from_tile(sizes):
+    """Cost per plot at each size above :data:`TILE_TARGETS` over that at :data:`TILE_TARGETS`
+    (the issue-15 figure, 10,000 -> 100,000 targets), per density: ``{density: {label: ...}}``."""
+    base = next((r for r in sizes if r["targets"] == TILE_TARGETS), None)
+    if base is None:
+        return {}
+    out = {}
+    for top in sizes:
+        if top["targets"] <= TILE_TARGETS:
+            continue
+        density = top.get("density", "fixed")
+        for label in ("core", "replay_recording", "replay_csv"):
+            if label in base and label in top:
+                out.setdefault(density, {})[label] = {
+                    "from": base["targets"], "to": top["targets"],
+                    "live_from": base["live_tracks_max"], "live_to": top["live_tracks_max"],
+                    "cost_ratio": top[label]["us_per_plot_cpu"] / base[label]["us_per_plot_cpu"]}
+    return out
+
+
 def scaling_plot(figures, path):
     """Cost per plot (CPU us) against live tracks, log-log; returns the path or None."""
     try:
@@ -854,13 +891,18 @@ def scaling_plot(figures, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    sizes = figures["sizes"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
-                        ("replay_csv", "replay, plots.csv")):
-        points = [(r["live_tracks_max"], r[label]["us_per_plot_cpu"]) for r in sizes if label in r]
-        if points:
-            ax.plot(*zip(*points), marker="o", label=name)
+    for density in ("fixed", "constant"):
+        sizes = [r for r in figures["sizes"]
+                 if r.get("density", "fixed") == density or r["targets"] <= TILE_TARGETS]
+        if density == "constant" and len(sizes) == len([r for r in figures["sizes"] if r["targets"] <= TILE_TARGETS]):
+            continue
+        for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
+                            ("replay_csv", "replay, plots.csv")):
+            points = [(r["live_tracks_max"], r[label]["us_per_plot_cpu"]) for r in sizes if label in r]
+            if points:
+                ax.plot(*zip(*points), marker="o" if density == "fixed" else "s",
+                        linestyle="-" if density == "fixed" else "--", label=f"{name}, {density} density")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("live tracks")
@@ -875,7 +917,7 @@ def scaling_plot(figures, path):
 
 
 def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout, core_only=False,
-              extras=True, cold_start=True):
+              extras=True, cold_start=True, densities=("fixed", "constant")):
     """Measure every figure; return them as a dict (also see :func:`format_table`)."""
     from radarcore.core.engine import Engine
 
@@ -887,12 +929,14 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
     Engine.warmup()
     warm_inputs()
     for n in sizes:
-        work_dir = tempfile.mkdtemp(prefix=f"radarcore-bench-{n}-")
-        try:
-            figures["sizes"].append(measure_size(n, work_dir, log, core_only=core_only))
-        finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        gc.collect()
+        # at TILE_TARGETS or fewer both densities are the one scene
+        for density in (densities if n > TILE_TARGETS else ("fixed",)):
+            work_dir = tempfile.mkdtemp(prefix=f"radarcore-bench-{n}-")
+            try:
+                figures["sizes"].append(measure_size(n, work_dir, log, core_only=core_only, density=density))
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
+            gc.collect()
     if extras:
         work_dir = tempfile.mkdtemp(prefix="radarcore-bench-birdlarge-")
         try:
@@ -913,6 +957,7 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
             shutil.rmtree(work_dir, ignore_errors=True)
         figures["live_latency"] = measure_live_latency(quick, log)
     figures["scaling"] = scaling(figures["sizes"])
+    figures["scaling_from_tile"] = scaling_from_tile(figures["sizes"])
     figures["scaling_png"] = scaling_plot(figures, os.path.join(out_dir, "scaling.png"))
     return figures
 
@@ -930,6 +975,10 @@ def configure(parser):
                         help="directory for bench.json and scaling.png (default out/bench)")
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="where to save the figures (default DIR/bench.json)")
+    parser.add_argument("--density", nargs="+", choices=("fixed", "constant"), default=["fixed", "constant"],
+                        help="sizes above 10,000 targets: in the one 9 km disc of the large scenario (fixed: "
+                             "denser as targets grow) and/or in tiles of 10,000 targets with their own radars "
+                             "(constant density: the area grows); default both")
     parser.add_argument("--no-serve", action="store_true", help="skip the live-service figures")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up figures")
     parser.add_argument("--no-cold-start", action="store_true",
@@ -961,7 +1010,7 @@ def run(args):
     try:
         figures = run_bench(sizes, args.out, serve=not args.no_serve, startup=not args.no_startup,
                             quick=args.quick, core_only=args.core_only, extras=not args.no_extras,
-                            cold_start=not args.no_cold_start)
+                            cold_start=not args.no_cold_start, densities=tuple(args.density))
     except BenchmarkCheckError as e:
         print(f"radarcore bench: check failed: {e}", file=sys.stderr)
         return 1

@@ -14,8 +14,9 @@ way, and the plots it holds for release are split into the plan's groups
 (one radar, one frame) and given to the group's kernels one at a time, at
 the engine's real state:
 
-* ``gate`` with the plots moved out of reach: the pass over all live tracks
-  that every group makes (the bounding-box test);
+* ``gate`` with the plots moved out of reach: what every group pays for the
+  tracks it does not gate (the live-track grid's lookup, or, in a tree
+  without it, the bounding-box test of every live track);
 * ``gate`` on the real plots;
 * ``gnn_assign`` on the pairs it returned (costs ``d^2 / 2``, a constant miss
   cost: the size of the problem is what matters), with the largest cluster;
@@ -40,6 +41,10 @@ from benchmarks.bench import TILE_TARGETS, cpu_timed, large_scene  # noqa: E402
 from kernels import tracker as K  # noqa: E402
 from kernels.assign import gnn_assign, pair_clusters  # noqa: E402
 from kernels.gating import gate, horizontal_radius  # noqa: E402
+try:
+    from kernels.gating import track_grid_build, track_grid_candidates, track_grid_new  # noqa: E402
+except ImportError:                 # a tree from before the live-track grid: every group scans every track
+    track_grid_build = track_grid_candidates = track_grid_new = None
 from radarcore.core.engine import Engine  # noqa: E402
 from radarcore.sim.simulate import simulate  # noqa: E402
 
@@ -81,16 +86,32 @@ def half_way(site, plots):
     frame, radar = released["frame"], released["radar"]
     cut = np.flatnonzero((frame[1:] != frame[:-1]) | (radar[1:] != radar[:-1])) + 1
     starts, ends = np.concatenate(([0], cut)), np.concatenate((cut, [frame.size]))
-    # the quick gating radii of the first output period, as run_plan computes them
+    # the quick gating radii of each output period, and the live-track grid of the tracker
+    # (when this tree has one: a group's gate sees only the tracks near its plots), as
+    # run_plan makes them when a period starts (not timed)
     gamma = max(params[K.P_GAMMA_3], params[K.P_GAMMA_4])
     period = params[K.P_OUTPUT_PERIOD]
     max_trace_R_h = float((released["R"][:, 0, 0] + released["R"][:, 1, 1]).max())
-    span = int(released["t"][0] // period)
-    t_from, t_to = span * period - 1e-3, (span + 1) * period + 1e-3
     r_quick = np.full(table.capacity, np.inf)
-    for i in live.tolist():
-        r_quick[i] = horizontal_radius(table.x[i], table.P[i], table.t_state[i], t_from, t_to,
-                                       params[K.P_GATE_Q_H], gamma, max_trace_R_h)
+    grid = track_grid_new(table.capacity) if track_grid_new is not None else None
+    current = {"span": None}
+
+    def candidates(z, t):
+        span = int(t[0] // period)
+        if span != current["span"]:
+            current["span"] = span
+            t_from, t_to = span * period - 1e-3, (span + 1) * period + 1e-3
+            for i in live.tolist():
+                r_quick[i] = horizontal_radius(table.x[i], table.P[i], table.t_state[i], t_from, t_to,
+                                               params[K.P_GATE_Q_H], gamma, max_trace_R_h)
+            if grid is not None:
+                track_grid_build(grid, live, live.size, table.x, table.t_state, r_quick, t_from, t_to,
+                                 K.TRACK_GRID_CELLS * params[K.P_CELL_M])
+        if grid is None:
+            return live
+        return track_grid_candidates(grid, live, live.size, z, t)
+
+    span0 = int(released["t"][0] // period)
     cpu = {"scan": 0.0, "gate": 0.0, "assign": 0.0}
     pairs = n_plots = largest = 0
     for lo, hi in zip(starts.tolist(), ends.tolist()):
@@ -98,10 +119,12 @@ def half_way(site, plots):
         rest = (np.full(m, engine.radar_sigma_rv[r]), np.tile(engine.radar_pos[r], (m, 1)), released["t"][part],
                 params[K.P_GATE_Q_H], params[K.P_Q_V], params[K.P_GAMMA_3], params[K.P_GAMMA_4],
                 params[K.P_CELL_M], r_quick)
+        candidates(released["z"][part], released["t"][part])      # the period's radii and grid first
         for label, z in (("scan", released["z"][part] + 1e7), ("gate", released["z"][part])):
             t0 = time.process_time()
-            pair_track, pair_plot, d2, _, _ = gate(live, table.x, table.P, table.t_state, z, released["R"][part],
-                                                   released["rv"][part], *rest)
+            pair_track, pair_plot, d2, _, _ = gate(candidates(z, released["t"][part]), table.x, table.P,
+                                                   table.t_state, z, released["R"][part], released["rv"][part],
+                                                   *rest)
             cpu[label] += time.process_time() - t0
         pairs += pair_track.size
         n_plots += m
@@ -114,7 +137,7 @@ def half_way(site, plots):
             cluster = np.empty(pair_track.size, np.int64)
             pair_clusters(slots.size, m, local, pair_plot, cluster)
             largest = max(largest, int(np.bincount(cluster).max()))
-    t_epoch = (span + 1) * period
+    t_epoch = (span0 + 1) * period
     n = table.capacity
     rows = (np.empty(n), np.empty(n, np.int64), np.empty(n, np.int8), np.empty((n, 6)), np.empty(n),
             np.empty((n, 6, 6)), np.empty((n, 4)))

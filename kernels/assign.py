@@ -109,6 +109,20 @@ def _augmenting_path(cost, i, u, v, path, row4col, shortest, SR, SC, remaining):
 
 
 @njit
+def _augment(sink, current_row, path, row4col, row_to_col):
+    """Flip the assigned / free pairs along the path from ``current_row`` to the free column ``sink``."""
+    c = sink
+    while True:
+        r = path[c]
+        row4col[c] = r
+        previous = row_to_col[r]
+        row_to_col[r] = c
+        c = previous
+        if r == current_row:
+            break
+
+
+@njit
 def _lsap_core(cost, row_to_col, u, v, shortest, path, row4col, SR, SC,
                remaining):
     """Worker of :func:`lsap` on caller-provided scratch.
@@ -140,16 +154,7 @@ def _lsap_core(cost, row_to_col, u, v, shortest, path, row4col, SR, SC,
         for c in range(m):
             if SC[c]:
                 v[c] -= path_length - shortest[c]
-        # Augment: flip the assigned / free pairs along the path.
-        c = sink
-        while True:
-            r = path[c]
-            row4col[c] = r
-            previous = row_to_col[r]
-            row_to_col[r] = c
-            c = previous
-            if r == current_row:
-                break
+        _augment(sink, current_row, path, row4col, row_to_col)
     return 0
 
 
@@ -428,15 +433,7 @@ def _sparse_lsap_core(n, m, row_to_col, scratch):
         for q in range(n_cols):
             c = visited_cols[q]
             v[c] -= path_length - shortest[c]
-        c = sink
-        while True:
-            r = path[c]
-            row4col[c] = r
-            previous = row_to_col[r]
-            row_to_col[r] = c
-            c = previous
-            if r == current_row:
-                break
+        _augment(sink, current_row, path, row4col, row_to_col)
     return 0
 
 

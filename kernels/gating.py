@@ -288,8 +288,15 @@ def _grow_f(a, cap):
 # state changes (update, initiation).
 
 #: Index of the geometry entries of a track grid: cell side G, the period's
-#: middle time t_c, half its length, and its ends.
+#: middle time t_c, half its length, its ends, and the bounding box of the
+#: filed cells (in cells: x0, x1, y0, y1).
 _G_CELL, _G_T_CENTRE, _G_HALF_SPAN, _G_T0, _G_T1 = 0, 1, 2, 3, 4
+_G_X0, _G_X1, _G_Y0, _G_Y1 = 5, 6, 7, 8
+
+#: A group's window of cells covering more than this share of the filed
+#: cells' bounding box gets every live track: walking the cells would cost
+#: more than the plain pass (one picture watched by every radar).
+GRID_WINDOW_SHARE = 0.25
 
 
 @njit
@@ -308,7 +315,7 @@ def track_grid_new(capacity):
     head = np.full(n_buckets + 1, -1, np.int64)        # the last one: overflow
     return (head, np.full(capacity, -1, np.int64), np.full(capacity, -1, np.int64),
             np.full(capacity, -1, np.int64), np.zeros(capacity, np.int64),
-            np.zeros(capacity, np.int64), np.full(capacity, -1, np.int64), np.zeros(5))
+            np.zeros(capacity, np.int64), np.full(capacity, -1, np.int64), np.zeros(9))
 
 
 @njit
@@ -341,6 +348,10 @@ def track_grid_insert(grid, i, live_position, x, t_track, r_quick):
         cell_x[i] = np.int64(np.floor(ce / G))
         cell_y[i] = np.int64(np.floor(cn / G))
         b = _bucket_of_cell(cell_x[i], cell_y[i], n_buckets)
+        geometry[_G_X0] = min(geometry[_G_X0], cell_x[i])
+        geometry[_G_X1] = max(geometry[_G_X1], cell_x[i])
+        geometry[_G_Y0] = min(geometry[_G_Y0], cell_y[i])
+        geometry[_G_Y1] = max(geometry[_G_Y1], cell_y[i])
     bucket[i] = b
     prev_slot[i] = -1
     next_slot[i] = head[b]
@@ -365,6 +376,10 @@ def track_grid_build(grid, live, n_live, x, t_track, r_quick, t0, t1, cell_m):
     geometry[_G_HALF_SPAN] = 0.5 * (t1 - t0)
     geometry[_G_T0] = t0
     geometry[_G_T1] = t1
+    geometry[_G_X0] = np.inf
+    geometry[_G_X1] = -np.inf
+    geometry[_G_Y0] = np.inf
+    geometry[_G_Y1] = -np.inf
     for ii in range(n_live):
         i = live[ii]
         track_grid_insert(grid, i, ii, x[i], t_track[i], r_quick[i])
@@ -397,38 +412,53 @@ def track_grid_candidates(grid, live, n_live, z, t_plot):
             inside = False
     if not inside or not (G > 0.0):
         return live[:n_live]
-    span_e = (box_e1 - box_e0) / G + 3.0
-    span_n = (box_n1 - box_n0) / G + 3.0
-    if not (span_e * span_n < n_live):
-        return live[:n_live]
     cx0 = np.int64(np.floor((box_e0 - G) / G))
     cx1 = np.int64(np.floor((box_e1 + G) / G))
     cy0 = np.int64(np.floor((box_n0 - G) / G))
     cy1 = np.int64(np.floor((box_n1 + G) / G))
+    # only the window's part inside the filed cells' box can hold tracks
+    if geometry[_G_X0] <= geometry[_G_X1]:
+        cx0 = max(cx0, np.int64(geometry[_G_X0]))
+        cx1 = min(cx1, np.int64(geometry[_G_X1]))
+        cy0 = max(cy0, np.int64(geometry[_G_Y0]))
+        cy1 = min(cy1, np.int64(geometry[_G_Y1]))
+        filed = (geometry[_G_X1] - geometry[_G_X0] + 1.0) * (geometry[_G_Y1] - geometry[_G_Y0] + 1.0)
+        window = max(cx1 - cx0 + 1, 0) * max(cy1 - cy0 + 1, 0)
+        if window > GRID_WINDOW_SHARE * filed:
+            return live[:n_live]
+    else:
+        cx1 = cx0 - 1                   # no filed cell: the overflow list only
     n_buckets = head.shape[0] - 1
-    positions = np.empty(16, np.int64)
+    # the candidates' live positions as bits, read back in increasing order
+    bits = np.zeros((n_live + 63) >> 6, np.uint64)
     n = 0
     for cx in range(cx0, cx1 + 1):
         for cy in range(cy0, cy1 + 1):
             i = head[_bucket_of_cell(cx, cy, n_buckets)]
             while i >= 0:
                 if cell_x[i] == cx and cell_y[i] == cy:
-                    if n == positions.shape[0]:
-                        positions = _grow_i(positions, 2 * n)
-                    positions[n] = live_pos[i]
+                    bits[live_pos[i] >> 6] |= np.uint64(1) << np.uint64(live_pos[i] & 63)
                     n += 1
                 i = next_slot[i]
     i = head[n_buckets]
     while i >= 0:
-        if n == positions.shape[0]:
-            positions = _grow_i(positions, 2 * n)
-        positions[n] = live_pos[i]
+        bits[live_pos[i] >> 6] |= np.uint64(1) << np.uint64(live_pos[i] & 63)
         n += 1
         i = next_slot[i]
-    positions = np.sort(positions[:n])
     out = np.empty(n, np.int64)
-    for q in range(n):
-        out[q] = live[positions[q]]
+    q = 0
+    for w in range(bits.shape[0]):
+        word = bits[w]
+        if word == 0:
+            continue
+        for byte in range(8):
+            part = (word >> np.uint64(8 * byte)) & np.uint64(255)
+            if part == 0:
+                continue
+            for b in range(8):
+                if (part >> np.uint64(b)) & np.uint64(1):
+                    out[q] = live[(w << 6) + 8 * byte + b]
+                    q += 1
     return out
 
 

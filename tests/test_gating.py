@@ -152,8 +152,11 @@ def test_track_grid_candidates_give_every_pair_in_order(seed, n_tracks, extent, 
     for g in range(groups):
         m = int(rng.integers(1, 12))
         z = np.column_stack([rng.uniform(-extent, extent, (m, 2)), rng.uniform(0, 500, m)])
-        if n_live and rng.random() < 0.7:
-            near = live[rng.integers(0, n_live, m)]
+        if n_live and rng.random() < 0.8:
+            # a group sees one part of the picture: plots near the tracks closest to a point
+            centre = x[live[rng.integers(0, n_live)], :2]
+            closest = live[:n_live][np.argsort(np.hypot(*(x[live[:n_live], :2] - centre).T))[:4]]
+            near = closest[rng.integers(0, closest.size, m)]
             # at the edge of the gates too: a plot in one cell, its track's centre in the next
             z[:, :2] = x[near, :2] + rng.normal(0, 2 * sigma, (m, 2)) * rng.uniform(0.5, 6.0, (m, 1))
             z[:, 2] = x[near, 2] + rng.normal(0, 10.0, m)
@@ -206,3 +209,20 @@ def test_track_grid_falls_back_outside_its_period():
     assert track_grid_candidates(grid, live, n, z, np.array([0.5])).tolist() == [2, 0]
     # a plot outside the period: every live track
     assert track_grid_candidates(grid, live, n, z, np.array([1.5])).tolist() == live.tolist()
+
+
+def test_track_grid_finds_tracks_across_cell_edges():
+    # A track just across a cell edge from the plot, on each side, within its radius.
+    G = 100.0
+    n = 40
+    x = np.zeros((n, 6))
+    x[:, 0] = 20000.0 + 500.0 * np.arange(n)          # a spread-out picture far away ...
+    x[:4, :2] = [[95.0, 150.0], [205.0, 150.0], [150.0, 95.0], [150.0, 205.0]]   # ... and four near
+    r_quick = np.full(n, 30.0)
+    live = np.arange(n, dtype=np.int64)[::-1].copy()
+    grid = track_grid_new(n)
+    track_grid_build(grid, live, n, x, np.zeros(n), r_quick, 0.0, 1.0, G)
+    for i, plot in enumerate(([101.0, 150.0], [199.0, 150.0], [150.0, 101.0], [150.0, 199.0])):
+        z = np.array([plot + [0.0]])
+        got = track_grid_candidates(grid, live, n, z, np.array([0.5])).tolist()
+        assert i in got and len(got) < n, (i, got)
