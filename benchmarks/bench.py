@@ -264,8 +264,10 @@ def large_scene(n_targets, duration_s, density="fixed", seed=SEED):
             frame = LocalFrame(origin.lat_deg, origin.lon_deg, origin.alt_m)
         east = (t % columns - (columns - 1) / 2) * TILE_SPACING_M
         north = (t // columns - (columns - 1) / 2) * TILE_SPACING_M
-        lat0, lon0, alt0 = frame.to_geodetic([[east, north, 0.0]])[0]
-        tile_frame = LocalFrame(lat0, lon0, alt0)
+        # the tile's origin on the ellipsoid (at the site origin's height), not on the
+        # site's tangent plane, which rises above it away from the origin
+        lat0, lon0, _ = frame.to_geodetic([[east, north, 0.0]])[0]
+        tile_frame = LocalFrame(lat0, lon0, origin.alt_m)
         radar_ids = {}
         for radar in site.radars:
             lat, lon, _ = _moved(frame, tile_frame, radar.lat_deg, radar.lon_deg, radar.alt_m)[0]
