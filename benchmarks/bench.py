@@ -1,12 +1,17 @@
 """``radarcore bench`` (also ``python -m benchmarks``): the end-to-end figures.
 
     radarcore bench [--quick] [--json FILE] [--out DIR] [--sizes N ...] [--no-serve] [--no-startup]
-                    [--core-only] [--no-extras] [--no-cold-start]
+                    [--core-only] [--no-extras] [--no-cold-start] [--density fixed constant]
 
 For each size (live targets: 100, 1,000, 10,000 and 100,000; ``--quick``
 stops at 10,000) the ``large`` scenario (:func:`radarcore.sim.simulate.simulate`,
 four rotating radars at 2 s, one protected asset with zones and alerts) is
-simulated, shortened for the big sizes (:data:`DURATION_S`), and written as
+simulated, shortened for the big sizes (:data:`DURATION_S`); above 10,000
+targets twice (``--density``, :func:`large_scene`): in the scenario's one
+9 km disc (``fixed``: 100,000 targets ten times as dense as 10,000) and in
+tiles of 10,000 targets with their own radars (``constant``: the area grows
+with the targets), and the cost per plot of each against 10,000 targets is
+reported.  Each scene is written as
 site.toml, plots.csv and a native recording (``plots.rcrec``: the plots cut
 into per-radar bursts by :func:`radarcore.service.emulate.plan_bursts`, each burst
 one :func:`ingest.codec.encode_plots` frame written with
@@ -87,6 +92,13 @@ SETTLE_S = 10.0
 MIN_TRACKED = 0.95
 #: Up to this size each replay's tracks are compared with an engine run on the same plots.
 EQUIVALENCE_MAX_TARGETS = 10_000
+#: Targets per tile of the constant-density ``large`` scene (:func:`large_scene`): the
+#: density of the 10,000-target scene, whose targets fill a disc of 9 km radius.
+TILE_TARGETS = 10_000
+#: Distance between tile centres (m): tiles' discs and radar coverages (10 km) stay apart.
+TILE_SPACING_M = 30_000.0
+#: Target ids of tile ``t`` are the tile scene's plus ``t`` times this.
+TILE_TARGET_ID_STRIDE = 1_000_000
 #: Seed of every simulated scene (docs/behaviours.md: seeds 1000 and up are for reported figures).
 SEED = 1000
 #: The scene of issue 15: ``birdlarge`` (8 radars, 3,000 targets, 200 clutter plots per
@@ -207,11 +219,97 @@ def write_recording(plots, path):
     return len(bursts)
 
 
-def prepare(n_targets, work_dir, seed=SEED):
-    """Simulate the ``large`` scenario and write its plots.csv and recording."""
-    from radarcore.sim.simulate import simulate, write_scenario
+def _moved(frame, tile_frame, lat_deg, lon_deg, alt_m):
+    """Geodetic position of the point at ``(lat, lon, alt)`` in ``frame``, carried to the
+    same local coordinates in ``tile_frame``."""
+    enu = frame.from_geodetic(np.atleast_1d(lat_deg), np.atleast_1d(lon_deg), np.atleast_1d(alt_m))
+    return tile_frame.to_geodetic(enu)
 
-    scenario = simulate("large", seed=seed, n_targets=n_targets, duration_s=DURATION_S[n_targets])
+
+def large_scene(n_targets, duration_s, density="fixed", seed=SEED):
+    """The ``large`` scenario with ``n_targets`` targets, at fixed area or constant density.
+
+    ``density="fixed"``: the scenario itself, every target inside one disc
+    of 9 km radius watched by four radars, so 100,000 targets are ten
+    times as dense as 10,000.  ``density="constant"``: above
+    :data:`TILE_TARGETS` targets, that many targets per tile, each tile a
+    ``large`` scene of its own (seed ``seed + tile``, its own four radars
+    and protected asset) placed :data:`TILE_SPACING_M` apart on a square
+    grid, so the area grows with the target count and the density is the
+    10,000-target scene's.  Each tile's radars, asset and truth keep their
+    local coordinates around a tile origin (the scene's plots, range and
+    angles from each radar, are unchanged); radar ids are numbered on
+    (``4 * tile + id``), asset ids get ``-tile``, target ids ``+ tile *
+    TILE_TARGET_ID_STRIDE``; the plots are merged in time order.
+    """
+    import dataclasses
+
+    from kernels.geodesy import LocalFrame
+    from radarcore.sim.simulate import Scenario, simulate
+
+    if density not in ("fixed", "constant"):
+        raise ValueError(f"density must be 'fixed' or 'constant', got {density!r}")
+    if density == "fixed" or n_targets <= TILE_TARGETS:
+        return simulate("large", seed=seed, n_targets=n_targets, duration_s=duration_s)
+    n_tiles = -(-n_targets // TILE_TARGETS)
+    columns = math.ceil(math.sqrt(n_tiles))
+    counts = [n_targets // n_tiles + (t < n_targets % n_tiles) for t in range(n_tiles)]
+    radars, assets, plots, truth, kind = [], [], [], [], {}
+    frame = None
+    for t, count in enumerate(counts):
+        tile = simulate("large", seed=seed + t, n_targets=count, duration_s=duration_s)
+        site = tile.site
+        if frame is None:
+            origin = site.origin
+            frame = LocalFrame(origin.lat_deg, origin.lon_deg, origin.alt_m)
+        east = (t % columns - (columns - 1) / 2) * TILE_SPACING_M
+        north = (t // columns - (columns - 1) / 2) * TILE_SPACING_M
+        # the tile's origin on the ellipsoid (at the site origin's height), not on the
+        # site's tangent plane, which rises above it away from the origin
+        lat0, lon0, _ = frame.to_geodetic([[east, north, 0.0]])[0]
+        tile_frame = LocalFrame(lat0, lon0, origin.alt_m)
+        radar_ids = {}
+        for radar in site.radars:
+            lat, lon, _ = _moved(frame, tile_frame, radar.lat_deg, radar.lon_deg, radar.alt_m)[0]
+            radar_ids[radar.id] = 4 * t + radar.id
+            radars.append(dataclasses.replace(radar, id=4 * t + radar.id, sic=4 * t + radar.id,
+                                              lat_deg=float(lat), lon_deg=float(lon)))
+        for asset in site.assets:
+            lat, lon, _ = _moved(frame, tile_frame, asset.lat_deg, asset.lon_deg, asset.alt_m)[0]
+            zones = []
+            for zone in asset.zones:
+                if zone.polygon is not None:
+                    corners = np.array(zone.polygon, dtype=float)
+                    moved = _moved(frame, tile_frame, corners[:, 0], corners[:, 1], np.zeros(len(corners)))
+                    zone = dataclasses.replace(zone, polygon=tuple((float(a), float(b)) for a, b, _ in moved))
+                zones.append(zone)
+            assets.append(dataclasses.replace(asset, id=f"{asset.id}-{t}", lat_deg=float(lat), lon_deg=float(lon),
+                                              zones=tuple(zones)))
+        p = tile.plots.copy()
+        p["radar_id"] = [radar_ids[r] for r in p["radar_id"].tolist()]
+        plots.append(p)
+        r = tile.truth.copy()
+        lla = tile_frame.to_geodetic(np.column_stack([r["east_m"], r["north_m"], r["up_m"]]))
+        enu = frame.from_geodetic(lla[:, 0], lla[:, 1], lla[:, 2])
+        r["east_m"], r["north_m"], r["up_m"] = enu[:, 0], enu[:, 1], enu[:, 2]
+        r["target_id"] += t * TILE_TARGET_ID_STRIDE
+        truth.append(r)
+        kind.update({target + t * TILE_TARGET_ID_STRIDE: k for target, k in tile.info.get("kind", {}).items()})
+    plots = np.concatenate(plots)
+    plots = plots[np.argsort(plots["time_s"], kind="stable")]
+    truth = np.concatenate(truth)
+    truth = truth[np.lexsort((truth["target_id"], truth["time_s"]))]
+    site = dataclasses.replace(site, radars=tuple(radars), assets=tuple(assets))
+    info = {"scenario": "large", "density": "constant", "tiles": n_tiles, "seed": seed,
+            "duration_s": duration_s, "n_targets": n_targets, "kind": kind}
+    return Scenario(site=site, plots=plots, truth=truth, info=info)
+
+
+def prepare(n_targets, work_dir, seed=SEED, density="fixed"):
+    """Simulate the ``large`` scenario (:func:`large_scene`) and write its plots.csv and recording."""
+    from radarcore.sim.simulate import write_scenario
+
+    scenario = large_scene(n_targets, DURATION_S[n_targets], density=density, seed=seed)
     write_scenario(scenario, work_dir)
     frames = write_recording(scenario.plots, os.path.join(work_dir, "plots.rcrec"))
     return scenario, frames
@@ -272,19 +370,20 @@ def measure_memory(site, plots):
             "live_tracks_max": int(live)}
 
 
-def measure_size(n_targets, work_dir, log, core_only=False):
+def measure_size(n_targets, work_dir, log, core_only=False, density="fixed"):
     """Every per-size figure: replay from both files, engine core, memory (``core_only``:
-    the engine core and its check only)."""
+    the engine core and its check only); ``density`` as in :func:`large_scene`."""
     from radarcore.core.replay import replay_file
 
     os.makedirs(work_dir, exist_ok=True)
     with Clock() as clock:
-        scenario, frames = prepare(n_targets, work_dir)
+        scenario, frames = prepare(n_targets, work_dir, density=density)
     plots = scenario.plots
-    log(f"  {n_targets:,} targets: {plots.size:,} plots over {DURATION_S[n_targets]:g} s "
-        f"({frames:,} recording frames), prepared in {clock.wall_s:.1f} s")
+    log(f"  {n_targets:,} targets ({density} density): {plots.size:,} plots over {DURATION_S[n_targets]:g} s "
+        f"({frames:,} recording frames, {len(scenario.site.radars)} radars), prepared in {clock.wall_s:.1f} s")
     site = scenario.site
-    out = {"targets": n_targets, "plots": int(plots.size), "duration_s": DURATION_S[n_targets],
+    out = {"targets": n_targets, "density": density, "radars": len(site.radars),
+           "plots": int(plots.size), "duration_s": DURATION_S[n_targets],
            "recording_frames": frames,
            "plots_csv_bytes": os.path.getsize(os.path.join(work_dir, "plots.csv")),
            "recording_bytes": os.path.getsize(os.path.join(work_dir, "plots.rcrec"))}
@@ -643,7 +742,7 @@ def table_rows(figures):
     """``(figure, size, value, unit, note)`` rows of the printed table."""
     rows = []
     for r in figures["sizes"]:
-        size = f"{r['targets']:,} targets"
+        size = f"{r['targets']:,} targets" + (", constant density" if r.get("density") == "constant" else "")
         live = f"{r['live_tracks_max']:,} live tracks, {r['plots']:,} plots"
         for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
                             ("replay_csv", "replay, plots.csv")):
@@ -688,6 +787,16 @@ def table_rows(figures):
             rows.append((f"scaling, {name}", f"{g['from']:,} -> {g['to']:,}", f"{g['cost_ratio']:.2f}",
                          "x cost/plot", f"log-linear would be {g['log_linear_ratio']:.2f}x "
                                         f"(live tracks {g['live_from']:,} -> {g['live_to']:,})"))
+    for density, by_label in figures.get("scaling_from_tile", {}).items():
+        for label, name in (("core", "engine core"), ("replay_recording", "replay, recording")):
+            g = by_label.get(label)
+            if g:
+                area = ("constant density: area grows with the targets" if density == "constant"
+                        else "fixed 9 km disc: density grows with the targets")
+                rows.append((f"scaling, {name}, {density}", f"{g['from']:,} -> {g['to']:,}",
+                             f"{g['cost_ratio']:.2f}", "x cost/plot",
+                             f"issue 15 target at most 1.5x; {area} (live tracks {g['live_from']:,} -> "
+                             f"{g['live_to']:,})"))
     s = figures.get("startup", {})
     if "skipped" in s:
         rows.append(("start-up", "-", "-", "", s["skipped"]))
@@ -736,7 +845,8 @@ def format_table(figures):
 
 def scaling(sizes):
     """CPU cost per plot at the largest size over that at 1,000 targets (or the smallest),
-    against the log-linear ratio ``log(live_to) / log(live_from)``."""
+    against the log-linear ratio ``log(live_to) / log(live_from)``; fixed-density scenes only."""
+    sizes = [r for r in sizes if r.get("density", "fixed") == "fixed"]
     if len(sizes) < 2:
         return {}
     base = next((r for r in sizes if r["targets"] == 1_000), sizes[0])
@@ -755,6 +865,26 @@ def scaling(sizes):
     return out
 
 
+def scaling_from_tile(sizes):
+    """Cost per plot at each size above :data:`TILE_TARGETS` over that at :data:`TILE_TARGETS`
+    (the issue-15 figure, 10,000 -> 100,000 targets), per density: ``{density: {label: ...}}``."""
+    base = next((r for r in sizes if r["targets"] == TILE_TARGETS), None)
+    if base is None:
+        return {}
+    out = {}
+    for top in sizes:
+        if top["targets"] <= TILE_TARGETS:
+            continue
+        density = top.get("density", "fixed")
+        for label in ("core", "replay_recording", "replay_csv"):
+            if label in base and label in top:
+                out.setdefault(density, {})[label] = {
+                    "from": base["targets"], "to": top["targets"],
+                    "live_from": base["live_tracks_max"], "live_to": top["live_tracks_max"],
+                    "cost_ratio": top[label]["us_per_plot_cpu"] / base[label]["us_per_plot_cpu"]}
+    return out
+
+
 def scaling_plot(figures, path):
     """Cost per plot (CPU us) against live tracks, log-log; returns the path or None."""
     try:
@@ -763,13 +893,18 @@ def scaling_plot(figures, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    sizes = figures["sizes"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
-                        ("replay_csv", "replay, plots.csv")):
-        points = [(r["live_tracks_max"], r[label]["us_per_plot_cpu"]) for r in sizes if label in r]
-        if points:
-            ax.plot(*zip(*points), marker="o", label=name)
+    for density in ("fixed", "constant"):
+        sizes = [r for r in figures["sizes"]
+                 if r.get("density", "fixed") == density or r["targets"] <= TILE_TARGETS]
+        if density == "constant" and len(sizes) == len([r for r in figures["sizes"] if r["targets"] <= TILE_TARGETS]):
+            continue
+        for label, name in (("core", "engine core"), ("replay_recording", "replay, recording"),
+                            ("replay_csv", "replay, plots.csv")):
+            points = [(r["live_tracks_max"], r[label]["us_per_plot_cpu"]) for r in sizes if label in r]
+            if points:
+                ax.plot(*zip(*points), marker="o" if density == "fixed" else "s",
+                        linestyle="-" if density == "fixed" else "--", label=f"{name}, {density} density")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("live tracks")
@@ -784,7 +919,7 @@ def scaling_plot(figures, path):
 
 
 def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.stdout, core_only=False,
-              extras=True, cold_start=True):
+              extras=True, cold_start=True, densities=("fixed", "constant")):
     """Measure every figure; return them as a dict (also see :func:`format_table`)."""
     from radarcore.core.engine import Engine
 
@@ -796,12 +931,14 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
     Engine.warmup()
     warm_inputs()
     for n in sizes:
-        work_dir = tempfile.mkdtemp(prefix=f"radarcore-bench-{n}-")
-        try:
-            figures["sizes"].append(measure_size(n, work_dir, log, core_only=core_only))
-        finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        gc.collect()
+        # at TILE_TARGETS or fewer both densities are the one scene
+        for density in (densities if n > TILE_TARGETS else ("fixed",)):
+            work_dir = tempfile.mkdtemp(prefix=f"radarcore-bench-{n}-")
+            try:
+                figures["sizes"].append(measure_size(n, work_dir, log, core_only=core_only, density=density))
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
+            gc.collect()
     if extras:
         work_dir = tempfile.mkdtemp(prefix="radarcore-bench-birdlarge-")
         try:
@@ -822,6 +959,7 @@ def run_bench(sizes, out_dir, serve=True, startup=True, quick=False, stream=sys.
             shutil.rmtree(work_dir, ignore_errors=True)
         figures["live_latency"] = measure_live_latency(quick, log)
     figures["scaling"] = scaling(figures["sizes"])
+    figures["scaling_from_tile"] = scaling_from_tile(figures["sizes"])
     figures["scaling_png"] = scaling_plot(figures, os.path.join(out_dir, "scaling.png"))
     return figures
 
@@ -839,6 +977,10 @@ def configure(parser):
                         help="directory for bench.json and scaling.png (default out/bench)")
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="where to save the figures (default DIR/bench.json)")
+    parser.add_argument("--density", nargs="+", choices=("fixed", "constant"), default=["fixed", "constant"],
+                        help="sizes above 10,000 targets: in the one 9 km disc of the large scenario (fixed: "
+                             "denser as targets grow) and/or in tiles of 10,000 targets with their own radars "
+                             "(constant density: the area grows); default both")
     parser.add_argument("--no-serve", action="store_true", help="skip the live-service figures")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up figures")
     parser.add_argument("--no-cold-start", action="store_true",
@@ -870,7 +1012,7 @@ def run(args):
     try:
         figures = run_bench(sizes, args.out, serve=not args.no_serve, startup=not args.no_startup,
                             quick=args.quick, core_only=args.core_only, extras=not args.no_extras,
-                            cold_start=not args.no_cold_start)
+                            cold_start=not args.no_cold_start, densities=tuple(args.density))
     except BenchmarkCheckError as e:
         print(f"radarcore bench: check failed: {e}", file=sys.stderr)
         return 1

@@ -15,14 +15,17 @@ gated pairs.  The pairs split into independent clusters (connected components
 of the bipartite track-plot graph); each cluster is solved optimally on its
 own, the large ones by a rectangular linear sum assignment on the augmented
 matrix ``[C | D]`` (Blackman & Popoli, *Design and Analysis of Modern Tracking
-Systems*, 1999, sec. 6.5).
+Systems*, 1999, sec. 6.5), solved on its allowed entries only
+(:func:`sparse_lsap`): a dense cluster of tens of thousands of pairs costs
+what its pairs cost, not tracks x plots.
 
 Tiers, as in stumpy: :func:`solve_gnn` and :func:`linear_sum_assignment` are
 Python wrappers that validate their arguments and allocate outputs;
-:func:`gnn_assign`, :func:`pair_clusters` and :func:`lsap` are the compiled
-drivers (callable from other kernels; they check sizes and index ranges and
-raise ``ValueError``); the workers (``_solve_cluster``, ``_lsap_core``,
-``_augmenting_path``) do one cluster or one augmentation.
+:func:`gnn_assign`, :func:`pair_clusters`, :func:`lsap` and
+:func:`sparse_lsap` are the compiled drivers (callable from other kernels;
+they check sizes and index ranges and raise ``ValueError``); the workers
+(``_solve_cluster``, ``_lsap_core``, ``_augmenting_path`` and their sparse
+twins) do one cluster or one augmentation.
 
 Tie rule (deterministic for a given pair sequence): tracks and plots of a
 cluster are numbered in order of first appearance among the pairs; a
@@ -30,7 +33,10 @@ one-track cluster takes its lowest-cost plot (the first in pair order on
 equal costs) and a one-plot cluster the track with the lowest ``c_ij - miss_i``
 (the first in pair order on equal values), each only when that is strictly
 better than leaving the track unassigned; larger clusters take the solution
-found by the shortest augmenting path solver over the numbering above.
+that the shortest augmenting path solver (:func:`lsap`, the method and
+visiting order of SciPy's ``linear_sum_assignment``) finds on the augmented
+matrix over the numbering above; :func:`sparse_lsap` returns exactly that
+solution without forming the matrix.
 """
 import numpy as np
 
@@ -103,6 +109,20 @@ def _augmenting_path(cost, i, u, v, path, row4col, shortest, SR, SC, remaining):
 
 
 @njit
+def _augment(sink, current_row, path, row4col, row_to_col):
+    """Flip the assigned / free pairs along the path from ``current_row`` to the free column ``sink``."""
+    c = sink
+    while True:
+        r = path[c]
+        row4col[c] = r
+        previous = row_to_col[r]
+        row_to_col[r] = c
+        c = previous
+        if r == current_row:
+            break
+
+
+@njit
 def _lsap_core(cost, row_to_col, u, v, shortest, path, row4col, SR, SC,
                remaining):
     """Worker of :func:`lsap` on caller-provided scratch.
@@ -134,16 +154,7 @@ def _lsap_core(cost, row_to_col, u, v, shortest, path, row4col, SR, SC,
         for c in range(m):
             if SC[c]:
                 v[c] -= path_length - shortest[c]
-        # Augment: flip the assigned / free pairs along the path.
-        c = sink
-        while True:
-            r = path[c]
-            row4col[c] = r
-            previous = row_to_col[r]
-            row_to_col[r] = c
-            c = previous
-            if r == current_row:
-                break
+        _augment(sink, current_row, path, row4col, row_to_col)
     return 0
 
 
@@ -211,6 +222,308 @@ def lsap(cost, row_to_col):
     for r in range(n):
         total += cost[r, row_to_col[r]]
     return total
+
+
+# ---------------------------------------------------------------------------
+# The same method on a sparse matrix (the gated pairs of a large cluster)
+# ---------------------------------------------------------------------------
+#
+# A cluster of the GNN is sparse: a track gates a handful of plots, and its
+# augmented row holds those plus its own missed-detection column.  The dense
+# solver above spends O(m) per Dijkstra step on the BIG_COST entries; the
+# sparse one below visits only a row's finite entries and keeps the frontier
+# in a binary heap, so a search costs O(E log E) in the entries it reaches.
+#
+# It returns exactly what ``lsap`` returns on the dense matrix with BIG_COST
+# for the missing entries, whenever a complete assignment of finite cost
+# exists (always, for an augmented GNN matrix): a BIG_COST entry is never
+# the shortest (the search stops at a finite free column first), every
+# reduced cost is the same floating-point expression, and the dense
+# solver's choice among equal shortest columns is reproduced, which depends
+# on the order of its ``remaining`` list.  That list starts as
+# ``m-1, m-2, ..., 0`` and a visited column is replaced by the list's last
+# entry; the sparse search keeps the positions it changed (``pos_of``,
+# ``col_at``, valid where their stamp is the search's) and takes every other
+# position as the initial one.  Among equal shortest columns the dense scan
+# keeps the first, unless a free column is among them: then the last free.
+
+@njit
+def _heap_push(heap_key, heap_col, size, key, col):
+    """Push ``(key, col)`` on a binary min-heap of ``size`` entries; returns the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap_key[parent] <= key:
+            break
+        heap_key[i] = heap_key[parent]
+        heap_col[i] = heap_col[parent]
+        i = parent
+    heap_key[i] = key
+    heap_col[i] = col
+    return size + 1
+
+
+@njit
+def _heap_pop(heap_key, heap_col, size):
+    """Remove the top of a binary min-heap of ``size`` entries; returns the new size."""
+    size -= 1
+    key = heap_key[size]
+    col = heap_col[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap_key[child + 1] < heap_key[child]:
+            child += 1
+        if heap_key[child] >= key:
+            break
+        heap_key[i] = heap_key[child]
+        heap_col[i] = heap_col[child]
+        i = child
+    heap_key[i] = key
+    heap_col[i] = col
+    return size
+
+
+@njit
+def _position(c, m, pos_of, pos_stamp, sid):
+    """Position of unvisited column ``c`` in the dense solver's ``remaining`` list."""
+    if pos_stamp[c] == sid:
+        return pos_of[c]
+    return m - 1 - c
+
+
+@njit
+def _sparse_augmenting_path(i, m, row_start, row_end, adj_col, adj_cost, u, v,
+                            path, row4col, shortest, reached, visited, pos_of,
+                            pos_stamp, col_at, at_stamp, heap_key, heap_col, tied,
+                            visited_rows, visited_cols, sid):
+    """:func:`_augmenting_path` over the finite entries of rows in CSR form.
+
+    A column's ``shortest`` and ``path`` are valid where ``reached == sid``,
+    it is visited where ``visited == sid``.  Returns ``(sink, length,
+    n_visited_rows, n_visited_columns)``; sink is -1 when no free column can
+    be reached.
+    """
+    n_remaining = m
+    size = 0
+    n_rows = 0
+    n_cols = 0
+    path_length = 0.0
+    while True:
+        visited_rows[n_rows] = i
+        n_rows += 1
+        for e in range(row_start[i], row_end[i]):
+            j = adj_col[e]
+            if visited[j] == sid:
+                continue
+            reduced = path_length + adj_cost[e] - u[i] - v[j]
+            if reached[j] != sid or reduced < shortest[j]:
+                reached[j] = sid
+                path[j] = i
+                shortest[j] = reduced
+                size = _heap_push(heap_key, heap_col, size, reduced, j)
+        # the lowest live entry (stale ones: visited, or superseded by a lower key)
+        while size > 0 and (visited[heap_col[0]] == sid or heap_key[0] != shortest[heap_col[0]]):
+            size = _heap_pop(heap_key, heap_col, size)
+        if size == 0:
+            return -1, path_length, n_rows, n_cols
+        lowest = heap_key[0]
+        best = heap_col[0]
+        size = _heap_pop(heap_key, heap_col, size)
+        # every other live column at the same distance, to choose as the dense scan does
+        n_tied = 0
+        while size > 0:
+            c = heap_col[0]
+            if visited[c] == sid or heap_key[0] != shortest[c]:
+                size = _heap_pop(heap_key, heap_col, size)
+                continue
+            if heap_key[0] != lowest:
+                break
+            tied[n_tied] = c
+            n_tied += 1
+            size = _heap_pop(heap_key, heap_col, size)
+        if n_tied > 0:
+            best_position = _position(best, m, pos_of, pos_stamp, sid)
+            best_free = row4col[best] == -1
+            for t in range(n_tied):
+                c = tied[t]
+                position = _position(c, m, pos_of, pos_stamp, sid)
+                free = row4col[c] == -1
+                if (free and (not best_free or position > best_position)) or (
+                        not free and not best_free and position < best_position):
+                    tied[t] = best
+                    best = c
+                    best_position = position
+                    best_free = free
+            for t in range(n_tied):
+                size = _heap_push(heap_key, heap_col, size, lowest, tied[t])
+        path_length = lowest
+        # take `best` out of the remaining list: the last entry moves into its place
+        index = _position(best, m, pos_of, pos_stamp, sid)
+        n_remaining -= 1
+        last = col_at[n_remaining] if at_stamp[n_remaining] == sid else m - 1 - n_remaining
+        col_at[index] = last
+        at_stamp[index] = sid
+        pos_of[last] = index
+        pos_stamp[last] = sid
+        visited[best] = sid
+        visited_cols[n_cols] = best
+        n_cols += 1
+        if row4col[best] == -1:
+            return best, path_length, n_rows, n_cols
+        i = row4col[best]
+
+
+@njit
+def _sparse_scratch(n_rows, n_columns, n_entries):
+    """Scratch of :func:`_sparse_lsap_core` and :func:`_rows_of_entries` for
+    problems up to this size, allocated once and shared by all clusters."""
+    return (np.empty(n_rows + 1, np.int64), np.empty(n_rows, np.int64),      # row_start, row_end
+            np.empty(n_entries, np.int64), np.empty(n_entries),             # adj_col, adj_cost
+            np.empty(n_rows), np.empty(n_rows, np.int64),                    # u, visited_rows
+            np.empty(n_columns), np.empty(n_columns), np.empty(n_columns, np.int64),  # v, shortest, path
+            np.empty(n_columns, np.int64), np.empty(n_columns, np.int64),   # row4col, visited_cols
+            np.empty(n_columns, np.int64), np.empty(n_columns, np.int64),   # pos_of, col_at
+            np.empty(n_columns, np.int64), np.empty(n_columns, np.int64),   # tied, slot_of_col
+            np.zeros(n_columns, np.int64), np.zeros(n_columns, np.int64),   # stamps: reached, visited
+            np.zeros(n_columns, np.int64), np.zeros(n_columns, np.int64),   # pos_stamp, at_stamp
+            np.zeros(n_columns, np.int64),                                   # owner
+            np.empty(n_entries), np.empty(n_entries, np.int64),             # heap_key, heap_col
+            np.zeros(1, np.int64))                                           # stamp
+
+
+@njit
+def _sparse_lsap_core(n, m, row_to_col, scratch):
+    """Worker of :func:`sparse_lsap` on the rows that :func:`_rows_of_entries`
+    put into ``scratch`` (a :func:`_sparse_scratch` at least this large).
+
+    Rows ``0 .. n-1`` with entries ``adj_col[row_start[r]:row_end[r]]`` (no
+    column twice in a row) among ``m`` columns.  The stamp arrays
+    (``reached``, ``visited``, ``pos_stamp``, ``at_stamp``) hold no value
+    above ``stamp[0]``, which counts the searches and is advanced here.
+    Returns 0, or -1 if no complete assignment exists.
+    """
+    (row_start, row_end, adj_col, adj_cost, u, visited_rows, v, shortest, path,
+     row4col, visited_cols, pos_of, col_at, tied, _, reached, visited, pos_stamp,
+     at_stamp, _, heap_key, heap_col, stamp) = scratch
+    for r in range(n):
+        u[r] = 0.0
+        row_to_col[r] = -1
+    for c in range(m):
+        v[c] = 0.0
+        path[c] = -1
+        row4col[c] = -1
+    for current_row in range(n):
+        stamp[0] += 1
+        sid = stamp[0]
+        sink, path_length, n_rows, n_cols = _sparse_augmenting_path(
+            current_row, m, row_start, row_end, adj_col, adj_cost, u, v, path,
+            row4col, shortest, reached, visited, pos_of, pos_stamp, col_at,
+            at_stamp, heap_key, heap_col, tied, visited_rows, visited_cols, sid)
+        if sink < 0:
+            return -1
+        # the dual update of _lsap_core, over the visited rows and columns only
+        u[current_row] += path_length
+        for q in range(n_rows):
+            r = visited_rows[q]
+            if r != current_row:
+                u[r] += path_length - shortest[row_to_col[r]]
+        for q in range(n_cols):
+            c = visited_cols[q]
+            v[c] -= path_length - shortest[c]
+        _augment(sink, current_row, path, row4col, row_to_col)
+    return 0
+
+
+@njit
+def _rows_of_entries(n, entry_row, entry_col, entry_cost, scratch):
+    """Sort entries into the rows (CSR) of ``scratch``, keeping the lowest
+    cost of a repeated (row, column); ``owner`` holds no value above
+    ``stamp[0]`` (advanced here, once per row)."""
+    row_start, row_end, adj_col, adj_cost = scratch[0], scratch[1], scratch[2], scratch[3]
+    slot_of_col, owner, stamp = scratch[14], scratch[19], scratch[22]
+    k = entry_row.shape[0]
+    for r in range(n + 1):
+        row_start[r] = 0
+    for e in range(k):
+        row_start[entry_row[e] + 1] += 1
+    for r in range(n):
+        row_start[r + 1] += row_start[r]
+        row_end[r] = row_start[r]
+    for e in range(k):
+        r = entry_row[e]
+        adj_col[row_end[r]] = entry_col[e]
+        adj_cost[row_end[r]] = entry_cost[e]
+        row_end[r] += 1
+    for r in range(n):
+        stamp[0] += 1
+        end = row_start[r]
+        for e in range(row_start[r], row_end[r]):
+            c = adj_col[e]
+            if owner[c] == stamp[0]:
+                if adj_cost[e] < adj_cost[slot_of_col[c]]:
+                    adj_cost[slot_of_col[c]] = adj_cost[e]
+                continue
+            owner[c] = stamp[0]
+            slot_of_col[c] = end
+            adj_col[end] = c
+            adj_cost[end] = adj_cost[e]
+            end += 1
+        row_end[r] = end
+
+
+@njit
+def sparse_lsap(n, m, entry_row, entry_col, entry_cost, row_to_col):
+    """:func:`lsap` on a sparse matrix: only the listed entries are allowed.
+
+    Minimises ``sum_r cost[r, row_to_col[r]]`` over injective maps of the n
+    rows into the m columns that use listed entries only (a repeated entry
+    counts at its lowest cost).  Same method, visiting order and tie rule as
+    :func:`lsap`: where a complete assignment exists, the result equals
+    ``lsap`` on the dense matrix holding :data:`BIG_COST` at the unlisted
+    entries.
+
+    Parameters
+    ----------
+    n, m : int
+        Rows and columns, ``n <= m``.
+    entry_row, entry_col : ndarray, shape (k,), int64
+        Row and column of each allowed entry.
+    entry_cost : ndarray, shape (k,), float64
+        Its cost, ``abs(cost) < MAX_ABS_COST``.
+    row_to_col : ndarray, shape (n,), int64
+        Output: the column of each row (-1 throughout if infeasible).
+
+    Returns
+    -------
+    status : int
+        0, or -1 if no complete assignment of listed entries exists.
+
+    Raises
+    ------
+    ValueError
+        On mismatched lengths, an index out of range, ``n > m`` or a bad cost.
+    """
+    k = entry_row.shape[0]
+    if entry_col.shape[0] != k or entry_cost.shape[0] != k:
+        raise ValueError("sparse_lsap: entry_row, entry_col and entry_cost must have the same length")
+    if n > m:
+        raise ValueError("sparse_lsap: no more rows than columns (transpose it)")
+    if row_to_col.shape[0] != n:
+        raise ValueError("sparse_lsap: row_to_col must have one entry per row")
+    for e in range(k):
+        if entry_row[e] < 0 or entry_row[e] >= n or entry_col[e] < 0 or entry_col[e] >= m:
+            raise ValueError("sparse_lsap: entry out of range")
+        if not (abs(entry_cost[e]) < MAX_ABS_COST):
+            raise ValueError("sparse_lsap: cost must be finite with abs(cost) < MAX_ABS_COST")
+    scratch = _sparse_scratch(n, m, k)
+    _rows_of_entries(n, entry_row, entry_col, entry_cost, scratch)
+    status = _sparse_lsap_core(n, m, row_to_col, scratch)
+    if status < 0:
+        row_to_col[:] = -1
+    return status
 
 
 # ---------------------------------------------------------------------------
@@ -295,9 +608,8 @@ def pair_clusters(n_tracks, n_plots, pair_track, pair_plot, cluster_of_pair):
 
 @njit
 def _solve_cluster(pairs, pair_track, pair_plot, pair_cost, miss_cost,
-                   tracks, plots, local_track, local_plot, matrix_buffer,
-                   row_to_col, u, v, shortest, path, row4col, SR, SC,
-                   remaining, plot_of_track, track_of_plot):
+                   tracks, plots, local_track, local_plot, entry_row, entry_col,
+                   entry_cost, row_to_col, scratch, plot_of_track, track_of_plot):
     """Solve one cluster; returns the number of assigned tracks.
 
     ``pairs`` holds the cluster's pair indices in pair order, ``tracks`` and
@@ -332,28 +644,29 @@ def _solve_cluster(pairs, pair_track, pair_plot, pair_cost, miss_cost,
             track_of_plot[pair_plot[best]] = pair_track[best]
             return 1
         return 0
-    # Augmented matrix [C | D]: C[r, c] pair cost (lowest of duplicates) or
-    # BIG_COST; D[r, r] = miss of track r, BIG_COST off the diagonal.  Every
-    # row has a finite entry of its own in D, so an optimum never uses BIG.
-    n_columns = n_p + n_t
-    M = matrix_buffer[:n_t * n_columns].reshape((n_t, n_columns))
-    M[:, :] = BIG_COST
-    for q in range(pairs.shape[0]):
+    # Augmented matrix [C | D], n_t x (n_p + n_t): C[r, c] the pair cost
+    # (lowest of duplicates), D[r, r] the miss of track r; every other entry
+    # is forbidden (BIG_COST in the dense form), so only the pairs and the
+    # diagonal of D are listed.  Every row has a finite entry of its own in
+    # D, so a complete assignment always exists.
+    n_pairs = pairs.shape[0]
+    for q in range(n_pairs):
         p = pairs[q]
-        r = local_track[pair_track[p]]
-        c = local_plot[pair_plot[p]]
-        if pair_cost[p] < M[r, c]:
-            M[r, c] = pair_cost[p]
+        entry_row[q] = local_track[pair_track[p]]
+        entry_col[q] = local_plot[pair_plot[p]]
+        entry_cost[q] = pair_cost[p]
     for r in range(n_t):
-        M[r, n_p + r] = miss_cost[tracks[r]]
-    # Scratch sliced to this cluster: no work proportional to the largest.
-    _lsap_core(M, row_to_col[:n_t], u[:n_t], v[:n_columns],
-               shortest[:n_columns], path[:n_columns], row4col[:n_columns],
-               SR[:n_t], SC[:n_columns], remaining[:n_columns])
+        entry_row[n_pairs + r] = r
+        entry_col[n_pairs + r] = n_p + r
+        entry_cost[n_pairs + r] = miss_cost[tracks[r]]
+    n_entries = n_pairs + n_t
+    _rows_of_entries(n_t, entry_row[:n_entries], entry_col[:n_entries],
+                     entry_cost[:n_entries], scratch)
+    _sparse_lsap_core(n_t, n_p + n_t, row_to_col, scratch)
     n_assigned = 0
     for r in range(n_t):
         c = row_to_col[r]
-        if c < n_p and M[r, c] < BIG_COST:
+        if c < n_p:
             plot_of_track[tracks[r]] = plots[c]
             track_of_plot[plots[c]] = tracks[r]
             n_assigned += 1
@@ -377,10 +690,11 @@ def gnn_assign(n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost,
 
     * one track: its lowest-cost plot, iff ``c_ij < miss_i``;
     * one plot: the track with the lowest ``c_ij - miss_i``, iff negative;
-    * otherwise :func:`lsap` on the ``n_t x (n_p + n_t)`` augmented matrix
-      ``[C | D]``, ``C[r, c] = c_ij`` (or ``BIG_COST`` if not gated),
-      ``D = diag(miss)`` with ``BIG_COST`` off the diagonal; a row assigned
-      to a ``D`` column or a ``BIG_COST`` entry is unassigned.
+    * otherwise the solution of :func:`lsap` on the ``n_t x (n_p + n_t)``
+      augmented matrix ``[C | D]``, ``C[r, c] = c_ij`` (or ``BIG_COST`` if
+      not gated), ``D = diag(miss)`` with ``BIG_COST`` off the diagonal,
+      found by :func:`sparse_lsap` on its finite entries; a row assigned to
+      a ``D`` column is unassigned.
 
     For duplicate (track, plot) pairs the lowest cost counts.  See the module
     docstring for the tie rule.  Cost O(n_tracks + n_plots + k) plus the
@@ -461,16 +775,15 @@ def gnn_assign(n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost,
     plot_start[0] = 0
     max_rows = 0
     max_columns = 0
-    max_cells = 0
+    max_entries = 0
     for cl in range(n_clusters):
         pair_start[cl + 1] = pair_start[cl] + n_pairs_of[cl]
         track_start[cl + 1] = track_start[cl] + n_tracks_of[cl]
         plot_start[cl + 1] = plot_start[cl] + n_plots_of[cl]
         if n_tracks_of[cl] > 1 and n_plots_of[cl] > 1:
-            n_columns = n_plots_of[cl] + n_tracks_of[cl]
             max_rows = max(max_rows, n_tracks_of[cl])
-            max_columns = max(max_columns, n_columns)
-            max_cells = max(max_cells, n_tracks_of[cl] * n_columns)
+            max_columns = max(max_columns, n_plots_of[cl] + n_tracks_of[cl])
+            max_entries = max(max_entries, n_pairs_of[cl] + n_tracks_of[cl])
     pairs_sorted = np.empty(k, dtype=np.int64)
     tracks_sorted = np.empty(track_start[n_clusters], dtype=np.int64)
     plots_sorted = np.empty(plot_start[n_clusters], dtype=np.int64)
@@ -482,17 +795,12 @@ def gnn_assign(n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost,
         tracks_sorted[track_start[cl] + local_track[pair_track[p]]] = pair_track[p]
         plots_sorted[plot_start[cl] + local_plot[pair_plot[p]]] = pair_plot[p]
 
-    # Scratch for the largest augmented problem, shared by all clusters.
-    matrix_buffer = np.empty(max_cells)
+    # Scratch for the largest assignment problem, shared by all clusters.
+    entry_row = np.empty(max_entries, dtype=np.int64)
+    entry_col = np.empty(max_entries, dtype=np.int64)
+    entry_cost = np.empty(max_entries)
     row_to_col = np.empty(max_rows, dtype=np.int64)
-    u = np.empty(max_rows)
-    SR = np.empty(max_rows, dtype=np.bool_)
-    v = np.empty(max_columns)
-    shortest = np.empty(max_columns)
-    path = np.empty(max_columns, dtype=np.int64)
-    row4col = np.empty(max_columns, dtype=np.int64)
-    SC = np.empty(max_columns, dtype=np.bool_)
-    remaining = np.empty(max_columns, dtype=np.int64)
+    scratch = _sparse_scratch(max_rows, max_columns, max_entries)
 
     n_assigned = 0
     for cl in range(n_clusters):
@@ -501,9 +809,8 @@ def gnn_assign(n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost,
             pair_track, pair_plot, pair_cost, miss_cost,
             tracks_sorted[track_start[cl]:track_start[cl + 1]],
             plots_sorted[plot_start[cl]:plot_start[cl + 1]],
-            local_track, local_plot, matrix_buffer,
-            row_to_col, u, v, shortest, path, row4col, SR, SC, remaining,
-            plot_of_track, track_of_plot)
+            local_track, local_plot, entry_row, entry_col, entry_cost,
+            row_to_col, scratch, plot_of_track, track_of_plot)
     return n_assigned
 
 

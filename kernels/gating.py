@@ -279,3 +279,208 @@ def _grow_f(a, cap):
     out = np.empty(cap, np.float64)
     out[:a.shape[0]] = a
     return out
+
+
+# ---------------------------------------------------------------------------
+# A grid of the live tracks, kept over an output period: which tracks can
+# gate a group's plots, without a pass over every live track per group
+# ---------------------------------------------------------------------------
+#
+# Over an output period [t0, t1] a track's quick radius r_quick covers every
+# plot it can gate in that period (see gate: the plots lie within r_quick of
+# its position predicted to the group's middle time).  That position lies
+# within |v| (t1 - t0) / 2 of its position c predicted to the period's middle
+# t_c, so every plot it can gate lies within rho = r_quick + |v| (t1 - t0) / 2
+# of c.  The grid files each track under the cell (of side G) that holds c,
+# when rho <= G, and in an overflow list otherwise (new tracks with a wide
+# gate, any radius that is not finite).  A group's candidates are the tracks
+# of the cells within G of the plots' bounding box and the overflow list:
+# every track that passes gate's quick test is among them.  They are returned
+# in the order of the live list, so gate's pairs come in the same order as
+# from a pass over every live track.
+#
+# Cells are hashed into buckets (chains of slots: ``head``, ``next_slot``,
+# ``prev_slot``); a slot's cell is kept, so a bucket shared by two cells
+# gives each only its own tracks.  The tracker builds the grid when a period
+# starts or the live list is collected again, and moves a track when its
+# state changes (update, initiation).
+
+#: Index of the geometry entries of a track grid: cell side G, the period's
+#: middle time t_c, half its length, its ends, and the bounding box of the
+#: filed cells (in cells: x0, x1, y0, y1).
+_G_CELL, _G_T_CENTRE, _G_HALF_SPAN, _G_T0, _G_T1 = 0, 1, 2, 3, 4
+_G_X0, _G_X1, _G_Y0, _G_Y1 = 5, 6, 7, 8
+
+#: A group's window of cells covering more than this share of the filed
+#: cells' bounding box gets every live track: walking the cells would cost
+#: more than the plain pass (one picture watched by every radar).
+GRID_WINDOW_SHARE = 0.25
+
+
+@njit
+def track_grid_new(capacity):
+    """An empty track grid for a table of ``capacity`` slots.
+
+    Returns
+    -------
+    grid : tuple
+        ``(head, next_slot, prev_slot, bucket, cell_x, cell_y, live_pos,
+        geometry)``; pass it whole to the other ``track_grid_*`` functions.
+    """
+    n_buckets = 16
+    while n_buckets < 2 * capacity:
+        n_buckets *= 2
+    head = np.full(n_buckets + 1, -1, np.int64)        # the last one: overflow
+    return (head, np.full(capacity, -1, np.int64), np.full(capacity, -1, np.int64),
+            np.full(capacity, -1, np.int64), np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int64), np.full(capacity, -1, np.int64), np.zeros(9))
+
+
+@njit
+def _bucket_of_cell(cx, cy, n_buckets):
+    return ((cx * 73856093) ^ (cy * 19349663)) & (n_buckets - 1)
+
+
+@njit
+def track_grid_insert(grid, i, live_position, x, t_track, r_quick):
+    """File slot ``i`` (at ``live[live_position]``) under its cell, or re-file it."""
+    head, next_slot, prev_slot, bucket, cell_x, cell_y, live_pos, geometry = grid
+    if bucket[i] >= 0:
+        # unlink from its current chain
+        if prev_slot[i] >= 0:
+            next_slot[prev_slot[i]] = next_slot[i]
+        else:
+            head[bucket[i]] = next_slot[i]
+        if next_slot[i] >= 0:
+            prev_slot[next_slot[i]] = prev_slot[i]
+    G = geometry[_G_CELL]
+    dt = max(geometry[_G_T_CENTRE] - t_track, 0.0)
+    ce = x[0] + x[3] * dt
+    cn = x[1] + x[4] * dt
+    speed = np.sqrt(x[3] * x[3] + x[4] * x[4] + x[5] * x[5])
+    rho = r_quick + speed * geometry[_G_HALF_SPAN]
+    n_buckets = head.shape[0] - 1
+    b = n_buckets
+    # `rho <= G` is False for NaN too: such a track is always a candidate
+    if rho <= G and abs(ce) < 1e12 and abs(cn) < 1e12:
+        cell_x[i] = np.int64(np.floor(ce / G))
+        cell_y[i] = np.int64(np.floor(cn / G))
+        b = _bucket_of_cell(cell_x[i], cell_y[i], n_buckets)
+        geometry[_G_X0] = min(geometry[_G_X0], cell_x[i])
+        geometry[_G_X1] = max(geometry[_G_X1], cell_x[i])
+        geometry[_G_Y0] = min(geometry[_G_Y0], cell_y[i])
+        geometry[_G_Y1] = max(geometry[_G_Y1], cell_y[i])
+    bucket[i] = b
+    prev_slot[i] = -1
+    next_slot[i] = head[b]
+    if head[b] >= 0:
+        prev_slot[head[b]] = i
+    head[b] = i
+    live_pos[i] = live_position
+
+
+@njit
+def track_grid_build(grid, live, n_live, x, t_track, r_quick, t0, t1, cell_m):
+    """File the live tracks ``live[:n_live]`` for the period ``[t0, t1]``.
+
+    ``r_quick`` must hold each live track's quick radius over the period
+    (as gate takes it); ``cell_m`` is the side G of a cell (m).
+    """
+    head, next_slot, prev_slot, bucket, cell_x, cell_y, live_pos, geometry = grid
+    head[:] = -1
+    bucket[:] = -1
+    geometry[_G_CELL] = cell_m
+    geometry[_G_T_CENTRE] = 0.5 * (t0 + t1)
+    geometry[_G_HALF_SPAN] = 0.5 * (t1 - t0)
+    geometry[_G_T0] = t0
+    geometry[_G_T1] = t1
+    geometry[_G_X0] = np.inf
+    geometry[_G_X1] = -np.inf
+    geometry[_G_Y0] = np.inf
+    geometry[_G_Y1] = -np.inf
+    for ii in range(n_live):
+        i = live[ii]
+        track_grid_insert(grid, i, ii, x[i], t_track[i], r_quick[i])
+
+
+@njit
+def track_grid_candidates(grid, live, n_live, z, t_plot):
+    """The live slots that may gate plots ``z`` (times ``t_plot``), in live-list order.
+
+    Every track that passes gate's quick test for these plots is among them
+    (see above); when the plots' times leave the grid's period, or the window
+    of cells is larger than the live list, all of ``live[:n_live]``.
+    """
+    head, next_slot, prev_slot, bucket, cell_x, cell_y, live_pos, geometry = grid
+    m = z.shape[0]
+    if m == 0 or n_live == 0:
+        return live[:0]
+    G = geometry[_G_CELL]
+    box_e0 = z[0, 0]
+    box_e1 = z[0, 0]
+    box_n0 = z[0, 1]
+    box_n1 = z[0, 1]
+    inside = True
+    for j in range(m):
+        box_e0 = min(box_e0, z[j, 0])
+        box_e1 = max(box_e1, z[j, 0])
+        box_n0 = min(box_n0, z[j, 1])
+        box_n1 = max(box_n1, z[j, 1])
+        if not (geometry[_G_T0] <= t_plot[j] <= geometry[_G_T1]):
+            inside = False
+    if not inside or not (G > 0.0):
+        return live[:n_live]
+    cx0 = np.int64(np.floor((box_e0 - G) / G))
+    cx1 = np.int64(np.floor((box_e1 + G) / G))
+    cy0 = np.int64(np.floor((box_n0 - G) / G))
+    cy1 = np.int64(np.floor((box_n1 + G) / G))
+    # only the window's part inside the filed cells' box can hold tracks
+    if geometry[_G_X0] <= geometry[_G_X1]:
+        cx0 = max(cx0, np.int64(geometry[_G_X0]))
+        cx1 = min(cx1, np.int64(geometry[_G_X1]))
+        cy0 = max(cy0, np.int64(geometry[_G_Y0]))
+        cy1 = min(cy1, np.int64(geometry[_G_Y1]))
+        filed = (geometry[_G_X1] - geometry[_G_X0] + 1.0) * (geometry[_G_Y1] - geometry[_G_Y0] + 1.0)
+        window = max(cx1 - cx0 + 1, 0) * max(cy1 - cy0 + 1, 0)
+        if window > GRID_WINDOW_SHARE * filed:
+            return live[:n_live]
+    else:
+        cx1 = cx0 - 1                   # no filed cell: the overflow list only
+    n_buckets = head.shape[0] - 1
+    # the candidates' live positions as bits, read back in increasing order
+    bits = np.zeros((n_live + 63) >> 6, np.uint64)
+    n = 0
+    for cx in range(cx0, cx1 + 1):
+        for cy in range(cy0, cy1 + 1):
+            i = head[_bucket_of_cell(cx, cy, n_buckets)]
+            while i >= 0:
+                if cell_x[i] == cx and cell_y[i] == cy:
+                    bits[live_pos[i] >> 6] |= np.uint64(1) << np.uint64(live_pos[i] & 63)
+                    n += 1
+                i = next_slot[i]
+    i = head[n_buckets]
+    while i >= 0:
+        bits[live_pos[i] >> 6] |= np.uint64(1) << np.uint64(live_pos[i] & 63)
+        n += 1
+        i = next_slot[i]
+    out = np.empty(n, np.int64)
+    q = 0
+    for w in range(bits.shape[0]):
+        word = bits[w]
+        if word == 0:
+            continue
+        for byte in range(8):
+            part = (word >> np.uint64(8 * byte)) & np.uint64(255)
+            if part == 0:
+                continue
+            for b in range(8):
+                if (part >> np.uint64(b)) & np.uint64(1):
+                    out[q] = live[(w << 6) + 8 * byte + b]
+                    q += 1
+    return out
+
+
+@njit
+def track_grid_move(grid, i, x, t_track, r_quick):
+    """Re-file slot ``i`` after its state or quick radius changed (its live position kept)."""
+    track_grid_insert(grid, i, grid[6][i], x, t_track, r_quick)

@@ -42,8 +42,12 @@ from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
 from kernels.filters import LOG_2PI, cv_predict
-from kernels.gating import trace_horizontal_predicted, gate, horizontal_radius
+from kernels.gating import (trace_horizontal_predicted, gate, horizontal_radius, track_grid_build,
+                            track_grid_candidates, track_grid_insert, track_grid_move, track_grid_new)
 from kernels.oosm import OUTSIDE_HISTORY, RETRODICTED, history_start, retrodicted_radius, update_track
+
+#: Side of a cell of the live-track grid (kernels.gating.track_grid_*), in gate cells.
+TRACK_GRID_CELLS = 4.0
 
 # Plan step kinds.
 GROUP = 0
@@ -176,7 +180,8 @@ def quick_radius(i, x, P, t_state, t_from, t_to, q_h, gamma, max_trace_R_h, hist
 def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_rv, log_lambda,
                   p_detection, x, P, xm, Pm, log_mu, t_state, t_update, t_create, status,
                   track_id, hits, score, features, free_stack, counters, params, omega, q_h, log_Pi,
-                  live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h, hist):
+                  live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h, hist,
+                  grid):
     """Associate, update and initiate for the plots ``lo:hi`` of one radar.
 
     ``radar_pos`` (3,), ``sigma_rv``, ``log_lambda`` and ``p_detection`` are
@@ -186,6 +191,9 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     ``local_of_slot`` is scratch of the table's capacity holding -1.  The
     table must have at least ``hi - lo`` free slots.  ``hist`` holds the
     tracks' histories for plots older than their track (``kernels.oosm``).
+    ``grid`` files the live tracks by position for the span
+    (``kernels.gating.track_grid_*``): the gate sees only the tracks near the
+    plots; kept up to date for updated and new tracks.
     Returns the new ``n_live``.
     """
     m = hi - lo
@@ -208,7 +216,8 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
             radar_pos_g[j, a] = radar_pos[a]
 
     pair_track, pair_plot, pair_d2, pair_logdet, pair_dim = gate(
-        live[:n_live], x, P, t_state, z_g, R_g, rv_g, sigma_rv_g, radar_pos_g, t_g,
+        track_grid_candidates(grid, live, n_live, z_g, t_g), x, P, t_state, z_g, R_g, rv_g, sigma_rv_g,
+        radar_pos_g, t_g,
         gate_q_h, q_v, params[P_GAMMA_3], params[P_GAMMA_4], params[P_CELL_M], r_quick, hist)
     k = pair_track.shape[0]
     counters[C_GATED_PAIRS] += k
@@ -267,6 +276,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         t_update[i] = max(t_update[i], t_j)
         r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
                                   max_trace_R_h, hist)
+        track_grid_move(grid, i, x[i], t_state[i], r_quick[i])
         hits[i] += 1
         score[i] -= assigned_cost[j]
         counters[C_ASSOCIATED] += 1
@@ -317,6 +327,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
             counters[C_CONFIRMED] += 1
         r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
                                   max_trace_R_h, hist)
+        track_grid_insert(grid, i, n_live, x[i], t_state[i], r_quick[i])
         live[n_live] = i
         n_live += 1
     return n_live
@@ -487,6 +498,8 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     n_live = _collect_live(status, live)
     r_quick = np.empty(capacity)
     local_of_slot = np.full(capacity, -1, np.int64)
+    grid = track_grid_new(capacity)
+    grid_cell_m = TRACK_GRID_CELLS * params[P_CELL_M]
     gamma = max(params[P_GAMMA_3], params[P_GAMMA_4])
     period = params[P_OUTPUT_PERIOD]
     max_trace_R_h = 0.0
@@ -514,16 +527,19 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
                     i = live[ii]
                     r_quick[i] = quick_radius(i, x, P, t_state, span_t0, span_t1,
                                               params[P_GATE_Q_H], gamma, max_trace_R_h, hist)
+                track_grid_build(grid, live, n_live, x, t_state, r_quick, span_t0, span_t1, grid_cell_m)
             r = radar_p[lo]
             n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos[r], sigma_rv[r],
                                    log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,
                                    t_update, t_create, status, track_id, hits, score,
                                    features, free_stack, counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
-                                   local_of_slot, span_t0, span_t1, max_trace_R_h, hist)
+                                   local_of_slot, span_t0, span_t1, max_trace_R_h, hist, grid)
         elif kind == MAINTAIN:
             maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,
                      counters, params)
             n_live = _collect_live(status, live)
+            if have_span:
+                track_grid_build(grid, live, n_live, x, t_state, r_quick, span_t0, span_t1, grid_cell_m)
         else:
             need = n_out + _count_output_slots(status, include_tentative)
             if need > rows[0].shape[0]:

@@ -112,3 +112,49 @@ def connected_components_bfs(n_tracks, n_plots, pair_track, pair_plot):
                         queue.append(other)
         labels.append(label_of_node[start])
     return np.array(labels, dtype=np.int64)
+
+
+def clustered_gnn(n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost, solve):
+    """The GNN with the tie rule of kernels/assign.py, written out cluster by cluster.
+
+    Clusters by :func:`connected_components_bfs`; tracks and plots of a
+    cluster numbered in order of first appearance among its pairs; a
+    one-track cluster takes its lowest-cost plot (first in pair order on
+    equal costs) if strictly below the miss, a one-plot cluster the track
+    with the lowest ``c - miss`` (first in pair order) if negative; larger
+    clusters ``solve(matrix) -> (rows, columns)`` (SciPy's
+    ``linear_sum_assignment``) on the dense augmented matrix [C | D] with
+    BIG_COST where not allowed.  Returns ``plot_of_track, track_of_plot``.
+    """
+    plot_of_track = np.full(n_tracks, -1, dtype=np.int64)
+    track_of_plot = np.full(n_plots, -1, dtype=np.int64)
+    labels = connected_components_bfs(n_tracks, n_plots, pair_track, pair_plot)
+    for label in range(int(labels.max()) + 1 if labels.size else 0):
+        members = [p for p in range(len(labels)) if labels[p] == label]
+        tracks, plots = [], []
+        for p in members:
+            if pair_track[p] not in tracks:
+                tracks.append(int(pair_track[p]))
+            if pair_plot[p] not in plots:
+                plots.append(int(pair_plot[p]))
+        if len(tracks) == 1 or len(plots) == 1:
+            score = ((lambda p: pair_cost[p]) if len(tracks) == 1
+                     else (lambda p: pair_cost[p] - miss_cost[pair_track[p]]))
+            best = min(members, key=score)     # the first of equals
+            gain = pair_cost[best] - miss_cost[pair_track[best]]
+            if gain < 0.0:
+                plot_of_track[pair_track[best]] = pair_plot[best]
+                track_of_plot[pair_plot[best]] = pair_track[best]
+            continue
+        matrix = np.full((len(tracks), len(plots) + len(tracks)), BIG_COST)
+        for p in members:
+            r, c = tracks.index(int(pair_track[p])), plots.index(int(pair_plot[p]))
+            matrix[r, c] = min(matrix[r, c], pair_cost[p])
+        for r, i in enumerate(tracks):
+            matrix[r, len(plots) + r] = miss_cost[i]
+        rows, columns = solve(matrix)
+        for r, c in zip(rows.tolist(), columns.tolist()):
+            if c < len(plots):
+                plot_of_track[tracks[r]] = plots[c]
+                track_of_plot[plots[c]] = tracks[r]
+    return plot_of_track, track_of_plot

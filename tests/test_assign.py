@@ -8,9 +8,9 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kernels.assign import (
-    BIG_COST, gnn_assign, linear_sum_assignment, lsap, pair_clusters, solve_gnn)
+    BIG_COST, gnn_assign, linear_sum_assignment, lsap, pair_clusters, solve_gnn, sparse_lsap)
 from naive_assign import (
-    augmented_matrix, brute_force_gnn, connected_components_bfs, gnn_objective)
+    augmented_matrix, brute_force_gnn, clustered_gnn, connected_components_bfs, gnn_objective)
 
 SETTINGS = settings(max_examples=150, deadline=None)
 MATRIX_SETTINGS = settings(max_examples=100, deadline=None)
@@ -111,6 +111,64 @@ def test_lsap_rejects_bad_input():
         linear_sum_assignment(np.zeros(3))
     with pytest.raises(ValueError, match="finite"):
         linear_sum_assignment(np.array([[1.0, np.inf]]))
+
+
+# ---------------------------------------------------------------------------
+# sparse_lsap: the dense solver's answer from the listed entries only
+# ---------------------------------------------------------------------------
+
+@st.composite
+def sparse_matrices(draw, max_rows=10, max_columns=16):
+    """(n, m, entries, costs): some entries listed (repeats allowed), integer or real costs."""
+    n = draw(st.integers(0, max_rows))
+    m = draw(st.integers(max(n, 1), max_columns))
+    k = draw(st.integers(0, 3 * max_rows))
+    entry_row = draw(hnp.arrays(np.int64, k, elements=st.integers(0, max(n - 1, 0)))) if n else np.empty(0, np.int64)
+    entry_col = draw(hnp.arrays(np.int64, entry_row.size, elements=st.integers(0, m - 1)))
+    value = st.one_of(st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, allow_nan=False))
+    entry_cost = draw(hnp.arrays(np.float64, entry_row.size, elements=value))
+    return n, m, entry_row, entry_col, entry_cost
+
+
+def dense_of(n, m, entry_row, entry_col, entry_cost):
+    dense = np.full((n, m), BIG_COST)
+    for r, c, x in zip(entry_row.tolist(), entry_col.tolist(), entry_cost.tolist()):
+        dense[r, c] = min(dense[r, c], x)
+    return dense
+
+
+@MATRIX_SETTINGS
+@given(sparse_matrices())
+def test_sparse_lsap_equals_dense_lsap(problem):
+    # Same assignment as the dense solver on the BIG_COST-filled matrix (ties
+    # included), and -1 exactly when the dense one must use a forbidden entry.
+    n, m, entry_row, entry_col, entry_cost = problem
+    dense = dense_of(*problem)
+    expected = np.empty(n, dtype=np.int64)
+    lsap(dense, expected)
+    feasible = bool(np.all(dense[np.arange(n), expected] < BIG_COST))
+    row_to_col = np.full(n, -7, dtype=np.int64)
+    status = sparse_lsap(n, m, entry_row, entry_col, entry_cost, row_to_col)
+    assert status == (0 if feasible else -1)
+    if feasible:
+        np.testing.assert_array_equal(row_to_col, expected)
+        rows, columns = scipy.optimize.linear_sum_assignment(dense)
+        assert dense[np.arange(n), row_to_col].sum() == pytest.approx(
+            dense[rows, columns].sum(), abs=1e-9 * (1.0 + np.abs(entry_cost).sum()))
+    else:
+        assert np.all(row_to_col == -1)
+
+
+def test_sparse_lsap_rejects_bad_input():
+    one = np.zeros(1, np.int64)
+    with pytest.raises(ValueError, match="out of range"):
+        sparse_lsap(1, 2, one, np.array([2]), np.zeros(1), np.empty(1, np.int64))
+    with pytest.raises(ValueError, match="no more rows"):
+        sparse_lsap(2, 1, one, one, np.zeros(1), np.empty(2, np.int64))
+    with pytest.raises(ValueError, match="finite"):
+        sparse_lsap(1, 1, one, one, np.array([np.nan]), np.empty(1, np.int64))
+    with pytest.raises(ValueError, match="same length"):
+        sparse_lsap(1, 1, one, np.zeros(2, np.int64), np.zeros(1), np.empty(1, np.int64))
 
 
 # ---------------------------------------------------------------------------
@@ -281,6 +339,53 @@ def test_gnn_matches_scipy_on_full_augmented_matrix(seed, gate_m):
     assert objective == pytest.approx(reference.sum(), abs=1e-9 * (1.0 + np.abs(pair_cost).sum()))
     # Paired tracks outside the gate of every plot contribute nothing else.
     assert n_assigned == np.count_nonzero(columns < matrix.shape[1] - matrix.shape[0])
+
+
+@st.composite
+def sparse_gnn_problems(draw):
+    """Tracks and plots on a line, pairs within a gate: chains and clumps of
+    clusters, contested plots (rows left to their miss), repeated pairs, ties."""
+    n_tracks = draw(st.integers(1, 30))
+    n_plots = draw(st.integers(1, 30))
+    gate = draw(st.integers(0, 4))
+    track_at = draw(hnp.arrays(np.int64, n_tracks, elements=st.integers(0, 40)))
+    plot_at = draw(hnp.arrays(np.int64, n_plots, elements=st.integers(0, 40)))
+    pair_track, pair_plot = np.nonzero(np.abs(track_at[:, None] - plot_at[None, :]) <= gate)
+    order = draw(st.permutations(range(pair_track.size)))
+    pair_track = pair_track[list(order)].astype(np.int64)
+    pair_plot = pair_plot[list(order)].astype(np.int64)
+    repeat = draw(st.integers(0, pair_track.size // 4))
+    pair_track = np.concatenate([pair_track, pair_track[:repeat]])
+    pair_plot = np.concatenate([pair_plot, pair_plot[:repeat]])
+    cost = st.one_of(st.integers(-4, 6).map(float), st.floats(-20.0, 20.0))
+    pair_cost = draw(hnp.arrays(np.float64, pair_track.size, elements=cost))
+    miss_cost = draw(hnp.arrays(np.float64, n_tracks, elements=cost))
+    return n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost
+
+
+@SETTINGS
+@given(sparse_gnn_problems())
+def test_gnn_equals_scipy_cluster_by_cluster(problem):
+    # The tie rule of the module docstring, written out with SciPy's dense
+    # solver per cluster: the same assignment, not only the same objective.
+    plot_of_track, track_of_plot, _ = run_gnn(*problem)
+    expected_plot_of_track, expected_track_of_plot = clustered_gnn(
+        *problem, solve=scipy.optimize.linear_sum_assignment)
+    np.testing.assert_array_equal(plot_of_track, expected_plot_of_track)
+    np.testing.assert_array_equal(track_of_plot, expected_track_of_plot)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_gnn_equals_scipy_on_large_clusters(seed):
+    # Clusters of hundreds of tracks (a dense picture), where the solver no
+    # longer builds the dense matrix: the same assignment as SciPy on it.
+    problem = local_problem(seed, n_tracks=400, n_plots=500, gate_m=120.0, box_m=1500.0)
+    plot_of_track, track_of_plot, _ = run_gnn(*problem)
+    labels = connected_components_bfs(*problem[:4])
+    assert np.bincount(labels).max() > 1000          # a large cluster is there
+    expected = clustered_gnn(*problem, solve=scipy.optimize.linear_sum_assignment)
+    np.testing.assert_array_equal(plot_of_track, expected[0])
+    np.testing.assert_array_equal(track_of_plot, expected[1])
 
 
 def test_gnn_fast_path_rules():

@@ -3,7 +3,8 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 from scipy.stats import chi2
 
-from kernels.gating import gate, horizontal_radius
+from kernels.gating import (gate, horizontal_radius, track_grid_build, track_grid_candidates,
+                            track_grid_insert, track_grid_move, track_grid_new)
 import naive
 
 GAMMA_3 = chi2.ppf(0.9995, 3)
@@ -109,3 +110,119 @@ def test_grid_gate_equals_naive_gate(seed, n_tracks, n_plots, extent, sigma, cel
 def test_quick_radius_keeps_every_pair():
     n = compare(random_problem(5, 80, 120, 4000.0, 40.0, 10.0, 0.5), quick=True)
     assert n > 30
+
+
+# ---------------------------------------------------------------------------
+# The live-track grid: the gate on its candidates equals the gate on every live track
+# ---------------------------------------------------------------------------
+
+def period_radius(x, P, t_track, i, t0, t1, q_h, max_tr):
+    return horizontal_radius(x[i], P[i], t_track[i], t0, t1, q_h, max(GAMMA_3, GAMMA_4), max_tr)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n_tracks=st.integers(0, 80), extent=st.sampled_from([300.0, 3000.0, 30000.0]),
+       sigma=st.sampled_from([3.0, 40.0, 400.0]), grid_cell=st.sampled_from([100.0, 400.0, 2000.0]),
+       groups=st.integers(1, 6))
+def test_track_grid_candidates_give_every_pair_in_order(seed, n_tracks, extent, sigma, grid_cell, groups):
+    # A period of several groups: tracks updated (moved, new radius) and new
+    # tracks started between groups, as the tracker does; every group's gate
+    # on the grid's candidates returns exactly the pairs, in the same order,
+    # of the gate on every live track.
+    q_h, q_v, cell_m = 4.0, 0.25, 300.0
+    rng = np.random.default_rng(seed)
+    problem = random_problem(seed, n_tracks, 30, extent, sigma, sigma / 10, 0.5)
+    slots, x, P, t_track = problem[0], problem[1].copy(), problem[2], problem[3].copy()
+    capacity = x.shape[0] + 20
+    x = np.vstack([x, np.zeros((20, 6))])
+    P = np.concatenate([P, np.tile(np.eye(6) * sigma ** 2, (20, 1, 1))])
+    t_track = np.concatenate([t_track, np.zeros(20)])
+    free = [i for i in range(capacity) if i not in set(slots.tolist())]
+    live = np.empty(capacity, np.int64)
+    n_live = len(slots)
+    live[:n_live] = rng.permutation(slots)            # live order is not slot order
+    t0, t1 = 0.0, 1.0
+    max_tr = 2 * 10.0 ** 2
+    r_quick = np.full(capacity, np.inf)
+    for i in live[:n_live]:
+        r_quick[i] = period_radius(x, P, t_track, i, t0, t1, q_h, max_tr)
+    grid = track_grid_new(capacity)
+    track_grid_build(grid, live, n_live, x, t_track, r_quick, t0, t1, grid_cell)
+    compared = 0
+    for g in range(groups):
+        m = int(rng.integers(1, 12))
+        z = np.column_stack([rng.uniform(-extent, extent, (m, 2)), rng.uniform(0, 500, m)])
+        if n_live and rng.random() < 0.8:
+            # a group sees one part of the picture: plots near the tracks closest to a point
+            centre = x[live[rng.integers(0, n_live)], :2]
+            closest = live[:n_live][np.argsort(np.hypot(*(x[live[:n_live], :2] - centre).T))[:4]]
+            near = closest[rng.integers(0, closest.size, m)]
+            # at the edge of the gates too: a plot in one cell, its track's centre in the next
+            z[:, :2] = x[near, :2] + rng.normal(0, 2 * sigma, (m, 2)) * rng.uniform(0.5, 6.0, (m, 1))
+            z[:, 2] = x[near, 2] + rng.normal(0, 10.0, m)
+        R = np.tile(np.diag([10.0 ** 2, 10.0 ** 2, 20.0 ** 2]), (m, 1, 1))
+        rv = np.where(rng.random(m) < 0.5, rng.normal(0, 10, m), np.nan)
+        t_plot = np.sort(rng.uniform(t0 + 0.1 * g, t0 + 0.1 * g + 0.1, m))
+        rest = (z, R, rv, np.full(m, 0.7), np.tile([3000.0, -4000.0, 20.0], (m, 1)), t_plot,
+                q_h, q_v, GAMMA_3, GAMMA_4, cell_m, r_quick)
+        candidates = track_grid_candidates(grid, live, n_live, z, t_plot)
+        position = {int(s): k for k, s in enumerate(live[:n_live])}
+        assert len(set(candidates.tolist())) == candidates.size
+        assert [position[int(s)] for s in candidates] == sorted(position[int(s)] for s in candidates)
+        expected = gate(live[:n_live].copy(), x, P, t_track, *rest)
+        got = gate(candidates, x, P, t_track, *rest)
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+        compared += expected[0].size
+        # update some tracks (state moves, radius changes) and start new ones
+        for i in live[:n_live][rng.random(n_live) < 0.3]:
+            x[i, :2] += rng.normal(0, sigma, 2)
+            x[i, 3:5] += rng.normal(0, 5, 2)
+            t_track[i] = t_plot[-1]
+            r_quick[i] = period_radius(x, P, t_track, i, t0, t1, q_h, max_tr)
+            track_grid_move(grid, i, x[i], t_track[i], r_quick[i])
+        for _ in range(int(rng.integers(0, 3))):
+            if not free:
+                break
+            i = free.pop()
+            x[i, :2] = rng.uniform(-extent, extent, 2)
+            t_track[i] = t_plot[-1]
+            r_quick[i] = period_radius(x, P, t_track, i, t0, t1, q_h, max_tr)
+            track_grid_insert(grid, i, n_live, x[i], t_track[i], r_quick[i])
+            live[n_live] = i
+            n_live += 1
+
+
+def test_track_grid_falls_back_outside_its_period():
+    n = 30
+    x = np.zeros((n, 6))
+    x[:, 0] = 5000.0 + 100.0 * np.arange(n)           # far from the plot ...
+    x[0, 0] = 0.0                                       # ... but track 0
+    x[2, 0] = 1e6
+    live = np.array([2, 0] + list(range(3, n)) + [1], np.int64)
+    r_quick = np.full(n, 100.0)
+    r_quick[2] = np.nan
+    grid = track_grid_new(n)
+    track_grid_build(grid, live, n, x, np.zeros(n), r_quick, 0.0, 1.0, 500.0)
+    z = np.array([[10.0, 0.0, 0.0]])
+    # track 2's radius is not finite: always a candidate, in live order
+    assert track_grid_candidates(grid, live, n, z, np.array([0.5])).tolist() == [2, 0]
+    # a plot outside the period: every live track
+    assert track_grid_candidates(grid, live, n, z, np.array([1.5])).tolist() == live.tolist()
+
+
+def test_track_grid_finds_tracks_across_cell_edges():
+    # A track just across a cell edge from the plot, on each side, within its radius.
+    G = 100.0
+    n = 40
+    x = np.zeros((n, 6))
+    x[:, 0] = 20000.0 + 500.0 * np.arange(n)          # a spread-out picture far away ...
+    x[:4, :2] = [[95.0, 150.0], [205.0, 150.0], [150.0, 95.0], [150.0, 205.0]]   # ... and four near
+    r_quick = np.full(n, 30.0)
+    live = np.arange(n, dtype=np.int64)[::-1].copy()
+    grid = track_grid_new(n)
+    track_grid_build(grid, live, n, x, np.zeros(n), r_quick, 0.0, 1.0, G)
+    for i, plot in enumerate(([101.0, 150.0], [199.0, 150.0], [150.0, 101.0], [150.0, 199.0])):
+        z = np.array([plot + [0.0]])
+        got = track_grid_candidates(grid, live, n, z, np.array([0.5])).tolist()
+        assert i in got and len(got) < n, (i, got)
