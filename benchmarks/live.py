@@ -2,8 +2,8 @@
 window, a soak, and replay of the soak's recording.
 
     python -m benchmarks.live gospa   [--seeds 1000 1001 ...] [--json FILE]
-    python -m benchmarks.live latency [--rate 50000] [--seconds 20] [--targets 2000] [--json FILE]
-    python -m benchmarks.live soak    [--rate 50000] [--minutes 30] [--targets 2000] [--json FILE]
+    python -m benchmarks.live latency [--rate 50000] [--seconds 20] [--targets 2000] [--drain 120] [--json FILE]
+    python -m benchmarks.live soak    [--rate 50000] [--minutes 30] [--targets 2000] [--drain 120] [--json FILE]
 
 ``gospa``: each project scene (seeds >= 1000, report seeds) is cut into
 per-radar frames (:func:`radarcore.service.emulate.plan_bursts`, at most 100
@@ -26,6 +26,11 @@ plots sent are compared with serve's received, recorded and processed
 counters, and then the recording is replayed (``radarcore replay`` path,
 :func:`radarcore.core.replay.replay_file`) and its tracks.csv and
 alerts.jsonl must equal byte for byte what the live run wrote.
+
+Serve gets ``--drain`` seconds (120) after the last frame to process all it
+was sent; when it does not, it is stopped anyway (SIGTERM, then SIGKILL) and
+the figures it had are printed with ``"drained": false`` (the soak's replay
+is then skipped: the recording is not the whole run).
 """
 import argparse
 import dataclasses
@@ -120,8 +125,13 @@ def rss_kib(pid):
 
 
 def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, alert_interval_s=0.0,
-           history_s=1.0, log=print):
-    """Serve in live mode, paced frames for ``seconds``; serve's final stats and the sender's figures."""
+           history_s=1.0, log=print, drain_s=120.0):
+    """Serve in live mode, paced frames for ``seconds``; serve's final stats and the sender's figures.
+
+    Serve gets ``drain_s`` after the last frame to process what it was sent;
+    if it does not, it is stopped all the same and the figures are what it
+    had measured (``drained`` false; ``final_stats`` false when its final
+    stats message did not come either and the last periodic one is used)."""
     from benchmarks.serve import ServeProcess, encode_frames, long_scenario
 
     n = int(rate * seconds)
@@ -166,19 +176,56 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, ale
             rss_samples.append((time.perf_counter() - t0, rss_kib(serve.proc.pid)))
             log(f"  {time.perf_counter() - t0:7.1f} s: sent {sent:,} plots, serve RSS {rss_samples[-1][1]:,} KiB")
     wall = time.perf_counter() - t0
-    serve.wait(lambda s: s["plots_processed"] + s["plots_shed"] >= sent)
+    try:
+        serve.wait(lambda s: s["plots_processed"] + s["plots_shed"] >= sent, timeout_s=drain_s)
+        drained = True
+    except TimeoutError:
+        drained = False
+        log(f"  serve did not drain {sent:,} plots within {drain_s:g} s: stopping it")
     rss_end = rss_kib(serve.proc.pid)
-    final = serve.stop()
-    return {"offered_plots_per_s": sent / wall, "seconds": wall, "plots_sent": sent,
+    final = stop_serve(serve, log)
+    return {"drained": drained, "final_stats": bool(final.get("final")),"offered_plots_per_s": sent / wall, "seconds": wall, "plots_sent": sent,
             "frames_sent": sent_frames, "frame_plots": frame_plots, "targets": n_targets,
             "rss_start_kib": rss_start, "rss_end_kib": rss_end, "rss_samples": rss_samples,
-            "plots_received": final["plots_received"], "plots_processed": final["plots_processed"],
-            "plots_shed": final["plots_shed"], "plots_late": final["plots_late"],
-            "frames_received": final["frames_received"],
+            "plots_received": final.get("plots_received"), "plots_processed": final.get("plots_processed"),
+            "plots_shed": final.get("plots_shed"), "plots_late": final.get("plots_late"),
+            "frames_received": final.get("frames_received"),
             "records": (final.get("recording") or {}).get("records"),
-            "update_latency_ms": final["update_latency_ms"], "alert_latency_ms": final["alert_latency_ms"],
-            "processing_latency_ms": final["latency_ms"], "updates_published": final["updates_published"],
+            "update_latency_ms": final.get("update_latency_ms"),
+            "alert_latency_ms": final.get("alert_latency_ms"),
+            "processing_latency_ms": final.get("latency_ms"),
+            "updates_published": final.get("updates_published"),
             "alert_interval_s": alert_interval_s, "history_s": history_s, "site": site}
+
+
+def stop_serve(serve, log=print, timeout_s=60.0):
+    """Stop serve (SIGTERM, then SIGKILL if it does not exit in ``timeout_s``); its final
+    stats message, or the last periodic one (``{}`` if none came)."""
+    import signal
+    import subprocess
+
+    if serve.proc.poll() is None:
+        serve.proc.send_signal(signal.SIGTERM)
+    final = None
+    try:
+        final = serve.wait(lambda s: s.get("final"), timeout_s=timeout_s)
+    except TimeoutError:
+        log("  serve sent no final stats: using its last periodic stats")
+    try:
+        serve.proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        log(f"  serve did not exit within {timeout_s:g} s of SIGTERM: killing it")
+        serve.proc.kill()
+        serve.proc.wait()
+    serve.push.close(linger=0)
+    serve.sub.close(linger=0)
+    serve.context.term()
+    serve.stderr.close()
+    if serve.proc.returncode != 0:
+        log(f"  serve exited with {serve.proc.returncode}; see {serve.stderr.name}")
+    if final is None:
+        final = dict(serve.stats[-1]) if serve.stats else {}
+    return final
 
 
 def replay_equal(site, workdir):
@@ -204,6 +251,9 @@ def main(argv=None):
                         help="tracker.history_s of the service (0: the reorder-window engine, a baseline)")
     parser.add_argument("--alert-interval", type=float, default=0.0,
                         help="tracker.alert_interval_s of the live service (plot-time seconds)")
+    parser.add_argument("--drain", type=float, default=120.0,
+                        help="seconds serve gets after the last frame to process it all "
+                             "(else it is stopped and its figures so far are printed)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     if args.what == "gospa":
@@ -214,9 +264,10 @@ def main(argv=None):
         workdir = tempfile.mkdtemp(prefix="radarcore-live-")
         seconds = args.seconds if args.what == "latency" else 60.0 * args.minutes
         result = stream(args.rate, seconds, args.targets, workdir, record=args.what == "soak",
-                        alert_interval_s=args.alert_interval, history_s=args.history)
+                        alert_interval_s=args.alert_interval, history_s=args.history,
+                        drain_s=args.drain)
         site = result.pop("site")
-        if args.what == "soak":
+        if args.what == "soak" and result["drained"] and result["final_stats"]:
             result["replay_equal"] = replay_equal(site, workdir)
         result["workdir"] = workdir
         print(json.dumps({k: v for k, v in result.items() if k != "rss_samples"}, indent=1))

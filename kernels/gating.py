@@ -90,7 +90,7 @@ def horizontal_radius(x, P, t_track, t_from, t_to, q_h, gamma, max_trace_R_h):
 
 @njit
 def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
-         q_h, q_v, gamma_3, gamma_4, cell_m, r_quick, hist=None):
+         q_h, q_v, gamma_3, gamma_4, cell_m, r_quick, hist=None, retro=True):
     """Find every (track, plot) pair inside the chi-square gate.
 
     Parameters
@@ -126,6 +126,9 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
         The tracks' histories (``kernels.oosm.HIST_FIELDS``): a plot older
         than its track but not than the track's history is gated against
         the retrodicted prediction (``kernels.oosm.gating_source``).
+    retro : bool
+        False: every plot is gated against its track's own prediction even
+        with ``hist`` (as without it).
 
     Returns
     -------
@@ -207,11 +210,18 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
         if not radius < np.inf:
             radius = horizontal_radius(x[i], P[i], t_track[i], t_first, t_last, q_h, gamma, max_tr_R)
             if hist is not None:
-                radius = max(radius, retrodicted_radius(i, x, t_track, t_first, t_last, q_h, gamma,
-                                                        max_tr_R, hist))
+                if retro:
+                    radius = max(radius, retrodicted_radius(i, x, t_track, t_first, t_last, q_h,
+                                                            gamma, max_tr_R, hist))
             if de * de + dn * dn > radius * radius:
                 continue
         r2 = radius * radius
+        x_i = x[i]
+        P_i = P[i]
+        t_i = t_track[i]
+        # only a track newer than the group's first plot can have plots older
+        # than itself: the others take the plain loop
+        older = retro and hist is not None and t_first < t_i
         ix0 = max(np.int64(np.floor((ce - radius - box_e0) * inv_cell)), 0)
         ix1 = min(np.int64(np.floor((ce + radius - box_e0) * inv_cell)), n_x - 1)
         iy0 = max(np.int64(np.floor((cn - radius - box_n0) * inv_cell)), 0)
@@ -224,33 +234,18 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
                 dn = z[j, 1] - cn
                 if de * de + dn * dn > r2:
                     continue
-                # exact test at the plot's own time: the position part first
-                # (cheap, and final for a 3-D plot); it bounds the 4-D distance
-                # from below, so only plots passing it need the full test
-                dt = max(t_plot[j] - t_track[i], 0.0)
-                x_g = x[i]
-                P_g = P[i]
-                if hist is not None:
-                    source = gating_source(i, t_plot[j], t_track[i], hist)
-                    if source != OWN_STATE:
-                        x_g, P_g, t_g = source_state(i, source, hist)
-                        dt = t_plot[j] - t_g
-                d2, logdet = position_innovation(x_g, P_g, dt, q_h, q_v, z[j], R[j])
-                dim = 3
-                if np.isnan(rv[j]):
-                    if d2 > gamma_3:
-                        continue
+                # exact test at the plot's own time; a plot older than the
+                # track against the retrodicted prediction (kernels.oosm)
+                if older and t_plot[j] < t_i:
+                    ok, d2, logdet, dim = _gate_older(i, t_plot[j], t_i, x_i, P_i, z[j], R[j],
+                                                      rv[j], sigma_rv[j], radar_pos[j], q_h, q_v,
+                                                      gamma_3, gamma_4, xp, Pp, hist)
                 else:
-                    if d2 > gamma_4:
-                        continue
-                    for a in range(6):
-                        xp[a] = x_g[a]
-                        for c in range(6):
-                            Pp[a, c] = P_g[a, c]
-                    cv_predict(xp, Pp, dt, q_h, q_v)
-                    d2, logdet, dim = innovation(xp, Pp, z[j], R[j], rv[j], sigma_rv[j], radar_pos[j])
-                    if d2 > (gamma_4 if dim == 4 else gamma_3):
-                        continue
+                    ok, d2, logdet, dim = _gate_pair(x_i, P_i, max(t_plot[j] - t_i, 0.0), z[j],
+                                                     R[j], rv[j], sigma_rv[j], radar_pos[j], q_h,
+                                                     q_v, gamma_3, gamma_4, xp, Pp)
+                if not ok:
+                    continue
                 if k == cap:
                     cap *= 2
                     pair_track = _grow_i(pair_track, cap)
@@ -265,6 +260,44 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
                 pair_dim[k] = dim
                 k += 1
     return pair_track[:k], pair_plot[:k], pair_d2[:k], pair_logdet[:k], pair_dim[:k]
+
+
+@njit(inline="always")
+def _gate_pair(x, P, dt, z, R, rv, sigma_rv, radar_pos, q_h, q_v, gamma_3, gamma_4, xp, Pp):
+    """The exact gate of one plot against the state ``x, P`` predicted by ``dt``:
+    ``(inside, d2, log det S, dim)``.  The position part first (cheap, and final for a
+    3-D plot); it bounds the 4-D distance from below, so only plots passing it need the
+    full test.  ``xp, Pp`` are scratch."""
+    d2, logdet = position_innovation(x, P, dt, q_h, q_v, z, R)
+    dim = 3
+    if np.isnan(rv):
+        return not d2 > gamma_3, d2, logdet, dim
+    if d2 > gamma_4:
+        return False, d2, logdet, dim
+    for a in range(6):
+        xp[a] = x[a]
+        for c in range(6):
+            Pp[a, c] = P[a, c]
+    cv_predict(xp, Pp, dt, q_h, q_v)
+    d2, logdet, dim = innovation(xp, Pp, z, R, rv, sigma_rv, radar_pos)
+    return not d2 > (gamma_4 if dim == 4 else gamma_3), d2, logdet, dim
+
+
+@njit
+def _gate_older(i, t, t_i, x_i, P_i, z, R, rv, sigma_rv, radar_pos, q_h, q_v, gamma_3, gamma_4,
+                xp, Pp, hist):
+    """:func:`_gate_pair` of a plot at ``t`` older than track ``i`` (state ``x_i, P_i`` at
+    ``t_i``): against its retrodicted prediction where the history holds ``t``
+    (``kernels.oosm.gating_source``), else its own with ``dt = 0``.  Out of line: the
+    gate's plain loop stays as small as without a history."""
+    if hist is not None:
+        source = gating_source(i, t, t_i, hist)
+        if source != OWN_STATE:
+            x_s, P_s, t_s = source_state(i, source, hist)
+            return _gate_pair(x_s, P_s, t - t_s, z, R, rv, sigma_rv, radar_pos, q_h, q_v,
+                              gamma_3, gamma_4, xp, Pp)
+    return _gate_pair(x_i, P_i, max(t - t_i, 0.0), z, R, rv, sigma_rv, radar_pos, q_h, q_v,
+                      gamma_3, gamma_4, xp, Pp)
 
 
 @njit

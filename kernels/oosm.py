@@ -201,7 +201,7 @@ def _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi):
 
 @njit
 def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu, x, P, hist,
-                 omega, q_h, q_v, log_Pi):
+                 omega, q_h, q_v, log_Pi, keep_states=True):
     """Update track ``i``'s IMM state with one plot at time ``t``.
 
     ``t_state_i`` is the time of the track's state.  The per-model state
@@ -209,14 +209,17 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
     the state time stays ``max(t_state_i, t)`` (the caller's).  Returns
     :data:`IN_ORDER`, :data:`RETRODICTED` (re-filtered exactly) or
     :data:`OUTSIDE_HISTORY` (fused with ``dt = 0``; the history restarts).
-    See the module docstring.
+    See the module docstring.  ``keep_states=False`` leaves out the copy of an
+    in-order plot's combined state into the history, which only the gating
+    of older plots reads (:func:`gating_source`).
     """
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if t >= t_state_i:
         imm_step(xm[i], Pm[i], log_mu[i], t - t_state_i, z, R, rv, sigma_rv, radar_pos, omega, q_h,
                  q_v, log_Pi, x[i], P[i])
         k = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
-        _copy_state(x[i], P[i], h_x[i, k], h_P[i, k])
+        if keep_states:
+            _copy_state(x[i], P[i], h_x[i, k], h_P[i, k])
         return IN_ORDER
     if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi) >= 0:
         _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)

@@ -44,7 +44,9 @@ from kernels.classify import classify_model, count_flock_neighbours, reset_featu
 from kernels.filters import LOG_2PI, cv_predict
 from kernels.gating import (trace_horizontal_predicted, gate, horizontal_radius, track_grid_build,
                             track_grid_candidates, track_grid_insert, track_grid_move, track_grid_new)
-from kernels.oosm import OUTSIDE_HISTORY, RETRODICTED, history_start, retrodicted_radius, update_track
+from kernels.oosm import HIST_FIELDS, OUTSIDE_HISTORY, RETRODICTED, history_start, retrodicted_radius, update_track
+
+_B_T = HIST_FIELDS.index("b_t")
 
 #: Side of a cell of the live-track grid (kernels.gating.track_grid_*), in gate cells.
 TRACK_GRID_CELLS = 4.0
@@ -81,7 +83,9 @@ P_FLOCK_RADIUS = 16
 P_FLOCK_DV = 17
 P_INIT_BESIDE = 18        # > 0.5: initiate beside tracks that took another plot (see process_group)
 P_TAU_V = 19              # > 0: IMM vertical velocity Ornstein-Uhlenbeck time constant (kernels.filters.ct_predict)
-N_PARAMS = 20
+P_OWN_GATE = 20           # > 0.5: gate a plot older than its track against the track's own
+                          # prediction (dt = 0), not the retrodicted one (kernels.oosm)
+N_PARAMS = 21
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -168,12 +172,18 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
 
 
 @njit(inline="always")
-def quick_radius(i, x, P, t_state, t_from, t_to, q_h, gamma, max_trace_R_h, hist):
+def quick_radius(i, x, P, t_state, t_from, t_to, q_h, gamma, max_trace_R_h, hist, retro=True):
     """Track ``i``'s quick gating radius over ``[t_from, t_to]`` (``r_quick`` of
-    :func:`kernels.gating.gate`): its own prediction's, or a larger one where a plot
-    older than the track is gated against a retrodicted prediction (``kernels.oosm``)."""
-    return max(horizontal_radius(x[i], P[i], t_state[i], t_from, t_to, q_h, gamma, max_trace_R_h),
-               retrodicted_radius(i, x, t_state, t_from, t_to, q_h, gamma, max_trace_R_h, hist))
+    :func:`kernels.gating.gate`): its own prediction's, or, with ``retro``, a larger one
+    where a plot older than the track is gated against a retrodicted prediction
+    (``kernels.oosm``).  The latter only where the span reaches back before the track's
+    state but not before its history (``retrodicted_radius`` is 0 elsewhere)."""
+    radius = horizontal_radius(x[i], P[i], t_state[i], t_from, t_to, q_h, gamma, max_trace_R_h)
+    b_t = hist[_B_T]
+    if retro and max(t_from, b_t[i]) < min(t_to, t_state[i]):
+        radius = max(radius, retrodicted_radius(i, x, t_state, t_from, t_to, q_h, gamma,
+                                                max_trace_R_h, hist))
+    return radius
 
 
 @njit
@@ -204,6 +214,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     vertical = np.array([q_v, params[P_TAU_V]])  # the IMM's vertical channel
     gate_q_h = params[P_GATE_Q_H]
     gamma = max(params[P_GAMMA_3], params[P_GAMMA_4])
+    retro = params[P_OWN_GATE] < 0.5
     t_g = t_p[lo:hi]
     z_g = z_p[lo:hi]
     R_g = R_p[lo:hi]
@@ -218,7 +229,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     pair_track, pair_plot, pair_d2, pair_logdet, pair_dim = gate(
         track_grid_candidates(grid, live, n_live, z_g, t_g), x, P, t_state, z_g, R_g, rv_g, sigma_rv_g,
         radar_pos_g, t_g,
-        gate_q_h, q_v, params[P_GAMMA_3], params[P_GAMMA_4], params[P_CELL_M], r_quick, hist)
+        gate_q_h, q_v, params[P_GAMMA_3], params[P_GAMMA_4], params[P_CELL_M], r_quick, hist, retro)
     k = pair_track.shape[0]
     counters[C_GATED_PAIRS] += k
 
@@ -266,7 +277,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         t_j = t_g[j]
         # in order, or re-filtered exactly from the track's history (kernels.oosm)
         how = update_track(i, t_j, t_state[i], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
-                           xm, Pm, log_mu, x, P, hist, omega, q_h, vertical, log_Pi)
+                           xm, Pm, log_mu, x, P, hist, omega, q_h, vertical, log_Pi, retro)
         if how == RETRODICTED:
             counters[C_RETRODICTED] += 1
         elif how == OUTSIDE_HISTORY:
@@ -275,7 +286,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         t_state[i] = max(t_state[i], t_j)
         t_update[i] = max(t_update[i], t_j)
         r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
-                                  max_trace_R_h, hist)
+                                  max_trace_R_h, hist, retro)
         track_grid_move(grid, i, x[i], t_state[i], r_quick[i])
         hits[i] += 1
         score[i] -= assigned_cost[j]
@@ -326,7 +337,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
             status[i] = CONFIRMED
             counters[C_CONFIRMED] += 1
         r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
-                                  max_trace_R_h, hist)
+                                  max_trace_R_h, hist, retro)
         track_grid_insert(grid, i, n_live, x[i], t_state[i], r_quick[i])
         live[n_live] = i
         n_live += 1
@@ -505,6 +516,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     max_trace_R_h = 0.0
     for j in range(t_p.shape[0]):
         max_trace_R_h = max(max_trace_R_h, R_p[j, 0, 0] + R_p[j, 1, 1])
+    retro = params[P_OWN_GATE] < 0.5
     cur_span = np.int64(-1)
     have_span = False
     span_t0 = 0.0
@@ -526,7 +538,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
                 for ii in range(n_live):
                     i = live[ii]
                     r_quick[i] = quick_radius(i, x, P, t_state, span_t0, span_t1,
-                                              params[P_GATE_Q_H], gamma, max_trace_R_h, hist)
+                                              params[P_GATE_Q_H], gamma, max_trace_R_h, hist, retro)
                 track_grid_build(grid, live, n_live, x, t_state, r_quick, span_t0, span_t1, grid_cell_m)
             r = radar_p[lo]
             n_live = process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos[r], sigma_rv[r],

@@ -167,7 +167,7 @@ def test_the_history_keeps_the_in_order_states_for_gating(seed, n, delay_s, kind
         assert_same_state((x, P, np.ones(1)), (x_ref, P_ref, np.ones(1)))
 
 
-def late_plot_gate(kind, with_history):
+def late_plot_gate(kind, with_history, retro=True):
     """A track fed a 14 m/s target's plots, then one plot 0.9 s older than
     the track exactly on the target's path: its gate distance and the naive
     one against the in-order filter's prediction to the plot's time."""
@@ -182,7 +182,7 @@ def late_plot_gate(kind, with_history):
             np.array([math.nan]), np.array([radar.sigma_rv]), radar.position[None],
             np.array([t_late]), 4.0, 1.0, 1e9, 1e9, 100.0, np.array([np.inf]))
     fields = tuple(hist[name] for name in oosm.HIST_FIELDS)
-    pairs = gate(*args, fields) if with_history else gate(*args)
+    pairs = gate(*args, fields, retro) if with_history else gate(*args)
     # the reference: the in-order filter over the plots up to t_late, CV-predicted to it
     before = [p for p in plots if p[0].t <= t_late]
     x_ref, P_ref, _ = run_reference(before, kind)
@@ -200,6 +200,9 @@ def test_a_late_plot_is_gated_against_the_retrodicted_prediction(kind):
     # 0.9 s at 14 m/s puts the plot 12 m off its prediction
     d2_clamped, _ = late_plot_gate(kind, with_history=False)
     assert d2_clamped > 4.0 * d2_ref
+    # and with the history but retro=False (P_OWN_GATE) exactly as without it
+    d2_own, _ = late_plot_gate(kind, with_history=True, retro=False)
+    assert d2_own == d2_clamped
 
 
 @settings(max_examples=15, deadline=None)

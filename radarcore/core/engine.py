@@ -297,6 +297,11 @@ class Engine:
         params[K.P_FLOCK_DV] = FLOCK_MAX_DV_MPS
         params[K.P_INIT_BESIDE] = 1.0 if cfg.initiate_beside_tracks else 0.0
         params[K.P_TAU_V] = cfg.vertical_speed_tau_s if cfg.motion_model == "imm" else 0.0
+        # a plot older than its track is gated against the retrodicted prediction in
+        # both modes: in reorder mode too a radar's group holds plots older than
+        # tracks another radar updated in the same frame (1.0 would gate them
+        # against the newer state, cheaper, and change those tracks)
+        params[K.P_OWN_GATE] = 0.0
         self.classify_params = load_classify_model()
         self.params = params
 
