@@ -101,7 +101,7 @@ def random_model(rng):
     model[K.M_MEAN:K.M_MEAN + K.N_BASE] = rng.normal(0.0, 5.0, K.N_BASE)
     model[K.M_SCALE:K.M_SCALE + K.N_BASE] = rng.uniform(0.1, 20.0, K.N_BASE)
     model[K.M_WEIGHTS:K.M_BIAS] = rng.normal(0.0, 0.5, N_CLASSES * K.N_DESIGN)
-    model[K.M_BIAS:] = rng.normal(0.0, 1.0, N_CLASSES)
+    model[K.M_BIAS:K.M_BIAS + N_CLASSES] = rng.normal(0.0, 1.0, N_CLASSES)
     return model
 
 
