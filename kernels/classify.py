@@ -215,9 +215,20 @@ temperature ``T`` fitted on held-out seeds and the thin-evidence mass
     q = \\mathrm{softmax}((W s + b) / T), \\quad
     p_c = (1 - u) q_c + u [c = unknown]
 
+The model may instead be a gradient-boosted tree ensemble
+(``model[M_KIND] == MODEL_TREES``): the trees read the raw base columns
+``z`` (no standardisation; a NaN column is taken as 0, and each column is
+compared as float32, as scikit-learn's trees compare it), class ``c``'s
+score is its initial score plus the leaf values of its trees (learning
+rate included), and the scores take the place of ``W s + b`` above
+(softmax with temperature, thin-evidence mass).  A node goes left when
+``z[feature] <= threshold``; a leaf has feature -1.
+
 All numbers are in one flat vector (``M_*`` layout,
-:func:`validate_model_params`); the radar calibration ``snr_1m2_1km_db``
-is its entry ``M_SNR_1M2_1KM_DB``.  The naive-Bayes :func:`classify` below
+:func:`validate_model_params`; a tree model's arrays follow the header,
+:func:`tree_offsets`), so the emit step passes one array whatever the
+kind; the radar calibration ``snr_1m2_1km_db`` is its entry
+``M_SNR_1M2_1KM_DB``.  The naive-Bayes :func:`classify` below
 is kept as the reference the model was measured against.
 
 Tiers, as in stumpy: :func:`classify_tracks` and :func:`flock_neighbours`
@@ -923,6 +934,7 @@ def validate_model_params(model):
     return model
 
 
+@njit
 def tree_offsets(n_trees, n_nodes):
     """Offsets in a tree model's vector of its arrays, and its length.
 
@@ -1031,6 +1043,9 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
 
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
+    (a tree model: the trees' per-class sums in place of ``W s + b``, see
+    :func:`_tree_scores`).
+
     Parameters
     ----------
     features : ndarray, shape (capacity, N_FEATURES)
@@ -1039,7 +1054,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
     neighbours : ndarray, shape (k,), int64
     t_epoch : float
         Output epoch (s).
-    model : ndarray, shape (N_MODEL_PARAMS,)
+    model : ndarray, shape (N_MODEL_PARAMS,) or longer (trees)
         See :func:`validate_model_params`.
     out : ndarray, shape (k, 4)
         Written with ``[p_drone, p_bird, p_aircraft, p_unknown]`` per track.
@@ -1069,7 +1084,7 @@ def _check_model_length(model):
     if model[M_KIND] == MODEL_TREES:
         n_trees = int(model[M_N_TREES])
         n_nodes = int(model[M_N_NODES])
-        if n_trees < 0 or n_nodes < 0 or model.shape[0] != N_MODEL_PARAMS + 2 * n_trees + 5 * n_nodes:
+        if n_trees < 0 or n_nodes < 0 or model.shape[0] != tree_offsets(n_trees, n_nodes)[7]:
             raise ValueError("classify_model: tree model length does not match its counts")
     elif model.shape[0] != N_MODEL_PARAMS:
         raise ValueError("classify_model: logistic model must have N_MODEL_PARAMS entries")
@@ -1085,13 +1100,8 @@ def _tree_scores(model, z, score):
     """
     n_trees = int(model[M_N_TREES])
     n_nodes = int(model[M_N_NODES])
-    o_root = N_MODEL_PARAMS
-    o_class = o_root + n_trees
-    o_feature = o_class + n_trees
-    o_threshold = o_feature + n_nodes
-    o_left = o_threshold + n_nodes
-    o_right = o_left + n_nodes
-    o_value = o_right + n_nodes
+    o_root, o_class, o_feature, o_threshold, o_left, o_right, o_value, _ = tree_offsets(
+        n_trees, n_nodes)
     x = np.empty(N_BASE)
     for k in range(N_BASE):
         v = z[k]

@@ -1,7 +1,12 @@
 """The fitted track classifier: load and save its parameter file.
 
-The classifier the engine runs at every output epoch is the multinomial
-logistic regression of :func:`kernels.classify.classify_model`; its numbers
+The classifier the engine runs at every output epoch is
+:func:`kernels.classify.classify_model` with the model of this file: a
+gradient-boosted tree ensemble (``"kind": "trees"``: initial scores and,
+per tree, node arrays) or a multinomial logistic regression
+(``"kind": "logistic"``, the default of a file without ``kind``;
+``classify_model_logistic.json`` holds the one fitted beside the trees).
+A logistic model's numbers
 (standardisation of the design columns, weights, bias, temperature, the
 thin-evidence constant and the radar calibration) live in
 ``classify_model.json`` beside this module, written by
@@ -109,31 +114,26 @@ TREE_KEYS = ("root", "class", "feature", "threshold", "left", "right", "value")
 def model_to_dict(model, info=None):
     """The model vector as a named, JSON-ready dict (``info``: provenance)."""
     model = K.validate_model_params(model)
-    if model[K.M_KIND] == K.MODEL_TREES:
-        arrays = _tree_arrays(model)
-        integer = ("root", "class", "feature", "left", "right")
-        return {
-            "format": "radarcore-classify-model/1",
-            "kind": "trees",
-            "classes": list(K.CLASS_NAMES),
-            "design": list(K.DESIGN_NAMES),
-            "evidence_s": float(model[K.M_EVIDENCE_S]),
-            "temperature": float(model[K.M_TEMPERATURE]),
-            "snr_1m2_1km_db": float(model[K.M_SNR_1M2_1KM_DB]),
-            "init": model[K.M_INIT:K.M_INIT + K.N_CLASSES].tolist(),
-            "trees": {key: (a.astype(int).tolist() if key in integer else a.tolist())
-                      for key, a in zip(TREE_KEYS, arrays)},
-            "info": info or {},
-        }
-    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(K.N_CLASSES, K.N_DESIGN)
-    return {
+    trees = model[K.M_KIND] == K.MODEL_TREES
+    data = {
         "format": "radarcore-classify-model/1",
-        "kind": "logistic",
+        "kind": "trees" if trees else "logistic",
         "classes": list(K.CLASS_NAMES),
         "design": list(K.DESIGN_NAMES),
         "evidence_s": float(model[K.M_EVIDENCE_S]),
         "temperature": float(model[K.M_TEMPERATURE]),
         "snr_1m2_1km_db": float(model[K.M_SNR_1M2_1KM_DB]),
+    }
+    if trees:
+        integer = ("root", "class", "feature", "left", "right")
+        data["init"] = model[K.M_INIT:K.M_INIT + K.N_CLASSES].tolist()
+        data["trees"] = {key: (a.astype(int).tolist() if key in integer else a.tolist())
+                         for key, a in zip(TREE_KEYS, _tree_arrays(model))}
+        data["info"] = info or {}
+        return data
+    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(K.N_CLASSES, K.N_DESIGN)
+    return {
+        **data,
         "mean": model[K.M_MEAN:K.M_MEAN + K.N_BASE].tolist(),
         "scale": model[K.M_SCALE:K.M_SCALE + K.N_BASE].tolist(),
         "weights": {name: w[c].tolist() for c, name in enumerate(K.CLASS_NAMES)},
@@ -179,23 +179,19 @@ def model_from_dict(data, source="model", kernel=K):
             model[kernel.M_N_NODES] = n_nodes
             model[kernel.M_INIT:kernel.M_INIT + kernel.N_CLASSES] = data["init"]
             model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = 1.0
-            model[kernel.M_N_DESIGN] = kernel.N_DESIGN
-            model[kernel.M_EVIDENCE_S] = data["evidence_s"]
-            model[kernel.M_TEMPERATURE] = data["temperature"]
-            model[kernel.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
-            return kernel.validate_model_params(model)
-        if kind != "logistic":
+        elif kind == "logistic":
+            model = np.zeros(kernel.N_MODEL_PARAMS)
+            model[kernel.M_MEAN:kernel.M_MEAN + kernel.N_BASE] = data["mean"]
+            model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = data["scale"]
+            w = np.array([data["weights"][name] for name in kernel.CLASS_NAMES], dtype=np.float64)
+            model[kernel.M_WEIGHTS:kernel.M_BIAS] = w.reshape(-1)
+            model[kernel.M_BIAS:kernel.M_BIAS + kernel.N_CLASSES] = data["bias"]
+        else:
             raise ValueError(f"{source}: model kind {kind!r} is not 'logistic' or 'trees'")
-        model = np.zeros(kernel.N_MODEL_PARAMS)
         model[kernel.M_N_DESIGN] = kernel.N_DESIGN
         model[kernel.M_EVIDENCE_S] = data["evidence_s"]
         model[kernel.M_TEMPERATURE] = data["temperature"]
         model[kernel.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
-        model[kernel.M_MEAN:kernel.M_MEAN + kernel.N_BASE] = data["mean"]
-        model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = data["scale"]
-        w = np.array([data["weights"][name] for name in kernel.CLASS_NAMES], dtype=np.float64)
-        model[kernel.M_WEIGHTS:kernel.M_BIAS] = w.reshape(-1)
-        model[kernel.M_BIAS:kernel.M_BIAS + kernel.N_CLASSES] = data["bias"]
     except KeyError as error:
         raise ValueError(f"{source}: missing key {error.args[0]!r}") from None
     except (TypeError, ValueError) as error:
