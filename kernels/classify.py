@@ -1044,7 +1044,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
     (a tree model: the trees' per-class sums in place of ``W s + b``, see
-    :func:`_tree_scores`).
+    :func:`_tree_scores`; all rows are classified together, tree by tree).
 
     Parameters
     ----------
@@ -1065,15 +1065,12 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
     if neighbours.shape[0] != k or out.shape[0] != k or out.shape[1] != N_CLASSES:
         raise ValueError("classify_model: neighbours must have k entries and out shape (k, 4)")
     _check_model_length(model)
-    z = np.empty(N_BASE)
-    s = np.empty(N_DESIGN)
-    logit = np.empty(N_CLASSES)
     for row in range(k):
         i = slots[row]
         if i < 0 or i >= features.shape[0]:
             raise ValueError("classify_model: slot out of range")
         update_flocking(features[i], neighbours[row], t_epoch)
-        _probabilities(features[i], neighbours[row], model, z, s, logit, out[row])
+    _classify_rows(features, slots, neighbours, model, False, out)
 
 
 @njit
@@ -1091,60 +1088,54 @@ def _check_model_length(model):
 
 
 @njit
-def _tree_scores(model, z, score):
-    """``score[c] = init_c + sum of the leaf values of class c's trees`` at the base columns ``z``.
+def _tree_scores(model, x, score):
+    """``score[r, c] = init_c + sum of the leaf values of class c's trees`` at rows ``x[r]``.
 
-    A column is compared as float32 (as scikit-learn's trees compare it,
-    thresholds in float64); NaN is taken as 0, the design's value of a
-    statistic with no sample.
+    ``x`` (k, N_BASE): base design columns already rounded to float32 (as
+    scikit-learn's trees compare them, thresholds in float64), NaN taken as
+    0 (:func:`_tree_input`).  Tree by tree, every row: one tree's nodes stay
+    in cache while the rows' walks overlap.
     """
     n_trees = int(model[M_N_TREES])
     n_nodes = int(model[M_N_NODES])
     o_root, o_class, o_feature, o_threshold, o_left, o_right, o_value, _ = tree_offsets(
         n_trees, n_nodes)
-    x = np.empty(N_BASE)
+    k = x.shape[0]
+    for r in range(k):
+        for c in range(N_CLASSES):
+            score[r, c] = model[M_INIT + c]
+    for t in range(n_trees):
+        root = int(model[o_root + t])
+        c = int(model[o_class + t])
+        for r in range(k):
+            node = root
+            for _ in range(n_nodes):        # children follow their node: at most n_nodes steps
+                f = int(model[o_feature + node])
+                if f < 0 or f >= N_BASE:
+                    break
+                if x[r, f] <= model[o_threshold + node]:
+                    node = int(model[o_left + node])
+                else:
+                    node = int(model[o_right + node])
+                if node < 0 or node >= n_nodes:
+                    raise ValueError("classify_model: tree child out of range")
+            score[r, c] += model[o_value + node]
+
+
+@njit
+def _tree_input(features_i, neighbours, model, z, x_row):
+    """One row of the trees' input: base design columns, NaN as 0, rounded to float32."""
+    _design(features_i, neighbours, model[M_SNR_1M2_1KM_DB], z)
     for k in range(N_BASE):
         v = z[k]
         if np.isnan(v):
             v = 0.0
-        x[k] = np.float64(np.float32(v))
-    for c in range(N_CLASSES):
-        score[c] = model[M_INIT + c]
-    for t in range(n_trees):
-        node = int(model[o_root + t])
-        for _ in range(n_nodes):        # children follow their node: at most n_nodes steps
-            f = int(model[o_feature + node])
-            if f < 0 or f >= N_BASE:
-                break
-            if x[f] <= model[o_threshold + node]:
-                node = int(model[o_left + node])
-            else:
-                node = int(model[o_right + node])
-            if node < 0 or node >= n_nodes:
-                raise ValueError("classify_model: tree child out of range")
-        score[int(model[o_class + t])] += model[o_value + node]
+        x_row[k] = np.float64(np.float32(v))
 
 
 @njit
-def _scores(features_i, neighbours, model, z, s, logit):
-    """Class scores of one feature row before the temperature: ``W s + b``, or the trees' sums."""
-    if model[M_KIND] == MODEL_TREES:
-        _design(features_i, neighbours, model[M_SNR_1M2_1KM_DB], z)
-        _tree_scores(model, z, logit)
-    else:
-        _standardised_design(features_i, neighbours, model, z, s)
-        for c in range(N_CLASSES):
-            acc = model[M_BIAS + c]
-            w0 = M_WEIGHTS + c * N_DESIGN
-            for d in range(N_DESIGN):
-                acc += model[w0 + d] * s[d]
-            logit[c] = acc
-
-
-@njit
-def _probabilities(features_i, neighbours, model, z, s, logit, out_row):
-    """Class probabilities of one feature row (no flocking update): scores, softmax, evidence."""
-    _scores(features_i, neighbours, model, z, s, logit)
+def _finish(features_i, model, logit, out_row):
+    """Softmax of the scores ``logit`` over the temperature, then the thin-evidence mass."""
     inv_t = 1.0 / model[M_TEMPERATURE]
     top = -1e300
     for c in range(N_CLASSES):
@@ -1161,16 +1152,32 @@ def _probabilities(features_i, neighbours, model, z, s, logit, out_row):
 
 
 @njit
-def _probability_rows(features, neighbours, model, scores_only, out):
+def _classify_rows(features, slots, neighbours, model, scores_only, out):
+    """Scores (``scores_only``) or probabilities of the rows ``features[slots]`` into ``out``."""
     _check_model_length(model)
+    k = slots.shape[0]
     z = np.empty(N_BASE)
-    s = np.empty(N_DESIGN)
-    logit = np.empty(N_CLASSES)
-    for r in range(features.shape[0]):
-        if scores_only:
-            _scores(features[r], neighbours[r], model, z, s, out[r])
-        else:
-            _probabilities(features[r], neighbours[r], model, z, s, logit, out[r])
+    if model[M_KIND] == MODEL_TREES:
+        x = np.empty((k, N_BASE))
+        for r in range(k):
+            _tree_input(features[slots[r]], neighbours[r], model, z, x[r])
+        _tree_scores(model, x, out)
+    else:
+        s = np.empty(N_DESIGN)
+        for r in range(k):
+            _standardised_design(features[slots[r]], neighbours[r], model, z, s)
+            for c in range(N_CLASSES):
+                acc = model[M_BIAS + c]
+                w0 = M_WEIGHTS + c * N_DESIGN
+                for d in range(N_DESIGN):
+                    acc += model[w0 + d] * s[d]
+                out[r, c] = acc
+    if not scores_only:
+        logit = np.empty(N_CLASSES)
+        for r in range(k):
+            for c in range(N_CLASSES):
+                logit[c] = out[r, c]
+            _finish(features[slots[r]], model, logit, out[r])
 
 
 def model_probabilities(features, neighbours, model, scores=False):
@@ -1200,7 +1207,7 @@ def model_probabilities(features, neighbours, model, scores=False):
                          f"got {neighbours.shape}")
     model = validate_model_params(model)
     out = np.empty((features.shape[0], N_CLASSES))
-    _probability_rows(features, neighbours, model, bool(scores), out)
+    _classify_rows(features, np.arange(features.shape[0]), neighbours, model, bool(scores), out)
     return out
 
 
