@@ -1180,6 +1180,18 @@ def _classify_rows(features, slots, neighbours, model, scores_only, out):
             _finish(features[slots[r]], model, logit, out[r])
 
 
+def _feature_rows(features, neighbours):
+    """``features (n, N_FEATURES)`` as float64 and ``neighbours (n,)`` as int64, checked."""
+    features = np.ascontiguousarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[1] != N_FEATURES:
+        raise ValueError(f"features must have shape (n, {N_FEATURES}), got {features.shape}")
+    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
+    if neighbours.shape != (features.shape[0],):
+        raise ValueError(f"neighbours must have shape ({features.shape[0]},), "
+                         f"got {neighbours.shape}")
+    return features, neighbours
+
+
 def model_probabilities(features, neighbours, model, scores=False):
     """Class probabilities of feature rows as :func:`classify_model` gives them, features unchanged.
 
@@ -1198,13 +1210,7 @@ def model_probabilities(features, neighbours, model, scores=False):
     -------
     ndarray, shape (n, N_CLASSES)
     """
-    features = np.ascontiguousarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[1] != N_FEATURES:
-        raise ValueError(f"features must have shape (n, {N_FEATURES}), got {features.shape}")
-    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
-    if neighbours.shape != (features.shape[0],):
-        raise ValueError(f"neighbours must have shape ({features.shape[0]},), "
-                         f"got {neighbours.shape}")
+    features, neighbours = _feature_rows(features, neighbours)
     model = validate_model_params(model)
     out = np.empty((features.shape[0], N_CLASSES))
     _classify_rows(features, np.arange(features.shape[0]), neighbours, model, bool(scores), out)
@@ -1236,13 +1242,7 @@ def design_matrix(features, neighbours, model=None, snr_1m2_1km_db=None):
         (n, N_DESIGN).  Without: the raw base columns, shape (n, N_BASE),
         with the RCS taken against ``snr_1m2_1km_db``.
     """
-    features = np.ascontiguousarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[1] != N_FEATURES:
-        raise ValueError(f"features must have shape (n, {N_FEATURES}), got {features.shape}")
-    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
-    if neighbours.shape != (features.shape[0],):
-        raise ValueError(f"neighbours must have shape ({features.shape[0]},), "
-                         f"got {neighbours.shape}")
+    features, neighbours = _feature_rows(features, neighbours)
     if model is None:
         if snr_1m2_1km_db is None or not math.isfinite(float(snr_1m2_1km_db)):
             raise ValueError("design_matrix: give a model or a finite snr_1m2_1km_db")

@@ -181,27 +181,19 @@ def reference_tree_scores(z, model):
 
 def reference_probabilities(features, neighbours, model):
     model = np.asarray(model)
-    if model[K.M_KIND] == K.MODEL_TREES:
-        out = np.empty((features.shape[0], N_CLASSES))
-        for r in range(features.shape[0]):
-            z = reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB])
-            logit = reference_tree_scores(z, model) / model[K.M_TEMPERATURE]
-            q = np.exp(logit - logit.max())
-            q /= q.sum()
-            u = math.exp(-features[r, K.F_AGE_S] / model[K.M_EVIDENCE_S])
-            out[r] = (1.0 - u) * q
-            out[r, C_UNKNOWN] += u
-        return out
     mean = model[K.M_MEAN:K.M_MEAN + K.N_BASE]
     scale = model[K.M_SCALE:K.M_SCALE + K.N_BASE]
     w = model[K.M_WEIGHTS:K.M_BIAS].reshape(N_CLASSES, K.N_DESIGN)
     b = model[K.M_BIAS:K.M_BIAS + N_CLASSES]
     out = np.empty((features.shape[0], N_CLASSES))
     for r in range(features.shape[0]):
-        s = (reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB]) - mean) / scale
-        s = np.clip(s, -K.DESIGN_CLIP, K.DESIGN_CLIP)
-        s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
-        logit = (w @ s + b) / model[K.M_TEMPERATURE]
+        z = reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB])
+        if model[K.M_KIND] == K.MODEL_TREES:
+            logit = reference_tree_scores(z, model) / model[K.M_TEMPERATURE]
+        else:
+            s = np.clip((z - mean) / scale, -K.DESIGN_CLIP, K.DESIGN_CLIP)
+            s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
+            logit = (w @ s + b) / model[K.M_TEMPERATURE]
         q = np.exp(logit - logit.max())
         q /= q.sum()
         u = math.exp(-features[r, K.F_AGE_S] / model[K.M_EVIDENCE_S])

@@ -189,3 +189,18 @@ def test_logistic_models_still_run():
     features = random_features(rng, 6)
     p = model_probabilities(features, np.zeros(6, np.int64), model)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_twin_reference_walks_the_trees_as_scikit_learn():
+    """The tracker twin's plain-Python tree walk (naive_classify_model) against scikit-learn."""
+    from naive_classify_model import reference_probabilities
+
+    ensemble, model = ENSEMBLES["four"]
+    rng = np.random.default_rng(11)
+    features = random_features(rng, 15)
+    features[rng.random(features.shape) < 0.03] = np.nan
+    features[:, K.F_AGE_S] = np.nan_to_num(features[:, K.F_AGE_S], nan=5.0)
+    neighbours = rng.integers(0, 3, 15)
+    np.testing.assert_allclose(reference_probabilities(features, neighbours, model),
+                               reference(ensemble, model, features, neighbours),
+                               rtol=1e-9, atol=1e-12)
