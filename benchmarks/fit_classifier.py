@@ -69,7 +69,7 @@ from ingest.schema import TRACK_ROW_DTYPE  # noqa: E402
 from kernels import classify as K  # noqa: E402
 from kernels import tracker as tracker_kernels  # noqa: E402
 from kernels.classify import flock_neighbours  # noqa: E402
-from radarcore.core.classify_model import MODEL_PATH  # noqa: E402
+from radarcore.core.classify_model import LOGISTIC_MODEL_PATH, MODEL_PATH  # noqa: E402
 from radarcore.core.classify_model import save_classify_model  # noqa: E402
 from radarcore.core.engine import Engine  # noqa: E402
 
@@ -362,14 +362,17 @@ def empty_model(snr_1m2_1km_db):
 
 
 def predict(model, features, neighbours):
-    """Class probabilities of feature rows (the formula of :func:`kernels.classify.classify_model`)."""
-    s = K.design_matrix(features, neighbours, model)
-    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(K.N_CLASSES, K.N_DESIGN)
-    logit = (s @ w.T + model[K.M_BIAS:K.M_BIAS + K.N_CLASSES]) / model[K.M_TEMPERATURE]
-    logit -= logit.max(axis=1, keepdims=True)
+    """Class probabilities of feature rows (:func:`kernels.classify.classify_model`'s, compiled)."""
+    return K.model_probabilities(features, neighbours, model)
+
+
+def probabilities_from_scores(scores, age_s, temperature, t0):
+    """``p`` of the kernel's formula from class scores before the temperature."""
+    logit = scores / temperature
+    logit = logit - logit.max(axis=1, keepdims=True)
     q = np.exp(logit)
     q /= q.sum(axis=1, keepdims=True)
-    u = np.exp(-features[:, K.F_AGE_S] / model[K.M_EVIDENCE_S])
+    u = np.exp(-age_s / t0)
     p = (1.0 - u)[:, None] * q
     p[:, K.C_UNKNOWN] += u
     return p
@@ -587,7 +590,8 @@ ROWS_PER_CLASS = 60000
 def shift_drone_bias(model, shift):
     """The model with the drone logit raised by ``shift`` (after the temperature): its operating point."""
     model = model.copy()
-    model[K.M_BIAS + K.C_DRONE] += shift * model[K.M_TEMPERATURE]
+    first = K.M_INIT if model[K.M_KIND] == K.MODEL_TREES else K.M_BIAS
+    model[first + K.C_DRONE] += shift * model[K.M_TEMPERATURE]
     return K.validate_model_params(model)
 
 
@@ -655,6 +659,88 @@ def compare_boosted_trees(fit_data, model, snr_ref, settings=((3, 100), (4, 200)
               f"{drones:.3f}, birds ever called drone {birds:.3f}", flush=True)
 
 
+#: The gradient-boosted trees of ``--kind trees``: depth, stages, learning rate, row subsample.
+#: Depth 4 and 200 stages beat depth 3 and 100 on the calibration seeds (--compare-trees).
+TREE_DEPTH = 4
+TREE_STAGES = 200
+TREE_LEARNING_RATE = 0.1
+TREE_SUBSAMPLE = 0.5
+
+
+def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGES, calibrate=True,
+              exclude=None):
+    """Gradient-boosted trees over the base design columns, exported to a tree model vector.
+
+    Same rows and class weights as the regression (even seeds); scikit-learn's
+    ``GradientBoostingClassifier`` (log loss: a softmax over per-class tree
+    sums), rows subsampled per stage (:data:`TREE_SUBSAMPLE`, fixed
+    ``random_state``).  ``T`` and ``t0`` are then chosen on the odd seeds as
+    for the regression (:func:`calibrate_scores`); ``calibrate=False`` keeps
+    ``base_model``'s; ``exclude``: a behaviour left out of the rows.
+    """
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from radarcore.core.classify_model import trees_to_model
+
+    fit, calib = split_fit(fit_data)
+    rng = np.random.default_rng(0)
+
+    def select(run):
+        idx = training_rows(run)
+        return idx if exclude is None else idx[run["behaviour"][idx] != exclude]
+
+    train = cap_classes(stack(fit, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
+    x = K.design_matrix(train["features"], train["neighbours"], snr_1m2_1km_db=snr_ref)
+    y = train["label"]
+    counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
+    weight = (y.size / (np.count_nonzero(counts) * np.maximum(counts, 1.0)))[y]
+    t = time.perf_counter()
+    ensemble = GradientBoostingClassifier(max_depth=depth, n_estimators=stages,
+                                          learning_rate=TREE_LEARNING_RATE,
+                                          subsample=TREE_SUBSAMPLE, random_state=0)
+    ensemble.fit(x, y, sample_weight=weight)
+    print(f"    trees: depth {depth}, {stages} stages on {y.size} rows in "
+          f"{time.perf_counter() - t:.0f} s", flush=True)
+    model = trees_to_model(ensemble, base_model)
+    if not calibrate:
+        return model
+    cal = cap_classes(stack(calib, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
+    return calibrate_scores(model, cal, calib)
+
+
+def calibrate_scores(model, calib, calib_runs):
+    """``t0`` and ``T`` of ``model`` as :func:`fit_model` chooses them, from scores computed once."""
+    model = model.copy()
+    scores = K.model_probabilities(calib["features"], calib["neighbours"], model, scores=True)
+    age = calib["features"][:, K.F_AGE_S]
+    run_scores = [K.model_probabilities(r["features"], r["neighbours"], model, scores=True)
+                  for r in calib_runs]
+    best = (-math.inf, 1.0, 1.0)
+    for t0 in EVIDENCE_S:
+        lo, hi = math.log(0.3), math.log(5.0)
+        for _ in range(14):
+            m1, m2 = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
+            l1 = log_loss(probabilities_from_scores(scores, age, math.exp(m1), t0), calib["label"])
+            l2 = log_loss(probabilities_from_scores(scores, age, math.exp(m2), t0), calib["label"])
+            if l1 < l2:
+                hi = m2
+            else:
+                lo = m1
+        temperature = math.exp(0.5 * (lo + hi))
+        by_run = {id(r): sc for r, sc in zip(calib_runs, run_scores)}
+        drones, birds = calibration_metrics(
+            calib_runs, lambda run: probabilities_from_scores(
+                by_run[id(run)], run["features"][:, K.F_AGE_S], temperature, t0))
+        drones, birds = np.nan_to_num(drones), np.nan_to_num(birds)
+        print(f"    t0 {t0:g} s, T {temperature:.2f}: drones {drones:.3f}, "
+              f"birds called drone {birds:.3f}", flush=True)
+        if drones - birds > best[0]:
+            best = (drones - birds, t0, temperature)
+    model[K.M_EVIDENCE_S] = best[1]
+    model[K.M_TEMPERATURE] = best[2]
+    return K.validate_model_params(model)
+
+
 def main(argv=None):
     global ROWS_PER_CLASS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -664,6 +750,9 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--lobo", action="store_true", help="leave-one-behaviour-out validation")
     parser.add_argument("--out", default=MODEL_PATH, help="where to write the model ('' : not)")
+    parser.add_argument("--logistic-out", default=LOGISTIC_MODEL_PATH,
+                        help="with --kind trees: where to write the regression fitted beside "
+                             "them ('' : not)")
     parser.add_argument("--report-md", default="", help="a markdown file to write the report to")
     parser.add_argument("--rows-per-class", type=int, default=60000,
                         help="most training rows per class (drawn at random)")
@@ -672,6 +761,13 @@ def main(argv=None):
     parser.add_argument("--compare-trees", action="store_true",
                         help="also fit gradient-boosted trees and compare them on the calibration "
                              "seeds (not exported)")
+    parser.add_argument("--kind", choices=K.MODEL_KINDS, default="trees",
+                        help="the exported model: gradient-boosted trees (default) or the "
+                             "logistic regression")
+    parser.add_argument("--evaluate", default="", metavar="FILE",
+                        help="fit nothing: report this model file on the --report runs")
+    parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
+    parser.add_argument("--tree-stages", type=int, default=TREE_STAGES)
     parser.add_argument("--drone-bias", type=float, default=DRONE_BIAS,
                         help="added to the drone logit (after the temperature) of the fitted model: "
                              "the operating point")
@@ -683,6 +779,15 @@ def main(argv=None):
 
     fit_runs = parse_runs(args.fit)
     report_runs = parse_runs(args.report)
+    if args.evaluate:
+        from radarcore.core.classify_model import load_classify_model
+
+        model = load_classify_model(args.evaluate)
+        report_data = capture_all(report_runs, args.cache, args.jobs)
+        probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
+        part, _ = report_behaviours(report_data, probs, f"{args.evaluate} on {', '.join(args.report)}")
+        print("\n".join(part))
+        return model
     if any(seed >= 1000 for _, seed in fit_runs) or any(seed < 1000 for _, seed in report_runs):
         raise SystemExit("fit on seeds below 1000, report on seeds 1000 and up")
     start = time.perf_counter()
@@ -696,16 +801,23 @@ def main(argv=None):
                    for a in (NEW_COLUMNS if part == "new" else (part,)))
     model = shift_drone_bias(fit_on(fit_data, snr_ref, penalty_c=args.penalty_c, ablate=ablate),
                              args.drone_bias)
+    regression = model
+    if args.kind == "trees":
+        model = shift_drone_bias(fit_trees(fit_data, regression, snr_ref, args.tree_depth,
+                                           args.tree_stages), args.drone_bias)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
              f"Rows: confirmed and coasting track rows labelled by the nearest truth within "
              f"{LABEL_RADIUS_M:g} m (none: unknown). Confusion: % of the behaviour's rows by the "
              f"class the alert manager counts (p >= class_min_p, else unknown). "
              f"Temperature {model[K.M_TEMPERATURE]:.2f}, t0 {model[K.M_EVIDENCE_S]:g} s, "
-             f"L2 penalty C {args.penalty_c:g}, drone logit shift {args.drone_bias:g}"
+             + (f"gradient-boosted trees (depth {args.tree_depth}, {args.tree_stages} stages, "
+                f"learning rate {TREE_LEARNING_RATE:g}, row subsample {TREE_SUBSAMPLE:g}), "
+                if args.kind == "trees" else f"L2 penalty C {args.penalty_c:g}, ")
+             + f"drone logit shift {args.drone_bias:g}"
              + (f", without the design columns {', '.join(ablate)}" if ablate else "") + "."]
     if args.compare_trees:
-        compare_boosted_trees(fit_data, model, snr_ref)
+        compare_boosted_trees(fit_data, regression, snr_ref)
     probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
     part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
     lines += part
@@ -724,6 +836,9 @@ def main(argv=None):
                 fit_on(fit_data, snr_ref, exclude=b,
                        calibration=(model[K.M_EVIDENCE_S], model[K.M_TEMPERATURE]),
                        penalty_c=args.penalty_c, ablate=ablate), args.drone_bias)
+            if args.kind == "trees":
+                held = fit_trees(fit_data, model, snr_ref, args.tree_depth, args.tree_stages,
+                                 calibrate=False, exclude=b)
             hp = [predict(held, r["features"], r["neighbours"]) for r in report_data]
             part, _ = report_behaviours(report_data, hp, b, only={b})
             lobo_lines += part[3:4]
@@ -734,10 +849,19 @@ def main(argv=None):
     if args.out:
         info = {"fit_runs": list(args.fit), "report_runs": list(args.report),
                 "label_radius_m": LABEL_RADIUS_M, "penalty_c": args.penalty_c,
-                "ablate": list(ablate), "drone_bias": args.drone_bias,
+                "ablate": list(ablate), "drone_bias": args.drone_bias, "kind": args.kind,
+                "tree_depth": args.tree_depth, "tree_stages": args.tree_stages,
+                "tree_learning_rate": TREE_LEARNING_RATE, "tree_subsample": TREE_SUBSAMPLE,
                 "train_ages_s": list(TRAIN_AGES_S), "snr_drop_share": SNR_DROP_SHARE}
         save_classify_model(model, args.out, info)
         print(f"wrote {args.out}")
+    if args.kind == "trees" and args.logistic_out:
+        info = {"fit_runs": list(args.fit), "label_radius_m": LABEL_RADIUS_M,
+                "penalty_c": args.penalty_c, "ablate": list(ablate), "drone_bias": args.drone_bias,
+                "kind": "logistic", "train_ages_s": list(TRAIN_AGES_S),
+                "snr_drop_share": SNR_DROP_SHARE}
+        save_classify_model(regression, args.logistic_out, info)
+        print(f"wrote {args.logistic_out}")
     if args.report_md:
         with open(args.report_md, "w", encoding="utf-8") as handle:
             handle.write(text)

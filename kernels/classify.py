@@ -215,9 +215,20 @@ temperature ``T`` fitted on held-out seeds and the thin-evidence mass
     q = \\mathrm{softmax}((W s + b) / T), \\quad
     p_c = (1 - u) q_c + u [c = unknown]
 
+The model may instead be a gradient-boosted tree ensemble
+(``model[M_KIND] == MODEL_TREES``): the trees read the raw base columns
+``z`` (no standardisation; a NaN column is taken as 0, and each column is
+compared as float32, as scikit-learn's trees compare it), class ``c``'s
+score is its initial score plus the leaf values of its trees (learning
+rate included), and the scores take the place of ``W s + b`` above
+(softmax with temperature, thin-evidence mass).  A node goes left when
+``z[feature] <= threshold``; a leaf has feature -1.
+
 All numbers are in one flat vector (``M_*`` layout,
-:func:`validate_model_params`); the radar calibration ``snr_1m2_1km_db``
-is its entry ``M_SNR_1M2_1KM_DB``.  The naive-Bayes :func:`classify` below
+:func:`validate_model_params`; a tree model's arrays follow the header,
+:func:`tree_offsets`), so the emit step passes one array whatever the
+kind; the radar calibration ``snr_1m2_1km_db`` is its entry
+``M_SNR_1M2_1KM_DB``.  The naive-Bayes :func:`classify` below
 is kept as the reference the model was measured against.
 
 Tiers, as in stumpy: :func:`classify_tracks` and :func:`flock_neighbours`
@@ -243,6 +254,7 @@ __all__ = [
     "classify_tracks", "flock_neighbours",
     "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
     "update_flocking", "classify_model", "design_matrix", "classify_tracks_model",
+    "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "tree_offsets", "model_probabilities",
 ]
 
 # ---------------------------------------------------------------------------
@@ -841,7 +853,17 @@ M_MEAN = 4                 # N_BASE means of the base columns
 M_SCALE = M_MEAN + N_BASE  # N_BASE spreads of the base columns
 M_WEIGHTS = M_SCALE + N_BASE                 # (N_CLASSES, N_DESIGN), row-major
 M_BIAS = M_WEIGHTS + N_CLASSES * N_DESIGN    # N_CLASSES
-N_MODEL_PARAMS = M_BIAS + N_CLASSES
+M_KIND = M_BIAS + N_CLASSES  # MODEL_LOGISTIC or MODEL_TREES
+M_N_TREES = M_KIND + 1       # trees: number of trees
+M_N_NODES = M_KIND + 2       # trees: number of nodes, all trees together
+M_INIT = M_KIND + 3          # trees: N_CLASSES initial scores
+#: Length of the model vector's header; a tree model's arrays follow it (:func:`tree_offsets`).
+N_MODEL_PARAMS = M_INIT + N_CLASSES
+
+#: Model kinds (``model[M_KIND]``).
+MODEL_LOGISTIC = 0
+MODEL_TREES = 1
+MODEL_KINDS = ("logistic", "trees")
 
 
 def validate_model_params(model):
@@ -855,8 +877,9 @@ def validate_model_params(model):
         positive; the message names the entry.
     """
     model = np.ascontiguousarray(model, dtype=np.float64)
-    if model.shape != (N_MODEL_PARAMS,):
-        raise ValueError(f"model must have shape ({N_MODEL_PARAMS},), got {model.shape}")
+    if model.ndim != 1 or model.shape[0] < N_MODEL_PARAMS:
+        raise ValueError(f"model must be a vector of at least {N_MODEL_PARAMS} entries, "
+                         f"got shape {model.shape}")
     if not np.isfinite(model).all():
         bad = int(np.flatnonzero(~np.isfinite(model))[0])
         raise ValueError(f"model entry {bad} must be finite, got {model[bad]}")
@@ -870,7 +893,65 @@ def validate_model_params(model):
     if not (scale > 0.0).all():
         bad = int(np.flatnonzero(~(scale > 0.0))[0])
         raise ValueError(f"model scale of {DESIGN_NAMES[bad]} must be positive, got {scale[bad]}")
+    kind = model[M_KIND]
+    if kind == MODEL_LOGISTIC:
+        if model.shape[0] != N_MODEL_PARAMS:
+            raise ValueError(f"a logistic model has {N_MODEL_PARAMS} entries, got {model.shape[0]}")
+        return model
+    if kind != MODEL_TREES:
+        raise ValueError(f"model kind must be {MODEL_LOGISTIC} (logistic) or {MODEL_TREES} "
+                         f"(trees), got {kind}")
+    n_trees, n_nodes = model[M_N_TREES], model[M_N_NODES]
+    if not (n_trees == int(n_trees) >= 0 and n_nodes == int(n_nodes) >= 0):
+        raise ValueError(f"tree model: n_trees {n_trees} and n_nodes {n_nodes} must be counts")
+    o = tree_offsets(int(n_trees), int(n_nodes))
+    if model.shape[0] != o[-1]:
+        raise ValueError(f"tree model of {int(n_trees)} trees and {int(n_nodes)} nodes has "
+                         f"{o[-1]} entries, got shape {model.shape}")
+    n_trees, n_nodes = int(n_trees), int(n_nodes)
+    root = model[o[0]:o[0] + n_trees]
+    klass = model[o[1]:o[1] + n_trees]
+    feature = model[o[2]:o[3]]
+    left = model[o[4]:o[5]]
+    right = model[o[5]:o[6]]
+    node = np.arange(n_nodes)
+    leaf = feature < 0
+    checks = (
+        ("tree roots", root, (root == np.floor(root)) & (root >= 0) & (root < n_nodes)),
+        ("tree classes", klass, (klass == np.floor(klass)) & (klass >= 0) & (klass < N_CLASSES)),
+        ("node features", feature, (feature == np.floor(feature)) & (feature >= -1)
+         & (feature < N_BASE)),
+        # children come after their node: every walk ends at a leaf
+        ("left children", left, leaf | ((left == np.floor(left)) & (left > node)
+                                        & (left < n_nodes))),
+        ("right children", right, leaf | ((right == np.floor(right)) & (right > node)
+                                          & (right < n_nodes))),
+    )
+    for name, values, ok in checks:
+        if not ok.all():
+            bad = int(np.flatnonzero(~ok)[0])
+            raise ValueError(f"tree model: {name} entry {bad} is out of range ({values[bad]})")
     return model
+
+
+@njit
+def tree_offsets(n_trees, n_nodes):
+    """Offsets in a tree model's vector of its arrays, and its length.
+
+    ``(root, class, feature, threshold, left, right, value, end)``: per tree
+    its root node and the class whose score it adds to; per node the base
+    design column it splits on (-1: a leaf), the threshold (a column value
+    ``<=`` it goes left), the left and right child (node indices, each after
+    its parent) and the leaf value (learning rate included).
+    """
+    root = N_MODEL_PARAMS
+    klass = root + n_trees
+    feature = klass + n_trees
+    threshold = feature + n_nodes
+    left = threshold + n_nodes
+    right = left + n_nodes
+    value = right + n_nodes
+    return root, klass, feature, threshold, left, right, value, value + n_nodes
 
 
 @njit
@@ -962,6 +1043,9 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
 
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
+    (a tree model: the trees' per-class sums in place of ``W s + b``, see
+    :func:`_tree_scores`; all rows are classified together, tree by tree).
+
     Parameters
     ----------
     features : ndarray, shape (capacity, N_FEATURES)
@@ -970,7 +1054,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
     neighbours : ndarray, shape (k,), int64
     t_epoch : float
         Output epoch (s).
-    model : ndarray, shape (N_MODEL_PARAMS,)
+    model : ndarray, shape (N_MODEL_PARAMS,) or longer (trees)
         See :func:`validate_model_params`.
     out : ndarray, shape (k, 4)
         Written with ``[p_drone, p_bird, p_aircraft, p_unknown]`` per track.
@@ -980,35 +1064,157 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         raise ValueError("classify_model: features must have N_FEATURES columns")
     if neighbours.shape[0] != k or out.shape[0] != k or out.shape[1] != N_CLASSES:
         raise ValueError("classify_model: neighbours must have k entries and out shape (k, 4)")
-    if model.shape[0] != N_MODEL_PARAMS:
-        raise ValueError("classify_model: model must have N_MODEL_PARAMS entries")
-    z = np.empty(N_BASE)
-    s = np.empty(N_DESIGN)
-    logit = np.empty(N_CLASSES)
-    inv_t = 1.0 / model[M_TEMPERATURE]
-    t0 = model[M_EVIDENCE_S]
+    _check_model_length(model)
     for row in range(k):
         i = slots[row]
         if i < 0 or i >= features.shape[0]:
             raise ValueError("classify_model: slot out of range")
         update_flocking(features[i], neighbours[row], t_epoch)
-        _standardised_design(features[i], neighbours[row], model, z, s)
-        top = -1e300
+    _classify_rows(features, slots, neighbours, model, False, out)
+
+
+@njit
+def _check_model_length(model):
+    """A model vector too short for its header or its trees raises (no read past its end)."""
+    if model.shape[0] < N_MODEL_PARAMS:
+        raise ValueError("classify_model: model shorter than N_MODEL_PARAMS")
+    if model[M_KIND] == MODEL_TREES:
+        n_trees = int(model[M_N_TREES])
+        n_nodes = int(model[M_N_NODES])
+        if n_trees < 0 or n_nodes < 0 or model.shape[0] != tree_offsets(n_trees, n_nodes)[7]:
+            raise ValueError("classify_model: tree model length does not match its counts")
+    elif model.shape[0] != N_MODEL_PARAMS:
+        raise ValueError("classify_model: logistic model must have N_MODEL_PARAMS entries")
+
+
+@njit
+def _tree_scores(model, x, score):
+    """``score[r, c] = init_c + sum of the leaf values of class c's trees`` at rows ``x[r]``.
+
+    ``x`` (k, N_BASE): base design columns already rounded to float32 (as
+    scikit-learn's trees compare them, thresholds in float64), NaN taken as
+    0 (:func:`_tree_input`).  Tree by tree, every row: one tree's nodes stay
+    in cache while the rows' walks overlap.
+    """
+    n_trees = int(model[M_N_TREES])
+    n_nodes = int(model[M_N_NODES])
+    o_root, o_class, o_feature, o_threshold, o_left, o_right, o_value, _ = tree_offsets(
+        n_trees, n_nodes)
+    k = x.shape[0]
+    for r in range(k):
         for c in range(N_CLASSES):
-            acc = model[M_BIAS + c]
-            w0 = M_WEIGHTS + c * N_DESIGN
-            for d in range(N_DESIGN):
-                acc += model[w0 + d] * s[d]
-            logit[c] = acc * inv_t
-            top = max(top, logit[c])
-        total = 0.0
-        for c in range(N_CLASSES):
-            logit[c] = np.exp(logit[c] - top)
-            total += logit[c]
-        u = np.exp(-features[i, F_AGE_S] / t0)
-        for c in range(N_CLASSES):
-            out[row, c] = (1.0 - u) * logit[c] / total
-        out[row, C_UNKNOWN] += u
+            score[r, c] = model[M_INIT + c]
+    for t in range(n_trees):
+        root = int(model[o_root + t])
+        c = int(model[o_class + t])
+        for r in range(k):
+            node = root
+            for _ in range(n_nodes):        # children follow their node: at most n_nodes steps
+                f = int(model[o_feature + node])
+                if f < 0 or f >= N_BASE:
+                    break
+                if x[r, f] <= model[o_threshold + node]:
+                    node = int(model[o_left + node])
+                else:
+                    node = int(model[o_right + node])
+                if node < 0 or node >= n_nodes:
+                    raise ValueError("classify_model: tree child out of range")
+            score[r, c] += model[o_value + node]
+
+
+@njit
+def _tree_input(features_i, neighbours, model, z, x_row):
+    """One row of the trees' input: base design columns, NaN as 0, rounded to float32."""
+    _design(features_i, neighbours, model[M_SNR_1M2_1KM_DB], z)
+    for k in range(N_BASE):
+        v = z[k]
+        if np.isnan(v):
+            v = 0.0
+        x_row[k] = np.float64(np.float32(v))
+
+
+@njit
+def _finish(features_i, model, logit, out_row):
+    """Softmax of the scores ``logit`` over the temperature, then the thin-evidence mass."""
+    inv_t = 1.0 / model[M_TEMPERATURE]
+    top = -1e300
+    for c in range(N_CLASSES):
+        logit[c] *= inv_t
+        top = max(top, logit[c])
+    total = 0.0
+    for c in range(N_CLASSES):
+        logit[c] = np.exp(logit[c] - top)
+        total += logit[c]
+    u = np.exp(-features_i[F_AGE_S] / model[M_EVIDENCE_S])
+    for c in range(N_CLASSES):
+        out_row[c] = (1.0 - u) * logit[c] / total
+    out_row[C_UNKNOWN] += u
+
+
+@njit
+def _classify_rows(features, slots, neighbours, model, scores_only, out):
+    """Scores (``scores_only``) or probabilities of the rows ``features[slots]`` into ``out``."""
+    _check_model_length(model)
+    k = slots.shape[0]
+    z = np.empty(N_BASE)
+    if model[M_KIND] == MODEL_TREES:
+        x = np.empty((k, N_BASE))
+        for r in range(k):
+            _tree_input(features[slots[r]], neighbours[r], model, z, x[r])
+        _tree_scores(model, x, out)
+    else:
+        s = np.empty(N_DESIGN)
+        for r in range(k):
+            _standardised_design(features[slots[r]], neighbours[r], model, z, s)
+            for c in range(N_CLASSES):
+                acc = model[M_BIAS + c]
+                w0 = M_WEIGHTS + c * N_DESIGN
+                for d in range(N_DESIGN):
+                    acc += model[w0 + d] * s[d]
+                out[r, c] = acc
+    if not scores_only:
+        logit = np.empty(N_CLASSES)
+        for r in range(k):
+            for c in range(N_CLASSES):
+                logit[c] = out[r, c]
+            _finish(features[slots[r]], model, logit, out[r])
+
+
+def _feature_rows(features, neighbours):
+    """``features (n, N_FEATURES)`` as float64 and ``neighbours (n,)`` as int64, checked."""
+    features = np.ascontiguousarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[1] != N_FEATURES:
+        raise ValueError(f"features must have shape (n, {N_FEATURES}), got {features.shape}")
+    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
+    if neighbours.shape != (features.shape[0],):
+        raise ValueError(f"neighbours must have shape ({features.shape[0]},), "
+                         f"got {neighbours.shape}")
+    return features, neighbours
+
+
+def model_probabilities(features, neighbours, model, scores=False):
+    """Class probabilities of feature rows as :func:`classify_model` gives them, features unchanged.
+
+    ``scores=True``: the class scores before the temperature, softmax and
+    thin-evidence mass instead (for calibrating ``T`` and ``t0``).
+
+    Parameters
+    ----------
+    features : array_like, shape (n, N_FEATURES)
+        Rows as the classifier sees them (their flocking cue already folded in).
+    neighbours : array_like of int, shape (n,)
+    model : array_like
+        A model vector (:func:`validate_model_params`).
+
+    Returns
+    -------
+    ndarray, shape (n, N_CLASSES)
+    """
+    features, neighbours = _feature_rows(features, neighbours)
+    model = validate_model_params(model)
+    out = np.empty((features.shape[0], N_CLASSES))
+    _classify_rows(features, np.arange(features.shape[0]), neighbours, model, bool(scores), out)
+    return out
 
 
 @njit
@@ -1036,13 +1242,7 @@ def design_matrix(features, neighbours, model=None, snr_1m2_1km_db=None):
         (n, N_DESIGN).  Without: the raw base columns, shape (n, N_BASE),
         with the RCS taken against ``snr_1m2_1km_db``.
     """
-    features = np.ascontiguousarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[1] != N_FEATURES:
-        raise ValueError(f"features must have shape (n, {N_FEATURES}), got {features.shape}")
-    neighbours = np.ascontiguousarray(neighbours, dtype=np.int64)
-    if neighbours.shape != (features.shape[0],):
-        raise ValueError(f"neighbours must have shape ({features.shape[0]},), "
-                         f"got {neighbours.shape}")
+    features, neighbours = _feature_rows(features, neighbours)
     if model is None:
         if snr_1m2_1km_db is None or not math.isfinite(float(snr_1m2_1km_db)):
             raise ValueError("design_matrix: give a model or a finite snr_1m2_1km_db")

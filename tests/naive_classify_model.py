@@ -158,6 +158,27 @@ def reference_design(f, neighbours, snr_ref):
     return np.array([z[name] for name in K.DESIGN_NAMES[:K.N_BASE]])
 
 
+def reference_tree_scores(z, model):
+    """Per-class scores of a tree model at base columns ``z``: a plain walk of every tree.
+
+    From the kernel's docstring: NaN is 0, a column is compared as float32,
+    ``<=`` the threshold goes left, a leaf has feature -1; a class's score is
+    its initial score plus its trees' leaf values.
+    """
+    n_trees, n_nodes = int(model[K.M_N_TREES]), int(model[K.M_N_NODES])
+    root, klass, feature, threshold, left, right, value = (
+        model[a:b] for a, b in zip(K.tree_offsets(n_trees, n_nodes)[:-1],
+                                   K.tree_offsets(n_trees, n_nodes)[1:]))
+    x = [float(np.float32(0.0 if math.isnan(v) else v)) for v in z]
+    score = np.array(model[K.M_INIT:K.M_INIT + N_CLASSES], dtype=float)
+    for t in range(n_trees):
+        node = int(root[t])
+        while feature[node] >= 0:
+            node = int(left[node]) if x[int(feature[node])] <= threshold[node] else int(right[node])
+        score[int(klass[t])] += value[node]
+    return score
+
+
 def reference_probabilities(features, neighbours, model):
     model = np.asarray(model)
     mean = model[K.M_MEAN:K.M_MEAN + K.N_BASE]
@@ -166,10 +187,13 @@ def reference_probabilities(features, neighbours, model):
     b = model[K.M_BIAS:K.M_BIAS + N_CLASSES]
     out = np.empty((features.shape[0], N_CLASSES))
     for r in range(features.shape[0]):
-        s = (reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB]) - mean) / scale
-        s = np.clip(s, -K.DESIGN_CLIP, K.DESIGN_CLIP)
-        s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
-        logit = (w @ s + b) / model[K.M_TEMPERATURE]
+        z = reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB])
+        if model[K.M_KIND] == K.MODEL_TREES:
+            logit = reference_tree_scores(z, model) / model[K.M_TEMPERATURE]
+        else:
+            s = np.clip((z - mean) / scale, -K.DESIGN_CLIP, K.DESIGN_CLIP)
+            s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
+            logit = (w @ s + b) / model[K.M_TEMPERATURE]
         q = np.exp(logit - logit.max())
         q /= q.sum()
         u = math.exp(-features[r, K.F_AGE_S] / model[K.M_EVIDENCE_S])

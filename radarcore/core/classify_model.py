@@ -1,7 +1,12 @@
 """The fitted track classifier: load and save its parameter file.
 
-The classifier the engine runs at every output epoch is the multinomial
-logistic regression of :func:`kernels.classify.classify_model`; its numbers
+The classifier the engine runs at every output epoch is
+:func:`kernels.classify.classify_model` with the model of this file: a
+gradient-boosted tree ensemble (``"kind": "trees"``: initial scores and,
+per tree, node arrays) or a multinomial logistic regression
+(``"kind": "logistic"``, the default of a file without ``kind``;
+``classify_model_logistic.json`` holds the one fitted beside the trees).
+A logistic model's numbers
 (standardisation of the design columns, weights, bias, temperature, the
 thin-evidence constant and the radar calibration) live in
 ``classify_model.json`` beside this module, written by
@@ -19,19 +24,116 @@ from kernels import classify as K
 
 #: The shipped model (package data).
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "classify_model.json")
+#: The logistic regression fitted on the same rows, kept beside it for comparison (package data).
+LOGISTIC_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "classify_model_logistic.json")
+
+
+#: Score of a class a tree ensemble never saw: exp(-1e4 / T) is 0 in float64 for T < 10.
+ABSENT_SCORE = -1e4
+
+
+def trees_to_model(ensemble, base_model, learning_rate=None):
+    """A tree model vector from a fitted gradient-boosted tree ensemble.
+
+    ``ensemble``: a fitted scikit-learn ``GradientBoostingClassifier`` over the
+    base design columns (``design_matrix(..., snr_1m2_1km_db=...)``); read
+    only through public attributes: ``classes_``, ``estimators_`` (one
+    regression tree per class and stage, or one per stage for two classes),
+    each tree's ``tree_`` arrays (``feature``, ``threshold``,
+    ``children_left``, ``children_right``, ``value``), ``learning_rate`` and
+    ``decision_function`` (which gives the initial scores: its value minus
+    the trees' sum).  ``base_model``: a model vector whose ``t0``,
+    temperature and radar calibration the tree model takes.  Two classes
+    become ``scores = (0, f)`` so that the kernel's softmax is the fitted
+    model's sigmoid; a class the ensemble never saw gets score
+    :data:`ABSENT_SCORE` (probability 0 at any sane temperature).
+    """
+    base = K.validate_model_params(base_model)
+    classes = [int(c) for c in ensemble.classes_]
+    stages = ensemble.estimators_
+    rate = float(ensemble.learning_rate if learning_rate is None else learning_rate)
+    columns = stages.shape[1]
+    tree_class = classes[1:] if len(classes) == 2 else classes
+    if columns != len(tree_class):
+        raise ValueError(f"ensemble has {columns} trees per stage for {len(classes)} classes")
+    roots, klass, parts = [], [], []
+    n_nodes = 0
+    for stage in stages:
+        for column, tree in enumerate(stage):
+            t = tree.tree_
+            leaf = t.children_left < 0
+            feature = np.where(leaf, -1, t.feature).astype(float)
+            left = np.where(leaf, -1, t.children_left + n_nodes).astype(float)
+            right = np.where(leaf, -1, t.children_right + n_nodes).astype(float)
+            threshold = np.where(leaf, 0.0, t.threshold)
+            value = np.where(leaf, rate * t.value.reshape(t.node_count, -1)[:, 0], 0.0)
+            roots.append(n_nodes)
+            klass.append(tree_class[column])
+            parts.append((feature, threshold, left, right, value))
+            n_nodes += t.node_count
+    probe = np.zeros((1, K.N_BASE))
+    decision = np.asarray(ensemble.decision_function(probe), dtype=float).reshape(-1)
+    summed = np.zeros(columns)
+    for stage in stages:
+        for column, tree in enumerate(stage):
+            summed[column] += rate * float(tree.predict(probe)[0])
+    init = np.full(K.N_CLASSES, ABSENT_SCORE)
+    if len(classes) == 2:
+        init[classes[0]] = 0.0
+        init[classes[1]] = decision[0] - summed[0]
+    else:
+        for column, c in enumerate(tree_class):
+            init[c] = decision[column] - summed[column]
+    model = np.zeros(K.tree_offsets(len(roots), n_nodes)[-1])
+    model[:K.N_MODEL_PARAMS] = base[:K.N_MODEL_PARAMS]
+    model[K.M_MEAN:K.M_MEAN + K.N_BASE] = 0.0
+    model[K.M_SCALE:K.M_SCALE + K.N_BASE] = 1.0
+    model[K.M_WEIGHTS:K.M_BIAS + K.N_CLASSES] = 0.0
+    model[K.M_KIND] = K.MODEL_TREES
+    model[K.M_N_TREES] = len(roots)
+    model[K.M_N_NODES] = n_nodes
+    model[K.M_INIT:K.M_INIT + K.N_CLASSES] = init
+    o = K.tree_offsets(len(roots), n_nodes)
+    model[o[0]:o[1]] = roots
+    model[o[1]:o[2]] = klass
+    for k in range(5):
+        model[o[2 + k]:o[3 + k]] = np.concatenate([p[k] for p in parts]) if parts else []
+    return K.validate_model_params(model)
+
+
+def _tree_arrays(model):
+    o = K.tree_offsets(int(model[K.M_N_TREES]), int(model[K.M_N_NODES]))
+    return [model[o[k]:o[k + 1]] for k in range(7)]
+
+
+#: The tree arrays of a tree model's file, in :func:`kernels.classify.tree_offsets` order.
+TREE_KEYS = ("root", "class", "feature", "threshold", "left", "right", "value")
 
 
 def model_to_dict(model, info=None):
     """The model vector as a named, JSON-ready dict (``info``: provenance)."""
     model = K.validate_model_params(model)
-    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(K.N_CLASSES, K.N_DESIGN)
-    return {
+    trees = model[K.M_KIND] == K.MODEL_TREES
+    data = {
         "format": "radarcore-classify-model/1",
+        "kind": "trees" if trees else "logistic",
         "classes": list(K.CLASS_NAMES),
         "design": list(K.DESIGN_NAMES),
         "evidence_s": float(model[K.M_EVIDENCE_S]),
         "temperature": float(model[K.M_TEMPERATURE]),
         "snr_1m2_1km_db": float(model[K.M_SNR_1M2_1KM_DB]),
+    }
+    if trees:
+        integer = ("root", "class", "feature", "left", "right")
+        data["init"] = model[K.M_INIT:K.M_INIT + K.N_CLASSES].tolist()
+        data["trees"] = {key: (a.astype(int).tolist() if key in integer else a.tolist())
+                         for key, a in zip(TREE_KEYS, _tree_arrays(model))}
+        data["info"] = info or {}
+        return data
+    w = model[K.M_WEIGHTS:K.M_BIAS].reshape(K.N_CLASSES, K.N_DESIGN)
+    return {
+        **data,
         "mean": model[K.M_MEAN:K.M_MEAN + K.N_BASE].tolist(),
         "scale": model[K.M_SCALE:K.M_SCALE + K.N_BASE].tolist(),
         "weights": {name: w[c].tolist() for c, name in enumerate(K.CLASS_NAMES)},
@@ -58,16 +160,38 @@ def model_from_dict(data, source="model", kernel=K):
         if list(data["design"]) != list(kernel.DESIGN_NAMES):
             raise ValueError(f"{source}: its design columns are not this kernel's: refit it "
                              "(benchmarks/fit_classifier.py)")
-        model = np.zeros(kernel.N_MODEL_PARAMS)
+        kind = data.get("kind", "logistic")
+        if kind == "trees":
+            if not hasattr(kernel, "MODEL_TREES"):
+                raise ValueError(f"{source}: a tree model, and this kernel has none")
+            trees = data["trees"]
+            arrays = [np.asarray(trees[key], dtype=np.float64) for key in TREE_KEYS]
+            n_trees, n_nodes = arrays[0].size, arrays[2].size
+            model = np.zeros(kernel.tree_offsets(n_trees, n_nodes)[-1])
+            o = kernel.tree_offsets(n_trees, n_nodes)
+            for k, a in enumerate(arrays):
+                if a.shape != (o[k + 1] - o[k],):
+                    raise ValueError(f"{source}: tree array {TREE_KEYS[k]!r} has {a.size} "
+                                     f"entries, expected {o[k + 1] - o[k]}")
+                model[o[k]:o[k + 1]] = a
+            model[kernel.M_KIND] = kernel.MODEL_TREES
+            model[kernel.M_N_TREES] = n_trees
+            model[kernel.M_N_NODES] = n_nodes
+            model[kernel.M_INIT:kernel.M_INIT + kernel.N_CLASSES] = data["init"]
+            model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = 1.0
+        elif kind == "logistic":
+            model = np.zeros(kernel.N_MODEL_PARAMS)
+            model[kernel.M_MEAN:kernel.M_MEAN + kernel.N_BASE] = data["mean"]
+            model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = data["scale"]
+            w = np.array([data["weights"][name] for name in kernel.CLASS_NAMES], dtype=np.float64)
+            model[kernel.M_WEIGHTS:kernel.M_BIAS] = w.reshape(-1)
+            model[kernel.M_BIAS:kernel.M_BIAS + kernel.N_CLASSES] = data["bias"]
+        else:
+            raise ValueError(f"{source}: model kind {kind!r} is not 'logistic' or 'trees'")
         model[kernel.M_N_DESIGN] = kernel.N_DESIGN
         model[kernel.M_EVIDENCE_S] = data["evidence_s"]
         model[kernel.M_TEMPERATURE] = data["temperature"]
         model[kernel.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
-        model[kernel.M_MEAN:kernel.M_MEAN + kernel.N_BASE] = data["mean"]
-        model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = data["scale"]
-        w = np.array([data["weights"][name] for name in kernel.CLASS_NAMES], dtype=np.float64)
-        model[kernel.M_WEIGHTS:kernel.M_BIAS] = w.reshape(-1)
-        model[kernel.M_BIAS:kernel.M_BIAS + kernel.N_CLASSES] = data["bias"]
     except KeyError as error:
         raise ValueError(f"{source}: missing key {error.args[0]!r}") from None
     except (TypeError, ValueError) as error:
@@ -88,5 +212,12 @@ def load_classify_model(path=None):
 def save_classify_model(model, path, info=None):
     """Write a model vector as JSON (named entries, provenance in ``info``)."""
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(model_to_dict(model, info), handle, indent=1)
+        data = model_to_dict(model, info)
+        trees = data.pop("trees", None)
+        text = json.dumps(data, indent=1)
+        if trees is not None:
+            # one line per tree array: a file of thousands of nodes stays readable by key
+            arrays = ",\n".join(f'  "{key}": {json.dumps(values)}' for key, values in trees.items())
+            text = text[:-2] + ',\n "trees": {\n' + arrays + "\n }\n}"
+        handle.write(text)
         handle.write("\n")
