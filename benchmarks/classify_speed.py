@@ -21,10 +21,10 @@ in machine load hits both; it prints the median and range of the per-round
 ratios, the best nanoseconds per update and per track classification, and the ratio new / old per plot, with one output epoch per
 ``--plots-per-epoch`` plots of a track (1 s epochs, 1-4 radars).
 
-The same rounds also time this tree's ``classify_model`` with the logistic
-model file (``--logistic-model``, default
-``radarcore/core/classify_model_logistic.json``) beside the shipped model
-(gradient-boosted trees): the per-track cost of the trees against the
+The same rounds also time this tree's ``classify_model`` with the tree
+model file (``--trees-model``, default
+``radarcore/core/classify_model_trees.json``) beside the shipped model
+(the logistic regression): the per-track cost of the trees against the
 regression, one kernel, one run.
 """
 import argparse
@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 
 from kernels import classify as new  # noqa: E402
 from radarcore.core.classify_model import (  # noqa: E402
-    LOGISTIC_MODEL_PATH, load_classify_model, model_from_dict)
+    TREES_MODEL_PATH, load_classify_model, model_from_dict)
 
 
 K_NAMES = new.MODEL_KINDS
@@ -131,8 +131,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plots-per-epoch", type=float, default=2.0)
     parser.add_argument("--old-source", default="main")
-    parser.add_argument("--logistic-model", default=LOGISTIC_MODEL_PATH,
-                        help="the logistic model file timed beside the shipped model")
+    parser.add_argument("--trees-model", default=TREES_MODEL_PATH,
+                        help="the tree model file timed beside the shipped model")
     args = parser.parse_args(argv)
     old = load_old(args.old_source)
     xs, ts, snr, rng_m = histories(args.tracks, args.updates)
@@ -150,7 +150,7 @@ def main(argv=None):
     neighbours = np.random.default_rng(1).integers(0, 3, args.tracks).astype(np.int64)
     old_model = load_old_model(old, args.old_source)
     model = load_classify_model()
-    logistic = load_classify_model(args.logistic_model)
+    trees = load_classify_model(args.trees_model)
     out = np.empty((args.tracks, 4))
 
     def classify_old(t_epoch):
@@ -161,9 +161,9 @@ def main(argv=None):
 
     classify_old(1e6)
     new.classify_model(f_new, slots, neighbours, 1e6, model, out)
-    new.classify_model(f_new, slots, neighbours, 1e6, logistic, out)
+    new.classify_model(f_new, slots, neighbours, 1e6, trees, out)
     timings = {"update_old": [], "update_new": [], "classify_old": [], "classify_new": [],
-               "classify_logistic": []}
+               "classify_trees": []}
     for r in range(args.repeat):
         # alternate, so that a change in machine load hits both
         timings["update_old"].append(run_updates(old, xs, ts, snr, rng_m)[1])
@@ -180,31 +180,31 @@ def main(argv=None):
         t0 = time.perf_counter()
         for e in range(EPOCHS_PER_ROUND):
             new.classify_model(f_new, slots, neighbours, 1e6 + r * EPOCHS_PER_ROUND + e + 1,
-                               logistic, out)
-        timings["classify_logistic"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
+                               trees, out)
+        timings["classify_trees"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
     n_updates = args.tracks * args.updates
     for part in ("update", "classify"):
         ratios = np.array(timings[f"{part}_new"]) / np.array(timings[f"{part}_old"])
         print(f"  {part}: new / old per round, median {np.median(ratios):.2f} "
               f"(range {ratios.min():.2f}-{ratios.max():.2f})")
-    ratios = np.array(timings["classify_new"]) / np.array(timings["classify_logistic"])
-    print(f"  classify: shipped model / logistic model per round, median {np.median(ratios):.2f} "
+    ratios = np.array(timings["classify_trees"]) / np.array(timings["classify_new"])
+    print(f"  classify: trees model / shipped model per round, median {np.median(ratios):.2f} "
           f"(range {ratios.min():.2f}-{ratios.max():.2f})")
     best = {k: min(v) for k, v in timings.items()}
     per = {"update_old": best["update_old"] / n_updates * 1e9,
            "update_new": best["update_new"] / n_updates * 1e9,
            "classify_old": best["classify_old"] / args.tracks * 1e9,
            "classify_new": best["classify_new"] / args.tracks * 1e9,
-           "classify_logistic": best["classify_logistic"] / args.tracks * 1e9}
+           "classify_trees": best["classify_trees"] / args.tracks * 1e9}
     print(f"{args.tracks} tracks x {args.updates} updates, best of {args.repeat}")
     print(f"  update_features ns/update   old {per['update_old']:8.1f}  new {per['update_new']:8.1f}"
           f"  ratio {per['update_new'] / per['update_old']:.2f}")
     print(f"  classify ns/track-epoch     old {per['classify_old']:8.1f}  new "
           f"{per['classify_new']:8.1f}  ratio {per['classify_new'] / per['classify_old']:.2f}")
     kind = K_NAMES[int(model[new.M_KIND])]
-    print(f"  classify ns/track-epoch     {kind} (shipped) {per['classify_new']:8.1f}  logistic "
-          f"{per['classify_logistic']:8.1f}  ratio "
-          f"{per['classify_new'] / per['classify_logistic']:.2f}")
+    print(f"  classify ns/track-epoch     {kind} (shipped) {per['classify_new']:8.1f}  trees "
+          f"{per['classify_trees']:8.1f}  ratio trees / shipped "
+          f"{per['classify_trees'] / per['classify_new']:.2f}")
     k = args.plots_per_epoch
     old_plot = per["update_old"] + per["classify_old"] / k
     new_plot = per["update_new"] + per["classify_new"] / k

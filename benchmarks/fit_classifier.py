@@ -69,7 +69,7 @@ from ingest.schema import TRACK_ROW_DTYPE  # noqa: E402
 from kernels import classify as K  # noqa: E402
 from kernels import tracker as tracker_kernels  # noqa: E402
 from kernels.classify import flock_neighbours  # noqa: E402
-from radarcore.core.classify_model import LOGISTIC_MODEL_PATH, MODEL_PATH  # noqa: E402
+from radarcore.core.classify_model import MODEL_PATH, TREES_MODEL_PATH  # noqa: E402
 from radarcore.core.classify_model import save_classify_model  # noqa: E402
 from radarcore.core.engine import Engine  # noqa: E402
 
@@ -749,8 +749,11 @@ def main(argv=None):
     parser.add_argument("--cache", default=os.path.join("out", "fit_classifier_cache"))
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--lobo", action="store_true", help="leave-one-behaviour-out validation")
-    parser.add_argument("--out", default=MODEL_PATH, help="where to write the model ('' : not)")
-    parser.add_argument("--logistic-out", default=LOGISTIC_MODEL_PATH,
+    parser.add_argument("--out", default=None,
+                        help="where to write the model ('' : not; default: the shipped "
+                             "classify_model.json for --kind logistic, classify_model_trees.json "
+                             "for --kind trees)")
+    parser.add_argument("--logistic-out", default=MODEL_PATH,
                         help="with --kind trees: where to write the regression fitted beside "
                              "them ('' : not)")
     parser.add_argument("--report-md", default="", help="a markdown file to write the report to")
@@ -761,9 +764,9 @@ def main(argv=None):
     parser.add_argument("--compare-trees", action="store_true",
                         help="also fit gradient-boosted trees and compare them on the calibration "
                              "seeds (not exported)")
-    parser.add_argument("--kind", choices=K.MODEL_KINDS, default="trees",
-                        help="the exported model: gradient-boosted trees (default) or the "
-                             "logistic regression")
+    parser.add_argument("--kind", choices=K.MODEL_KINDS, default="logistic",
+                        help="the exported model: the logistic regression (default, shipped) or "
+                             "gradient-boosted trees (better calls, about 50 times the cost)")
     parser.add_argument("--evaluate", default="", metavar="FILE",
                         help="fit nothing: report this model file on the --report runs")
     parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
@@ -846,6 +849,8 @@ def main(argv=None):
         lines += lobo_lines
     text = "\n".join(lines) + "\n"
     print(text)
+    if args.out is None:
+        args.out = TREES_MODEL_PATH if args.kind == "trees" else MODEL_PATH
     if args.out:
         info = {"fit_runs": list(args.fit), "report_runs": list(args.report),
                 "label_radius_m": LABEL_RADIUS_M, "penalty_c": args.penalty_c,

@@ -2,10 +2,12 @@
 
 The classifier the engine runs at every output epoch is
 :func:`kernels.classify.classify_model` with the model of this file: a
-gradient-boosted tree ensemble (``"kind": "trees"``: initial scores and,
-per tree, node arrays) or a multinomial logistic regression
-(``"kind": "logistic"``, the default of a file without ``kind``;
-``classify_model_logistic.json`` holds the one fitted beside the trees).
+multinomial logistic regression (``"kind": "logistic"``, the default of a
+file without ``kind``) or a gradient-boosted tree ensemble (``"kind":
+"trees"``: initial scores and, per tree, node arrays;
+``classify_model_trees.json`` holds the ensemble fitted beside the shipped
+regression: better calls, about 50 times the cost per track, not shipped).
+
 A logistic model's numbers
 (standardisation of the design columns, weights, bias, temperature, the
 thin-evidence constant and the radar calibration) live in
@@ -24,9 +26,9 @@ from kernels import classify as K
 
 #: The shipped model (package data).
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "classify_model.json")
-#: The logistic regression fitted on the same rows, kept beside it for comparison (package data).
-LOGISTIC_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                   "classify_model_logistic.json")
+#: The gradient-boosted trees fitted on the same rows, kept beside it for comparison (package data).
+TREES_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "classify_model_trees.json")
 
 
 #: Score of a class a tree ensemble never saw: exp(-1e4 / T) is 0 in float64 for T < 10.
