@@ -122,6 +122,18 @@ def _augment(sink, current_row, path, row4col, row_to_col):
             break
 
 
+@njit(inline="always")
+def _reset_duals(n, m, u, v, row_to_col, path, row4col):
+    """Zero duals and clear the assignment before a shortest-path solve."""
+    for r in range(n):
+        u[r] = 0.0
+        row_to_col[r] = -1
+    for c in range(m):
+        v[c] = 0.0
+        path[c] = -1
+        row4col[c] = -1
+
+
 @njit
 def _lsap_core(cost, row_to_col, u, v, shortest, path, row4col, SR, SC,
                remaining):
@@ -133,13 +145,7 @@ def _lsap_core(cost, row_to_col, u, v, shortest, path, row4col, SR, SC,
     """
     n = cost.shape[0]
     m = cost.shape[1]
-    for r in range(n):
-        u[r] = 0.0
-        row_to_col[r] = -1
-    for c in range(m):
-        v[c] = 0.0
-        path[c] = -1
-        row4col[c] = -1
+    _reset_duals(n, m, u, v, row_to_col, path, row4col)
     for current_row in range(n):
         sink, path_length = _augmenting_path(cost, current_row, u, v, path,
                                              row4col, shortest, SR, SC, remaining)
@@ -408,13 +414,7 @@ def _sparse_lsap_core(n, m, row_to_col, scratch):
     (row_start, row_end, adj_col, adj_cost, u, visited_rows, v, shortest, path,
      row4col, visited_cols, pos_of, col_at, tied, _, reached, visited, pos_stamp,
      at_stamp, _, heap_key, heap_col, stamp) = scratch
-    for r in range(n):
-        u[r] = 0.0
-        row_to_col[r] = -1
-    for c in range(m):
-        v[c] = 0.0
-        path[c] = -1
-        row4col[c] = -1
+    _reset_duals(n, m, u, v, row_to_col, path, row4col)
     for current_row in range(n):
         stamp[0] += 1
         sid = stamp[0]

@@ -213,12 +213,28 @@ def test_tcp_sender_streams_events_and_never_blocks_the_offerer_when_nobody_list
 
 
 def test_serve_cot_sends_the_tracks_it_publishes():
+    import threading
+
     import zmq
 
     scenario = simulate("sparse", seed=1, duration_s=60)
     warm_up(scenario.site)  # compile before the clock starts, as serve does at start-up
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # UDP drops what a full buffer cannot hold: read from the start, into a large buffer
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
     listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    events, done = [], threading.Event()
+
+    def read():
+        while not done.is_set():
+            try:
+                events.append(listener.recv(65536))
+            except socket.timeout:
+                continue
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     context = zmq.Context()
     push = context.socket(zmq.PUSH)
     types, uids = set(), set()
@@ -236,15 +252,15 @@ def test_serve_cot_sends_the_tracks_it_publishes():
             deadline = time.monotonic() + 4 * WAIT_S
             while time.monotonic() < deadline and not any(u.startswith("radarcore.alert.")
                                                           for u in uids):
-                listener.settimeout(max(deadline - time.monotonic(), 0.01))
-                try:
-                    cot, _ = check(listener.recv(65536))
-                except socket.timeout:
-                    break
-                types.add(cot.type)
-                uids.add(cot.uid)
+                while events:
+                    cot, _ = check(events.pop(0))
+                    types.add(cot.type)
+                    uids.add(cot.uid)
+                time.sleep(0.05)
     finally:
         # a failed wait must not leave a socket open: the context's term would then block
+        done.set()
+        reader.join(timeout=5)
         push.close(linger=0)
         context.term()
         listener.close()

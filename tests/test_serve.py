@@ -826,12 +826,12 @@ def test_sigterm_processes_what_was_accepted_and_flushes_everything(scenario, tm
                                  "--plots", "tcp://127.0.0.1:*", "--publish", "tcp://127.0.0.1:*",
                                  "--out", str(out), "--record", str(recording)],
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        context = zmq.Context()
+        push = context.socket(zmq.PUSH)
+        sub = context.socket(zmq.SUB)
         try:
             line = _read_line(proc)
             plots_endpoint, publish_endpoint = _endpoints(line)
-            context = zmq.Context()
-            push = context.socket(zmq.PUSH)
-            sub = context.socket(zmq.SUB)
             sub.setsockopt(zmq.SUBSCRIBE, b"stats")
             sub.connect(publish_endpoint)
             push.connect(plots_endpoint)
@@ -849,9 +849,10 @@ def test_sigterm_processes_what_was_accepted_and_flushes_everything(scenario, tm
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    push.close(linger=0)
-    sub.close(linger=0)
-    context.term()
+            # closed here so that a failed wait cannot leave the context's term blocked
+            push.close(linger=0)
+            sub.close(linger=0)
+            context.term()
     assert proc.returncode == 0, (tmp_path / "stderr.txt").read_text()
     ref_rows, ref_alerts, _ = offline(site, [b[2] for b in batches])
     assert (out / "tracks.csv").read_text() == tracks_text(ref_rows)
