@@ -12,7 +12,9 @@ coasting tracks) and prints one JSON line: GOSPA and its localisation /
 missed / false parts, identity switches, the horizontal and vertical RMS
 error of the matched pairs, after the first 30 s the share of targets with no
 track assigned within 50 m and of tracks farther than 50 m from every
-target, and the engine's CPU seconds.  Seeds: docs/behaviours.md (0-99 to
+target, and the share of tracks within 50 m of a target that already has
+its own (redundant: duplicates), the tracks dropped as duplicates, and the
+engine's CPU seconds.  Seeds: docs/behaviours.md (0-99 to
 tune, 1000 and up to report).
 """
 import argparse
@@ -72,6 +74,8 @@ def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, c
         rms_vertical_m=round(float(np.sqrt(np.mean(err[:, 2] ** 2))), 2),
         untracked_pct=round(100.0 * (pe["n_truths"][late] - pe["n_assigned"][late]).sum()
                             / max(pe["n_truths"][late].sum(), 1), 2),
+        redundant_pct=round(100.0 * pe["n_redundant"][late].sum() / max(pe["n_tracks"][late].sum(), 1), 2),
+        tracks_merged=engine.summary()["tracks_merged"],
         far_pct=round(100.0 * pe["n_spurious"][late].sum() / max(pe["n_tracks"][late].sum(), 1), 2),
         engine_cpu_s=round(cpu_s, 1))
 

@@ -19,7 +19,15 @@ steps over plots already converted to the local ENU frame and sorted:
     ``tentative_timeout_s`` (or not confirmed within ``confirm_hits *
     tentative_timeout_s`` of their birth), and any track without an update for
     ``delete_after_s`` or whose predicted horizontal position sigma exceeds
-    ``max_sigma_pos_m``, are deleted and their slots freed.
+    ``max_sigma_pos_m``, are deleted and their slots freed.  Then, with
+    ``P_MERGE_EPOCHS`` = N > 0, duplicated tracks are merged
+    (:func:`merge_close`): two tracks whose states predicted to ``t`` lie within
+    ``P_MERGE_RADIUS`` horizontally and within ``P_MERGE_D2`` of each other in
+    the Mahalanobis metric of ``P_i + P_j`` (position and velocity) are
+    *close*; a track close to some other at N MAINTAIN steps in a row, and
+    close now to a track with such a run too, is dropped when that track is
+    stronger (confirmed or coasting before tentative, then the older id): one
+    object, or a flock the radar cannot resolve, keeps one track.
 ``EMIT t``
     every live track (tentative ones only when asked) extrapolated to the
     output epoch ``t`` (nearly-constant velocity) and written as an output
@@ -38,6 +46,7 @@ radial velocities are spread over ``RV_SPAN`` m/s.
 """
 import numpy as np
 
+from kernels._grid import sort_into_cells
 from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
@@ -85,7 +94,10 @@ P_INIT_BESIDE = 18        # > 0.5: initiate beside tracks that took another plot
 P_TAU_V = 19              # > 0: IMM vertical velocity Ornstein-Uhlenbeck time constant (kernels.filters.ct_predict)
 P_OWN_GATE = 20           # > 0.5: gate a plot older than its track against the track's own
                           # prediction (dt = 0), not the retrodicted one (kernels.oosm)
-N_PARAMS = 21
+P_MERGE_EPOCHS = 21       # > 0: merge tracks close for this many MAINTAIN steps in a row (merge_close)
+P_MERGE_D2 = 22           # Mahalanobis bound of a close pair (6-D state difference)
+P_MERGE_RADIUS = 23       # horizontal bound of a close pair (m): the neighbour grid's cell
+N_PARAMS = 24
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -98,7 +110,8 @@ C_GATED_PAIRS = 6
 C_PLOTS = 7
 C_RETRODICTED = 8         # plots older than their track, fused exactly (kernels.oosm)
 C_OUTSIDE_HISTORY = 9     # plots older than their track's history, fused with dt = 0
-N_COUNTERS = 10
+C_MERGED = 10             # tracks dropped as duplicates of a stronger one (merge_close; also in C_DELETED)
+N_COUNTERS = 11
 
 
 @njit
@@ -374,6 +387,165 @@ def maintain(t_now, x, P, t_state, t_update, t_create, status, hits, free_stack,
 
 
 @njit
+def _close_d2(xa, Pa, xb, Pb):
+    """``d' (Pa + Pb)^-1 d`` with ``d = xa - xb`` (6-D), by Cholesky; inf when
+    ``Pa + Pb`` is not positive definite."""
+    L = np.zeros((6, 6))
+    for a in range(6):
+        for b in range(a + 1):
+            v = Pa[a, b] + Pb[a, b]
+            for c in range(b):
+                v -= L[a, c] * L[b, c]
+            if a == b:
+                if not v > 0.0:
+                    return np.inf
+                L[a, a] = np.sqrt(v)
+            else:
+                L[a, b] = v / L[b, b]
+    d2 = 0.0
+    w = np.empty(6)
+    for a in range(6):
+        v = xa[a] - xb[a]
+        for c in range(a):
+            v -= L[a, c] * w[c]
+        w[a] = v / L[a, a]
+        d2 += w[a] * w[a]
+    return d2
+
+
+@njit
+def merge_close(t_now, x, P, t_state, status, track_id, n_close, free_stack, counters, params):
+    """Drop duplicated tracks at time ``t_now`` (MAINTAIN, see the module docstring).
+
+    Every live track is CV-predicted to ``t_now`` (the gating process noise);
+    pairs within ``P_MERGE_RADIUS`` horizontally are found on a grid of
+    square cells that wide (coarser when the tracks' bounding box would need
+    more than ``4 k + 16`` cells, as ``kernels.classify.count_flock_neighbours``)
+    and are *close* when the Mahalanobis distance of their 6-D states under
+    ``P_i + P_j`` is at most ``P_MERGE_D2``.  ``n_close`` counts, per slot, the
+    MAINTAIN steps in a row at which the track was close to some other.  Then,
+    strongest first (confirmed or coasting before tentative, then the lower
+    id), a track whose run reached ``P_MERGE_EPOCHS`` drops every close track
+    with such a run that is weaker than itself.  Returns the number dropped.
+    """
+    n_epochs = params[P_MERGE_EPOCHS]
+    if not n_epochs > 0.0:
+        return 0
+    q_h = params[P_GATE_Q_H]
+    q_v = params[P_Q_V]
+    radius = params[P_MERGE_RADIUS]
+    d2_max = params[P_MERGE_D2]
+    capacity = status.shape[0]
+    k = 0
+    for i in range(capacity):
+        if status[i] != FREE:
+            k += 1
+        else:
+            n_close[i] = 0      # a slot handed to a new track starts a new run
+    if k == 0:
+        return 0
+    slots = np.empty(k, np.int64)
+    xp = np.empty((k, 6))
+    Pp = np.empty((k, 6, 6))
+    k = 0
+    for i in range(capacity):
+        if status[i] != FREE:
+            slots[k] = i
+            xp[k] = x[i]
+            Pp[k] = P[i]
+            cv_predict(xp[k], Pp[k], max(t_now - t_state[i], 0.0), q_h, q_v)
+            k += 1
+    e_min = xp[0, 0]
+    e_max = xp[0, 0]
+    n_min = xp[0, 1]
+    n_max = xp[0, 1]
+    for a in range(1, k):
+        e_min = min(e_min, xp[a, 0])
+        e_max = max(e_max, xp[a, 0])
+        n_min = min(n_min, xp[a, 1])
+        n_max = max(n_max, xp[a, 1])
+    cell_m = radius
+    while (np.floor((e_max - e_min) / cell_m) + 1.0) * (np.floor((n_max - n_min) / cell_m) + 1.0) \
+            > 4 * k + 16:
+        cell_m *= 2.0
+    n_x = int(np.floor((e_max - e_min) / cell_m)) + 1
+    n_y = int(np.floor((n_max - n_min) / cell_m)) + 1
+    cell_of = np.empty(k, np.int64)
+    for a in range(k):
+        cell_of[a] = (min(int((xp[a, 0] - e_min) / cell_m), n_x - 1) * n_y
+                      + min(int((xp[a, 1] - n_min) / cell_m), n_y - 1))
+    cell_start, order = sort_into_cells(cell_of, n_x * n_y)
+    # close pairs, each once (a < b) and then both ways for the merge walk
+    pair_a = np.empty(16, np.int64)
+    pair_b = np.empty(16, np.int64)
+    n_pairs = 0
+    close = np.zeros(k, np.bool_)
+    radius2 = radius * radius
+    for a in range(k):
+        cx = cell_of[a] // n_y
+        cy = cell_of[a] - cx * n_y
+        for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
+            for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
+                cell = gx * n_y + gy
+                for q in range(cell_start[cell], cell_start[cell + 1]):
+                    b = order[q]
+                    if b <= a:
+                        continue
+                    de = xp[b, 0] - xp[a, 0]
+                    dn = xp[b, 1] - xp[a, 1]
+                    if de * de + dn * dn > radius2:
+                        continue
+                    if _close_d2(xp[a], Pp[a], xp[b], Pp[b]) > d2_max:
+                        continue
+                    close[a] = True
+                    close[b] = True
+                    if n_pairs + 2 > pair_a.shape[0]:
+                        grown_a = np.empty(2 * pair_a.shape[0], np.int64)
+                        grown_b = np.empty(2 * pair_a.shape[0], np.int64)
+                        grown_a[:n_pairs] = pair_a[:n_pairs]
+                        grown_b[:n_pairs] = pair_b[:n_pairs]
+                        pair_a = grown_a
+                        pair_b = grown_b
+                    pair_a[n_pairs] = a
+                    pair_b[n_pairs] = b
+                    pair_a[n_pairs + 1] = b
+                    pair_b[n_pairs + 1] = a
+                    n_pairs += 2
+    ripe = np.zeros(k, np.bool_)
+    for a in range(k):
+        i = slots[a]
+        n_close[i] = n_close[i] + 1 if close[a] else 0
+        ripe[a] = n_close[i] >= n_epochs
+    if n_pairs == 0:
+        return 0
+    # strength: confirmed or coasting before tentative, then the older (lower) id
+    strength = np.empty(k, np.int64)
+    for a in range(k):
+        i = slots[a]
+        strength[a] = track_id[i] + (np.int64(1) << 62 if status[i] == TENTATIVE else np.int64(0))
+    by_a = np.argsort(pair_a[:n_pairs], kind="mergesort")
+    first = np.zeros(k + 1, np.int64)
+    for q in range(n_pairs):
+        first[pair_a[q] + 1] += 1
+    for a in range(k):
+        first[a + 1] += first[a]
+    alive = np.ones(k, np.bool_)
+    dropped = 0
+    for a in np.argsort(strength, kind="mergesort"):
+        if not (alive[a] and ripe[a]):
+            continue
+        for q in range(first[a], first[a + 1]):
+            b = pair_b[by_a[q]]
+            if alive[b] and ripe[b] and strength[b] > strength[a]:
+                alive[b] = False
+                _free_slot(slots[b], status, free_stack, counters)
+                n_close[slots[b]] = 0
+                counters[C_MERGED] += 1
+                dropped += 1
+    return dropped
+
+
+@njit
 def emit(t_epoch, x, P, t_state, status, track_id, features, params, classify_params,
          out_t, out_id, out_status, out_x, out_sigma, out_P, out_class, n_out):
     """Append every live track extrapolated to ``t_epoch``; returns the new row count.
@@ -463,7 +635,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
              radar_pos, sigma_rv, log_lambda, p_detection,
              x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
              score, features, free_stack, counters, params, omega, q_h, log_Pi,
-             classify_params, hist):
+             classify_params, hist, n_close):
     """Run a plan of GROUP / MAINTAIN / EMIT steps (see the module docstring).
 
     Parameters
@@ -485,6 +657,9 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     hist : tuple of ndarray
         The tracks' plot histories (``kernels.oosm.HIST_FIELDS``): a plot
         older than its track is fused exactly by re-filtering the history.
+    n_close : ndarray, shape (capacity,), int64
+        Per slot, the MAINTAIN steps in a row at which the track was close to
+        another (:func:`merge_close`).
 
     Returns
     -------
@@ -549,6 +724,8 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
         elif kind == MAINTAIN:
             maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,
                      counters, params)
+            merge_close(step_t[s], x, P, t_state, status, track_id, n_close, free_stack, counters,
+                        params)
             n_live = _collect_live(status, live)
             if have_span:
                 track_grid_build(grid, live, n_live, x, t_state, r_quick, span_t0, span_t1, grid_cell_m)

@@ -46,6 +46,14 @@ MAINTAIN t
     deleted; a confirmed track without an update for ``coast_after_s``
     coasts; a track whose CV-predicted horizontal position variance
     (``P_ee + P_nn`` at ``t``) exceeds ``max_sigma_pos_m^2`` is deleted.
+    Then, with ``merge_epochs`` N > 0, duplicates are merged: over all pairs
+    of the remaining tracks CV-predicted to ``t``, a pair within
+    ``merge_radius_m`` horizontally with ``d' (P_a + P_b)^-1 d <=
+    merge_d2`` (6-D) is close; a track's ``n_close`` counts the MAINTAIN
+    steps in a row at which it was close to some track; strongest first
+    (confirmed or coasting before tentative, then lower id), a track with
+    ``n_close >= N`` deletes each close track with ``n_close >= N`` weaker
+    than itself (counted as deleted and merged).
 
 EMIT t
     every confirmed or coasting track (and tentative ones when asked) is
@@ -100,6 +108,9 @@ class Settings:
     flock_radius_m: float
     flock_max_dv_mps: float
     initiate_beside: bool
+    merge_epochs: float = 0.0
+    merge_d2: float = 0.0
+    merge_radius_m: float = 0.0
 
     @classmethod
     def from_params(cls, params):
@@ -118,7 +129,9 @@ class Settings:
             rv_span_mps=float(params[K.P_RV_SPAN]),
             flock_radius_m=float(params[K.P_FLOCK_RADIUS]),
             flock_max_dv_mps=float(params[K.P_FLOCK_DV]),
-            initiate_beside=bool(params[K.P_INIT_BESIDE] > 0.5))
+            initiate_beside=bool(params[K.P_INIT_BESIDE] > 0.5),
+            merge_epochs=float(params[K.P_MERGE_EPOCHS]), merge_d2=float(params[K.P_MERGE_D2]),
+            merge_radius_m=float(params[K.P_MERGE_RADIUS]))
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,7 @@ class Track:
     t_create: float
     hits: int = 1
     score: float = 0.0
+    n_close: int = 0         # MAINTAIN steps in a row close to another track (merge)
     # (state after the update, plot time, SNR, slant range) of every update
     history: list = field(default_factory=list)
     # (epoch time, flocking neighbours) of every output epoch that wrote the track
@@ -302,7 +316,7 @@ class NaiveTracker:
         self.tracks = {}                 # track id -> Track, in order of initiation
         self.counters = {"next_id": int(next_id), "associated": 0, "initiated": 0,
                          "confirmed": 0, "deleted": 0, "gated_pairs": 0, "plots": 0,
-                         "retrodicted": 0, "outside_history": 0}
+                         "retrodicted": 0, "outside_history": 0, "merged": 0}
 
     # ------------------------------------------------------------------ plan
     def run(self, steps, plots, plot_radar, radars):
@@ -504,6 +518,42 @@ class NaiveTracker:
             _, P = cv_predict(track.x, track.P, max(t - track.t_state, 0.0), s.gate_q_h, s.q_v)
             if P[0, 0] + P[1, 1] > s.max_sigma_pos_m ** 2:
                 self.delete(track_id)
+        if s.merge_epochs > 0:
+            self.merge(t)
+
+    def merge(self, t):
+        """Drop duplicated tracks: all pairs, full inverse (module docstring)."""
+        s = self.settings
+        tracks = list(self.tracks.values())
+        predicted = [cv_predict(tr.x, tr.P, max(t - tr.t_state, 0.0), s.gate_q_h, s.q_v)
+                     for tr in tracks]
+        close = {tr.track_id: set() for tr in tracks}
+        for a in range(len(tracks)):
+            for b in range(a + 1, len(tracks)):
+                (xa, Pa), (xb, Pb) = predicted[a], predicted[b]
+                if (xa[0] - xb[0]) ** 2 + (xa[1] - xb[1]) ** 2 > s.merge_radius_m ** 2:
+                    continue
+                d = xa - xb
+                S = Pa + Pb
+                if np.any(np.linalg.eigvalsh(S) <= 0.0) or d @ np.linalg.solve(S, d) > s.merge_d2:
+                    continue
+                close[tracks[a].track_id].add(tracks[b].track_id)
+                close[tracks[b].track_id].add(tracks[a].track_id)
+        for tr in tracks:
+            tr.n_close = tr.n_close + 1 if close[tr.track_id] else 0
+
+        def strength(tr):
+            return (tr.status == TENTATIVE, tr.track_id)
+
+        for tr in sorted(tracks, key=strength):
+            if tr.track_id not in self.tracks or tr.n_close < s.merge_epochs:
+                continue
+            for other_id in sorted(close[tr.track_id]):
+                other = self.tracks.get(other_id)
+                if (other is not None and other.n_close >= s.merge_epochs
+                        and strength(other) > strength(tr)):
+                    self.delete(other_id)
+                    self.counters["merged"] += 1
 
     def delete(self, track_id):
         del self.tracks[track_id]

@@ -63,6 +63,7 @@ def compare_tables(a, twin):
         what = f"track {track.track_id}"
         assert status[i] == track.status, what + " status"
         assert a["hits"][i] == track.hits, what + " hits"
+        assert a["n_close"][i] == track.n_close, what + " n_close"
         assert a["t_state"][i] == track.t_state, what + " t_state"
         assert a["t_update"][i] == track.t_update, what + " t_update"
         assert a["t_create"][i] == track.t_create, what + " t_create"
@@ -84,7 +85,7 @@ def compare_tables(a, twin):
 COUNTERS = {"next_id": K.C_NEXT_ID, "associated": K.C_ASSOCIATED, "initiated": K.C_INITIATED,
             "confirmed": K.C_CONFIRMED, "deleted": K.C_DELETED, "gated_pairs": K.C_GATED_PAIRS,
             "plots": K.C_PLOTS, "retrodicted": K.C_RETRODICTED,
-            "outside_history": K.C_OUTSIDE_HISTORY}
+            "outside_history": K.C_OUTSIDE_HISTORY, "merged": K.C_MERGED}
 
 
 def compare_rows(out, rows):
@@ -173,7 +174,10 @@ def scenarios(draw):
         reorder_window_s=draw(st.sampled_from([0.3, 1.0])),
         output_tentative=draw(st.booleans()),
         initiate_beside_tracks=draw(st.booleans()),
-        vertical_speed_tau_s=draw(st.sampled_from([0.0, 20.0])))
+        vertical_speed_tau_s=draw(st.sampled_from([0.0, 20.0])),
+        merge_after_epochs=draw(st.sampled_from([0, 1, 2])),
+        merge_gate_d2=draw(st.sampled_from([2.0, 20.0])),
+        merge_radius_m=draw(st.sampled_from([30.0, 300.0])))
     site = SiteConfig(origin=ORIGIN, radars=radars, tracker=tracker)
     return dict(
         site=site,
@@ -373,6 +377,29 @@ def test_twin_notices_the_beside_rule(seed):
         patch.setattr(naive_tracker.Settings, "from_params", staticmethod(without_beside))
         with pytest.raises(AssertionError):
             run_scenario(pair_scenario(seed))
+
+
+def merge_scenario(seed, merge_after_epochs=2):
+    """The pair scenario with tracks started beside each other and merged when close."""
+    scenario = pair_scenario(seed)
+    site = scenario["site"]
+    scenario["site"] = dataclasses.replace(site, tracker=dataclasses.replace(
+        site.tracker, merge_after_epochs=merge_after_epochs, merge_gate_d2=20.0,
+        merge_radius_m=100.0))
+    return scenario
+
+
+@pytest.mark.parametrize("seed", [18, 31])
+def test_twin_notices_the_merge_rule(seed):
+    """Two targets 10 m apart: with merging, close tracks are dropped, and the
+    comparison sees it: a twin that never merges disagrees with the kernel."""
+    on = run_scenario(merge_scenario(seed))[1].summary()
+    off = run_scenario(merge_scenario(seed, 0))[1].summary()
+    assert on["tracks_merged"] > 0 and off["tracks_merged"] == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(NaiveTracker, "merge", lambda self, t: None)
+        with pytest.raises(AssertionError):
+            run_scenario(merge_scenario(seed))
 
 
 def test_twin_agrees_in_live_mode():

@@ -250,6 +250,18 @@ class TrackerConfig:
         Whether a plot inside a track's gate, left unassigned while every
         track that gated it took another plot of the same scan, starts a
         tentative track (a flock neighbour's plot), as an ungated plot does.
+    merge_after_epochs : int
+        Duplicate merging: two tracks whose states stay within
+        ``merge_gate_d2`` of each other (Mahalanobis distance of the 6-D state
+        difference under the sum of their covariances) and within
+        ``merge_radius_m`` horizontally at this many output epochs in a row
+        are one object (or a flock the radar cannot resolve): the weaker
+        (tentative before confirmed, then the younger) is dropped and its id
+        retired.  0: never.
+    merge_gate_d2 : float
+        Mahalanobis bound of a close pair (6 degrees of freedom).
+    merge_radius_m : float
+        Horizontal bound of a close pair (m).
     confirm_hits : int
         Plots needed to confirm a tentative track.
     confirm_score : float
@@ -295,6 +307,9 @@ class TrackerConfig:
     init_sigma_speed_mps: float = 30.0
     init_sigma_vertical_speed_mps: float = 10.0
     initiate_beside_tracks: bool = False
+    merge_after_epochs: int = 0
+    merge_gate_d2: float = 2.0
+    merge_radius_m: float = 30.0
     confirm_hits: int = 3
     confirm_score: float = 15.0
     tentative_timeout_s: float = 3.0
@@ -722,6 +737,9 @@ _TRACKER_TABLE = _Table(TrackerConfig, {
     "init_sigma_speed_mps": _between(0.01, 1000.0, "metres per second"),
     "init_sigma_vertical_speed_mps": _between(0.01, 1000.0, "metres per second"),
     "initiate_beside_tracks": _BOOLEAN,
+    "merge_after_epochs": _count(0, 1000, "output epochs"),
+    "merge_gate_d2": _between(0.0, 1000.0, "squared Mahalanobis distance"),
+    "merge_radius_m": _between(1.0, 10_000.0, "metres"),
     "confirm_hits": _count(1, 1000),
     "confirm_score": _between(0.0, 10_000.0, "log-likelihood ratio"),
     "tentative_timeout_s": _TIMEOUT,

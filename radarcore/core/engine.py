@@ -297,6 +297,9 @@ class Engine:
         params[K.P_FLOCK_DV] = FLOCK_MAX_DV_MPS
         params[K.P_INIT_BESIDE] = 1.0 if cfg.initiate_beside_tracks else 0.0
         params[K.P_TAU_V] = cfg.vertical_speed_tau_s if cfg.motion_model == "imm" else 0.0
+        params[K.P_MERGE_EPOCHS] = cfg.merge_after_epochs
+        params[K.P_MERGE_D2] = cfg.merge_gate_d2
+        params[K.P_MERGE_RADIUS] = cfg.merge_radius_m
         # a plot older than its track is gated against the retrodicted prediction in
         # both modes: in reorder mode too a radar's group holds plots older than
         # tracks another radar updated in the same frame (1.0 would gate them
@@ -895,7 +898,7 @@ class Engine:
                 tab.x, tab.P, tab.xm, tab.Pm, tab.log_mu, tab.t_state, tab.t_update, tab.t_create,
                 tab.status, tab.track_id, tab.hits, tab.score, tab.features, tab.free_stack,
                 tab.counters, self.params, self.omega, self.q_h, self.log_Pi,
-                self.classify_params, tab.hist)
+                self.classify_params, tab.hist, tab.n_close)
             parts.append(out)
             if step < kinds.size:
                 # the next group could start more tracks than there are free slots
@@ -1093,6 +1096,7 @@ class Engine:
             "tracks_initiated": int(c[K.C_INITIATED]),
             "tracks_confirmed": int(c[K.C_CONFIRMED]),
             "tracks_deleted": int(c[K.C_DELETED]),
+            "tracks_merged": int(c[K.C_MERGED]),
             "tracks_live": self.tracks.n_live,
             "gated_pairs": int(c[K.C_GATED_PAIRS]),
             "clock_switches": self.clock_switches,

@@ -40,6 +40,9 @@ class TrackTable:
         ``log(P_D N(y; 0, S) / lambda)`` (minus the association costs).
     features : ndarray, shape (capacity, N_FEATURES)
         Classification statistics (``kernels.classify``).
+    n_close : ndarray, shape (capacity,), int64
+        Output epochs in a row at which the track was close to another
+        (duplicate merging, ``kernels.tracker.merge_close``).
     counters : ndarray, shape (N_COUNTERS,), int64
         Free-stack size, next track id and running statistics.
     h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, b_xm, b_Pm, b_log_mu, b_t : ndarray
@@ -49,7 +52,7 @@ class TrackTable:
     """
 
     _ARRAYS = ("x", "P", "xm", "Pm", "log_mu", "t_state", "t_update", "t_create", "status",
-               "track_id", "hits", "score", "features")
+               "track_id", "hits", "score", "features", "n_close")
 
     def __init__(self, n_models, capacity=1024, history_plots=HISTORY_PLOTS):
         self.n_models = int(n_models)
@@ -73,6 +76,7 @@ class TrackTable:
         self.hits = np.zeros(0, np.int64)
         self.score = np.zeros(0)
         self.features = np.zeros((0, N_FEATURES))
+        self.n_close = np.zeros(0, np.int64)
         self.free_stack = np.zeros(0, np.int64)
         self._grow_to(int(capacity))
 
