@@ -1,7 +1,7 @@
 """Tracker settings A/B on one simulated scene: GOSPA parts, switches, height error.
 
 ``python benchmarks/tracker_ab.py SCENE [--seed N] [--duration S]
-[--exclude-behaviours a,b] [--set KEY=VALUE ...]``
+[--exclude-behaviours a,b] [--set KEY=VALUE ...] [--variant K=V,K=V ...]``
 
 Simulates the scene (``radarcore.sim.simulate.simulate``), runs the engine on
 its plots in 10 s chunks with the site's ``[tracker]`` table changed by each
@@ -14,7 +14,10 @@ error of the matched pairs, after the first 30 s the share of targets with no
 track assigned within 50 m and of tracks farther than 50 m from every
 target, and the share of tracks within 50 m of a target that already has
 its own (redundant: duplicates), the tracks dropped as duplicates, and the
-engine's CPU seconds.  Seeds: docs/behaviours.md (0-99 to
+engine's CPU seconds.  Each ``--variant`` (a comma-separated list of more
+``KEY=VALUE`` on top of ``--set``) runs the engine again on the same
+simulated plots and prints one more line: an A/B in one process, the scene
+simulated and the kernels compiled once.  Seeds: docs/behaviours.md (0-99 to
 tune, 1000 and up to report).
 """
 import argparse
@@ -38,15 +41,18 @@ def _value(text):
         return float(text)
 
 
-def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, chunk_s=10.0):
-    """The figures of one run, as a dict (see the module docstring)."""
+def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, chunk_s=10.0,
+        scenario=None):
+    """The figures of one run, as a dict (see the module docstring); ``scenario``:
+    an already simulated one to reuse."""
     from radarcore.analysis.evaluate import site_coverage
     from radarcore.analysis.scores import score
     from radarcore.core.engine import Engine
     from radarcore.sim.simulate import simulate
 
-    scenario = simulate(scene, seed=seed, duration_s=duration_s,
-                        exclude_behaviours=exclude_behaviours or None)
+    if scenario is None:
+        scenario = simulate(scene, seed=seed, duration_s=duration_s,
+                            exclude_behaviours=exclude_behaviours or None)
     site = scenario.site
     site = dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, **(overrides or {})))
     engine = Engine(site)
@@ -88,15 +94,29 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=None)
     parser.add_argument("--exclude-behaviours", default="")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE,...")
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set wants KEY=VALUE, got {item!r}")
-        overrides[key] = _value(value)
+
+    def parse(items):
+        overrides = {}
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep:
+                parser.error(f"--set and --variant want KEY=VALUE, got {item!r}")
+            overrides[key] = _value(value)
+        return overrides
+
+    overrides = parse(args.set)
     exclude = [b for b in args.exclude_behaviours.split(",") if b]
-    print(json.dumps(run(args.scene, args.seed, args.duration, exclude, overrides)))
+    from radarcore.sim.simulate import simulate
+    scenario = simulate(args.scene, seed=args.seed, duration_s=args.duration,
+                        exclude_behaviours=exclude or None)
+    print(json.dumps(run(args.scene, args.seed, args.duration, exclude, overrides, scenario=scenario)),
+          flush=True)
+    for variant in args.variant:
+        more = parse([item for item in variant.split(",") if item])
+        print(json.dumps(run(args.scene, args.seed, args.duration, exclude, {**overrides, **more},
+                             scenario=scenario)), flush=True)
     return 0
 
 

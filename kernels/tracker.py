@@ -24,7 +24,9 @@ steps over plots already converted to the local ENU frame and sorted:
     (:func:`merge_close`): two tracks whose states predicted to ``t`` lie within
     ``P_MERGE_RADIUS`` horizontally and within ``P_MERGE_D2`` of each other in
     the Mahalanobis metric of ``P_i + P_j`` (position and velocity) are
-    *close*; a track close to some other at N MAINTAIN steps in a row, and
+    *close*; a track close to some other at N MAINTAIN steps in a row (a GROUP
+    in which it and a close track took two plots of one radar, one in the
+    other's gate, restarts the run: two objects resolved), and
     close now to a track with such a run too, is dropped when that track is
     stronger (confirmed or coasting before tentative, then the older id): one
     object, or a flock the radar cannot resolve, keeps one track.
@@ -46,7 +48,7 @@ radial velocities are spread over ``RV_SPAN`` m/s.
 """
 import numpy as np
 
-from kernels._grid import sort_into_cells
+from kernels._grid import horizontal_cells, sort_into_cells
 from kernels._jit import njit
 from kernels.assign import gnn_assign
 from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
@@ -204,7 +206,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
                   p_detection, x, P, xm, Pm, log_mu, t_state, t_update, t_create, status,
                   track_id, hits, score, features, free_stack, counters, params, omega, q_h, log_Pi,
                   live, n_live, r_quick, local_of_slot, frame_t0, frame_t1, max_trace_R_h, hist,
-                  grid):
+                  grid, n_close):
     """Associate, update and initiate for the plots ``lo:hi`` of one radar.
 
     ``radar_pos`` (3,), ``sigma_rv``, ``log_lambda`` and ``p_detection`` are
@@ -278,6 +280,15 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
     for p in range(k):
         if track_of_plot[pair_plot[p]] == pair_local[p]:
             assigned_cost[pair_plot[p]] = pair_cost[p]
+    if params[P_MERGE_EPOCHS] > 0.0:
+        # one radar gives one plot per object per scan: tracks that took two
+        # plots of it, one inside the other's gate, are two resolved objects
+        for p in range(k):
+            l = pair_local[p]
+            other = track_of_plot[pair_plot[p]]
+            if other >= 0 and other != l and plot_of_local[l] >= 0:
+                n_close[local_slot[l]] = 0
+                n_close[local_slot[other]] = 0
 
     # update the assigned tracks at their plot's time
     confirm_hits = params[P_CONFIRM_HITS]
@@ -455,25 +466,7 @@ def merge_close(t_now, x, P, t_state, status, track_id, n_close, free_stack, cou
             Pp[k] = P[i]
             cv_predict(xp[k], Pp[k], max(t_now - t_state[i], 0.0), q_h, q_v)
             k += 1
-    e_min = xp[0, 0]
-    e_max = xp[0, 0]
-    n_min = xp[0, 1]
-    n_max = xp[0, 1]
-    for a in range(1, k):
-        e_min = min(e_min, xp[a, 0])
-        e_max = max(e_max, xp[a, 0])
-        n_min = min(n_min, xp[a, 1])
-        n_max = max(n_max, xp[a, 1])
-    cell_m = radius
-    while (np.floor((e_max - e_min) / cell_m) + 1.0) * (np.floor((n_max - n_min) / cell_m) + 1.0) \
-            > 4 * k + 16:
-        cell_m *= 2.0
-    n_x = int(np.floor((e_max - e_min) / cell_m)) + 1
-    n_y = int(np.floor((n_max - n_min) / cell_m)) + 1
-    cell_of = np.empty(k, np.int64)
-    for a in range(k):
-        cell_of[a] = (min(int((xp[a, 0] - e_min) / cell_m), n_x - 1) * n_y
-                      + min(int((xp[a, 1] - n_min) / cell_m), n_y - 1))
+    cell_of, n_x, n_y = horizontal_cells(xp, radius)
     cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     # close pairs, each once (a < b) and then both ways for the merge walk
     pair_a = np.empty(16, np.int64)
@@ -720,7 +713,8 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
                                    log_lambda[r], p_detection[r], x, P, xm, Pm, log_mu, t_state,
                                    t_update, t_create, status, track_id, hits, score,
                                    features, free_stack, counters, params, omega, q_h, log_Pi, live, n_live, r_quick,
-                                   local_of_slot, span_t0, span_t1, max_trace_R_h, hist, grid)
+                                   local_of_slot, span_t0, span_t1, max_trace_R_h, hist, grid,
+                                   n_close)
         elif kind == MAINTAIN:
             maintain(step_t[s], x, P, t_state, t_update, t_create, status, hits, free_stack,
                      counters, params)

@@ -31,6 +31,8 @@ GROUP (the plots of one radar inside one processing frame)
        ``dt = 0`` and the history restarts from the new state.  Then ``hits + 1``, ``score - c_ij``; a tentative
        track with ``hits >= confirm_hits`` and ``score >= confirm_score`` is
        confirmed, a coasting one is confirmed again;
+    With ``merge_epochs`` > 0, two tracks that each took a plot while one
+    gated the other's plot restart their runs of closeness (``n_close = 0``);
     4. **initiate** a tentative track from every plot that no live track
        gated and, with ``initiate_beside``, from every gated plot left
        unassigned when each track that gated it was assigned another plot
@@ -50,7 +52,8 @@ MAINTAIN t
     of the remaining tracks CV-predicted to ``t``, a pair within
     ``merge_radius_m`` horizontally with ``d' (P_a + P_b)^-1 d <=
     merge_d2`` (6-D) is close; a track's ``n_close`` counts the MAINTAIN
-    steps in a row at which it was close to some track; strongest first
+    steps in a row at which it was close to some track (restarted by a group
+    in which it and another took two plots, one gated by both); strongest first
     (confirmed or coasting before tentative, then lower id), a track with
     ``n_close >= N`` deletes each close track with ``n_close >= N`` weaker
     than itself (counted as deleted and merged).
@@ -360,6 +363,12 @@ class NaiveTracker:
 
         gated = {j for (_, j) in pairs}
         took_a_plot = set(assignment.values())
+        if s.merge_epochs > 0:
+            for (i, j) in pairs:
+                other = assignment.get(j)
+                if other is not None and other != i and i in took_a_plot:
+                    tracks[i].n_close = 0
+                    tracks[other].n_close = 0
         for j, plot in enumerate(plots):
             if j in assignment:
                 continue
