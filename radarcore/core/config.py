@@ -308,8 +308,8 @@ class TrackerConfig:
     init_sigma_vertical_speed_mps: float = 10.0
     initiate_beside_tracks: bool = False
     merge_after_epochs: int = 0
-    merge_gate_d2: float = 2.0
-    merge_radius_m: float = 30.0
+    merge_gate_d2: float = 50.0
+    merge_radius_m: float = 60.0
     confirm_hits: int = 3
     confirm_score: float = 15.0
     tentative_timeout_s: float = 3.0
