@@ -241,6 +241,10 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
             # retrodicted part is 0 here): fewer plots reach the exact test
             radius = min(radius, horizontal_radius(x_i, P_i, t_i, t_first, t_last, q_h, gamma,
                                                    max_tr_R))
+            # the narrower disc may miss the box: the cell window below
+            # must not be walked then (it would index past the grid)
+            if de * de + dn * dn > radius * radius:
+                continue
         r2 = radius * radius
         ix0 = max(np.int64(np.floor((ce - radius - box_e0) * inv_cell)), 0)
         ix1 = min(np.int64(np.floor((ce + radius - box_e0) * inv_cell)), n_x - 1)
