@@ -128,7 +128,8 @@ def write_int(out, pos, v):
         out[pos] = 45
         pos += 1
         v = -v
-    return _write_digits(out, pos, v, _n_digits(v), 0)
+    # np.int64, not a literal 0: _write_digits would be compiled a second time for Literal[int](0)
+    return _write_digits(out, pos, v, _n_digits(v), np.int64(0))
 
 
 @njit(fastmath=False)

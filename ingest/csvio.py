@@ -654,7 +654,8 @@ class _CompiledFormatter:
             deferred_text = np.frombuffer(b"".join(texts), np.uint8)
             deferred_start = np.concatenate(([0], np.cumsum([len(t) for t in texts]))).astype(np.int64)
         else:
-            deferred_text = np.zeros(0, np.uint8)
+            # read-only like np.frombuffer's above: one compiled signature of format_rows
+            deferred_text = np.frombuffer(b"", np.uint8)
             deferred_start = np.zeros(1, np.int64)
         out = np.empty(n * self.row_bytes + deferred_text.size, np.uint8)
         end = fmt.format_rows(floats, ints, self.column_kind, self.column_slot, self.column_decimals,

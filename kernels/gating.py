@@ -8,7 +8,12 @@ Two stages, never all pairs:
    has a horizontal radius ``r_i`` that no in-gate plot can lie beyond; a
    track whose disc misses the box is passed over after reading its state
    vector only, otherwise only the cells its disc touches are visited.
-2. **Chi-square Mahalanobis gate.**  Each candidate pair is predicted to the
+2. **Axis test.**  Per pair, before the Mahalanobis distance: a plot whose
+   east or north offset from the prediction alone exceeds its gate
+   (``y_a^2 > gamma S_aa``) is out (:func:`outside_axis_gate`).  Per track
+   and group, the radius of stage 1 is narrowed to the group's own time
+   span (a period's radius covers the whole period).
+3. **Chi-square Mahalanobis gate.**  Each candidate pair is predicted to the
    plot's own time (nearly-constant-velocity prediction of the track's
    combined state) and kept when ``d2 = y' S^-1 y <= gamma_dim``, with
    ``gamma_3`` / ``gamma_4`` the chi-square quantiles for a 3-D position or a
@@ -18,6 +23,9 @@ Why the radius bound is exact.  For any measurement vector the full
 Mahalanobis distance is at least that of its position part (the marginal of a
 Gaussian), which is at least that of its horizontal part:
 ``d2 >= y_h' S_h^-1 y_h >= |y_h|^2 / lambda_max(S_h) >= |y_h|^2 / trace(S_h)``.
+The same marginal argument on one axis ``a`` gives ``d2 >= y_a^2 / S_aa``: the
+axis test drops only plots the full gate drops (:data:`AXIS_MARGIN` covers the
+rounding of the two computations).
 So a plot farther than ``sqrt(gamma_max * trace(S_h))`` horizontally from the
 predicted position is outside the gate.  ``trace(S_h) = trace(P_h(dt)) +
 trace(R_h)``; the trace of the predicted horizontal covariance is convex in
@@ -31,6 +39,13 @@ from kernels._grid import sort_into_cells
 from kernels._jit import njit
 from kernels.filters import cv_predict, cv_predicted_covariance, innovation
 from kernels.oosm import OWN_STATE, gating_source, retrodicted_radius, source_state
+
+
+#: The axis test drops a plot only when ``y_a^2 > gamma S_aa (1 + AXIS_MARGIN)``: the
+#: full gate's Cholesky solve rounds ``d2`` by a few units in the last place times the
+#: condition number of ``S`` (below 1e9 for any covariance the tracker keeps), far below
+#: this margin, so no pair the full gate keeps is dropped.
+AXIS_MARGIN = 1e-6
 
 
 @njit
@@ -215,13 +230,22 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
                                                             gamma, max_tr_R, hist))
             if de * de + dn * dn > radius * radius:
                 continue
-        r2 = radius * radius
         x_i = x[i]
         P_i = P[i]
         t_i = t_track[i]
         # only a track newer than the group's first plot can have plots older
         # than itself: the others take the plain loop
         older = retro and hist is not None and t_first < t_i
+        if not older:
+            # the radius over the group's own span, not the period's (the
+            # retrodicted part is 0 here): fewer plots reach the exact test
+            radius = min(radius, horizontal_radius(x_i, P_i, t_i, t_first, t_last, q_h, gamma,
+                                                   max_tr_R))
+            # the narrower disc may miss the box: the cell window below
+            # must not be walked then (it would index past the grid)
+            if de * de + dn * dn > radius * radius:
+                continue
+        r2 = radius * radius
         ix0 = max(np.int64(np.floor((ce - radius - box_e0) * inv_cell)), 0)
         ix1 = min(np.int64(np.floor((ce + radius - box_e0) * inv_cell)), n_x - 1)
         iy0 = max(np.int64(np.floor((cn - radius - box_n0) * inv_cell)), 0)
@@ -263,11 +287,37 @@ def gate(track_slots, x, P, t_track, z, R, rv, sigma_rv, radar_pos, t_plot,
 
 
 @njit(inline="always")
+def outside_axis_gate(x, P, dt, q_h, q_v, z, R, gamma):
+    """Whether a plot ``z`` (covariance ``R``) lies outside the gate ``d2 <= gamma`` of the
+    state ``x, P`` predicted by ``dt`` on its east or north coordinate alone::
+
+        y_a^2 > gamma S_aa (1 + AXIS_MARGIN),  a = e, n
+
+    ``S_aa`` is the diagonal of the position block of ``S = F P F' + Q + R`` (CV model);
+    ``y_a^2 / S_aa`` is the Mahalanobis distance of the one-dimensional marginal, which
+    bounds the full one from below (module docstring).  Two elements of ``S`` and no
+    square root: a cheap first test before :func:`position_innovation`.
+    """
+    g = gamma * (1.0 + AXIS_MARGIN)
+    s00 = cv_predicted_covariance(P, dt, q_h, q_v, 0, 0) + R[0, 0]
+    y0 = z[0] - (x[0] + dt * x[3])
+    if y0 * y0 > g * s00:
+        return True
+    s11 = cv_predicted_covariance(P, dt, q_h, q_v, 1, 1) + R[1, 1]
+    y1 = z[1] - (x[1] + dt * x[4])
+    return y1 * y1 > g * s11
+
+
+@njit(inline="always")
 def _gate_pair(x, P, dt, z, R, rv, sigma_rv, radar_pos, q_h, q_v, gamma_3, gamma_4, xp, Pp):
     """The exact gate of one plot against the state ``x, P`` predicted by ``dt``:
-    ``(inside, d2, log det S, dim)``.  The position part first (cheap, and final for a
-    3-D plot); it bounds the 4-D distance from below, so only plots passing it need the
-    full test.  ``xp, Pp`` are scratch."""
+    ``(inside, d2, log det S, dim)``.  The axis test first (:func:`outside_axis_gate`,
+    against the threshold the position part must pass), then the position part
+    (final for a 3-D plot); it bounds the 4-D distance from below, so only plots passing
+    it need the full test.  ``xp, Pp`` are scratch.  A plot the axis test drops is
+    returned with ``d2 = inf``."""
+    if outside_axis_gate(x, P, dt, q_h, q_v, z, R, gamma_3 if np.isnan(rv) else gamma_4):
+        return False, np.inf, 0.0, 3
     d2, logdet = position_innovation(x, P, dt, q_h, q_v, z, R)
     dim = 3
     if np.isnan(rv):

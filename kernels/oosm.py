@@ -8,6 +8,11 @@ before its oldest remembered plot (the *base*, at ``t_base``) and its last
 ``H`` plots (time, converted position and covariance, radial velocity, the
 radar's ``sigma_rv`` and position), in time order.
 
+The history is a ring buffer: its ``k``-th plot (``k = 0`` the oldest) sits
+in slot ``(h_head + k) mod H`` (:func:`slot`), so appending a plot and
+folding the oldest one move no stored plot or state; only a plot inserted
+before newer ones shifts those (out-of-sequence plots, the rare case).
+
 In-order plot (``t >= t_state``)
     IMM predict to ``t`` and update (:func:`imm_step`), then the plot is
     appended to the history.  When the history is full, its oldest plot is first folded into
@@ -61,14 +66,15 @@ OUTSIDE_HISTORY = 2
 OWN_STATE = -2
 BASE_STATE = -1
 
-HIST_FIELDS = ("h_n", "h_t", "h_z", "h_R", "h_rv", "h_srv", "h_pos", "h_x", "h_P", "b_xm", "b_Pm",
+HIST_FIELDS = ("h_n", "h_head", "h_t", "h_z", "h_R", "h_rv", "h_srv", "h_pos", "h_x", "h_P", "b_xm", "b_Pm",
                "b_log_mu", "b_t", "b_x", "b_P")
 
 
 def history_arrays(capacity, n_models, history_plots):
     """Zeroed history arrays for ``capacity`` tracks, in :data:`HIST_FIELDS` order.
 
-    ``h_n (c,)`` plots held; ``h_t (c, H)``, ``h_z (c, H, 3)``, ``h_R (c, H,
+    ``h_n (c,)`` plots held, ``h_head (c,)`` the slot of the oldest (a ring
+    buffer, see :func:`slot`); ``h_t (c, H)``, ``h_z (c, H, 3)``, ``h_R (c, H,
     3, 3)``, ``h_rv (c, H)``, ``h_srv (c, H)``, ``h_pos (c, H, 3)`` the plots;
     ``h_x (c, H, 6)``, ``h_P (c, H, 6, 6)`` the combined state after each;
     ``b_xm (c, M, 6)``, ``b_Pm (c, M, 6, 6)``, ``b_log_mu (c, M)``, ``b_t
@@ -77,12 +83,29 @@ def history_arrays(capacity, n_models, history_plots):
     c, M, H = int(capacity), int(n_models), int(history_plots)
     if H < 1:
         raise ValueError(f"history_plots must be at least 1, got {history_plots!r}")
-    return {"h_n": np.zeros(c, np.int64), "h_t": np.zeros((c, H)), "h_z": np.zeros((c, H, 3)),
+    return {"h_n": np.zeros(c, np.int64), "h_head": np.zeros(c, np.int64), "h_t": np.zeros((c, H)), "h_z": np.zeros((c, H, 3)),
             "h_R": np.zeros((c, H, 3, 3)), "h_rv": np.zeros((c, H)), "h_srv": np.zeros((c, H)),
             "h_pos": np.zeros((c, H, 3)), "h_x": np.zeros((c, H, 6)), "h_P": np.zeros((c, H, 6, 6)),
             "b_xm": np.zeros((c, M, 6)), "b_Pm": np.zeros((c, M, 6, 6)),
             "b_log_mu": np.zeros((c, M)), "b_t": np.zeros(c), "b_x": np.zeros((c, 6)),
             "b_P": np.zeros((c, 6, 6))}
+
+
+@njit(inline="always")
+def slot(i, k, hist):
+    """The slot of track ``i``'s ``k``-th remembered plot (``0 <= k < H``; 0 the oldest):
+    ``(h_head[i] + k) mod H``."""
+    h_head, h_t = hist[1], hist[2]
+    s = h_head[i] + k
+    H = h_t.shape[1]
+    if s >= H:
+        s -= H
+    return s
+
+
+def history_slots(h_n, h_head, i, history_plots):
+    """Track ``i``'s slots in time order, oldest first (plain Python, for tests and tools)."""
+    return (int(h_head[i]) + np.arange(int(h_n[i]))) % int(history_plots)
 
 
 @njit
@@ -106,8 +129,9 @@ def imm_step(xm, Pm, log_mu, dt, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v,
 def history_start(i, t, xm, Pm, log_mu, x, P, hist):
     """Track ``i``'s history restarts: base = its current IMM state (combined: ``x[i]``, ``P[i]``)
     at ``t``, no plots."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     h_n[i] = 0
+    h_head[i] = 0
     b_t[i] = t
     _copy_imm(xm[i], Pm[i], log_mu[i], b_xm[i], b_Pm[i], b_log_mu[i])
     _copy_state(x[i], P[i], b_x[i], b_P[i])
@@ -132,20 +156,21 @@ def _copy_state(x, P, x_out, P_out):
 
 @njit(inline="always")
 def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
-    """Advance track ``i``'s base through its oldest history plot and forget that plot."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
-    imm_step(b_xm[i], b_Pm[i], b_log_mu[i], h_t[i, 0] - b_t[i], h_z[i, 0], h_R[i, 0], h_rv[i, 0],
-             h_srv[i, 0], h_pos[i, 0], omega, q_h, q_v, log_Pi, b_x[i], b_P[i])
-    b_t[i] = h_t[i, 0]
-    n = h_n[i]
-    for k in range(n - 1):
-        _copy_entry(hist, i, k + 1, k)
-    h_n[i] = n - 1
+    """Advance track ``i``'s base through its oldest history plot and forget that plot
+    (the ring's head moves on; nothing is shifted)."""
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    o = h_head[i]
+    imm_step(b_xm[i], b_Pm[i], b_log_mu[i], h_t[i, o] - b_t[i], h_z[i, o], h_R[i, o], h_rv[i, o],
+             h_srv[i, o], h_pos[i, o], omega, q_h, q_v, log_Pi, b_x[i], b_P[i])
+    b_t[i] = h_t[i, o]
+    h_head[i] = slot(i, 1, hist)
+    h_n[i] -= 1
 
 
 @njit(inline="always")
 def _copy_entry(hist, i, src, dst):
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    """Track ``i``'s history slot ``src`` into slot ``dst``."""
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     h_t[i, dst] = h_t[i, src]
     h_rv[i, dst] = h_rv[i, src]
     h_srv[i, dst] = h_srv[i, src]
@@ -161,42 +186,49 @@ def _copy_entry(hist, i, src, dst):
 def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
     """Insert a plot into track ``i``'s history in time order (after equal times).
 
-    Folds the oldest plot first when the history is full.  Returns where
-    it went, or -1 (nothing inserted) when ``t`` is older than the base.
+    Folds the oldest plot first when the history is full.  Returns the
+    slot it went to, or -1 (nothing inserted) when ``t`` is older than the
+    base.  The newer plots it goes before move up one place each.
     """
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if h_n[i] == h_t.shape[1]:
         _fold_oldest(i, hist, omega, q_h, q_v, log_Pi)
     if t < b_t[i]:
         return -1
     n = h_n[i]
     k = n
-    while k > 0 and h_t[i, k - 1] > t:
-        _copy_entry(hist, i, k - 1, k)
+    s = slot(i, k, hist)
+    while k > 0:
+        s_prev = slot(i, k - 1, hist)
+        if not h_t[i, s_prev] > t:
+            break
+        _copy_entry(hist, i, s_prev, s)
         k -= 1
-    h_t[i, k] = t
-    h_rv[i, k] = rv
-    h_srv[i, k] = sigma_rv
+        s = s_prev
+    h_t[i, s] = t
+    h_rv[i, s] = rv
+    h_srv[i, s] = sigma_rv
     for a in range(3):
-        h_z[i, k, a] = z[a]
-        h_pos[i, k, a] = radar_pos[a]
+        h_z[i, s, a] = z[a]
+        h_pos[i, s, a] = radar_pos[a]
         for c in range(3):
-            h_R[i, k, a, c] = R[a, c]
+            h_R[i, s, a, c] = R[a, c]
     h_n[i] = n + 1
-    return k
+    return s
 
 
 @njit(inline="always")
 def _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi):
     """Track ``i``'s IMM state from its base through every plot of its history (the combined
     state after each plot into the history)."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
     t = b_t[i]
     for k in range(h_n[i]):
-        imm_step(xm[i], Pm[i], log_mu[i], h_t[i, k] - t, h_z[i, k], h_R[i, k], h_rv[i, k],
-                 h_srv[i, k], h_pos[i, k], omega, q_h, q_v, log_Pi, h_x[i, k], h_P[i, k])
-        t = h_t[i, k]
+        s = slot(i, k, hist)
+        imm_step(xm[i], Pm[i], log_mu[i], h_t[i, s] - t, h_z[i, s], h_R[i, s], h_rv[i, s],
+                 h_srv[i, s], h_pos[i, s], omega, q_h, q_v, log_Pi, h_x[i, s], h_P[i, s])
+        t = h_t[i, s]
 
 
 @njit
@@ -213,17 +245,17 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
     in-order plot's combined state into the history, which only the gating
     of older plots reads (:func:`gating_source`).
     """
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if t >= t_state_i:
         imm_step(xm[i], Pm[i], log_mu[i], t - t_state_i, z, R, rv, sigma_rv, radar_pos, omega, q_h,
                  q_v, log_Pi, x[i], P[i])
-        k = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
+        s = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
         if keep_states:
-            _copy_state(x[i], P[i], h_x[i, k], h_P[i, k])
+            _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
         return IN_ORDER
     if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi) >= 0:
         _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)
-        last = h_n[i] - 1
+        last = slot(i, h_n[i] - 1, hist)
         _copy_state(h_x[i, last], h_P[i, last], x[i], P[i])
         return RETRODICTED
     imm_step(xm[i], Pm[i], log_mu[i], 0.0, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi,
@@ -236,22 +268,25 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
 def gating_source(i, t, t_track_i, hist):
     """Which state of track ``i`` gates a plot at time ``t``: :data:`OWN_STATE` (the
     plot is not older than the track, or older than its history), :data:`BASE_STATE`,
-    or ``k``: the state after the track's ``k``-th remembered plot, the last not newer
+    or the slot (:func:`slot`) of the state after the last remembered plot not newer
     than ``t``.  See :func:`source_state`."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if t >= t_track_i or t < b_t[i]:
         return OWN_STATE
     k = h_n[i] - 1
-    while k >= 0 and h_t[i, k] > t:
+    while k >= 0:
+        s = slot(i, k, hist)
+        if not h_t[i, s] > t:
+            return s
         k -= 1
-    return k
+    return BASE_STATE
 
 
 @njit(inline="always")
 def source_state(i, k, hist):
-    """``(x (6,), P (6, 6), t)`` of track ``i``'s source ``k >= BASE_STATE``
-    (:func:`gating_source`)."""
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    """``(x (6,), P (6, 6), t)`` of track ``i``'s source ``k``: :data:`BASE_STATE` or a
+    history slot (:func:`gating_source`)."""
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     if k == BASE_STATE:
         return b_x[i], b_P[i], b_t[i]
     return h_x[i, k], h_P[i, k], h_t[i, k]
@@ -275,7 +310,7 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
     ``t`` in ``{a_s, b_s}``, ``t_m`` in ``{t_from, t_to, t_track}``.  The
     radius is the largest sum over the sources used in the span.
     """
-    h_n, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
     t_hi = min(t_to, t_track[i])
     t_lo = max(t_from, b_t[i])
     radius = 0.0
@@ -286,13 +321,14 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
     t_m2 = min(max(t_track[i], t_from), t_to)
     n = h_n[i]
     for k in range(BASE_STATE, n):
-        a = b_t[i] if k == BASE_STATE else h_t[i, k]
-        b = h_t[i, k + 1] if k + 1 < n else t_track[i]
+        s = BASE_STATE if k == BASE_STATE else slot(i, k, hist)
+        a = b_t[i] if k == BASE_STATE else h_t[i, s]
+        b = h_t[i, slot(i, k + 1, hist)] if k + 1 < n else t_track[i]
         a = max(a, t_lo)
         b = min(b, t_hi)
         if a > b:
             continue
-        x_s, P_s, t_s = source_state(i, k, hist)
+        x_s, P_s, t_s = source_state(i, s, hist)
         trace = 0.0
         offset = 0.0
         for t in (a, b):

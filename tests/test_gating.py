@@ -226,3 +226,51 @@ def test_track_grid_finds_tracks_across_cell_edges():
         z = np.array([plot + [0.0]])
         got = track_grid_candidates(grid, live, n, z, np.array([0.5])).tolist()
         assert i in got and len(got) < n, (i, got)
+
+
+# ---------------------------------------------------------------------------
+# The axis test before the Mahalanobis gate drops only pairs the full gate drops
+# ---------------------------------------------------------------------------
+
+def _spd(rng, n, scales):
+    A = rng.normal(size=(n, n))
+    return (A @ A.T / n + np.eye(n) * 0.05) * np.outer(scales, scales)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(100, 999), dt=st.sampled_from([0.0, 0.05, 0.7, 3.0]),
+       sigma=st.sampled_from([3.0, 40.0, 400.0]),
+       axis=st.sampled_from([0, 1]),
+       edge=st.sampled_from([-1e-3, -1e-9, 0.0, 1e-12, 1e-9, 1e-7, 2e-6, 1e-3, 0.5]),
+       doppler=st.booleans())
+def test_the_axis_test_never_drops_a_pair_the_full_gate_keeps(seed, dt, sigma, axis, edge, doppler):
+    """Plots placed at the edge of one axis's gate (``y_a^2 = gamma S_aa (1 + edge)``) and
+    anywhere: whenever the axis test says outside, the full gate (``_gate_pair`` without
+    it: ``position_innovation`` and, with a radial velocity, ``innovation``) rejects the pair."""
+    from kernels.filters import cv_predicted_covariance
+    from kernels.gating import outside_axis_gate, position_innovation
+
+    rng = np.random.default_rng(seed)
+    q_h, q_v = 4.0, 0.25
+    dropped = 0
+    for _ in range(40):
+        x = np.concatenate([rng.uniform(-5e3, 5e3, 2), rng.uniform(0, 500, 1), rng.normal(0, 15, 3)])
+        P = _spd(rng, 6, np.array([sigma] * 3 + [sigma / 10] * 3) * rng.uniform(0.2, 2.0))
+        R = _spd(rng, 3, np.array([rng.uniform(3, 100) for _ in range(3)]))
+        rv = rng.normal(0, 10) if doppler else np.nan
+        gamma = GAMMA_4 if doppler else GAMMA_3
+        z = x[:3] + dt * x[3:] + rng.normal(0, 3 * sigma, 3)
+        s_aa = cv_predicted_covariance(P, dt, q_h, q_v, axis, axis) + R[axis, axis]
+        z[axis] = x[axis] + dt * x[axis + 3] + rng.choice([-1, 1]) * np.sqrt(gamma * s_aa * (1 + edge))
+        if not outside_axis_gate(x, P, dt, q_h, q_v, z, R, gamma):
+            continue
+        dropped += 1
+        d2, _ = position_innovation(x, P, dt, q_h, q_v, z, R)
+        assert d2 > gamma
+        # the gate with the axis test agrees: no pair
+        out = gate(np.array([0]), x[None], P[None], np.array([0.0]), z[None], R[None],
+                   np.array([rv]), np.array([0.7]), np.array([[3000.0, -4000.0, 20.0]]),
+                   np.array([dt]), q_h, q_v, GAMMA_3, GAMMA_4, 300.0, np.array([np.inf]))
+        assert out[0].size == 0
+    if edge >= 2e-6:
+        assert dropped > 0          # plots beyond the margin are dropped: the test can fail

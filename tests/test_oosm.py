@@ -147,6 +147,22 @@ def test_retrodiction_happens_and_differs_from_the_old_clamp(kind):
     assert not np.allclose(short[0], reference[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["imm", "cv"])
+def test_the_history_ring_wraps(kind):
+    """A history of 5 plots over 12 plots: the ring's head has moved off slot 0, the slots
+    from the head hold the plots in time order, and the state is still the in-order one."""
+    plots = make_plots(7, 12, 0.5)
+    compiled = run_compiled(plots, kind, 5)
+    hist = compiled[4]
+    assert oosm.OUTSIDE_HISTORY not in compiled[3]
+    assert hist["h_n"][0] == 5 and hist["h_head"][0] != 0
+    slots = oosm.history_slots(hist["h_n"], hist["h_head"], 0, 5)
+    times = sorted(plot.t for plot, _ in plots)
+    np.testing.assert_array_equal(hist["h_t"][0, slots], times[-5:])
+    assert hist["b_t"][0] == times[-6]
+    assert_same_state(compiled, run_reference(plots, kind))
+
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(100, 999), n=st.integers(1, 12), delay_s=st.sampled_from([0.3, 0.5]),
        kind=st.sampled_from(["imm", "cv"]), history_plots=st.integers(1, 8))
@@ -158,12 +174,14 @@ def test_the_history_keeps_the_in_order_states_for_gating(seed, n, delay_s, kind
     if oosm.OUTSIDE_HISTORY in hows:
         return
     held = int(hist["h_n"][0])
+    slots = oosm.history_slots(hist["h_n"], hist["h_head"], 0, history_plots)
+    assert slots.size == held
     for k in range(-1, held):
         x_ref, P_ref, _ = run_reference(plots, kind, first=n - held + k + 1)
         if k == -1:
             x, P = hist["b_x"][0], hist["b_P"][0]
         else:
-            x, P = hist["h_x"][0, k], hist["h_P"][0, k]
+            x, P = hist["h_x"][0, slots[k]], hist["h_P"][0, slots[k]]
         assert_same_state((x, P, np.ones(1)), (x_ref, P_ref, np.ones(1)))
 
 
@@ -244,9 +262,11 @@ def test_the_quick_radius_never_drops_a_retrodicted_pair(seed, n_tracks, n_late,
         for j, t in enumerate(t_plot.tolist()):
             x_s, P_s, t_s = x[i], P[i], t_track[i]
             if fields["b_t"][i] <= t < t_track[i]:
-                k = int(np.searchsorted(fields["h_t"][i, :fields["h_n"][i]], t, side="right")) - 1
+                slots = oosm.history_slots(fields["h_n"], fields["h_head"], i, 6)
+                k = int(np.searchsorted(fields["h_t"][i, slots], t, side="right")) - 1
+                s = slots[k] if k >= 0 else -1
                 x_s, P_s, t_s = ((fields["b_x"][i], fields["b_P"][i], fields["b_t"][i]) if k < 0 else
-                                 (fields["h_x"][i, k], fields["h_P"][i, k], fields["h_t"][i, k]))
+                                 (fields["h_x"][i, s], fields["h_P"][i, s], fields["h_t"][i, s]))
             if naive.gate([0], x_s[None], P_s[None], [t_s], z[j:j + 1], R[j:j + 1], [math.nan],
                           [radar.sigma_rv], radar.position[None], [t], q_h, 1.0, gamma_3, gamma_4):
                 every.append((i, j))

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from ingest.schema import empty_plots
 from kernels import tracker as K
+from kernels.oosm import HIST_FIELDS
 import naive_tracker
 from naive_tracker import NaiveTracker, Plot, Radar
 from radarcore.core.config import Origin, RadarConfig, SiteConfig, TrackerConfig
@@ -121,7 +122,7 @@ class TwinRecorder:
         if self.twin is None:
             self.twin = NaiveTracker(a["params"], a["omega"], a["q_h"], a["log_Pi"],
                                      a["classify_params"], next_id=int(a["counters"][K.C_NEXT_ID]),
-                                     history_plots=a["hist"][1].shape[1])
+                                     history_plots=a["hist"][HIST_FIELDS.index("h_t")].shape[1])
         next_step, out = self.run_plan(*args, **kwargs)
         first = int(a["first_step"])
         steps = [(int(a["step_kind"][s]), int(a["step_lo"][s]), int(a["step_hi"][s]),
