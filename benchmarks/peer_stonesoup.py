@@ -257,34 +257,17 @@ class StoneSoupRun:
 
         tracker, initiator = self.tracker, self.tracker.initiator
         tracks = self._lazy_tracks
-        associations = tracker.data_associator.associate(
-            self._near(tracks, detections, timestamp), detections, timestamp)
-        associated_detections, updated = set(), set()
-        for track, hypothesis in associations.items():
-            if hypothesis:
-                track.append(tracker.updater.update(hypothesis))
-                associated_detections.add(hypothesis.measurement)
-                updated.add(track)
-            else:
-                track.append(hypothesis.prediction)
-            self._touch(track, Update)
+        _, associated_detections, updated = self._associate(tracker, tracks, detections, timestamp)
         tracks -= self._doomed(tracker.deleter, tracks, updated, timestamp)
 
         # MultiMeasurementInitiator.initiate, its holding tracks handled the same way
         detections = detections - associated_detections
-        sure_tracks, associated_detections, updated = set(), set(), set()
+        sure_tracks, associated_detections = set(), set()
         holding = initiator.holding_tracks
         if holding:
-            associations = initiator.data_associator.associate(
-                self._near(holding, detections, timestamp), detections, timestamp)
-            for track, hypothesis in associations.items():
-                if hypothesis:
-                    track.append(initiator.updater.update(hypothesis))
-                    associated_detections.add(hypothesis.measurement)
-                    updated.add(track)
-                else:
-                    track.append(hypothesis.prediction)
-                self._touch(track, Update)
+            associated, associated_detections, updated = self._associate(
+                initiator, holding, detections, timestamp)
+            for track in associated:
                 if sum(1 for state in track
                        if not initiator.updates_only or isinstance(state, Update)) >= initiator.min_points:
                     sure_tracks.add(track)
@@ -294,6 +277,28 @@ class StoneSoupRun:
             holding.add(track)
             self._touch(track, Update)
         tracks |= sure_tracks
+
+    def _associate(self, owner, tracks, detections, timestamp):
+        """``owner``'s (tracker's or initiator's) association and update of the tracks near detections.
+
+        As in ``MultiTargetTracker.__next__``: each associated track is appended its
+        update, or its prediction when its hypothesis is the missed detection.
+        Returns the tracks associated, the detections used and the tracks updated.
+        """
+        from stonesoup.types.update import Update
+
+        associations = owner.data_associator.associate(
+            self._near(tracks, detections, timestamp), detections, timestamp)
+        used, updated = set(), set()
+        for track, hypothesis in associations.items():
+            if hypothesis:
+                track.append(owner.updater.update(hypothesis))
+                used.add(hypothesis.measurement)
+                updated.add(track)
+            else:
+                track.append(hypothesis.prediction)
+            self._touch(track, Update)
+        return list(associations), used, updated
 
     def _touch(self, track, update_type):
         """Remember the track's last state (and its last Update's time) for :meth:`_near` and :meth:`_doomed`."""
