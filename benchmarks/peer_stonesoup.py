@@ -2,7 +2,7 @@
 
     python benchmarks/peer_stonesoup.py [--runs sparse:1-2 crossing:1-2 swarm:1-2 large300:1]
                                         [--cap-s 120] [--out DIR] [--json FILE] [--duration S]
-                                        [--no-pregate]
+                                        [--no-pregate] [--no-lazy]
 
 Bird-rich runs: ``birdrich:SEED`` (300 targets, 4 radars, 50 clutter plots per
 scan per radar) and ``birdrich30:SEED`` (the same mix scaled to 30 targets and
@@ -16,6 +16,19 @@ metres plus 50 m), and its motion model remembers F and Q per time interval;
 neither changes what the tracker decides (a detection outside the radius is
 beyond the gate, so the assignment never picks it), only how long it takes.
 ``--no-pregate`` offers every detection to every track, as before.
+
+The peer's steps are driven lazily (:meth:`StoneSoupRun._step_lazy`): the script
+calls the components in the order Stone Soup's ``MultiTargetTracker`` and
+``MultiMeasurementInitiator`` do, but hands the data associators only the tracks
+with a detection within the pre-gate radius; every other track takes the
+missed-detection path without its prediction being appended (it keeps its last
+state and is predicted from there when a detection comes near it or an epoch is
+written: for the constant-velocity model one prediction over several steps is
+the same arithmetic as one per step, up to rounding), and the deleters
+(``UpdateTimeDeleter.check_for_deletion`` at the step's time) are asked only
+about tracks with no Update within their window.  ``--no-lazy`` steps Stone
+Soup's ``MultiTargetTracker`` itself, every track at every step, as before
+(benchmarks/test_peer_stonesoup.py checks both write the same tracks).
 
 Needs the ``peer`` extra (``pip install -e '.[peer]'``: Stone Soup).
 
@@ -432,12 +445,13 @@ class _PreGated:
     :class:`scipy.spatial.cKDTree` once per step and hands each track's
     hypothesiser the detections within
 
-        radius = PREGATE_FACTOR * gate * sqrt(tr P_pos + tr R_max) + |v| * frame_s + PREGATE_MARGIN_M
+        radius = PREGATE_FACTOR * gate * sqrt(tr P_pos + tr R_d) + |v| * frame_s + PREGATE_MARGIN_M
 
     of the track's position predicted to the step's time, where ``P_pos`` is the
-    predicted position covariance, ``R_max`` the largest Cartesian measurement
-    covariance of the step's detections (``sigma_range^2 + range^2 (sigma_az^2 +
-    sigma_el^2)``) and ``gate`` the hypothesiser's missed distance.  A detection
+    predicted position covariance, ``R_d`` the detection's own Cartesian measurement
+    covariance (``sigma_range^2 + range^2 (sigma_az^2 + sigma_el^2)``; the tree is
+    searched with the largest of the step's, then each detection checked with its
+    own) and ``gate`` the hypothesiser's missed distance.  A detection
     farther than ``gate * sqrt(lambda_max(P_pos + R))`` has a Mahalanobis distance
     above ``gate`` (to first order), so its hypothesis costs more than the track's
     missed-detection hypothesis and the global-nearest-neighbour assignment never
