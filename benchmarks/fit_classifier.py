@@ -622,53 +622,19 @@ def calibration_metrics(calib_runs, probabilities):
     return float(np.mean(drones)) if drones else math.nan, float(np.mean(birds)) if birds else math.nan
 
 
-def compare_boosted_trees(fit_data, model, snr_ref, settings=((3, 100), (4, 200))):
-    """Gradient-boosted trees against ``model`` on the calibration seeds (printed, not exported).
-
-    The trees see the same base design columns, rows and class weights as
-    the regression, and the same thin-evidence mass ``u = exp(-age / t0)``.
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    fit, calib = split_fit(fit_data)
-    rng = np.random.default_rng(0)
-    train = cap_classes(stack(fit, training_rows, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
-    x = K.design_matrix(train["features"], train["neighbours"], snr_1m2_1km_db=snr_ref)
-    y = train["label"]
-    counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
-    weight = (y.size / (np.count_nonzero(counts) * np.maximum(counts, 1.0)))[y]
-    drones, birds = calibration_metrics(
-        calib, lambda run: predict(model, run["features"], run["neighbours"]))
-    print(f"  regression: drones called in time {drones:.3f}, birds ever called drone {birds:.3f}")
-    for depth, iterations in settings:
-        trees = HistGradientBoostingClassifier(max_depth=depth, max_iter=iterations,
-                                               l2_regularization=1.0, random_state=0)
-        trees.fit(x, y, sample_weight=weight)
-
-        def probabilities(run, trees=trees):
-            q = np.zeros((run["label"].size, K.N_CLASSES))
-            q[:, trees.classes_] = trees.predict_proba(
-                K.design_matrix(run["features"], run["neighbours"], snr_1m2_1km_db=snr_ref))
-            u = np.exp(-run["features"][:, K.F_AGE_S] / model[K.M_EVIDENCE_S])
-            p = (1.0 - u)[:, None] * q
-            p[:, K.C_UNKNOWN] += u
-            return p
-
-        drones, birds = calibration_metrics(calib, probabilities)
-        print(f"  trees depth {depth}, {iterations} iterations: drones called in time "
-              f"{drones:.3f}, birds ever called drone {birds:.3f}", flush=True)
-
-
 #: The gradient-boosted trees of ``--kind trees``: depth, stages, learning rate, row subsample.
-#: Depth 4 and 200 stages beat depth 3 and 100 on the calibration seeds (--compare-trees).
-TREE_DEPTH = 4
-TREE_STAGES = 200
+#: On the calibration seeds (``--kind trees --compare-trees``, depth 3) the sizes compared are
+#: :data:`TREE_SIZES`; the one kept is the smallest within a point of the best, for the
+#: cost per track (complete trees of depth ``D``: ``D`` steps per tree and output epoch).
+TREE_DEPTH = 3
+TREE_STAGES = 100
+TREE_SIZES = (50, 100, 150)
 TREE_LEARNING_RATE = 0.1
 TREE_SUBSAMPLE = 0.5
 
 
 def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGES, calibrate=True,
-              exclude=None):
+              exclude=None, compare=()):
     """Gradient-boosted trees over the base design columns, exported to a tree model vector.
 
     Same rows and class weights as the regression (even seeds); scikit-learn's
@@ -677,6 +643,9 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     ``random_state``).  ``T`` and ``t0`` are then chosen on the odd seeds as
     for the regression (:func:`calibrate_scores`); ``calibrate=False`` keeps
     ``base_model``'s; ``exclude``: a behaviour left out of the rows.
+    ``compare``: other numbers of stages, each the first stages of one fit
+    of the largest, calibrated and printed with their calibration-seed
+    figures (not exported).
     """
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -695,16 +664,21 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
     weight = (y.size / (np.count_nonzero(counts) * np.maximum(counts, 1.0)))[y]
     t = time.perf_counter()
-    ensemble = GradientBoostingClassifier(max_depth=depth, n_estimators=stages,
+    most = max((stages,) + tuple(compare))
+    ensemble = GradientBoostingClassifier(max_depth=depth, n_estimators=most,
                                           learning_rate=TREE_LEARNING_RATE,
                                           subsample=TREE_SUBSAMPLE, random_state=0)
     ensemble.fit(x, y, sample_weight=weight)
-    print(f"    trees: depth {depth}, {stages} stages on {y.size} rows in "
+    print(f"    trees: depth {depth}, {most} stages on {y.size} rows in "
           f"{time.perf_counter() - t:.0f} s", flush=True)
-    model = trees_to_model(ensemble, base_model)
+    model = trees_to_model(ensemble, base_model, stages=stages)
     if not calibrate:
         return model
     cal = cap_classes(stack(calib, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
+    for size in sorted(set(compare) - {stages}):
+        print(f"  trees of depth {depth}, {size} stages:", flush=True)
+        calibrate_scores(trees_to_model(ensemble, base_model, stages=size), cal, calib)
+    print(f"  trees of depth {depth}, {stages} stages (exported):", flush=True)
     return calibrate_scores(model, cal, calib)
 
 
@@ -735,9 +709,11 @@ def calibrate_scores(model, calib, calib_runs):
         print(f"    t0 {t0:g} s, T {temperature:.2f}: drones {drones:.3f}, "
               f"birds called drone {birds:.3f}", flush=True)
         if drones - birds > best[0]:
-            best = (drones - birds, t0, temperature)
+            best = (drones - birds, t0, temperature, drones, birds)
     model[K.M_EVIDENCE_S] = best[1]
     model[K.M_TEMPERATURE] = best[2]
+    print(f"    kept t0 {best[1]:g} s, T {best[2]:.2f}: drones called in time {best[3]:.3f}, "
+          f"birds ever called drone {best[4]:.3f}", flush=True)
     return K.validate_model_params(model)
 
 
@@ -762,8 +738,8 @@ def main(argv=None):
     parser.add_argument("--penalty-c", type=float, default=PENALTY_C,
                         help="L2 penalty C of the regression (smaller: stronger)")
     parser.add_argument("--compare-trees", action="store_true",
-                        help="also fit gradient-boosted trees and compare them on the calibration "
-                             "seeds (not exported)")
+                        help="with --kind trees: also calibrate the first TREE_SIZES stages of "
+                             "the fit and print their calibration-seed figures (not exported)")
     parser.add_argument("--kind", choices=K.MODEL_KINDS, default="logistic",
                         help="the exported model: the logistic regression (default, shipped) or "
                              "gradient-boosted trees (better calls, about 50 times the cost)")
@@ -807,7 +783,9 @@ def main(argv=None):
     regression = model
     if args.kind == "trees":
         model = shift_drone_bias(fit_trees(fit_data, regression, snr_ref, args.tree_depth,
-                                           args.tree_stages), args.drone_bias)
+                                           args.tree_stages,
+                                           compare=TREE_SIZES if args.compare_trees else ()),
+                                 args.drone_bias)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
              f"Rows: confirmed and coasting track rows labelled by the nearest truth within "
@@ -819,8 +797,6 @@ def main(argv=None):
                 if args.kind == "trees" else f"L2 penalty C {args.penalty_c:g}, ")
              + f"drone logit shift {args.drone_bias:g}"
              + (f", without the design columns {', '.join(ablate)}" if ablate else "") + "."]
-    if args.compare_trees:
-        compare_boosted_trees(fit_data, regression, snr_ref)
     probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
     part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
     lines += part

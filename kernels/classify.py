@@ -221,8 +221,14 @@ The model may instead be a gradient-boosted tree ensemble
 compared as float32, as scikit-learn's trees compare it), class ``c``'s
 score is its initial score plus the leaf values of its trees (learning
 rate included), and the scores take the place of ``W s + b`` above
-(softmax with temperature, thin-evidence mass).  A node goes left when
-``z[feature] <= threshold``; a leaf has feature -1.
+(softmax with temperature, thin-evidence mass).  Every tree is a complete
+binary tree of the same depth ``D`` (``M_TREE_DEPTH``), stored as flat
+arrays in breadth-first order: per internal node ``i`` (``0 <= i < 2^D - 1``)
+a base column ``feature[i]`` and a ``threshold[i]``, per leaf a value.  The
+walk has no branch: ``D`` times ``i <- 2 i + 1 + [z[feature[i]] > threshold[i]]``
+(``<=`` goes left), then the leaf ``i - (2^D - 1)``.  A fitted tree with a
+leaf above depth ``D`` is padded: the leaf's value fills every leaf below it,
+so the padding nodes' splits do not matter.
 
 All numbers are in one flat vector (``M_*`` layout,
 :func:`validate_model_params`; a tree model's arrays follow the header,
@@ -254,7 +260,7 @@ __all__ = [
     "classify_tracks", "flock_neighbours",
     "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
     "update_flocking", "classify_model", "design_matrix", "classify_tracks_model",
-    "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "tree_offsets", "model_probabilities",
+    "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "MAX_TREE_DEPTH", "tree_offsets", "model_probabilities",
 ]
 
 # ---------------------------------------------------------------------------
@@ -855,7 +861,7 @@ M_WEIGHTS = M_SCALE + N_BASE                 # (N_CLASSES, N_DESIGN), row-major
 M_BIAS = M_WEIGHTS + N_CLASSES * N_DESIGN    # N_CLASSES
 M_KIND = M_BIAS + N_CLASSES  # MODEL_LOGISTIC or MODEL_TREES
 M_N_TREES = M_KIND + 1       # trees: number of trees
-M_N_NODES = M_KIND + 2       # trees: number of nodes, all trees together
+M_TREE_DEPTH = M_KIND + 2    # trees: depth D of every (complete binary) tree
 M_INIT = M_KIND + 3          # trees: N_CLASSES initial scores
 #: Length of the model vector's header; a tree model's arrays follow it (:func:`tree_offsets`).
 N_MODEL_PARAMS = M_INIT + N_CLASSES
@@ -864,6 +870,8 @@ N_MODEL_PARAMS = M_INIT + N_CLASSES
 MODEL_LOGISTIC = 0
 MODEL_TREES = 1
 MODEL_KINDS = ("logistic", "trees")
+#: Deepest tree a tree model may hold (2^D leaves per tree).
+MAX_TREE_DEPTH = 10
 
 
 def validate_model_params(model):
@@ -901,31 +909,22 @@ def validate_model_params(model):
     if kind != MODEL_TREES:
         raise ValueError(f"model kind must be {MODEL_LOGISTIC} (logistic) or {MODEL_TREES} "
                          f"(trees), got {kind}")
-    n_trees, n_nodes = model[M_N_TREES], model[M_N_NODES]
-    if not (n_trees == int(n_trees) >= 0 and n_nodes == int(n_nodes) >= 0):
-        raise ValueError(f"tree model: n_trees {n_trees} and n_nodes {n_nodes} must be counts")
-    o = tree_offsets(int(n_trees), int(n_nodes))
+    n_trees, depth = model[M_N_TREES], model[M_TREE_DEPTH]
+    if not (n_trees == int(n_trees) >= 0 and depth == int(depth)
+            and 1 <= depth <= MAX_TREE_DEPTH):
+        raise ValueError(f"tree model: n_trees {n_trees} must be a count and depth {depth} "
+                         f"an integer in [1, {MAX_TREE_DEPTH}]")
+    n_trees, depth = int(n_trees), int(depth)
+    o = tree_offsets(n_trees, depth)
     if model.shape[0] != o[-1]:
-        raise ValueError(f"tree model of {int(n_trees)} trees and {int(n_nodes)} nodes has "
+        raise ValueError(f"tree model of {n_trees} trees of depth {depth} has "
                          f"{o[-1]} entries, got shape {model.shape}")
-    n_trees, n_nodes = int(n_trees), int(n_nodes)
-    root = model[o[0]:o[0] + n_trees]
-    klass = model[o[1]:o[1] + n_trees]
-    feature = model[o[2]:o[3]]
-    left = model[o[4]:o[5]]
-    right = model[o[5]:o[6]]
-    node = np.arange(n_nodes)
-    leaf = feature < 0
+    klass = model[o[0]:o[1]]
+    feature = model[o[1]:o[2]]
     checks = (
-        ("tree roots", root, (root == np.floor(root)) & (root >= 0) & (root < n_nodes)),
         ("tree classes", klass, (klass == np.floor(klass)) & (klass >= 0) & (klass < N_CLASSES)),
-        ("node features", feature, (feature == np.floor(feature)) & (feature >= -1)
+        ("node features", feature, (feature == np.floor(feature)) & (feature >= 0)
          & (feature < N_BASE)),
-        # children come after their node: every walk ends at a leaf
-        ("left children", left, leaf | ((left == np.floor(left)) & (left > node)
-                                        & (left < n_nodes))),
-        ("right children", right, leaf | ((right == np.floor(right)) & (right > node)
-                                          & (right < n_nodes))),
     )
     for name, values, ok in checks:
         if not ok.all():
@@ -935,23 +934,21 @@ def validate_model_params(model):
 
 
 @njit
-def tree_offsets(n_trees, n_nodes):
+def tree_offsets(n_trees, depth):
     """Offsets in a tree model's vector of its arrays, and its length.
 
-    ``(root, class, feature, threshold, left, right, value, end)``: per tree
-    its root node and the class whose score it adds to; per node the base
-    design column it splits on (-1: a leaf), the threshold (a column value
-    ``<=`` it goes left), the left and right child (node indices, each after
-    its parent) and the leaf value (learning rate included).
+    ``(class, feature, threshold, value, end)`` for ``n_trees`` complete
+    trees of depth ``depth``: per tree the class whose score it adds to; per
+    tree its ``2^depth - 1`` internal nodes' base design columns, then their
+    thresholds (breadth-first, tree after tree); per tree its ``2^depth``
+    leaf values (learning rate included).
     """
-    root = N_MODEL_PARAMS
-    klass = root + n_trees
+    inner = (1 << depth) - 1
+    klass = N_MODEL_PARAMS
     feature = klass + n_trees
-    threshold = feature + n_nodes
-    left = threshold + n_nodes
-    right = left + n_nodes
-    value = right + n_nodes
-    return root, klass, feature, threshold, left, right, value, value + n_nodes
+    threshold = feature + n_trees * inner
+    value = threshold + n_trees * inner
+    return klass, feature, threshold, value, value + n_trees * (inner + 1)
 
 
 @njit
@@ -1044,7 +1041,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
     (a tree model: the trees' per-class sums in place of ``W s + b``, see
-    :func:`_tree_scores`; all rows are classified together, tree by tree).
+    :func:`_tree_scores`).
 
     Parameters
     ----------
@@ -1080,8 +1077,9 @@ def _check_model_length(model):
         raise ValueError("classify_model: model shorter than N_MODEL_PARAMS")
     if model[M_KIND] == MODEL_TREES:
         n_trees = int(model[M_N_TREES])
-        n_nodes = int(model[M_N_NODES])
-        if n_trees < 0 or n_nodes < 0 or model.shape[0] != tree_offsets(n_trees, n_nodes)[7]:
+        depth = int(model[M_TREE_DEPTH])
+        if (n_trees < 0 or depth < 1 or depth > MAX_TREE_DEPTH
+                or model.shape[0] != tree_offsets(n_trees, depth)[4]):
             raise ValueError("classify_model: tree model length does not match its counts")
     elif model.shape[0] != N_MODEL_PARAMS:
         raise ValueError("classify_model: logistic model must have N_MODEL_PARAMS entries")
@@ -1093,33 +1091,57 @@ def _tree_scores(model, x, score):
 
     ``x`` (k, N_BASE): base design columns already rounded to float32 (as
     scikit-learn's trees compare them, thresholds in float64), NaN taken as
-    0 (:func:`_tree_input`).  Tree by tree, every row: one tree's nodes stay
-    in cache while the rows' walks overlap.
+    0 (:func:`_tree_input`).  Each tree is walked without a branch:
+    ``i <- 2 i + 1 + [x > threshold]`` per level.  Row by row, four trees
+    at a time: one row's columns stay in cache while the trees stream past,
+    and four independent walks overlap in the processor.  The node columns and tree
+    classes are taken out of the model vector as integers once per call,
+    clipped to their ranges (no read outside a row or the scores, whatever
+    the model; :func:`validate_model_params` refuses such a model before it
+    gets here).
     """
     n_trees = int(model[M_N_TREES])
-    n_nodes = int(model[M_N_NODES])
-    o_root, o_class, o_feature, o_threshold, o_left, o_right, o_value, _ = tree_offsets(
-        n_trees, n_nodes)
-    k = x.shape[0]
-    for r in range(k):
-        for c in range(N_CLASSES):
-            score[r, c] = model[M_INIT + c]
+    depth = int(model[M_TREE_DEPTH])
+    inner = (1 << depth) - 1
+    o_class, o_feature, o_threshold, o_value, _ = tree_offsets(n_trees, depth)
+    feature = np.empty(n_trees * inner, dtype=np.int64)
+    for j in range(n_trees * inner):
+        feature[j] = min(max(int(model[o_feature + j]), 0), N_BASE - 1)
+    klass = np.empty(n_trees, dtype=np.int64)
     for t in range(n_trees):
-        root = int(model[o_root + t])
-        c = int(model[o_class + t])
-        for r in range(k):
-            node = root
-            for _ in range(n_nodes):        # children follow their node: at most n_nodes steps
-                f = int(model[o_feature + node])
-                if f < 0 or f >= N_BASE:
-                    break
-                if x[r, f] <= model[o_threshold + node]:
-                    node = int(model[o_left + node])
-                else:
-                    node = int(model[o_right + node])
-                if node < 0 or node >= n_nodes:
-                    raise ValueError("classify_model: tree child out of range")
-            score[r, c] += model[o_value + node]
+        klass[t] = min(max(int(model[o_class + t]), 0), N_CLASSES - 1)
+    threshold = model[o_threshold:o_value]
+    value = model[o_value:]
+    acc = np.empty(N_CLASSES)
+    n_four = n_trees - n_trees % 4
+    for r in range(x.shape[0]):
+        for c in range(N_CLASSES):
+            acc[c] = model[M_INIT + c]
+        # four trees at a time: four independent walks for the processor to overlap
+        for t in range(0, n_four, 4):
+            b0 = t * inner
+            b1 = b0 + inner
+            b2 = b1 + inner
+            b3 = b2 + inner
+            i0 = i1 = i2 = i3 = 0
+            for _ in range(depth):
+                i0 = 2 * i0 + 1 + int(x[r, feature[b0 + i0]] > threshold[b0 + i0])
+                i1 = 2 * i1 + 1 + int(x[r, feature[b1 + i1]] > threshold[b1 + i1])
+                i2 = 2 * i2 + 1 + int(x[r, feature[b2 + i2]] > threshold[b2 + i2])
+                i3 = 2 * i3 + 1 + int(x[r, feature[b3 + i3]] > threshold[b3 + i3])
+            # tree t's leaves start at t (inner + 1), its node i = inner + leaf
+            acc[klass[t]] += value[b0 + t + i0 - inner]
+            acc[klass[t + 1]] += value[b1 + t + 1 + i1 - inner]
+            acc[klass[t + 2]] += value[b2 + t + 2 + i2 - inner]
+            acc[klass[t + 3]] += value[b3 + t + 3 + i3 - inner]
+        for t in range(n_four, n_trees):
+            base = t * inner
+            node = 0
+            for _ in range(depth):
+                node = 2 * node + 1 + int(x[r, feature[base + node]] > threshold[base + node])
+            acc[klass[t]] += value[base + t + node - inner]
+        for c in range(N_CLASSES):
+            score[r, c] = acc[c]
 
 
 @njit
