@@ -628,13 +628,13 @@ def calibration_metrics(calib_runs, probabilities):
 #: cost per track (complete trees of depth ``D``: ``D`` steps per tree and output epoch).
 TREE_DEPTH = 3
 TREE_STAGES = 100
-TREE_SIZES = (50, 100, 150)
+TREE_SIZES = (25, 50, 100, 150)
 TREE_LEARNING_RATE = 0.1
 TREE_SUBSAMPLE = 0.5
 
 
 def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGES, calibrate=True,
-              exclude=None, compare=()):
+              exclude=None, compare=(), compare_out=""):
     """Gradient-boosted trees over the base design columns, exported to a tree model vector.
 
     Same rows and class weights as the regression (even seeds); scikit-learn's
@@ -645,7 +645,8 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     ``base_model``'s; ``exclude``: a behaviour left out of the rows.
     ``compare``: other numbers of stages, each the first stages of one fit
     of the largest, calibrated and printed with their calibration-seed
-    figures (not exported).
+    figures, and written to ``compare_out`` with ``-{stages}`` before its
+    extension when that is given.
     """
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -677,7 +678,14 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     cal = cap_classes(stack(calib, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
     for size in sorted(set(compare) - {stages}):
         print(f"  trees of depth {depth}, {size} stages:", flush=True)
-        calibrate_scores(trees_to_model(ensemble, base_model, stages=size), cal, calib)
+        other = calibrate_scores(trees_to_model(ensemble, base_model, stages=size), cal, calib)
+        if compare_out:
+            from radarcore.core.classify_model import save_classify_model
+
+            stem, ext = os.path.splitext(compare_out)
+            save_classify_model(other, f"{stem}-{size}{ext}",
+                                {"kind": "trees", "tree_depth": depth, "tree_stages": size,
+                                 "note": "a size compared on the calibration seeds"})
     print(f"  trees of depth {depth}, {stages} stages (exported):", flush=True)
     return calibrate_scores(model, cal, calib)
 
@@ -718,7 +726,7 @@ def calibrate_scores(model, calib, calib_runs):
 
 
 def main(argv=None):
-    global ROWS_PER_CLASS
+    global ROWS_PER_CLASS, TREE_LEARNING_RATE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit", nargs="+", default=list(FIT_RUNS))
     parser.add_argument("--report", nargs="+", default=list(REPORT_RUNS))
@@ -737,9 +745,10 @@ def main(argv=None):
                         help="most training rows per class (drawn at random)")
     parser.add_argument("--penalty-c", type=float, default=PENALTY_C,
                         help="L2 penalty C of the regression (smaller: stronger)")
-    parser.add_argument("--compare-trees", action="store_true",
-                        help="with --kind trees: also calibrate the first TREE_SIZES stages of "
-                             "the fit and print their calibration-seed figures (not exported)")
+    parser.add_argument("--compare-trees", nargs="*", type=int, default=None, metavar="STAGES",
+                        help="with --kind trees: also calibrate the first STAGES stages (default "
+                             "TREE_SIZES) of one fit, print their calibration-seed figures and "
+                             "write each beside --out")
     parser.add_argument("--kind", choices=K.MODEL_KINDS, default="logistic",
                         help="the exported model: the logistic regression (default, shipped) or "
                              "gradient-boosted trees (better calls, about 50 times the cost)")
@@ -747,6 +756,7 @@ def main(argv=None):
                         help="fit nothing: report this model file on the --report runs")
     parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
     parser.add_argument("--tree-stages", type=int, default=TREE_STAGES)
+    parser.add_argument("--tree-learning-rate", type=float, default=TREE_LEARNING_RATE)
     parser.add_argument("--drone-bias", type=float, default=DRONE_BIAS,
                         help="added to the drone logit (after the temperature) of the fitted model: "
                              "the operating point")
@@ -755,6 +765,9 @@ def main(argv=None):
                              "the long-window columns), for comparisons")
     args = parser.parse_args(argv)
     ROWS_PER_CLASS = args.rows_per_class
+    TREE_LEARNING_RATE = args.tree_learning_rate
+    if args.out is None:
+        args.out = TREES_MODEL_PATH if args.kind == "trees" else MODEL_PATH
 
     fit_runs = parse_runs(args.fit)
     report_runs = parse_runs(args.report)
@@ -784,7 +797,9 @@ def main(argv=None):
     if args.kind == "trees":
         model = shift_drone_bias(fit_trees(fit_data, regression, snr_ref, args.tree_depth,
                                            args.tree_stages,
-                                           compare=TREE_SIZES if args.compare_trees else ()),
+                                           compare=(() if args.compare_trees is None
+                                                    else args.compare_trees or TREE_SIZES),
+                                           compare_out=args.out or ""),
                                  args.drone_bias)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
@@ -825,8 +840,6 @@ def main(argv=None):
         lines += lobo_lines
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.out is None:
-        args.out = TREES_MODEL_PATH if args.kind == "trees" else MODEL_PATH
     if args.out:
         info = {"fit_runs": list(args.fit), "report_runs": list(args.report),
                 "label_radius_m": LABEL_RADIUS_M, "penalty_c": args.penalty_c,

@@ -1087,18 +1087,21 @@ def _check_model_length(model):
 
 @njit
 def _tree_scores(model, x, score):
-    """``score[r, c] = init_c + sum of the leaf values of class c's trees`` at rows ``x[r]``.
+    """``score[c, r] = init_c + sum of the leaf values of class c's trees`` at rows ``x[:, r]``.
 
-    ``x`` (k, N_BASE): base design columns already rounded to float32 (as
-    scikit-learn's trees compare them, thresholds in float64), NaN taken as
-    0 (:func:`_tree_input`).  Each tree is walked without a branch:
-    ``i <- 2 i + 1 + [x > threshold]`` per level.  Row by row, four trees
-    at a time: one row's columns stay in cache while the trees stream past,
-    and four independent walks overlap in the processor.  The node columns and tree
-    classes are taken out of the model vector as integers once per call,
-    clipped to their ranges (no read outside a row or the scores, whatever
-    the model; :func:`validate_model_params` refuses such a model before it
-    gets here).
+    ``x`` (N_BASE, k): base design columns by column (one contiguous run of
+    ``k`` values per column), already rounded to float32 (as scikit-learn's
+    trees compare them, thresholds in float64), NaN taken as 0
+    (:func:`_tree_input`); ``score`` (N_CLASSES, k).  Tree by tree over all
+    rows.  Trees of depth 3 take all seven comparisons of a row and select
+    its leaf with conditional moves (:func:`_depth3_tree`): no branch, and
+    the same operations on contiguous columns for every row, which the
+    compiler turns into vector instructions.  Other depths walk each row,
+    ``i <- 2 i + 1 + [x > threshold]`` per level (no branch either).  The
+    node columns and tree classes are taken out of the model vector as
+    integers once per call, clipped to their ranges (no read outside ``x`` or
+    ``score``, whatever the model; :func:`validate_model_params` refuses such
+    a model before it gets here).
     """
     n_trees = int(model[M_N_TREES])
     depth = int(model[M_TREE_DEPTH])
@@ -1107,41 +1110,37 @@ def _tree_scores(model, x, score):
     feature = np.empty(n_trees * inner, dtype=np.int64)
     for j in range(n_trees * inner):
         feature[j] = min(max(int(model[o_feature + j]), 0), N_BASE - 1)
-    klass = np.empty(n_trees, dtype=np.int64)
-    for t in range(n_trees):
-        klass[t] = min(max(int(model[o_class + t]), 0), N_CLASSES - 1)
     threshold = model[o_threshold:o_value]
     value = model[o_value:]
-    acc = np.empty(N_CLASSES)
-    n_four = n_trees - n_trees % 4
-    for r in range(x.shape[0]):
-        for c in range(N_CLASSES):
-            acc[c] = model[M_INIT + c]
-        # four trees at a time: four independent walks for the processor to overlap
-        for t in range(0, n_four, 4):
-            b0 = t * inner
-            b1 = b0 + inner
-            b2 = b1 + inner
-            b3 = b2 + inner
-            i0 = i1 = i2 = i3 = 0
-            for _ in range(depth):
-                i0 = 2 * i0 + 1 + int(x[r, feature[b0 + i0]] > threshold[b0 + i0])
-                i1 = 2 * i1 + 1 + int(x[r, feature[b1 + i1]] > threshold[b1 + i1])
-                i2 = 2 * i2 + 1 + int(x[r, feature[b2 + i2]] > threshold[b2 + i2])
-                i3 = 2 * i3 + 1 + int(x[r, feature[b3 + i3]] > threshold[b3 + i3])
-            # tree t's leaves start at t (inner + 1), its node i = inner + leaf
-            acc[klass[t]] += value[b0 + t + i0 - inner]
-            acc[klass[t + 1]] += value[b1 + t + 1 + i1 - inner]
-            acc[klass[t + 2]] += value[b2 + t + 2 + i2 - inner]
-            acc[klass[t + 3]] += value[b3 + t + 3 + i3 - inner]
-        for t in range(n_four, n_trees):
-            base = t * inner
+    k = x.shape[1]
+    for c in range(N_CLASSES):
+        for r in range(k):
+            score[c, r] = model[M_INIT + c]
+    for t in range(n_trees):
+        c = min(max(int(model[o_class + t]), 0), N_CLASSES - 1)
+        base = t * inner
+        leaves = t * (inner + 1)
+        if depth == 3:
+            _depth3_tree(x, feature[base:base + 7], threshold[base:base + 7],
+                         value[leaves:leaves + 8], score[c])
+            continue
+        for r in range(k):
             node = 0
             for _ in range(depth):
-                node = 2 * node + 1 + int(x[r, feature[base + node]] > threshold[base + node])
-            acc[klass[t]] += value[base + t + node - inner]
-        for c in range(N_CLASSES):
-            score[r, c] = acc[c]
+                node = 2 * node + 1 + int(x[feature[base + node], r] > threshold[base + node])
+            score[c, r] += value[leaves + node - inner]
+
+
+@njit(inline="always")
+def _depth3_tree(x, f, h, v, acc):
+    """``acc[r] +=`` the leaf of one complete depth-3 tree (nodes ``f``, ``h``; leaves ``v``) at ``x[:, r]``."""
+    x0, x1, x2, x3, x4, x5, x6 = x[f[0]], x[f[1]], x[f[2]], x[f[3]], x[f[4]], x[f[5]], x[f[6]]
+    h0, h1, h2, h3, h4, h5, h6 = h[0], h[1], h[2], h[3], h[4], h[5], h[6]
+    v0, v1, v2, v3, v4, v5, v6, v7 = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+    for r in range(acc.shape[0]):
+        left = (v3 if x4[r] > h4 else v2) if x1[r] > h1 else (v1 if x3[r] > h3 else v0)
+        right = (v7 if x6[r] > h6 else v6) if x2[r] > h2 else (v5 if x5[r] > h5 else v4)
+        acc[r] += right if x0[r] > h0 else left
 
 
 @njit
@@ -1180,10 +1179,17 @@ def _classify_rows(features, slots, neighbours, model, scores_only, out):
     k = slots.shape[0]
     z = np.empty(N_BASE)
     if model[M_KIND] == MODEL_TREES:
-        x = np.empty((k, N_BASE))
+        x = np.empty((N_BASE, k))
+        row = np.empty(N_BASE)
         for r in range(k):
-            _tree_input(features[slots[r]], neighbours[r], model, z, x[r])
-        _tree_scores(model, x, out)
+            _tree_input(features[slots[r]], neighbours[r], model, z, row)
+            for f in range(N_BASE):
+                x[f, r] = row[f]
+        score = np.empty((N_CLASSES, k))
+        _tree_scores(model, x, score)
+        for r in range(k):
+            for c in range(N_CLASSES):
+                out[r, c] = score[c, r]
     else:
         s = np.empty(N_DESIGN)
         for r in range(k):

@@ -46,6 +46,9 @@ def fitted(classes, seed=0, n=400, stages=8, depth=3):
 
 ENSEMBLES = {name: fitted(classes, seed) for seed, (name, classes) in enumerate(
     (("four", (0, 1, 2, 3)), ("three", (0, 1, 3)), ("two", (0, 1))))}
+# depth 3 takes the kernel's vectorised path, other depths its row walk
+ENSEMBLES["deep"] = fitted((0, 1, 2, 3), seed=3, depth=4)
+ENSEMBLES["shallow"] = fitted((0, 1, 3), seed=4, depth=2)
 
 
 def reference(ensemble, model, features, neighbours):
