@@ -21,10 +21,11 @@ in machine load hits both; it prints the median and range of the per-round
 ratios, the best nanoseconds per update and per track classification, and the ratio new / old per plot, with one output epoch per
 ``--plots-per-epoch`` plots of a track (1 s epochs, 1-4 radars).
 
-The same rounds also time this tree's ``classify_model`` with each tree
-model file of ``--trees-model`` (default
-``radarcore/core/classify_model_trees.json``) beside the shipped model:
-the per-track cost of each against the shipped one, one kernel, one run.
+The same rounds also time this tree's ``classify_model`` with each model
+file of ``--other-model`` (default the regression,
+``radarcore/core/classify_model_logistic.json``) beside the shipped model
+(the trees): the per-track cost of each against the shipped one, one
+kernel, one run.
 """
 import argparse
 import importlib.util
@@ -41,7 +42,7 @@ import numpy as np  # noqa: E402
 
 from kernels import classify as new  # noqa: E402
 from radarcore.core.classify_model import (  # noqa: E402
-    TREES_MODEL_PATH, load_classify_model, model_from_dict)
+    LOGISTIC_MODEL_PATH, load_classify_model, model_from_dict)
 
 
 K_NAMES = new.MODEL_KINDS
@@ -130,8 +131,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plots-per-epoch", type=float, default=2.0)
     parser.add_argument("--old-source", default="main")
-    parser.add_argument("--trees-model", nargs="+", default=[TREES_MODEL_PATH],
-                        help="tree model files timed beside the shipped model")
+    parser.add_argument("--other-model", nargs="+", default=[LOGISTIC_MODEL_PATH],
+                        help="model files timed beside the shipped model")
     args = parser.parse_args(argv)
     old = load_old(args.old_source)
     xs, ts, snr, rng_m = histories(args.tracks, args.updates)
@@ -149,7 +150,7 @@ def main(argv=None):
     neighbours = np.random.default_rng(1).integers(0, 3, args.tracks).astype(np.int64)
     old_model = load_old_model(old, args.old_source)
     model = load_classify_model()
-    trees = {path: load_classify_model(path) for path in args.trees_model}
+    trees = {path: load_classify_model(path) for path in args.other_model}
     out = np.empty((args.tracks, 4))
 
     def classify_old(t_epoch):

@@ -872,6 +872,8 @@ MODEL_TREES = 1
 MODEL_KINDS = ("logistic", "trees")
 #: Deepest tree a tree model may hold (2^D leaves per tree).
 MAX_TREE_DEPTH = 10
+#: Rows a tree model classifies together (their columns, 28 x 256 floats, stay in cache).
+TREE_BLOCK = 256
 
 
 def validate_model_params(model):
@@ -1086,14 +1088,14 @@ def _check_model_length(model):
 
 
 @njit
-def _tree_scores(model, x, score):
-    """``score[c, r] = init_c + sum of the leaf values of class c's trees`` at rows ``x[:, r]``.
+def _tree_scores(model, x, score, k):
+    """``score[c, r] = init_c + sum of the leaf values of class c's trees`` at ``x[:, r]``, ``r < k``.
 
-    ``x`` (N_BASE, k): base design columns by column (one contiguous run of
-    ``k`` values per column), already rounded to float32 (as scikit-learn's
+    ``x`` (N_BASE, >= k): base design columns by column (one contiguous run
+    of values per column), already rounded to float32 (as scikit-learn's
     trees compare them, thresholds in float64), NaN taken as 0
-    (:func:`_tree_input`); ``score`` (N_CLASSES, k).  Tree by tree over all
-    rows.  Trees of depth 3 take all seven comparisons of a row and select
+    (:func:`_tree_input`); ``score`` (N_CLASSES, >= k).  Tree by tree over
+    all ``k`` rows.  Trees of depth 3 take all seven comparisons of a row and select
     its leaf with conditional moves (:func:`_depth3_tree`): no branch, and
     the same operations on contiguous columns for every row, which the
     compiler turns into vector instructions.  Other depths walk each row,
@@ -1112,7 +1114,6 @@ def _tree_scores(model, x, score):
         feature[j] = min(max(int(model[o_feature + j]), 0), N_BASE - 1)
     threshold = model[o_threshold:o_value]
     value = model[o_value:]
-    k = x.shape[1]
     for c in range(N_CLASSES):
         for r in range(k):
             score[c, r] = model[M_INIT + c]
@@ -1122,7 +1123,7 @@ def _tree_scores(model, x, score):
         leaves = t * (inner + 1)
         if depth == 3:
             _depth3_tree(x, feature[base:base + 7], threshold[base:base + 7],
-                         value[leaves:leaves + 8], score[c])
+                         value[leaves:leaves + 8], score[c], k)
             continue
         for r in range(k):
             node = 0
@@ -1132,12 +1133,12 @@ def _tree_scores(model, x, score):
 
 
 @njit(inline="always")
-def _depth3_tree(x, f, h, v, acc):
-    """``acc[r] +=`` the leaf of one complete depth-3 tree (nodes ``f``, ``h``; leaves ``v``) at ``x[:, r]``."""
+def _depth3_tree(x, f, h, v, acc, k):
+    """``acc[r] +=`` the leaf of one depth-3 tree (nodes ``f``, ``h``; leaves ``v``) at ``x[:, r]``, ``r < k``."""
     x0, x1, x2, x3, x4, x5, x6 = x[f[0]], x[f[1]], x[f[2]], x[f[3]], x[f[4]], x[f[5]], x[f[6]]
     h0, h1, h2, h3, h4, h5, h6 = h[0], h[1], h[2], h[3], h[4], h[5], h[6]
     v0, v1, v2, v3, v4, v5, v6, v7 = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
-    for r in range(acc.shape[0]):
+    for r in range(k):
         left = (v3 if x4[r] > h4 else v2) if x1[r] > h1 else (v1 if x3[r] > h3 else v0)
         right = (v7 if x6[r] > h6 else v6) if x2[r] > h2 else (v5 if x5[r] > h5 else v4)
         acc[r] += right if x0[r] > h0 else left
@@ -1179,17 +1180,20 @@ def _classify_rows(features, slots, neighbours, model, scores_only, out):
     k = slots.shape[0]
     z = np.empty(N_BASE)
     if model[M_KIND] == MODEL_TREES:
-        x = np.empty((N_BASE, k))
+        # blocks of TREE_BLOCK rows: a block's columns stay in cache while every tree reads them
+        x = np.empty((N_BASE, min(k, TREE_BLOCK)))
+        score = np.empty((N_CLASSES, min(k, TREE_BLOCK)))
         row = np.empty(N_BASE)
-        for r in range(k):
-            _tree_input(features[slots[r]], neighbours[r], model, z, row)
-            for f in range(N_BASE):
-                x[f, r] = row[f]
-        score = np.empty((N_CLASSES, k))
-        _tree_scores(model, x, score)
-        for r in range(k):
-            for c in range(N_CLASSES):
-                out[r, c] = score[c, r]
+        for r0 in range(0, k, TREE_BLOCK):
+            m = min(TREE_BLOCK, k - r0)
+            for r in range(m):
+                _tree_input(features[slots[r0 + r]], neighbours[r0 + r], model, z, row)
+                for f in range(N_BASE):
+                    x[f, r] = row[f]
+            _tree_scores(model, x, score, m)
+            for r in range(m):
+                for c in range(N_CLASSES):
+                    out[r0 + r, c] = score[c, r]
     else:
         s = np.empty(N_DESIGN)
         for r in range(k):

@@ -12,7 +12,7 @@ from kernels.classify import (
     C_UNKNOWN, N_CLASSES, classify_model, design_matrix, model_probabilities, update_flocking,
     validate_model_params)
 from radarcore.core.classify_model import (
-    MODEL_PATH, TREES_MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model, trees_to_model)
+    LOGISTIC_MODEL_PATH, MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model, trees_to_model)
 from test_classify_fit import random_features, random_model
 
 sklearn_ensemble = pytest.importorskip("sklearn.ensemble", reason="the reference is scikit-learn")
@@ -220,16 +220,17 @@ def test_logistic_models_still_run():
 
 
 def test_shipped_model_files_are_one_of_each_kind_and_valid():
-    """The shipped model is the regression; the trees fitted beside it load and validate."""
-    shipped = load_classify_model(MODEL_PATH)
-    trees = load_classify_model(TREES_MODEL_PATH)
-    assert shipped[K.M_KIND] == K.MODEL_LOGISTIC
+    """The shipped model is depth-3 trees; the regression fitted beside it loads and validates."""
+    trees = load_classify_model(MODEL_PATH)
+    logistic = load_classify_model(LOGISTIC_MODEL_PATH)
     assert trees[K.M_KIND] == K.MODEL_TREES
-    validate_model_params(shipped)
+    assert trees[K.M_TREE_DEPTH] == 3, "the kernel's vectorised path is for depth 3"
+    assert logistic[K.M_KIND] == K.MODEL_LOGISTIC
     validate_model_params(trees)
+    validate_model_params(logistic)
     rng = np.random.default_rng(5)
     features = random_features(rng, 8)
-    for model in (shipped, trees):
+    for model in (trees, logistic):
         p = model_probabilities(features, np.zeros(8, np.int64), model)
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
 

@@ -6,14 +6,15 @@ multinomial logistic regression (``"kind": "logistic"``, the default of a
 file without ``kind``) or a gradient-boosted tree ensemble (``"kind":
 "trees"``: initial scores, the trees' common depth and, per tree, its
 class, its internal nodes' columns and thresholds and its leaf values, every
-tree complete and stored breadth-first; ``classify_model_trees.json``
-holds the ensemble fitted beside the shipped regression).
+tree complete and stored breadth-first).  The shipped ``classify_model.json``
+holds gradient-boosted trees; ``classify_model_logistic.json`` the
+regression fitted on the same rows (to run it, copy it over the shipped
+file: the engine runs either kind with the same kernel).
 
-A logistic model's numbers
+Both files are written by ``benchmarks/fit_classifier.py``.  A logistic model's numbers
 (standardisation of the design columns, weights, bias, temperature, the
 thin-evidence constant and the radar calibration) live in
-``classify_model.json`` beside this module, written by
-``benchmarks/fit_classifier.py`` from simulated data with fixed seeds.  The
+its file, from simulated data with fixed seeds.  The
 file names every entry, so a reader can see which design column weighs how
 much for which class; :func:`load_classify_model` turns it into the flat
 vector the kernel takes and refuses a file made for another design.
@@ -25,11 +26,11 @@ import numpy as np
 
 from kernels import classify as K
 
-#: The shipped model (package data).
+#: The shipped model, gradient-boosted trees (package data).
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "classify_model.json")
-#: The gradient-boosted trees fitted on the same rows, kept beside it for comparison (package data).
-TREES_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "classify_model_trees.json")
+#: The logistic regression fitted on the same rows, kept beside it: selectable (package data).
+LOGISTIC_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "classify_model_logistic.json")
 
 
 #: Score of a class a tree ensemble never saw: exp(-1e4 / T) is 0 in float64 for T < 10.
