@@ -16,7 +16,9 @@ history of states, times about a second apart and SNRs), it times
   ``classify_model`` with each revision's model),
 
 first checking that the new kernels give the same feature columns as the
-old where both have them.  Rounds alternate old and new, so that a change
+old where both have them.  Times are CPU times of this process
+(``time.process_time``; the kernels run on one thread), so that other
+work on a shared machine weighs less on them.  Rounds alternate old and new, so that a change
 in machine load hits both; it prints the median and range of the per-round
 ratios, the best nanoseconds per update and per track classification, and the ratio new / old per plot, with one output epoch per
 ``--plots-per-epoch`` plots of a track (1 s epochs, 1-4 radars).
@@ -119,9 +121,9 @@ def run_updates(module, xs, ts, snr, rng_m):
     n_tracks, n_updates = ts.shape
     f = np.zeros((n_tracks, module.N_FEATURES))
     drive = _driver(module)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     drive(f, xs, ts, snr, rng_m)
-    return f, time.perf_counter() - t0
+    return f, time.process_time() - t0
 
 
 def main(argv=None):
@@ -169,21 +171,21 @@ def main(argv=None):
         # alternate, so that a change in machine load hits both
         timings["update_old"].append(run_updates(old, xs, ts, snr, rng_m)[1])
         timings["update_new"].append(run_updates(new, xs, ts, snr, rng_m)[1])
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for e in range(EPOCHS_PER_ROUND):
             classify_old(1e6 + r * EPOCHS_PER_ROUND + e + 1)
-        timings["classify_old"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
-        t0 = time.perf_counter()
+        timings["classify_old"].append((time.process_time() - t0) / EPOCHS_PER_ROUND)
+        t0 = time.process_time()
         for e in range(EPOCHS_PER_ROUND):
             new.classify_model(f_new, slots, neighbours, 1e6 + r * EPOCHS_PER_ROUND + e + 1,
                                model, out)
-        timings["classify_new"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
+        timings["classify_new"].append((time.process_time() - t0) / EPOCHS_PER_ROUND)
         for path, tree_model in trees.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             for e in range(EPOCHS_PER_ROUND):
                 new.classify_model(f_new, slots, neighbours,
                                    1e6 + r * EPOCHS_PER_ROUND + e + 1, tree_model, out)
-            timings["trees", path].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
+            timings["trees", path].append((time.process_time() - t0) / EPOCHS_PER_ROUND)
     n_updates = args.tracks * args.updates
     for part in ("update", "classify"):
         ratios = np.array(timings[f"{part}_new"]) / np.array(timings[f"{part}_old"])
