@@ -189,10 +189,12 @@ the priors and flock probabilities are ``params[P_PRIOR + C]`` and
 
 Learned classifier
 ------------------
-The engine's emit step runs :func:`classify_model`, a multinomial logistic
-regression fitted by ``benchmarks/fit_classifier.py`` on simulated tracks of
-several bird and drone behaviours (``radarcore/core/classify_model.json``;
-see docs/classifier.md).  From a track's feature row and this epoch's
+The engine's emit step runs :func:`classify_model` with a model fitted by
+``benchmarks/fit_classifier.py`` on simulated tracks of several bird and
+drone behaviours: gradient-boosted trees of depth 3
+(``radarcore/core/classify_model.json``, shipped) or a multinomial logistic
+regression (``classify_model_logistic.json``); see docs/classifier.md.  The
+regression:  From a track's feature row and this epoch's
 flocking count it builds the :data:`N_BASE` base columns ``z`` named by the
 ``D_*`` constants (physical quantities: speed, its spread, hover fraction,
 climb, turn rate, its spread and persistence, height, RCS proxy ``snr_1km
