@@ -16,16 +16,18 @@ history of states, times about a second apart and SNRs), it times
   ``classify_model`` with each revision's model),
 
 first checking that the new kernels give the same feature columns as the
-old where both have them.  Rounds alternate old and new, so that a change
+old where both have them.  Times are CPU times of this process
+(``time.process_time``; the kernels run on one thread), so that other
+work on a shared machine weighs less on them.  Rounds alternate old and new, so that a change
 in machine load hits both; it prints the median and range of the per-round
 ratios, the best nanoseconds per update and per track classification, and the ratio new / old per plot, with one output epoch per
 ``--plots-per-epoch`` plots of a track (1 s epochs, 1-4 radars).
 
-The same rounds also time this tree's ``classify_model`` with the tree
-model file (``--trees-model``, default
-``radarcore/core/classify_model_trees.json``) beside the shipped model
-(the logistic regression): the per-track cost of the trees against the
-regression, one kernel, one run.
+The same rounds also time this tree's ``classify_model`` with each model
+file of ``--other-model`` (default the regression,
+``radarcore/core/classify_model_logistic.json``) beside the shipped model
+(the trees): the per-track cost of each against the shipped one, one
+kernel, one run.
 """
 import argparse
 import importlib.util
@@ -42,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from kernels import classify as new  # noqa: E402
 from radarcore.core.classify_model import (  # noqa: E402
-    TREES_MODEL_PATH, load_classify_model, model_from_dict)
+    LOGISTIC_MODEL_PATH, load_classify_model, model_from_dict)
 
 
 K_NAMES = new.MODEL_KINDS
@@ -119,9 +121,9 @@ def run_updates(module, xs, ts, snr, rng_m):
     n_tracks, n_updates = ts.shape
     f = np.zeros((n_tracks, module.N_FEATURES))
     drive = _driver(module)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     drive(f, xs, ts, snr, rng_m)
-    return f, time.perf_counter() - t0
+    return f, time.process_time() - t0
 
 
 def main(argv=None):
@@ -131,8 +133,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plots-per-epoch", type=float, default=2.0)
     parser.add_argument("--old-source", default="main")
-    parser.add_argument("--trees-model", default=TREES_MODEL_PATH,
-                        help="the tree model file timed beside the shipped model")
+    parser.add_argument("--other-model", nargs="+", default=[LOGISTIC_MODEL_PATH],
+                        help="model files timed beside the shipped model")
     args = parser.parse_args(argv)
     old = load_old(args.old_source)
     xs, ts, snr, rng_m = histories(args.tracks, args.updates)
@@ -150,7 +152,7 @@ def main(argv=None):
     neighbours = np.random.default_rng(1).integers(0, 3, args.tracks).astype(np.int64)
     old_model = load_old_model(old, args.old_source)
     model = load_classify_model()
-    trees = load_classify_model(args.trees_model)
+    trees = {path: load_classify_model(path) for path in args.other_model}
     out = np.empty((args.tracks, 4))
 
     def classify_old(t_epoch):
@@ -161,50 +163,54 @@ def main(argv=None):
 
     classify_old(1e6)
     new.classify_model(f_new, slots, neighbours, 1e6, model, out)
-    new.classify_model(f_new, slots, neighbours, 1e6, trees, out)
+    for tree_model in trees.values():
+        new.classify_model(f_new, slots, neighbours, 1e6, tree_model, out)
     timings = {"update_old": [], "update_new": [], "classify_old": [], "classify_new": [],
-               "classify_trees": []}
+               **{("trees", path): [] for path in trees}}
     for r in range(args.repeat):
         # alternate, so that a change in machine load hits both
         timings["update_old"].append(run_updates(old, xs, ts, snr, rng_m)[1])
         timings["update_new"].append(run_updates(new, xs, ts, snr, rng_m)[1])
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for e in range(EPOCHS_PER_ROUND):
             classify_old(1e6 + r * EPOCHS_PER_ROUND + e + 1)
-        timings["classify_old"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
-        t0 = time.perf_counter()
+        timings["classify_old"].append((time.process_time() - t0) / EPOCHS_PER_ROUND)
+        t0 = time.process_time()
         for e in range(EPOCHS_PER_ROUND):
             new.classify_model(f_new, slots, neighbours, 1e6 + r * EPOCHS_PER_ROUND + e + 1,
                                model, out)
-        timings["classify_new"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
-        t0 = time.perf_counter()
-        for e in range(EPOCHS_PER_ROUND):
-            new.classify_model(f_new, slots, neighbours, 1e6 + r * EPOCHS_PER_ROUND + e + 1,
-                               trees, out)
-        timings["classify_trees"].append((time.perf_counter() - t0) / EPOCHS_PER_ROUND)
+        timings["classify_new"].append((time.process_time() - t0) / EPOCHS_PER_ROUND)
+        for path, tree_model in trees.items():
+            t0 = time.process_time()
+            for e in range(EPOCHS_PER_ROUND):
+                new.classify_model(f_new, slots, neighbours,
+                                   1e6 + r * EPOCHS_PER_ROUND + e + 1, tree_model, out)
+            timings["trees", path].append((time.process_time() - t0) / EPOCHS_PER_ROUND)
     n_updates = args.tracks * args.updates
     for part in ("update", "classify"):
         ratios = np.array(timings[f"{part}_new"]) / np.array(timings[f"{part}_old"])
         print(f"  {part}: new / old per round, median {np.median(ratios):.2f} "
               f"(range {ratios.min():.2f}-{ratios.max():.2f})")
-    ratios = np.array(timings["classify_trees"]) / np.array(timings["classify_new"])
-    print(f"  classify: trees model / shipped model per round, median {np.median(ratios):.2f} "
-          f"(range {ratios.min():.2f}-{ratios.max():.2f})")
+    for path in trees:
+        ratios = np.array(timings["trees", path]) / np.array(timings["classify_new"])
+        print(f"  classify: {path} / shipped model per round, median {np.median(ratios):.2f} "
+              f"(range {ratios.min():.2f}-{ratios.max():.2f})")
     best = {k: min(v) for k, v in timings.items()}
     per = {"update_old": best["update_old"] / n_updates * 1e9,
            "update_new": best["update_new"] / n_updates * 1e9,
            "classify_old": best["classify_old"] / args.tracks * 1e9,
            "classify_new": best["classify_new"] / args.tracks * 1e9,
-           "classify_trees": best["classify_trees"] / args.tracks * 1e9}
+           **{("trees", path): best["trees", path] / args.tracks * 1e9 for path in trees}}
     print(f"{args.tracks} tracks x {args.updates} updates, best of {args.repeat}")
     print(f"  update_features ns/update   old {per['update_old']:8.1f}  new {per['update_new']:8.1f}"
           f"  ratio {per['update_new'] / per['update_old']:.2f}")
     print(f"  classify ns/track-epoch     old {per['classify_old']:8.1f}  new "
           f"{per['classify_new']:8.1f}  ratio {per['classify_new'] / per['classify_old']:.2f}")
     kind = K_NAMES[int(model[new.M_KIND])]
-    print(f"  classify ns/track-epoch     {kind} (shipped) {per['classify_new']:8.1f}  trees "
-          f"{per['classify_trees']:8.1f}  ratio trees / shipped "
-          f"{per['classify_trees'] / per['classify_new']:.2f}")
+    for path in trees:
+        print(f"  classify ns/track-epoch     {kind} (shipped) {per['classify_new']:8.1f}  "
+              f"{path} {per['trees', path]:8.1f}  ratio to shipped "
+              f"{per['trees', path] / per['classify_new']:.2f}")
     k = args.plots_per_epoch
     old_plot = per["update_old"] + per["classify_old"] / k
     new_plot = per["update_new"] + per["classify_new"] / k

@@ -6,10 +6,14 @@
 
 A RUN is ``scenario:seeds`` (``birds:0-3``, ``intrusion:0,2``); the defaults
 are :data:`FIT_RUNS` (seeds 0-99: fitting) and :data:`REPORT_RUNS` (seeds
-1000 and up: reporting only).  The model is scikit-learn's multinomial
-logistic regression (the ``fit`` extra); the engine never imports it: the
-fitted numbers are exported to ``radarcore/core/classify_model.json`` and
-evaluated by the compiled :func:`kernels.classify.classify_model`.
+1000 and up: reporting only).  The model is scikit-learn's gradient-boosted
+trees (``--kind trees``, the default: depth 3, :data:`TREE_STAGES` stages),
+with the multinomial logistic regression fitted on the same rows beside them
+(``--kind logistic`` exports only the regression); scikit-learn is the
+``fit`` extra and the engine never imports it: the fitted numbers are
+exported to ``radarcore/core/classify_model.json`` (the trees) and
+``classify_model_logistic.json`` and evaluated by the compiled
+:func:`kernels.classify.classify_model`.
 
 Pipeline
 --------
@@ -69,7 +73,7 @@ from ingest.schema import TRACK_ROW_DTYPE  # noqa: E402
 from kernels import classify as K  # noqa: E402
 from kernels import tracker as tracker_kernels  # noqa: E402
 from kernels.classify import flock_neighbours  # noqa: E402
-from radarcore.core.classify_model import MODEL_PATH, TREES_MODEL_PATH  # noqa: E402
+from radarcore.core.classify_model import LOGISTIC_MODEL_PATH, MODEL_PATH  # noqa: E402
 from radarcore.core.classify_model import save_classify_model  # noqa: E402
 from radarcore.core.engine import Engine  # noqa: E402
 
@@ -622,53 +626,22 @@ def calibration_metrics(calib_runs, probabilities):
     return float(np.mean(drones)) if drones else math.nan, float(np.mean(birds)) if birds else math.nan
 
 
-def compare_boosted_trees(fit_data, model, snr_ref, settings=((3, 100), (4, 200))):
-    """Gradient-boosted trees against ``model`` on the calibration seeds (printed, not exported).
-
-    The trees see the same base design columns, rows and class weights as
-    the regression, and the same thin-evidence mass ``u = exp(-age / t0)``.
-    """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    fit, calib = split_fit(fit_data)
-    rng = np.random.default_rng(0)
-    train = cap_classes(stack(fit, training_rows, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
-    x = K.design_matrix(train["features"], train["neighbours"], snr_1m2_1km_db=snr_ref)
-    y = train["label"]
-    counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
-    weight = (y.size / (np.count_nonzero(counts) * np.maximum(counts, 1.0)))[y]
-    drones, birds = calibration_metrics(
-        calib, lambda run: predict(model, run["features"], run["neighbours"]))
-    print(f"  regression: drones called in time {drones:.3f}, birds ever called drone {birds:.3f}")
-    for depth, iterations in settings:
-        trees = HistGradientBoostingClassifier(max_depth=depth, max_iter=iterations,
-                                               l2_regularization=1.0, random_state=0)
-        trees.fit(x, y, sample_weight=weight)
-
-        def probabilities(run, trees=trees):
-            q = np.zeros((run["label"].size, K.N_CLASSES))
-            q[:, trees.classes_] = trees.predict_proba(
-                K.design_matrix(run["features"], run["neighbours"], snr_1m2_1km_db=snr_ref))
-            u = np.exp(-run["features"][:, K.F_AGE_S] / model[K.M_EVIDENCE_S])
-            p = (1.0 - u)[:, None] * q
-            p[:, K.C_UNKNOWN] += u
-            return p
-
-        drones, birds = calibration_metrics(calib, probabilities)
-        print(f"  trees depth {depth}, {iterations} iterations: drones called in time "
-              f"{drones:.3f}, birds ever called drone {birds:.3f}", flush=True)
-
-
 #: The gradient-boosted trees of ``--kind trees``: depth, stages, learning rate, row subsample.
-#: Depth 4 and 200 stages beat depth 3 and 100 on the calibration seeds (--compare-trees).
-TREE_DEPTH = 4
-TREE_STAGES = 200
-TREE_LEARNING_RATE = 0.1
+#: Depth 3: the kernel evaluates depth-3 trees vectorised, all rows at once (about 1 ns per
+#: tree and row).  On the calibration seeds (``--compare-trees``): at learning rate 0.1,
+#: 25 stages called no drone in time, 50 stages 69 % (birds ever called drone 9 %), 100
+#: 82 % (18 %), 150 80 % (15 %); at 0.3, 20, 30, 40 and 50 stages 87 % (25 %), 89 % (28 %),
+#: 85 % (21 %), 80 % (14 %), the regression 77 % (19 %).  50 stages at 0.3 (200 trees) match
+#: 150 at 0.1 for a third of the cost.
+TREE_DEPTH = 3
+TREE_STAGES = 50
+TREE_SIZES = (20, 30, 40, 50)
+TREE_LEARNING_RATE = 0.3
 TREE_SUBSAMPLE = 0.5
 
 
 def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGES, calibrate=True,
-              exclude=None):
+              exclude=None, compare=(), compare_out=""):
     """Gradient-boosted trees over the base design columns, exported to a tree model vector.
 
     Same rows and class weights as the regression (even seeds); scikit-learn's
@@ -677,6 +650,10 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     ``random_state``).  ``T`` and ``t0`` are then chosen on the odd seeds as
     for the regression (:func:`calibrate_scores`); ``calibrate=False`` keeps
     ``base_model``'s; ``exclude``: a behaviour left out of the rows.
+    ``compare``: other numbers of stages, each the first stages of one fit
+    of the largest, calibrated and printed with their calibration-seed
+    figures, and written to ``compare_out`` with ``-{stages}`` before its
+    extension when that is given.
     """
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -695,16 +672,28 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
     weight = (y.size / (np.count_nonzero(counts) * np.maximum(counts, 1.0)))[y]
     t = time.perf_counter()
-    ensemble = GradientBoostingClassifier(max_depth=depth, n_estimators=stages,
+    most = max((stages,) + tuple(compare))
+    ensemble = GradientBoostingClassifier(max_depth=depth, n_estimators=most,
                                           learning_rate=TREE_LEARNING_RATE,
                                           subsample=TREE_SUBSAMPLE, random_state=0)
     ensemble.fit(x, y, sample_weight=weight)
-    print(f"    trees: depth {depth}, {stages} stages on {y.size} rows in "
+    print(f"    trees: depth {depth}, {most} stages on {y.size} rows in "
           f"{time.perf_counter() - t:.0f} s", flush=True)
-    model = trees_to_model(ensemble, base_model)
+    model = trees_to_model(ensemble, base_model, stages=stages)
     if not calibrate:
         return model
     cal = cap_classes(stack(calib, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
+    for size in sorted(set(compare) - {stages}):
+        print(f"  trees of depth {depth}, {size} stages:", flush=True)
+        other = calibrate_scores(trees_to_model(ensemble, base_model, stages=size), cal, calib)
+        if compare_out:
+            from radarcore.core.classify_model import save_classify_model
+
+            stem, ext = os.path.splitext(compare_out)
+            save_classify_model(other, f"{stem}-{size}{ext}",
+                                {"kind": "trees", "tree_depth": depth, "tree_stages": size,
+                                 "note": "a size compared on the calibration seeds"})
+    print(f"  trees of depth {depth}, {stages} stages (exported):", flush=True)
     return calibrate_scores(model, cal, calib)
 
 
@@ -735,25 +724,29 @@ def calibrate_scores(model, calib, calib_runs):
         print(f"    t0 {t0:g} s, T {temperature:.2f}: drones {drones:.3f}, "
               f"birds called drone {birds:.3f}", flush=True)
         if drones - birds > best[0]:
-            best = (drones - birds, t0, temperature)
+            best = (drones - birds, t0, temperature, drones, birds)
     model[K.M_EVIDENCE_S] = best[1]
     model[K.M_TEMPERATURE] = best[2]
+    print(f"    kept t0 {best[1]:g} s, T {best[2]:.2f}: drones called in time {best[3]:.3f}, "
+          f"birds ever called drone {best[4]:.3f}", flush=True)
     return K.validate_model_params(model)
 
 
 def main(argv=None):
-    global ROWS_PER_CLASS
+    global ROWS_PER_CLASS, TREE_LEARNING_RATE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit", nargs="+", default=list(FIT_RUNS))
     parser.add_argument("--report", nargs="+", default=list(REPORT_RUNS))
     parser.add_argument("--cache", default=os.path.join("out", "fit_classifier_cache"))
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--lobo", action="store_true", help="leave-one-behaviour-out validation")
+    parser.add_argument("--lobo", nargs="*", default=None, metavar="BEHAVIOUR",
+                        help="leave-one-behaviour-out validation (of the named behaviours; "
+                             "none named: every bird and drone behaviour)")
     parser.add_argument("--out", default=None,
                         help="where to write the model ('' : not; default: the shipped "
-                             "classify_model.json for --kind logistic, classify_model_trees.json "
-                             "for --kind trees)")
-    parser.add_argument("--logistic-out", default=MODEL_PATH,
+                             "classify_model.json for --kind trees, classify_model_logistic.json "
+                             "for --kind logistic)")
+    parser.add_argument("--logistic-out", default=LOGISTIC_MODEL_PATH,
                         help="with --kind trees: where to write the regression fitted beside "
                              "them ('' : not)")
     parser.add_argument("--report-md", default="", help="a markdown file to write the report to")
@@ -761,16 +754,18 @@ def main(argv=None):
                         help="most training rows per class (drawn at random)")
     parser.add_argument("--penalty-c", type=float, default=PENALTY_C,
                         help="L2 penalty C of the regression (smaller: stronger)")
-    parser.add_argument("--compare-trees", action="store_true",
-                        help="also fit gradient-boosted trees and compare them on the calibration "
-                             "seeds (not exported)")
-    parser.add_argument("--kind", choices=K.MODEL_KINDS, default="logistic",
-                        help="the exported model: the logistic regression (default, shipped) or "
-                             "gradient-boosted trees (better calls, about 50 times the cost)")
+    parser.add_argument("--compare-trees", nargs="*", type=int, default=None, metavar="STAGES",
+                        help="with --kind trees: also calibrate the first STAGES stages (default "
+                             "TREE_SIZES) of one fit, print their calibration-seed figures and "
+                             "write each beside --out")
+    parser.add_argument("--kind", choices=K.MODEL_KINDS, default="trees",
+                        help="the exported model: gradient-boosted trees (default, shipped) or "
+                             "the logistic regression")
     parser.add_argument("--evaluate", default="", metavar="FILE",
                         help="fit nothing: report this model file on the --report runs")
     parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
     parser.add_argument("--tree-stages", type=int, default=TREE_STAGES)
+    parser.add_argument("--tree-learning-rate", type=float, default=TREE_LEARNING_RATE)
     parser.add_argument("--drone-bias", type=float, default=DRONE_BIAS,
                         help="added to the drone logit (after the temperature) of the fitted model: "
                              "the operating point")
@@ -779,6 +774,9 @@ def main(argv=None):
                              "the long-window columns), for comparisons")
     args = parser.parse_args(argv)
     ROWS_PER_CLASS = args.rows_per_class
+    TREE_LEARNING_RATE = args.tree_learning_rate
+    if args.out is None:
+        args.out = MODEL_PATH if args.kind == "trees" else LOGISTIC_MODEL_PATH
 
     fit_runs = parse_runs(args.fit)
     report_runs = parse_runs(args.report)
@@ -789,7 +787,11 @@ def main(argv=None):
         report_data = capture_all(report_runs, args.cache, args.jobs)
         probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
         part, _ = report_behaviours(report_data, probs, f"{args.evaluate} on {', '.join(args.report)}")
-        print("\n".join(part))
+        text = "\n".join(part + reliability(report_data, probs)) + "\n"
+        print(text)
+        if args.report_md:
+            with open(args.report_md, "w", encoding="utf-8") as handle:
+                handle.write(text)
         return model
     if any(seed >= 1000 for _, seed in fit_runs) or any(seed < 1000 for _, seed in report_runs):
         raise SystemExit("fit on seeds below 1000, report on seeds 1000 and up")
@@ -807,7 +809,11 @@ def main(argv=None):
     regression = model
     if args.kind == "trees":
         model = shift_drone_bias(fit_trees(fit_data, regression, snr_ref, args.tree_depth,
-                                           args.tree_stages), args.drone_bias)
+                                           args.tree_stages,
+                                           compare=(() if args.compare_trees is None
+                                                    else args.compare_trees or TREE_SIZES),
+                                           compare_out=args.out or ""),
+                                 args.drone_bias)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
              f"Rows: confirmed and coasting track rows labelled by the nearest truth within "
@@ -819,17 +825,15 @@ def main(argv=None):
                 if args.kind == "trees" else f"L2 penalty C {args.penalty_c:g}, ")
              + f"drone logit shift {args.drone_bias:g}"
              + (f", without the design columns {', '.join(ablate)}" if ablate else "") + "."]
-    if args.compare_trees:
-        compare_boosted_trees(fit_data, regression, snr_ref)
     probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
     part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
     lines += part
     lines += reliability(report_data, probs)
-    if args.lobo:
+    if args.lobo is not None:
         # the simulator's named behaviours (a truth behaviour column), birds and drones
-        behaviours = sorted({str(b) for r in fit_data for b in np.unique(r["behaviour"])
-                             if b != "clutter" and "/" not in str(b)
-                             and not str(b).endswith("aircraft")})
+        behaviours = args.lobo or sorted({str(b) for r in fit_data for b in np.unique(r["behaviour"])
+                                          if b != "clutter" and "/" not in str(b)
+                                          and not str(b).endswith("aircraft")})
         lobo_lines = ["\n### Leave one behaviour out (fit without it, report on it)\n",
                       "| left out | rows | drone | bird | aircraft | unknown | targets | "
                       "drones p>=0.8 within 10 s | birds ever called drone |",
@@ -849,8 +853,6 @@ def main(argv=None):
         lines += lobo_lines
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.out is None:
-        args.out = TREES_MODEL_PATH if args.kind == "trees" else MODEL_PATH
     if args.out:
         info = {"fit_runs": list(args.fit), "report_runs": list(args.report),
                 "label_radius_m": LABEL_RADIUS_M, "penalty_c": args.penalty_c,

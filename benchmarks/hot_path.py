@@ -1,6 +1,7 @@
 """CPU time of the tracking hot path per plot, reorder mode and live mode, across checkouts.
 
     python -m benchmarks.hot_path [--targets 1000] [--history 0 1] [--repeats 3]
+    python -m benchmarks.hot_path --models FILE FILE ... [--targets 1000] [--repeats 3]
     python -m benchmarks.hot_path --compare CHECKOUT[=CACHE_DIR] ... [--rounds 2]
 
 The first form times this checkout: the ``large`` scenario (seed 1000,
@@ -8,7 +9,10 @@ The first form times this checkout: the ``large`` scenario (seed 1000,
 given to ``Engine.process`` in 65,536-plot frames after a warm-up that
 compiles (or loads) the kernels; for each ``[tracker] history_s`` (0: the
 reorder window, no live mode; > 0: live mode), the best of ``--repeats``
-runs of ``time.process_time`` per plot.  It prints one JSON line.
+runs of ``time.process_time`` per plot.  It prints one JSON line.  With ``--models``, each classifier model file
+(``benchmarks/fit_classifier.py``'s) in turn is the engine's, the files
+alternated within each repeat, and the JSON has one entry per history and
+file (``"1.0 FILE"``).
 
 The second form runs the first in a subprocess per checkout (each with its
 own ``PYTHONPATH`` and, when given, ``NUMBA_CACHE_DIR``; this file need
@@ -30,10 +34,16 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 FRAME = 65536
 
 
-def time_checkout(n_targets, histories, repeats, seed=1000, duration_s=60.0):
-    """``{history_s: best CPU microseconds per plot}`` of the checkout on ``sys.path``."""
+def time_checkout(n_targets, histories, repeats, seed=1000, duration_s=60.0, models=()):
+    """``{history_s: best CPU microseconds per plot}`` of the checkout on ``sys.path``.
+
+    ``models``: classifier model files, each timed in turn (keys ``"history file"``).
+    """
+    from radarcore.core.classify_model import load_classify_model
     from radarcore.core.engine import Engine
     from radarcore.sim.simulate import simulate
+
+    vectors = [(path, load_classify_model(path)) for path in models] or [(None, None)]
 
     scenario = simulate("large", seed=seed, n_targets=n_targets, duration_s=duration_s)
     plots = scenario.plots
@@ -42,17 +52,25 @@ def time_checkout(n_targets, histories, repeats, seed=1000, duration_s=60.0):
         tracker = dataclasses.replace(scenario.site.tracker, history_s=float(history))
         site = dataclasses.replace(scenario.site, assets=(), tracker=tracker)
 
-        def run(p):
+        def run(p, model=None):
             engine = Engine(site)
+            if model is not None:
+                engine.classify_params = model
             c0 = time.process_time()
             for i in range(0, p.size, FRAME):
                 engine.process(p[i:i + FRAME])
             engine.flush()
             return time.process_time() - c0
 
-        run(plots[:3000])
-        best = min(run(plots) for _ in range(repeats))
-        out[str(float(history))] = 1e6 * best / plots.size
+        best = {}
+        for path, model in vectors:
+            run(plots[:3000], model)
+        for _ in range(repeats):
+            for path, model in vectors:
+                key = str(float(history)) + ("" if path is None else f" {path}")
+                best[key] = min(best.get(key, float("inf")), run(plots, model))
+        for key, seconds in best.items():
+            out[key] = 1e6 * seconds / plots.size
     return out
 
 
@@ -86,12 +104,15 @@ def main(argv=None):
     ap.add_argument("--history", type=float, nargs="+", default=[0.0, 1.0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--compare", nargs="+", metavar="CHECKOUT[=CACHE_DIR]")
+    ap.add_argument("--models", nargs="+", default=[], metavar="FILE",
+                    help="classifier model files timed in turn in this checkout")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args(argv)
     if args.compare:
         compare(args.compare, args.rounds, args)
     else:
-        print(json.dumps(time_checkout(args.targets, args.history, args.repeats)))
+        print(json.dumps(time_checkout(args.targets, args.history, args.repeats,
+                                       models=args.models)))
 
 
 if __name__ == "__main__":

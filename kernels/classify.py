@@ -189,10 +189,12 @@ the priors and flock probabilities are ``params[P_PRIOR + C]`` and
 
 Learned classifier
 ------------------
-The engine's emit step runs :func:`classify_model`, a multinomial logistic
-regression fitted by ``benchmarks/fit_classifier.py`` on simulated tracks of
-several bird and drone behaviours (``radarcore/core/classify_model.json``;
-see docs/classifier.md).  From a track's feature row and this epoch's
+The engine's emit step runs :func:`classify_model` with a model fitted by
+``benchmarks/fit_classifier.py`` on simulated tracks of several bird and
+drone behaviours: gradient-boosted trees of depth 3
+(``radarcore/core/classify_model.json``, shipped) or a multinomial logistic
+regression (``classify_model_logistic.json``); see docs/classifier.md.  The
+regression:  From a track's feature row and this epoch's
 flocking count it builds the :data:`N_BASE` base columns ``z`` named by the
 ``D_*`` constants (physical quantities: speed, its spread, hover fraction,
 climb, turn rate, its spread and persistence, height, RCS proxy ``snr_1km
@@ -221,8 +223,14 @@ The model may instead be a gradient-boosted tree ensemble
 compared as float32, as scikit-learn's trees compare it), class ``c``'s
 score is its initial score plus the leaf values of its trees (learning
 rate included), and the scores take the place of ``W s + b`` above
-(softmax with temperature, thin-evidence mass).  A node goes left when
-``z[feature] <= threshold``; a leaf has feature -1.
+(softmax with temperature, thin-evidence mass).  Every tree is a complete
+binary tree of the same depth ``D`` (``M_TREE_DEPTH``), stored as flat
+arrays in breadth-first order: per internal node ``i`` (``0 <= i < 2^D - 1``)
+a base column ``feature[i]`` and a ``threshold[i]``, per leaf a value.  The
+walk has no branch: ``D`` times ``i <- 2 i + 1 + [z[feature[i]] > threshold[i]]``
+(``<=`` goes left), then the leaf ``i - (2^D - 1)``.  A fitted tree with a
+leaf above depth ``D`` is padded: the leaf's value fills every leaf below it,
+so the padding nodes' splits do not matter.
 
 All numbers are in one flat vector (``M_*`` layout,
 :func:`validate_model_params`; a tree model's arrays follow the header,
@@ -254,7 +262,7 @@ __all__ = [
     "classify_tracks", "flock_neighbours",
     "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
     "update_flocking", "classify_model", "design_matrix", "classify_tracks_model",
-    "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "tree_offsets", "model_probabilities",
+    "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "MAX_TREE_DEPTH", "tree_offsets", "model_probabilities",
 ]
 
 # ---------------------------------------------------------------------------
@@ -855,7 +863,7 @@ M_WEIGHTS = M_SCALE + N_BASE                 # (N_CLASSES, N_DESIGN), row-major
 M_BIAS = M_WEIGHTS + N_CLASSES * N_DESIGN    # N_CLASSES
 M_KIND = M_BIAS + N_CLASSES  # MODEL_LOGISTIC or MODEL_TREES
 M_N_TREES = M_KIND + 1       # trees: number of trees
-M_N_NODES = M_KIND + 2       # trees: number of nodes, all trees together
+M_TREE_DEPTH = M_KIND + 2    # trees: depth D of every (complete binary) tree
 M_INIT = M_KIND + 3          # trees: N_CLASSES initial scores
 #: Length of the model vector's header; a tree model's arrays follow it (:func:`tree_offsets`).
 N_MODEL_PARAMS = M_INIT + N_CLASSES
@@ -864,6 +872,10 @@ N_MODEL_PARAMS = M_INIT + N_CLASSES
 MODEL_LOGISTIC = 0
 MODEL_TREES = 1
 MODEL_KINDS = ("logistic", "trees")
+#: Deepest tree a tree model may hold (2^D leaves per tree).
+MAX_TREE_DEPTH = 10
+#: Rows a tree model classifies together (their columns, 28 x 256 floats, stay in cache).
+TREE_BLOCK = 256
 
 
 def validate_model_params(model):
@@ -901,31 +913,22 @@ def validate_model_params(model):
     if kind != MODEL_TREES:
         raise ValueError(f"model kind must be {MODEL_LOGISTIC} (logistic) or {MODEL_TREES} "
                          f"(trees), got {kind}")
-    n_trees, n_nodes = model[M_N_TREES], model[M_N_NODES]
-    if not (n_trees == int(n_trees) >= 0 and n_nodes == int(n_nodes) >= 0):
-        raise ValueError(f"tree model: n_trees {n_trees} and n_nodes {n_nodes} must be counts")
-    o = tree_offsets(int(n_trees), int(n_nodes))
+    n_trees, depth = model[M_N_TREES], model[M_TREE_DEPTH]
+    if not (n_trees == int(n_trees) >= 0 and depth == int(depth)
+            and 1 <= depth <= MAX_TREE_DEPTH):
+        raise ValueError(f"tree model: n_trees {n_trees} must be a count and depth {depth} "
+                         f"an integer in [1, {MAX_TREE_DEPTH}]")
+    n_trees, depth = int(n_trees), int(depth)
+    o = tree_offsets(n_trees, depth)
     if model.shape[0] != o[-1]:
-        raise ValueError(f"tree model of {int(n_trees)} trees and {int(n_nodes)} nodes has "
+        raise ValueError(f"tree model of {n_trees} trees of depth {depth} has "
                          f"{o[-1]} entries, got shape {model.shape}")
-    n_trees, n_nodes = int(n_trees), int(n_nodes)
-    root = model[o[0]:o[0] + n_trees]
-    klass = model[o[1]:o[1] + n_trees]
-    feature = model[o[2]:o[3]]
-    left = model[o[4]:o[5]]
-    right = model[o[5]:o[6]]
-    node = np.arange(n_nodes)
-    leaf = feature < 0
+    klass = model[o[0]:o[1]]
+    feature = model[o[1]:o[2]]
     checks = (
-        ("tree roots", root, (root == np.floor(root)) & (root >= 0) & (root < n_nodes)),
         ("tree classes", klass, (klass == np.floor(klass)) & (klass >= 0) & (klass < N_CLASSES)),
-        ("node features", feature, (feature == np.floor(feature)) & (feature >= -1)
+        ("node features", feature, (feature == np.floor(feature)) & (feature >= 0)
          & (feature < N_BASE)),
-        # children come after their node: every walk ends at a leaf
-        ("left children", left, leaf | ((left == np.floor(left)) & (left > node)
-                                        & (left < n_nodes))),
-        ("right children", right, leaf | ((right == np.floor(right)) & (right > node)
-                                          & (right < n_nodes))),
     )
     for name, values, ok in checks:
         if not ok.all():
@@ -935,23 +938,21 @@ def validate_model_params(model):
 
 
 @njit
-def tree_offsets(n_trees, n_nodes):
+def tree_offsets(n_trees, depth):
     """Offsets in a tree model's vector of its arrays, and its length.
 
-    ``(root, class, feature, threshold, left, right, value, end)``: per tree
-    its root node and the class whose score it adds to; per node the base
-    design column it splits on (-1: a leaf), the threshold (a column value
-    ``<=`` it goes left), the left and right child (node indices, each after
-    its parent) and the leaf value (learning rate included).
+    ``(class, feature, threshold, value, end)`` for ``n_trees`` complete
+    trees of depth ``depth``: per tree the class whose score it adds to; per
+    tree its ``2^depth - 1`` internal nodes' base design columns, then their
+    thresholds (breadth-first, tree after tree); per tree its ``2^depth``
+    leaf values (learning rate included).
     """
-    root = N_MODEL_PARAMS
-    klass = root + n_trees
+    inner = (1 << depth) - 1
+    klass = N_MODEL_PARAMS
     feature = klass + n_trees
-    threshold = feature + n_nodes
-    left = threshold + n_nodes
-    right = left + n_nodes
-    value = right + n_nodes
-    return root, klass, feature, threshold, left, right, value, value + n_nodes
+    threshold = feature + n_trees * inner
+    value = threshold + n_trees * inner
+    return klass, feature, threshold, value, value + n_trees * (inner + 1)
 
 
 @njit
@@ -1044,7 +1045,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
     (a tree model: the trees' per-class sums in place of ``W s + b``, see
-    :func:`_tree_scores`; all rows are classified together, tree by tree).
+    :func:`_tree_scores`).
 
     Parameters
     ----------
@@ -1080,46 +1081,69 @@ def _check_model_length(model):
         raise ValueError("classify_model: model shorter than N_MODEL_PARAMS")
     if model[M_KIND] == MODEL_TREES:
         n_trees = int(model[M_N_TREES])
-        n_nodes = int(model[M_N_NODES])
-        if n_trees < 0 or n_nodes < 0 or model.shape[0] != tree_offsets(n_trees, n_nodes)[7]:
+        depth = int(model[M_TREE_DEPTH])
+        if (n_trees < 0 or depth < 1 or depth > MAX_TREE_DEPTH
+                or model.shape[0] != tree_offsets(n_trees, depth)[4]):
             raise ValueError("classify_model: tree model length does not match its counts")
     elif model.shape[0] != N_MODEL_PARAMS:
         raise ValueError("classify_model: logistic model must have N_MODEL_PARAMS entries")
 
 
 @njit
-def _tree_scores(model, x, score):
-    """``score[r, c] = init_c + sum of the leaf values of class c's trees`` at rows ``x[r]``.
+def _tree_scores(model, x, score, k):
+    """``score[c, r] = init_c + sum of the leaf values of class c's trees`` at ``x[:, r]``, ``r < k``.
 
-    ``x`` (k, N_BASE): base design columns already rounded to float32 (as
-    scikit-learn's trees compare them, thresholds in float64), NaN taken as
-    0 (:func:`_tree_input`).  Tree by tree, every row: one tree's nodes stay
-    in cache while the rows' walks overlap.
+    ``x`` (N_BASE, >= k): base design columns by column (one contiguous run
+    of values per column), already rounded to float32 (as scikit-learn's
+    trees compare them, thresholds in float64), NaN taken as 0
+    (:func:`_tree_input`); ``score`` (N_CLASSES, >= k).  Tree by tree over
+    all ``k`` rows.  Trees of depth 3 take all seven comparisons of a row and select
+    its leaf with conditional moves (:func:`_depth3_tree`): no branch, and
+    the same operations on contiguous columns for every row, which the
+    compiler turns into vector instructions.  Other depths walk each row,
+    ``i <- 2 i + 1 + [x > threshold]`` per level (no branch either).  The
+    node columns and tree classes are taken out of the model vector as
+    integers once per call, clipped to their ranges (no read outside ``x`` or
+    ``score``, whatever the model; :func:`validate_model_params` refuses such
+    a model before it gets here).
     """
     n_trees = int(model[M_N_TREES])
-    n_nodes = int(model[M_N_NODES])
-    o_root, o_class, o_feature, o_threshold, o_left, o_right, o_value, _ = tree_offsets(
-        n_trees, n_nodes)
-    k = x.shape[0]
-    for r in range(k):
-        for c in range(N_CLASSES):
-            score[r, c] = model[M_INIT + c]
-    for t in range(n_trees):
-        root = int(model[o_root + t])
-        c = int(model[o_class + t])
+    depth = int(model[M_TREE_DEPTH])
+    inner = (1 << depth) - 1
+    o_class, o_feature, o_threshold, o_value, _ = tree_offsets(n_trees, depth)
+    feature = np.empty(n_trees * inner, dtype=np.int64)
+    for j in range(n_trees * inner):
+        feature[j] = min(max(int(model[o_feature + j]), 0), N_BASE - 1)
+    threshold = model[o_threshold:o_value]
+    value = model[o_value:]
+    for c in range(N_CLASSES):
         for r in range(k):
-            node = root
-            for _ in range(n_nodes):        # children follow their node: at most n_nodes steps
-                f = int(model[o_feature + node])
-                if f < 0 or f >= N_BASE:
-                    break
-                if x[r, f] <= model[o_threshold + node]:
-                    node = int(model[o_left + node])
-                else:
-                    node = int(model[o_right + node])
-                if node < 0 or node >= n_nodes:
-                    raise ValueError("classify_model: tree child out of range")
-            score[r, c] += model[o_value + node]
+            score[c, r] = model[M_INIT + c]
+    for t in range(n_trees):
+        c = min(max(int(model[o_class + t]), 0), N_CLASSES - 1)
+        base = t * inner
+        leaves = t * (inner + 1)
+        if depth == 3:
+            _depth3_tree(x, feature[base:base + 7], threshold[base:base + 7],
+                         value[leaves:leaves + 8], score[c], k)
+            continue
+        for r in range(k):
+            node = 0
+            for _ in range(depth):
+                node = 2 * node + 1 + int(x[feature[base + node], r] > threshold[base + node])
+            score[c, r] += value[leaves + node - inner]
+
+
+@njit(inline="always")
+def _depth3_tree(x, f, h, v, acc, k):
+    """``acc[r] +=`` the leaf of one depth-3 tree (nodes ``f``, ``h``; leaves ``v``) at ``x[:, r]``, ``r < k``."""
+    x0, x1, x2, x3, x4, x5, x6 = x[f[0]], x[f[1]], x[f[2]], x[f[3]], x[f[4]], x[f[5]], x[f[6]]
+    h0, h1, h2, h3, h4, h5, h6 = h[0], h[1], h[2], h[3], h[4], h[5], h[6]
+    v0, v1, v2, v3, v4, v5, v6, v7 = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+    for r in range(k):
+        left = (v3 if x4[r] > h4 else v2) if x1[r] > h1 else (v1 if x3[r] > h3 else v0)
+        right = (v7 if x6[r] > h6 else v6) if x2[r] > h2 else (v5 if x5[r] > h5 else v4)
+        acc[r] += right if x0[r] > h0 else left
 
 
 @njit
@@ -1158,10 +1182,20 @@ def _classify_rows(features, slots, neighbours, model, scores_only, out):
     k = slots.shape[0]
     z = np.empty(N_BASE)
     if model[M_KIND] == MODEL_TREES:
-        x = np.empty((k, N_BASE))
-        for r in range(k):
-            _tree_input(features[slots[r]], neighbours[r], model, z, x[r])
-        _tree_scores(model, x, out)
+        # blocks of TREE_BLOCK rows: a block's columns stay in cache while every tree reads them
+        x = np.empty((N_BASE, min(k, TREE_BLOCK)))
+        score = np.empty((N_CLASSES, min(k, TREE_BLOCK)))
+        row = np.empty(N_BASE)
+        for r0 in range(0, k, TREE_BLOCK):
+            m = min(TREE_BLOCK, k - r0)
+            for r in range(m):
+                _tree_input(features[slots[r0 + r]], neighbours[r0 + r], model, z, row)
+                for f in range(N_BASE):
+                    x[f, r] = row[f]
+            _tree_scores(model, x, score, m)
+            for r in range(m):
+                for c in range(N_CLASSES):
+                    out[r0 + r, c] = score[c, r]
     else:
         s = np.empty(N_DESIGN)
         for r in range(k):

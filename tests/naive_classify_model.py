@@ -161,21 +161,34 @@ def reference_design(f, neighbours, snr_ref):
 def reference_tree_scores(z, model):
     """Per-class scores of a tree model at base columns ``z``: a plain walk of every tree.
 
-    From the kernel's docstring: NaN is 0, a column is compared as float32,
-    ``<=`` the threshold goes left, a leaf has feature -1; a class's score is
-    its initial score plus its trees' leaf values.
+    From the kernel's docstring: NaN is 0, a column is compared as float32;
+    every tree is complete, of depth ``D``, its internal nodes breadth-first
+    (node ``i``'s children ``2 i + 1`` left, ``2 i + 2`` right; ``<=`` the
+    threshold goes left), then its ``2^D`` leaves left to right; a class's
+    score is its initial score plus its trees' leaf values.  Here the walk
+    is a recursion down explicit left and right subtrees.
     """
-    n_trees, n_nodes = int(model[K.M_N_TREES]), int(model[K.M_N_NODES])
-    root, klass, feature, threshold, left, right, value = (
-        model[a:b] for a, b in zip(K.tree_offsets(n_trees, n_nodes)[:-1],
-                                   K.tree_offsets(n_trees, n_nodes)[1:]))
+    n_trees, depth = int(model[K.M_N_TREES]), int(model[K.M_TREE_DEPTH])
+    inner = 2 ** depth - 1
+    start = K.N_MODEL_PARAMS
+    klass = model[start:start + n_trees]
+    feature = model[start + n_trees:start + n_trees * (1 + inner)].reshape(n_trees, inner)
+    threshold = model[start + n_trees * (1 + inner):
+                      start + n_trees * (1 + 2 * inner)].reshape(n_trees, inner)
+    value = model[start + n_trees * (1 + 2 * inner):].reshape(n_trees, inner + 1)
     x = [float(np.float32(0.0 if math.isnan(v) else v)) for v in z]
+
+    def walk(t, level, position):
+        """Leaf value of tree ``t`` from the node at ``position`` (0-based) of ``level``."""
+        if level == depth:
+            return value[t, position]
+        node = 2 ** level - 1 + position
+        go_right = x[int(feature[t, node])] > threshold[t, node]
+        return walk(t, level + 1, 2 * position + (1 if go_right else 0))
+
     score = np.array(model[K.M_INIT:K.M_INIT + N_CLASSES], dtype=float)
     for t in range(n_trees):
-        node = int(root[t])
-        while feature[node] >= 0:
-            node = int(left[node]) if x[int(feature[node])] <= threshold[node] else int(right[node])
-        score[int(klass[t])] += value[node]
+        score[int(klass[t])] += walk(t, 0, 0)
     return score
 
 

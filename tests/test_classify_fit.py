@@ -15,7 +15,7 @@ from naive_classify_model import (
     reference_design, reference_flock_fraction, reference_long_columns, reference_new_columns,
     reference_probabilities)
 from radarcore.core.classify_model import (
-    MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model)
+    LOGISTIC_MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model)
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -207,7 +207,7 @@ def test_model_validation_names_the_problem():
 
 
 def test_model_file_round_trip_and_errors(tmp_path):
-    model = load_classify_model(MODEL_PATH)
+    model = load_classify_model(LOGISTIC_MODEL_PATH)
     path = tmp_path / "model.json"
     save_classify_model(model, path, {"note": "test"})
     np.testing.assert_array_equal(load_classify_model(path), model)

@@ -12,7 +12,7 @@ from kernels.classify import (
     C_UNKNOWN, N_CLASSES, classify_model, design_matrix, model_probabilities, update_flocking,
     validate_model_params)
 from radarcore.core.classify_model import (
-    MODEL_PATH, TREES_MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model, trees_to_model)
+    LOGISTIC_MODEL_PATH, MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model, trees_to_model)
 from test_classify_fit import random_features, random_model
 
 sklearn_ensemble = pytest.importorskip("sklearn.ensemble", reason="the reference is scikit-learn")
@@ -46,6 +46,9 @@ def fitted(classes, seed=0, n=400, stages=8, depth=3):
 
 ENSEMBLES = {name: fitted(classes, seed) for seed, (name, classes) in enumerate(
     (("four", (0, 1, 2, 3)), ("three", (0, 1, 3)), ("two", (0, 1))))}
+# depth 3 takes the kernel's vectorised path, other depths its row walk
+ENSEMBLES["deep"] = fitted((0, 1, 2, 3), seed=3, depth=4)
+ENSEMBLES["shallow"] = fitted((0, 1, 3), seed=4, depth=2)
 
 
 def reference(ensemble, model, features, neighbours):
@@ -147,7 +150,8 @@ def test_tree_model_file_round_trip(tmp_path):
     np.testing.assert_array_equal(load_classify_model(path), model)
     data = json.loads(path.read_text())
     assert data["kind"] == "trees"
-    assert len(data["trees"]["root"]) == int(model[K.M_N_TREES])
+    assert len(data["trees"]["class"]) == int(model[K.M_N_TREES])
+    assert data["tree_depth"] == int(model[K.M_TREE_DEPTH])
     data["trees"]["value"] = data["trees"]["value"][:-1]
     with pytest.raises(ValueError, match="x.json: tree array 'value'"):
         model_from_dict(data, "x.json")
@@ -159,15 +163,15 @@ def test_tree_model_file_round_trip(tmp_path):
 
 def test_tree_model_validation_names_the_problem():
     _, model = ENSEMBLES["four"]
-    n_trees, n_nodes = int(model[K.M_N_TREES]), int(model[K.M_N_NODES])
-    o = K.tree_offsets(n_trees, n_nodes)
-    internal = int(np.flatnonzero(model[o[2]:o[3]] >= 0)[0])
-    for index, value, message in ((o[0], n_nodes, "tree roots"),
-                                  (o[1], N_CLASSES, "tree classes"),
-                                  (o[2] + internal, K.N_BASE, "node features"),
-                                  (o[4] + internal, internal, "left children"),
-                                  (o[5] + internal, n_nodes, "right children"),
+    n_trees, depth = int(model[K.M_N_TREES]), int(model[K.M_TREE_DEPTH])
+    o = K.tree_offsets(n_trees, depth)
+    for index, value, message in ((o[0], N_CLASSES, "tree classes"),
+                                  (o[1] + 3, K.N_BASE, "node features"),
+                                  (o[1], -1, "node features"),
+                                  (o[1] + 1, 2.5, "node features"),
                                   (K.M_KIND, 2, "model kind"),
+                                  (K.M_TREE_DEPTH, depth + 1, "entries"),
+                                  (K.M_TREE_DEPTH, 0, "depth"),
                                   (K.M_N_TREES, n_trees + 1, "entries")):
         bad = model.copy()
         bad[index] = value
@@ -177,6 +181,30 @@ def test_tree_model_validation_names_the_problem():
     with pytest.raises(ValueError, match="length"):
         classify_model(random_features(np.random.default_rng(0), 1), np.zeros(1, np.int64),
                        np.zeros(1, np.int64), 1.0, model[:-1], out)
+
+
+def test_shallow_leaves_are_padded_to_the_full_depth():
+    """An ensemble whose trees stop above its deepest one: stored complete, same scores."""
+    from radarcore.core.classify_model import complete_tree
+
+    ensemble, model = ENSEMBLES["four"]
+    depth = int(model[K.M_TREE_DEPTH])
+    trees = [tree.tree_ for tree in ensemble.estimators_.ravel()]
+    assert any(t.max_depth < depth or (t.children_left < 0).sum() < 2 ** depth for t in trees), \
+        "no tree with a leaf above the last level: the padding is not exercised"
+    with pytest.raises(ValueError, match="deeper than"):
+        complete_tree(trees[0], trees[0].max_depth - 1)
+    # one tree, padded two levels deeper, gives its own prediction at every row
+    rng = np.random.default_rng(3)
+    z = np.nan_to_num(design_matrix(random_features(rng, 200), rng.integers(0, 3, 200),
+                                    snr_1m2_1km_db=SNR_REF)).astype(np.float32)
+    tree = ensemble.estimators_[0, 0]
+    feature, threshold, value = complete_tree(tree.tree_, depth + 2)
+    inner = feature.size
+    node = np.zeros(z.shape[0], dtype=np.int64)
+    for _ in range(depth + 2):
+        node = 2 * node + 1 + (z[np.arange(z.shape[0]), feature[node]] > threshold[node])
+    np.testing.assert_allclose(value[node - inner], tree.predict(z), rtol=0, atol=0)
 
 
 def test_logistic_models_still_run():
@@ -192,16 +220,17 @@ def test_logistic_models_still_run():
 
 
 def test_shipped_model_files_are_one_of_each_kind_and_valid():
-    """The shipped model is the regression; the trees fitted beside it load and validate."""
-    shipped = load_classify_model(MODEL_PATH)
-    trees = load_classify_model(TREES_MODEL_PATH)
-    assert shipped[K.M_KIND] == K.MODEL_LOGISTIC
+    """The shipped model is depth-3 trees; the regression fitted beside it loads and validates."""
+    trees = load_classify_model(MODEL_PATH)
+    logistic = load_classify_model(LOGISTIC_MODEL_PATH)
     assert trees[K.M_KIND] == K.MODEL_TREES
-    validate_model_params(shipped)
+    assert trees[K.M_TREE_DEPTH] == 3, "the kernel's vectorised path is for depth 3"
+    assert logistic[K.M_KIND] == K.MODEL_LOGISTIC
     validate_model_params(trees)
+    validate_model_params(logistic)
     rng = np.random.default_rng(5)
     features = random_features(rng, 8)
-    for model in (shipped, trees):
+    for model in (trees, logistic):
         p = model_probabilities(features, np.zeros(8, np.int64), model)
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
 

@@ -4,15 +4,17 @@ The classifier the engine runs at every output epoch is
 :func:`kernels.classify.classify_model` with the model of this file: a
 multinomial logistic regression (``"kind": "logistic"``, the default of a
 file without ``kind``) or a gradient-boosted tree ensemble (``"kind":
-"trees"``: initial scores and, per tree, node arrays;
-``classify_model_trees.json`` holds the ensemble fitted beside the shipped
-regression: better calls, about 50 times the cost per track, not shipped).
+"trees"``: initial scores, the trees' common depth and, per tree, its
+class, its internal nodes' columns and thresholds and its leaf values, every
+tree complete and stored breadth-first).  The shipped ``classify_model.json``
+holds gradient-boosted trees; ``classify_model_logistic.json`` the
+regression fitted on the same rows (to run it, copy it over the shipped
+file: the engine runs either kind with the same kernel).
 
-A logistic model's numbers
+Both files are written by ``benchmarks/fit_classifier.py``.  A logistic model's numbers
 (standardisation of the design columns, weights, bias, temperature, the
 thin-evidence constant and the radar calibration) live in
-``classify_model.json`` beside this module, written by
-``benchmarks/fit_classifier.py`` from simulated data with fixed seeds.  The
+its file, from simulated data with fixed seeds.  The
 file names every entry, so a reader can see which design column weighs how
 much for which class; :func:`load_classify_model` turns it into the flat
 vector the kernel takes and refuses a file made for another design.
@@ -24,18 +26,59 @@ import numpy as np
 
 from kernels import classify as K
 
-#: The shipped model (package data).
+#: The shipped model, gradient-boosted trees (package data).
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "classify_model.json")
-#: The gradient-boosted trees fitted on the same rows, kept beside it for comparison (package data).
-TREES_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "classify_model_trees.json")
+#: The logistic regression fitted on the same rows, kept beside it: selectable (package data).
+LOGISTIC_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "classify_model_logistic.json")
 
 
 #: Score of a class a tree ensemble never saw: exp(-1e4 / T) is 0 in float64 for T < 10.
 ABSENT_SCORE = -1e4
 
 
-def trees_to_model(ensemble, base_model, learning_rate=None):
+def complete_tree(tree, depth, scale=1.0):
+    """One fitted tree as a complete binary tree of ``depth`` levels (flat, breadth-first).
+
+    ``tree``: a scikit-learn ``Tree`` (``feature``, ``threshold``,
+    ``children_left``, ``children_right``, ``value``; ``x <= threshold``
+    goes left).  Node ``i``'s children are ``2 i + 1`` and ``2 i + 2``.  A
+    leaf above the last level is padded: the nodes below it split on column
+    0 at 0 and every leaf under it takes its value, so the walk ends at that
+    value whichever way it goes.  Returns ``feature (2^depth - 1,)`` (int),
+    ``threshold (2^depth - 1,)`` and ``value (2^depth,)`` (the leaf values
+    times ``scale``, e.g. the learning rate).
+
+    Raises
+    ------
+    ValueError
+        The tree is deeper than ``depth``.
+    """
+    inner = (1 << depth) - 1
+    feature = np.zeros(inner, dtype=np.int64)
+    threshold = np.zeros(inner)
+    value = np.zeros(inner + 1)
+    leaf_value = tree.value.reshape(tree.node_count, -1)[:, 0]
+    stack = [(0, 0, 0)]                 # (fitted node, complete index, level)
+    while stack:
+        node, i, level = stack.pop()
+        leaf = tree.children_left[node] < 0
+        if level == depth:
+            if not leaf:
+                raise ValueError(f"tree is deeper than {depth} levels")
+            value[i - inner] = scale * leaf_value[node]
+            continue
+        if leaf:
+            stack += [(node, 2 * i + 1, level + 1), (node, 2 * i + 2, level + 1)]
+        else:
+            feature[i] = tree.feature[node]
+            threshold[i] = tree.threshold[node]
+            stack += [(tree.children_left[node], 2 * i + 1, level + 1),
+                      (tree.children_right[node], 2 * i + 2, level + 1)]
+    return feature, threshold, value
+
+
+def trees_to_model(ensemble, base_model, learning_rate=None, stages=None):
     """A tree model vector from a fitted gradient-boosted tree ensemble.
 
     ``ensemble``: a fitted scikit-learn ``GradientBoostingClassifier`` over the
@@ -43,37 +86,35 @@ def trees_to_model(ensemble, base_model, learning_rate=None):
     only through public attributes: ``classes_``, ``estimators_`` (one
     regression tree per class and stage, or one per stage for two classes),
     each tree's ``tree_`` arrays (``feature``, ``threshold``,
-    ``children_left``, ``children_right``, ``value``), ``learning_rate`` and
-    ``decision_function`` (which gives the initial scores: its value minus
-    the trees' sum).  ``base_model``: a model vector whose ``t0``,
-    temperature and radar calibration the tree model takes.  Two classes
-    become ``scores = (0, f)`` so that the kernel's softmax is the fitted
-    model's sigmoid; a class the ensemble never saw gets score
-    :data:`ABSENT_SCORE` (probability 0 at any sane temperature).
+    ``children_left``, ``children_right``, ``value``, ``max_depth``),
+    ``learning_rate`` and ``decision_function`` (which gives the initial
+    scores: its value minus the trees' sum).  Every tree is stored complete
+    at the depth of the deepest (:func:`complete_tree`).  ``base_model``: a
+    model vector whose ``t0``, temperature and radar calibration the tree
+    model takes.  Two classes become ``scores = (0, f)`` so that the
+    kernel's softmax is the fitted model's sigmoid; a class the ensemble
+    never saw gets score :data:`ABSENT_SCORE` (probability 0 at any sane
+    temperature).  ``stages``: export only the first ``stages`` stages (the
+    ensemble a fit of that many stages would have given: boosting is
+    sequential).
     """
     base = K.validate_model_params(base_model)
     classes = [int(c) for c in ensemble.classes_]
-    stages = ensemble.estimators_
+    stages = ensemble.estimators_[:stages]
     rate = float(ensemble.learning_rate if learning_rate is None else learning_rate)
     columns = stages.shape[1]
     tree_class = classes[1:] if len(classes) == 2 else classes
     if columns != len(tree_class):
         raise ValueError(f"ensemble has {columns} trees per stage for {len(classes)} classes")
-    roots, klass, parts = [], [], []
-    n_nodes = 0
+    depth = max([1] + [int(tree.tree_.max_depth) for tree in stages.ravel()])
+    if depth > K.MAX_TREE_DEPTH:
+        raise ValueError(f"ensemble trees are {depth} deep, the kernel takes at most "
+                         f"{K.MAX_TREE_DEPTH}")
+    klass, parts = [], []
     for stage in stages:
         for column, tree in enumerate(stage):
-            t = tree.tree_
-            leaf = t.children_left < 0
-            feature = np.where(leaf, -1, t.feature).astype(float)
-            left = np.where(leaf, -1, t.children_left + n_nodes).astype(float)
-            right = np.where(leaf, -1, t.children_right + n_nodes).astype(float)
-            threshold = np.where(leaf, 0.0, t.threshold)
-            value = np.where(leaf, rate * t.value.reshape(t.node_count, -1)[:, 0], 0.0)
-            roots.append(n_nodes)
             klass.append(tree_class[column])
-            parts.append((feature, threshold, left, right, value))
-            n_nodes += t.node_count
+            parts.append(complete_tree(tree.tree_, depth, rate))
     probe = np.zeros((1, K.N_BASE))
     decision = np.asarray(ensemble.decision_function(probe), dtype=float).reshape(-1)
     summed = np.zeros(columns)
@@ -87,30 +128,29 @@ def trees_to_model(ensemble, base_model, learning_rate=None):
     else:
         for column, c in enumerate(tree_class):
             init[c] = decision[column] - summed[column]
-    model = np.zeros(K.tree_offsets(len(roots), n_nodes)[-1])
+    o = K.tree_offsets(len(klass), depth)
+    model = np.zeros(o[-1])
     model[:K.N_MODEL_PARAMS] = base[:K.N_MODEL_PARAMS]
     model[K.M_MEAN:K.M_MEAN + K.N_BASE] = 0.0
     model[K.M_SCALE:K.M_SCALE + K.N_BASE] = 1.0
     model[K.M_WEIGHTS:K.M_BIAS + K.N_CLASSES] = 0.0
     model[K.M_KIND] = K.MODEL_TREES
-    model[K.M_N_TREES] = len(roots)
-    model[K.M_N_NODES] = n_nodes
+    model[K.M_N_TREES] = len(klass)
+    model[K.M_TREE_DEPTH] = depth
     model[K.M_INIT:K.M_INIT + K.N_CLASSES] = init
-    o = K.tree_offsets(len(roots), n_nodes)
-    model[o[0]:o[1]] = roots
-    model[o[1]:o[2]] = klass
-    for k in range(5):
-        model[o[2 + k]:o[3 + k]] = np.concatenate([p[k] for p in parts]) if parts else []
+    model[o[0]:o[1]] = klass
+    for k in range(3):
+        model[o[1 + k]:o[2 + k]] = np.concatenate([p[k] for p in parts]) if parts else []
     return K.validate_model_params(model)
 
 
 def _tree_arrays(model):
-    o = K.tree_offsets(int(model[K.M_N_TREES]), int(model[K.M_N_NODES]))
-    return [model[o[k]:o[k + 1]] for k in range(7)]
+    o = K.tree_offsets(int(model[K.M_N_TREES]), int(model[K.M_TREE_DEPTH]))
+    return [model[o[k]:o[k + 1]] for k in range(4)]
 
 
 #: The tree arrays of a tree model's file, in :func:`kernels.classify.tree_offsets` order.
-TREE_KEYS = ("root", "class", "feature", "threshold", "left", "right", "value")
+TREE_KEYS = ("class", "feature", "threshold", "value")
 
 
 def model_to_dict(model, info=None):
@@ -127,8 +167,9 @@ def model_to_dict(model, info=None):
         "snr_1m2_1km_db": float(model[K.M_SNR_1M2_1KM_DB]),
     }
     if trees:
-        integer = ("root", "class", "feature", "left", "right")
+        integer = ("class", "feature")
         data["init"] = model[K.M_INIT:K.M_INIT + K.N_CLASSES].tolist()
+        data["tree_depth"] = int(model[K.M_TREE_DEPTH])
         data["trees"] = {key: (a.astype(int).tolist() if key in integer else a.tolist())
                          for key, a in zip(TREE_KEYS, _tree_arrays(model))}
         data["info"] = info or {}
@@ -167,10 +208,14 @@ def model_from_dict(data, source="model", kernel=K):
             if not hasattr(kernel, "MODEL_TREES"):
                 raise ValueError(f"{source}: a tree model, and this kernel has none")
             trees = data["trees"]
+            depth = int(data["tree_depth"])
+            if not 1 <= depth <= kernel.MAX_TREE_DEPTH:
+                raise ValueError(f"{source}: tree_depth {depth} is not in "
+                                 f"[1, {kernel.MAX_TREE_DEPTH}]")
             arrays = [np.asarray(trees[key], dtype=np.float64) for key in TREE_KEYS]
-            n_trees, n_nodes = arrays[0].size, arrays[2].size
-            model = np.zeros(kernel.tree_offsets(n_trees, n_nodes)[-1])
-            o = kernel.tree_offsets(n_trees, n_nodes)
+            n_trees = arrays[0].size
+            o = kernel.tree_offsets(n_trees, depth)
+            model = np.zeros(o[-1])
             for k, a in enumerate(arrays):
                 if a.shape != (o[k + 1] - o[k],):
                     raise ValueError(f"{source}: tree array {TREE_KEYS[k]!r} has {a.size} "
@@ -178,7 +223,7 @@ def model_from_dict(data, source="model", kernel=K):
                 model[o[k]:o[k + 1]] = a
             model[kernel.M_KIND] = kernel.MODEL_TREES
             model[kernel.M_N_TREES] = n_trees
-            model[kernel.M_N_NODES] = n_nodes
+            model[kernel.M_TREE_DEPTH] = depth
             model[kernel.M_INIT:kernel.M_INIT + kernel.N_CLASSES] = data["init"]
             model[kernel.M_SCALE:kernel.M_SCALE + kernel.N_BASE] = 1.0
         elif kind == "logistic":
