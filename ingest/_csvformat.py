@@ -30,8 +30,9 @@ bytes in.  NaN is ``nan`` (Python writes no sign on a NaN), or an empty field
 in an optional column; infinities are ``inf`` and ``-inf``; the sign of a
 zero is kept (``-0.00``), as Python keeps it.
 
-Compiled with ``fastmath=False``: the project's flag set allows ``nsz`` (no
-signed zeros) and ``contract``, and either would change the bytes.
+Compiled with ``fastmath=False`` whatever the project's flag set
+(:mod:`kernels._jit`): ``nsz`` (no signed zeros) or ``contract`` would change
+the bytes.
 """
 import numpy as np
 

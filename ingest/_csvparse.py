@@ -36,9 +36,9 @@ trailing zeros, a larger exponent) is *deferred*: its byte span is recorded
 in ``deferred`` and the caller parses it with a correctly rounded library
 routine (NumPy's string to float64 conversion).
 
-This module is compiled with ``fastmath=False`` on purpose: the project's flag
-set includes ``arcp``, which allows ``w / 10^k`` to become ``w * (1 / 10^k)``,
-two roundings instead of one, and that would break correct rounding.
+This module says ``fastmath=False`` on purpose, whatever the project's flag
+set (:mod:`kernels._jit`): ``arcp`` would allow ``w / 10^k`` to become
+``w * (1 / 10^k)``, two roundings instead of one, and break correct rounding.
 """
 import numpy as np
 

@@ -1,9 +1,16 @@
 """The one place that decides how kernels are compiled.
 
-``FASTMATH`` is a flag set, not ``fastmath=True``: kernels see NaN (missing
-radial velocity) and large finite "not allowed" costs, so the ``nnan`` and
-``ninf`` assumptions must never be made.  ``contract`` (fused multiply-add),
-``arcp`` and ``nsz`` keep results within a few ulps of plain IEEE arithmetic.
+``FASTMATH`` is empty: kernels compile to plain IEEE arithmetic.  The
+value-changing flags are left out on purpose.  ``nnan`` and ``ninf`` would be
+wrong (kernels see NaN for a missing radial velocity and large finite "not
+allowed" costs).  ``contract`` (fused multiply-add) and ``arcp`` (reciprocal
+multiply) let the code generator decide, per compiled body, whether to fuse or
+not, and it did not decide the same way for the code it runs in the compiling
+process and the object code it writes to the cache: the same live-mode run gave
+tracks differing in the last bits of their states on a cold cache and a warm
+one (tests/test_jit.py says why this matters: replays must be byte-identical
+run to run, on the first run after an install too).  Plain arithmetic gives
+the same bits whichever body runs.
 
 Start-up: the first kernel a process loads from the cache makes Numba import
 its array functions (``numba.np.arraymath``), and that module asks whether a
@@ -21,7 +28,7 @@ import sys
 
 import numba
 
-FASTMATH = frozenset({"contract", "arcp", "nsz"})
+FASTMATH = frozenset()
 
 
 def njit(*args, **kwargs):
