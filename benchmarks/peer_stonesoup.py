@@ -78,7 +78,8 @@ in memory, with the scenario's site (IMM, Doppler, zones and alerts on).
 **Scores.**  Both tracks.csv are scored with :func:`radarcore.analysis.scores.score`
 against truth over the epochs the peer reached (the peer is stopped after
 ``--cap-s`` seconds of wall time, between frames; the time of its last
-processed plot is reported), with the site's coverage: GOSPA (c = 50 m,
+processed plot is reported; ``kill -USR1`` stops it the same way at once),
+with the site's coverage: GOSPA (c = 50 m,
 p = 2) per epoch averaged, identity switches and track swaps.  radarcore is
 also scored over the whole run.  Throughput is plots per second of wall time
 (and of process CPU time) of each tracker's processing loop, input
@@ -90,6 +91,7 @@ import json
 import math
 import os
 import platform
+import signal
 import sys
 import time
 
@@ -547,6 +549,9 @@ def run_peer(scenario, cap_s, pregate=True, lazy=True):
     rows, processed, last_t = [], 0, float("nan")
     wall0, cpu0 = time.perf_counter(), time.process_time()
     next_report = wall0 + 60.0
+    stop = []                           # SIGUSR1: stop between frames, as at the cap
+    previous = (signal.signal(signal.SIGUSR1, lambda *_: stop.append(True))
+                if hasattr(signal, "SIGUSR1") else None)
     for lo, hi in zip(starts.tolist(), ends.tolist()):
         while next_epoch < frame[lo] * frame_s - 1e-9:    # epochs before this frame
             rows.append(peer.rows(next_epoch))
@@ -557,7 +562,7 @@ def run_peer(scenario, cap_s, pregate=True, lazy=True):
         processed = hi
         last_t = float(chunk["time_s"][-1])
         now = time.perf_counter()
-        if now - wall0 > cap_s:
+        if now - wall0 > cap_s or stop:
             break
         if now > next_report:
             next_report = now + 60.0
@@ -565,6 +570,8 @@ def run_peer(scenario, cap_s, pregate=True, lazy=True):
                   f"{time.process_time() - cpu0:.0f} s CPU", file=sys.stderr, flush=True)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    if previous is not None:
+        signal.signal(signal.SIGUSR1, previous)
     rows = np.concatenate(rows) if rows else np.zeros(0, TRACK_ROW_DTYPE)
     return {"plots": int(processed), "plots_total": int(plots.size), "wall_s": wall, "cpu_s": cpu,
             "last_plot_time_s": last_t, "first_plot_time_s": float(plots["time_s"][0]),

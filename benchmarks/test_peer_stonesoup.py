@@ -36,3 +36,29 @@ def test_lazy_driver_writes_what_the_tracker_loop_writes():
     s_lazy = ps.scores(scenario.truth, lazy, engine, t_end)
     assert s_old["id_switches"] == s_lazy["id_switches"]
     assert s_old["gospa_mean_m"] == pytest.approx(s_lazy["gospa_mean_m"], abs=0.01)
+
+
+@pytest.mark.skipif(not hasattr(ps.signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")
+def test_sigusr1_stops_the_peer_between_frames_and_keeps_what_it_wrote():
+    """``kill -USR1`` stops a long peer run as the cap does: the rows so far come back."""
+    import os
+
+    scenario = simulate("birdrich", seed=102, duration_s=14.0, n_targets=6, clutter_per_scan=5.0)
+    calls = []
+    step = ps.StoneSoupRun.step
+
+    def step_then_signal(self, *args):
+        calls.append(1)
+        if len(calls) == 200:                 # inside the scene (the plot count below checks it)
+            os.kill(os.getpid(), ps.signal.SIGUSR1)
+        return step(self, *args)
+
+    before = ps.signal.getsignal(ps.signal.SIGUSR1)
+    ps.StoneSoupRun.step = step_then_signal
+    try:
+        peer, rows = ps.run_peer(scenario, cap_s=1e9)
+    finally:
+        ps.StoneSoupRun.step = step
+    assert not peer["complete"] and 0 < peer["plots"] < peer["plots_total"]
+    assert rows.size and rows["time_s"].max() <= peer["last_plot_time_s"] + 1e-9
+    assert ps.signal.getsignal(ps.signal.SIGUSR1) is before    # the handler is put back
