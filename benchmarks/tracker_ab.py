@@ -13,8 +13,9 @@ missed / false parts, identity switches, the horizontal and vertical RMS
 error of the matched pairs, after the first 30 s the share of targets with no
 track assigned within 50 m and of tracks farther than 50 m from every
 target, and the share of tracks within 50 m of a target that already has
-its own (redundant: duplicates), the tracks dropped as duplicates, and the
-engine's CPU seconds.  Each ``--variant`` (a comma-separated list of more
+its own (redundant: duplicates), the tracks dropped as duplicates, the
+engine's CPU seconds, and the identity switches per behaviour of the truth
+(``switches_by_behaviour``: behaviour -> [switches, targets]).  Each ``--variant`` (a comma-separated list of more
 ``KEY=VALUE`` on top of ``--set``) runs the engine again on the same
 simulated plots and prints one more line: an A/B in one process, the scene
 simulated and the kernels compiled once.  Seeds: docs/behaviours.md (0-99 to
@@ -39,6 +40,20 @@ def _value(text):
         return int(text)
     except ValueError:
         return float(text)
+
+
+def switches_by_behaviour(truth, per_truth):
+    """``{behaviour: [identity switches, targets]}``, most switches first; the truth's
+    ``behaviour`` column, or its ``kind`` where it has none; ``per_truth`` of
+    :func:`radarcore.analysis.scores.score`."""
+    label = truth["behaviour"] if "behaviour" in (truth.dtype.names or ()) else truth["kind"]
+    behaviour_of = {int(t): str(b) for t, b in zip(truth["target_id"], label)}
+    counts = {}
+    for pt in per_truth:
+        entry = counts.setdefault(behaviour_of[pt["target_id"]], [0, 0])
+        entry[0] += pt["id_switches"]
+        entry[1] += 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1][0]))
 
 
 def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, chunk_s=10.0,
@@ -83,7 +98,8 @@ def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, c
         redundant_pct=round(100.0 * pe["n_redundant"][late].sum() / max(pe["n_tracks"][late].sum(), 1), 2),
         tracks_merged=engine.summary()["tracks_merged"],
         far_pct=round(100.0 * pe["n_spurious"][late].sum() / max(pe["n_tracks"][late].sum(), 1), 2),
-        engine_cpu_s=round(cpu_s, 1))
+        engine_cpu_s=round(cpu_s, 1),
+        switches_by_behaviour=switches_by_behaviour(scenario.truth, s.per_truth))
 
 
 def main(argv=None):
