@@ -132,10 +132,10 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, ale
     if it does not, it is stopped all the same and the figures are what it
     had measured (``drained`` false; ``final_stats`` false when its final
     stats message did not come either and the last periodic one is used)."""
-    from benchmarks.serve import ServeProcess, encode_frames, long_scenario
+    from benchmarks.serve import ServeProcess, encode_frames
 
     n = int(rate * seconds)
-    scenario = long_scenario(n_targets, min(n, 2_000_000), seed=1000)
+    scenario = cached_scenario(n_targets, min(n, 2_000_000))
     plots = scenario.plots[:min(n, scenario.plots.size)]
     frames, next_seq = encode_frames(plots, frame_plots)
     site = live_site(scenario.site, history_s=history_s, alert_interval_s=alert_interval_s)
@@ -196,6 +196,27 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, ale
             "processing_latency_ms": final.get("latency_ms"),
             "updates_published": final.get("updates_published"),
             "alert_interval_s": alert_interval_s, "history_s": history_s, "site": site}
+
+
+def cached_scenario(n_targets, n_plots):
+    """:func:`benchmarks.serve.long_scenario` (seed 1000), kept as a pickle in
+    ``$RADARCORE_SCENE_CACHE`` when that is set (runs compared side by side then
+    simulate the scene once)."""
+    import pickle
+
+    from benchmarks.serve import long_scenario
+
+    folder = os.environ.get("RADARCORE_SCENE_CACHE")
+    path = folder and os.path.join(folder, f"large_{n_targets}_{n_plots}_1000.pickle")
+    if path and os.path.exists(path):
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    scenario = long_scenario(n_targets, n_plots, seed=1000)
+    if path:
+        os.makedirs(folder, exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(scenario, f)
+    return scenario
 
 
 def stop_serve(serve, log=print, timeout_s=60.0):

@@ -63,7 +63,8 @@ import math
 
 import numpy as np
 
-from kernels.zones import asset_cpa, evaluate_zones
+from kernels.zones import (PARALLEL_MIN_PAIRS, _bounding_radius, _evaluate_zones_parallel,
+                          _evaluate_zones_serial, asset_cpa, check_zone_table, evaluate_zones)
 from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
 NONE = -1
@@ -76,6 +77,8 @@ CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
 #: distance, time to entry, probability of entry) and per asset (CPA, its time, closing
 #: speed, range).
 GEOMETRY = ("x", "inside", "distance", "tte", "p_entry", "cpa", "t_cpa", "closing", "range")
+#: Depth samples of a path entering a polygon (``kernels.zones.evaluate_zones``' default).
+ZONE_DEPTH_SAMPLES = 16
 #: Event kinds the manager writes (``advisory`` opens no alert).
 EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory")
 
@@ -125,6 +128,14 @@ class AlertManager:
         self.q_h = float(q_h)
         self.q_v = float(q_v)
         self.epoch_s = None if epoch_s is None else float(epoch_s)
+        self._bound_radius = None
+        if zones.n_zones and math.isfinite(config.horizon_s) and config.horizon_s >= 0.0 \
+                and self.q_h >= 0.0 and self.q_v >= 0.0:
+            check_zone_table(zones.zone_kind, zones.zone_center, zones.zone_radius, zones.zone_floor,
+                             zones.zone_ceiling, zones.poly_start, zones.poly_xy)
+            self._bound_radius = np.empty(zones.n_zones)
+            _bounding_radius(zones.zone_kind, zones.zone_center, zones.zone_radius, zones.poly_start,
+                             zones.poly_xy, self._bound_radius)
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         # beside ``orphans``, in its order: asset, time dropped, last (east, north, v_east, v_north)
@@ -134,6 +145,7 @@ class AlertManager:
         self._orphan_at = np.zeros((0, 2))
         self.next_alert_id = 1
         self.advised = {}         # (track id, asset index) -> (advised level, alert id to use)
+        self._advised_array = None  # ``advised`` as rows (track id, asset, level), built when needed
         self.counts = {e: 0 for e in EVENTS}
         # per track of the picture, sorted by track id: first epoch seen, the
         # latest settled class (not unknown), the call evidence, the latest
@@ -184,9 +196,18 @@ class AlertManager:
         p_entry = np.zeros((k, n_z))
         H = self.config.horizon_s
         if k and n_z:
-            evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
-                           z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
-                           inside, distance, tte, p_entry)
+            if self._bound_radius is None or not (np.isfinite(x).all() and np.isfinite(P).all()):
+                # (the validating entry point: a clear error for a bad table or state)
+                evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
+                               z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
+                               inside, distance, tte, p_entry)
+            else:
+                # the zone table was validated once; the per-call checks of evaluate_zones
+                # cost more than the evaluation of a frame's few tracks
+                loop = _evaluate_zones_parallel if k * n_z >= PARALLEL_MIN_PAIRS else _evaluate_zones_serial
+                loop(x, P, z.zone_kind, z.zone_center, z.zone_radius, self._bound_radius, z.zone_floor,
+                     z.zone_ceiling, z.poly_start, z.poly_xy, float(H), self.q_h, self.q_v, ZONE_DEPTH_SAMPLES,
+                     inside, distance, tte, p_entry)
         cpa = np.zeros((k, n_a))
         t_cpa = np.zeros((k, n_a))
         closing = np.zeros((k, n_a))
@@ -326,10 +347,11 @@ class AlertManager:
         due |= (age_before <= cfg.handover_s) & ~young
         if self.orphans or self._orphans_before:
             due |= young
-        # (a pending or lower level; an alert decided on last time: opened, raised or cleared,
-        # it changes what the track's next evaluation says)
-        if self._active or self._visited:
-            at, found = _match(store["ids"], [key[0] for key in self._active | self._visited])
+        # (a pending or lower level whose time has come; an alert decided on last time:
+        # opened, raised or cleared, it changes what the track's next evaluation says)
+        keys = self._visited | self._timed_out(t)
+        if keys:
+            at, found = _match(store["ids"], [key[0] for key in keys])
             due[at[found]] = True
         # call evidence that grows (not settled yet) or drains with time
         called, has = store["called"], store["has_call"]
@@ -351,6 +373,28 @@ class AlertManager:
         events = self._decide(t, ev, _id_rows(ids), ids, np.arange(k), ids, first_seen[r], settled_before)
         store["last_settled"][r] = np.where(ev["class"] != UNKNOWN_CLASS, ev["class"], settled_before)
         return self._finish(t, events)
+
+    def _timed_out(self, t):
+        """The alerts with a pending or lower level that a visit now could change although their
+        track did not: a pending level that has held ``escalate_updates`` epochs of time, a
+        lower one whose ``hold_s`` has just passed (after that, its margin changes only with
+        the track).  All of them when updates are counted (no ``epoch_s``)."""
+        if self.epoch_s is None:
+            return set(self._active)
+        cfg = self.config
+        keys = set()
+        for key in self._active:
+            alert = self.alerts[key]
+            if alert.pending_count:
+                n = 1 + int(math.floor((t - alert.pending_since) / self.epoch_s + 1e-9))
+                if n >= cfg.escalate_updates:
+                    keys.add(key)
+            elif alert.lower_since is not None:
+                if not t - alert.lower_since < cfg.hold_s and self._t_prev - alert.lower_since < cfg.hold_s:
+                    keys.add(key)
+            else:
+                keys.add(key)
+        return keys
 
     def _put(self, t, tids, class_p, geometry):
         """Put the changed tracks' class probabilities and zone figures in the per-track state
@@ -387,6 +431,7 @@ class AlertManager:
         gone_set = set(gone.tolist())
         for key in [key for key in self.advised if key[0] in gone_set]:
             del self.advised[key]
+            self._advised_array = None
         q_key = self._quiet_key
         lost = np.isin(q_key // n_a, gone)
         gone_keys = [(int(code) // n_a, int(code) % n_a) for code in q_key[lost].tolist()]
@@ -447,10 +492,12 @@ class AlertManager:
         # the evaluated rows' advisory levels by row and asset
         adv_level = np.full((k, n_a), NONE, np.int64)
         if self.advised:
-            n = len(self.advised)
-            adv = np.empty((n, 3), np.int64)
-            adv[:, :2] = list(self.advised)
-            adv[:, 2] = [v[0] for v in self.advised.values()]
+            if self._advised_array is None:
+                adv = np.empty((len(self.advised), 3), np.int64)
+                adv[:, :2] = list(self.advised)
+                adv[:, 2] = [v[0] for v in self.advised.values()]
+                self._advised_array = adv
+            adv = self._advised_array
             at, found = _match(ids_sorted, adv[:, 0])
             adv_level[order[at[found]], adv[found, 1]] = adv[found, 2]
 
@@ -493,7 +540,8 @@ class AlertManager:
             changing[m_row[mine][level[m_row[mine]] != m_level[mine]]] = True
             active_rows = [key[0] for key in self._active if key[1] == a]
             if active_rows:
-                rr = order[np.searchsorted(ids_sorted, np.array(active_rows, np.int64))]
+                at, found = _match(ids_sorted, active_rows)
+                rr = order[at[found]]          # (live: those of the tracks evaluated now)
                 has_alert[rr] = True
                 changing[rr] = True
             adoptable = bool((self._orphan_asset == a).any())
@@ -546,7 +594,7 @@ class AlertManager:
             q_level = np.concatenate([q_level[stay], add[:, 1]])
             o = np.argsort(q_key, kind="stable")
             q_key, q_level = q_key[o], q_level[o]
-            self._active = active
+            self._active = (self._active - visited) | active
         self._quiet_key, self._quiet_level = q_key, q_level
         self._visited = visited
 
@@ -635,6 +683,7 @@ class AlertManager:
             alert_id = self.next_alert_id
             self.next_alert_id += 1
         self.advised[key] = (level, alert_id)
+        self._advised_array = None
         note = _Alert(alert_id=alert_id, asset=a, track_id=track_id, level=level,
                       ref=(ev, rows, r, a, lo, hi, level))
         return self._event(t, note, "advisory", level, self._info(note))
@@ -713,6 +762,7 @@ class AlertManager:
                 alert.pending_level, alert.pending_count = NONE, 0
                 if old == NONE:
                     advised = self.advised.pop((alert.track_id, alert.asset), None)
+                    self._advised_array = None
                     if advised is not None:
                         alert.alert_id = advised[1]
                     else:
