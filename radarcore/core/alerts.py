@@ -154,6 +154,7 @@ class AlertManager:
                         **{name: np.full(0, fill, _STATE_DTYPE[name]) for name, fill in _STATE_FILL.items()},
                         "called": np.zeros(0, np.int64), "class_p": np.zeros((0, len(TRACK_CLASSES))),
                         **{name: value for name, value in self.geometry(None, None).items()}}
+        self._kept = None             # (see update: figures not yet gathered by track)
         self._t_prev = -math.inf      # time of the previous decision
         self._orphans_before = False  # whether orphans looked for successors at the previous decision
         self._visited = set()         # the alerts decided on at the previous decision
@@ -286,7 +287,7 @@ class AlertManager:
         tids = rows["track_id"].astype(np.int64)
         order = np.argsort(tids, kind="stable")
         ids_sorted = tids[order]
-        self._forget(t, self._tracks["ids"][~_match(ids_sorted, self._tracks["ids"])[1]])
+        self._forget(t, self._tracks["ids"][~_match(ids_sorted, self._tracks["ids"])[1]], whole=True)
         prev = self._tracks
         p_idx, p_found = _match(prev["ids"], tids)
         state = {name: _pick(prev[name], p_idx, p_found, fill) for name, fill in _STATE_FILL.items()}
@@ -298,10 +299,20 @@ class AlertManager:
         last_settled = np.where(ev["class"] != UNKNOWN_CLASS, ev["class"], state["last_settled"])
         self._tracks = {"ids": ids_sorted, "first_seen": state["first_seen"][order],
                         "last_settled": last_settled[order].astype(np.int64),
-                        **{n: v[order] for n, v in calls.items()},
-                        "called": called[order], "class_p": class_p[order],
-                        **{n: ev[n][order] for n in GEOMETRY}}
+                        **{n: v[order] for n, v in calls.items()}}
+        # the latest call, class probabilities and zone figures by track are gathered only
+        # when needed (a gone track's alert, a decision on changed tracks): a replay never does
+        self._kept = (order, called, class_p, ev)
         return self._finish(t, events)
+
+    def _figures(self):
+        """The per-track state with the latest call, class probabilities and zone figures."""
+        if self._kept is not None:
+            order, called, class_p, ev = self._kept
+            self._kept = None
+            self._tracks.update({"called": called[order], "class_p": class_p[order],
+                                 **{n: ev[n][order] for n in GEOMETRY}})
+        return self._tracks
 
     def update_tracks(self, t, rows, P, class_p, geometry=None, gone=()):
         """Advance the alerts to ``t`` when only some tracks changed (live mode); the events.
@@ -333,6 +344,7 @@ class AlertManager:
         if geometry is None:
             geometry = self.geometry(rows, P)
         gone = np.asarray(gone, np.int64)
+        self._figures()
         if gone.size:
             self._forget(t, gone[_match(self._tracks["ids"], gone)[1]])
         updated = self._put(t, rows["track_id"].astype(np.int64), class_p, geometry)
@@ -421,10 +433,10 @@ class AlertManager:
         mask[idx] = True
         return mask
 
-    def _forget(self, t, gone):
+    def _forget(self, t, gone, whole=False):
         """Tracks gone from the picture: their advisories are forgotten, their alerts wait for a
         successor (in the order the alerts were opened, as the orphans' clears are written in
-        it), their per-track state goes."""
+        it), their per-track state goes (``whole``: it is replaced next anyway)."""
         if gone.size == 0:
             return
         n_a = max(self.zones.n_assets, 1)
@@ -437,6 +449,7 @@ class AlertManager:
         gone_keys = [(int(code) // n_a, int(code) % n_a) for code in q_key[lost].tolist()]
         gone_keys += [key for key in self._active if key[0] in gone_set]
         if gone_keys:
+            self._figures()
             last = self._last_evaluation(np.array(sorted({key[0] for key in gone_keys}), np.int64))
             new = []
             for key in sorted(gone_keys, key=lambda key: self.alerts[key].seq):
@@ -451,9 +464,10 @@ class AlertManager:
             self._orphan_xv = np.concatenate([self._orphan_xv, [o.last["x"][[0, 1, 3, 4]] for o in new]])
             self._active -= set(gone_keys)
             self._quiet_key, self._quiet_level = q_key[~lost], self._quiet_level[~lost]
-        store = self._tracks
-        keep = ~np.isin(store["ids"], gone)
-        self._tracks = {name: value[keep] for name, value in store.items()}
+        if not whole:
+            store = self._figures()
+            keep = ~np.isin(store["ids"], gone)
+            self._tracks = {name: value[keep] for name, value in store.items()}
 
     def _last_evaluation(self, ids):
         """The tracks' evaluation at the previous decision, from their kept state: a function
