@@ -4,6 +4,7 @@ window, a soak, and replay of the soak's recording.
     python -m benchmarks.live gospa   [--seeds 1000 1001 ...] [--json FILE]
     python -m benchmarks.live latency [--rate 50000] [--seconds 20] [--targets 2000] [--drain 120] [--json FILE]
     python -m benchmarks.live soak    [--rate 50000] [--minutes 30] [--targets 2000] [--drain 120] [--json FILE]
+    python -m benchmarks.live cpu     [--targets 2000] [--frames 2600] [--gather 20] [--alert-interval 0] [--json FILE]
 
 ``gospa``: each project scene (seeds >= 1000, report seeds) is cut into
 per-radar frames (:func:`radarcore.service.emulate.plan_bursts`, at most 100
@@ -26,6 +27,14 @@ plots sent are compared with serve's received, recorded and processed
 counters, and then the recording is replayed (``radarcore replay`` path,
 :func:`radarcore.core.replay.replay_file`) and its tracks.csv and
 alerts.jsonl must equal byte for byte what the live run wrote.
+
+``cpu``: the engine alone, offline: the first ``--frames`` frames (at most 100
+plots within 0.05 s, :func:`radarcore.service.emulate.plan_bursts`) of the
+``large`` scene (``--targets``, seed 1000, 300,000 plots simulated) through a
+live engine, ``--gather`` frames per :meth:`Engine.process` call, track updates
+and alert events popped after each; CPU seconds of this process, plots per CPU
+second, CPU milliseconds per frame and the number of alert events (compare
+branches side by side: the events must be the same).
 
 Serve gets ``--drain`` seconds (120) after the last frame to process all it
 was sent; when it does not, it is stopped anyway (SIGTERM, then SIGKILL) and
@@ -132,10 +141,10 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, ale
     if it does not, it is stopped all the same and the figures are what it
     had measured (``drained`` false; ``final_stats`` false when its final
     stats message did not come either and the last periodic one is used)."""
-    from benchmarks.serve import ServeProcess, encode_frames, long_scenario
+    from benchmarks.serve import ServeProcess, encode_frames
 
     n = int(rate * seconds)
-    scenario = long_scenario(n_targets, min(n, 2_000_000), seed=1000)
+    scenario = cached_scenario(n_targets, min(n, 2_000_000))
     plots = scenario.plots[:min(n, scenario.plots.size)]
     frames, next_seq = encode_frames(plots, frame_plots)
     site = live_site(scenario.site, history_s=history_s, alert_interval_s=alert_interval_s)
@@ -198,6 +207,54 @@ def stream(rate, seconds, n_targets, workdir, record=False, frame_plots=100, ale
             "alert_interval_s": alert_interval_s, "history_s": history_s, "site": site}
 
 
+def cached_scenario(n_targets, n_plots):
+    """:func:`benchmarks.serve.long_scenario` (seed 1000), kept as a pickle in
+    ``$RADARCORE_SCENE_CACHE`` when that is set (runs compared side by side then
+    simulate the scene once)."""
+    import pickle
+
+    from benchmarks.serve import long_scenario
+
+    folder = os.environ.get("RADARCORE_SCENE_CACHE")
+    path = folder and os.path.join(folder, f"large_{n_targets}_{n_plots}_1000.pickle")
+    if path and os.path.exists(path):
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    scenario = long_scenario(n_targets, n_plots, seed=1000)
+    if path:
+        os.makedirs(folder, exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(scenario, f)
+    return scenario
+
+
+def engine_cpu(n_targets, n_frames, gather, alert_interval_s=0.0):
+    """CPU cost of the live engine alone (``cpu`` above)."""
+    scenario = cached_scenario(n_targets, 300_000)
+    plots = scenario.plots[:300_000]
+    frames = [plots[b.index] for b in plan_bursts(plots, burst_gap_s=0.05, max_burst=100,
+                                                  max_span_s=0.05)][:n_frames]
+    Engine.warmup()
+    engine = Engine(live_site(scenario.site, alert_interval_s=alert_interval_s))
+    engine.keep_updates = True
+    events = 0
+    c0 = time.process_time()
+    for k in range(0, len(frames), gather):
+        step = frames[k:k + gather]
+        engine.process(np.concatenate(step), frame_sizes=[f.size for f in step])
+        events += len(engine.pop_alerts())
+        engine.pop_updates()
+    engine.flush()
+    events += len(engine.pop_alerts())
+    cpu_s = time.process_time() - c0
+    n = int(sum(f.size for f in frames))
+    result = {"frames": len(frames), "plots": n, "cpu_s": cpu_s, "plots_per_cpu_s": n / cpu_s,
+              "cpu_ms_per_frame": 1e3 * cpu_s / len(frames), "alert_events": events,
+              "load_average": os.getloadavg()}
+    print(json.dumps(result))
+    return result
+
+
 def stop_serve(serve, log=print, timeout_s=60.0):
     """Stop serve (SIGTERM, then SIGKILL if it does not exit in ``timeout_s``); its final
     stats message, or the last periodic one (``{}`` if none came)."""
@@ -241,7 +298,7 @@ def replay_equal(site, workdir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.live")
-    parser.add_argument("what", choices=("gospa", "latency", "soak"))
+    parser.add_argument("what", choices=("gospa", "latency", "soak", "cpu"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002])
     parser.add_argument("--rate", type=float, default=50_000.0)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -254,12 +311,16 @@ def main(argv=None):
     parser.add_argument("--drain", type=float, default=120.0,
                         help="seconds serve gets after the last frame to process it all "
                              "(else it is stopped and its figures so far are printed)")
+    parser.add_argument("--frames", type=int, default=2600, help="cpu: frames of the scene")
+    parser.add_argument("--gather", type=int, default=20, help="cpu: frames per engine step")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     if args.what == "gospa":
         if min(args.seeds) < 1000:
             parser.error("report figures come from seeds >= 1000")
         result = gospa(args.seeds)
+    elif args.what == "cpu":
+        result = engine_cpu(args.targets, args.frames, args.gather, args.alert_interval)
     else:
         workdir = tempfile.mkdtemp(prefix="radarcore-live-")
         seconds = args.seconds if args.what == "latency" else 60.0 * args.minutes

@@ -20,6 +20,7 @@ class NaiveAlertManager(AlertManager):
         self.q_h = float(q_h)
         self.q_v = float(q_v)
         self.epoch_s = None if epoch_s is None else float(epoch_s)
+        self._bound_radius = None     # (the zone figures through the validating entry point)
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         self.next_alert_id = 1

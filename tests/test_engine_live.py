@@ -155,19 +155,44 @@ def test_far_future_frame_mid_stream_changes_nothing_live(intrusion, n):
     assert [r.tobytes() for _, r in updates] == [r.tobytes() for _, r in clean[1]]
 
 
-def test_kept_zone_figures_give_the_events_of_a_full_evaluation(intrusion, one_by_one):
-    """Each decision evaluates only the updated tracks' zones and CPAs and keeps
-    the others': the events are those of evaluating the whole picture every time."""
+def whole_picture_decisions(patch):
+    """Make every alert decision one on the whole picture (:meth:`AlertManager.update`), the
+    picture kept here from what the engine says changed: the reference of the incremental one."""
     from radarcore.core.alerts import AlertManager
 
-    site, frames = intrusion
     original = AlertManager.update
 
-    def full(self, t, rows, P, class_p, geometry=None):
-        return original(self, t, rows, P, class_p)      # every row evaluated again
+    def put(picture, rows, P, class_p):
+        for r in range(rows.size):
+            if rows["status"][r] in (2, 3):
+                picture[int(rows["track_id"][r])] = (rows[r:r + 1], P[r:r + 1], class_p[r:r + 1])
 
+    def whole(self, t, rows, P, class_p, geometry=None):
+        self.test_picture = {}
+        put(self.test_picture, rows, P, class_p)
+        return original(self, t, rows, P, class_p)
+
+    def changed(self, t, rows, P, class_p, geometry=None, gone=()):
+        for track_id in np.asarray(gone).tolist():
+            self.test_picture.pop(track_id, None)
+        put(self.test_picture, rows, P, class_p)
+        shown = [self.test_picture[k] for k in sorted(self.test_picture)]
+        return original(self, t, *(np.concatenate([s[j] for s in shown]) for j in range(3)))
+
+    patch.setattr(AlertManager, "update", whole)
+    patch.setattr(AlertManager, "update_tracks", changed)
+
+
+@pytest.mark.parametrize("interval", [0.0, 1.0])
+def test_deciding_on_the_changed_tracks_gives_the_events_of_the_whole_picture(intrusion, one_by_one, interval):
+    """Each decision evaluates only the tracks that changed or came due: the events
+    are those of deciding on the whole picture every time."""
+    site, frames = intrusion
+    site = live_site(site)
+    site = dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, alert_interval_s=interval))
+    incremental = one_by_one if interval == 0.0 else run_live(site, frames, cuts=range(1, len(frames)))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(AlertManager, "update", full)
-        _, _, events, units, _ = run_live(live_site(site), frames, cuts=range(1, len(frames)))
+        whole_picture_decisions(patch)
+        _, _, events, units, _ = run_live(site, frames, cuts=range(1, len(frames)))
     assert any(e["event"] == "raise" for e in events)
-    assert events == one_by_one[2] and units == one_by_one[3]
+    assert events == incremental[2] and units == incremental[3]

@@ -63,7 +63,8 @@ import math
 
 import numpy as np
 
-from kernels.zones import asset_cpa, evaluate_zones
+from kernels.zones import (PARALLEL_MIN_PAIRS, _bounding_radius, _evaluate_zones_parallel,
+                          _evaluate_zones_serial, asset_cpa, check_zone_table, evaluate_zones)
 from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
 NONE = -1
@@ -76,6 +77,8 @@ CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
 #: distance, time to entry, probability of entry) and per asset (CPA, its time, closing
 #: speed, range).
 GEOMETRY = ("x", "inside", "distance", "tte", "p_entry", "cpa", "t_cpa", "closing", "range")
+#: Depth samples of a path entering a polygon (``kernels.zones.evaluate_zones``' default).
+ZONE_DEPTH_SAMPLES = 16
 #: Event kinds the manager writes (``advisory`` opens no alert).
 EVENTS = ("raise", "escalate", "deescalate", "clear", "advisory")
 
@@ -125,6 +128,14 @@ class AlertManager:
         self.q_h = float(q_h)
         self.q_v = float(q_v)
         self.epoch_s = None if epoch_s is None else float(epoch_s)
+        self._bound_radius = None
+        if zones.n_zones and math.isfinite(config.horizon_s) and config.horizon_s >= 0.0 \
+                and self.q_h >= 0.0 and self.q_v >= 0.0:
+            check_zone_table(zones.zone_kind, zones.zone_center, zones.zone_radius, zones.zone_floor,
+                             zones.zone_ceiling, zones.poly_start, zones.poly_xy)
+            self._bound_radius = np.empty(zones.n_zones)
+            _bounding_radius(zones.zone_kind, zones.zone_center, zones.zone_radius, zones.poly_start,
+                             zones.poly_xy, self._bound_radius)
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         # beside ``orphans``, in its order: asset, time dropped, last (east, north, v_east, v_north)
@@ -134,20 +145,25 @@ class AlertManager:
         self._orphan_at = np.zeros((0, 2))
         self.next_alert_id = 1
         self.advised = {}         # (track id, asset index) -> (advised level, alert id to use)
+        self._advised_array = None  # ``advised`` as rows (track id, asset, level), built when needed
         self.counts = {e: 0 for e in EVENTS}
-        # per track of the previous epoch, sorted by track id: first epoch
-        # seen, the latest settled class (not unknown), the call evidence
+        # per track of the picture, sorted by track id: first epoch seen, the
+        # latest settled class (not unknown), the call evidence, the latest
+        # class probabilities, call and zone figures
         self._tracks = {"ids": np.zeros(0, np.int64), "first_seen": np.zeros(0),
-                        "last_settled": np.zeros(0, np.int64), "has_call": np.zeros(0, bool),
-                        "call": np.zeros(0, np.int64), "count": np.zeros(0), "t_last": np.zeros(0),
-                        "settled": np.zeros(0, bool)}
+                        **{name: np.full(0, fill, _STATE_DTYPE[name]) for name, fill in _STATE_FILL.items()},
+                        "called": np.zeros(0, np.int64), "class_p": np.zeros((0, len(TRACK_CLASSES))),
+                        **{name: value for name, value in self.geometry(None, None).items()}}
+        self._kept = None             # (see update: figures not yet gathered by track)
+        self._t_prev = -math.inf      # time of the previous decision
+        self._orphans_before = False  # whether orphans looked for successors at the previous decision
+        self._visited = set()         # the alerts decided on at the previous decision
         # the steady alerts (published level > none, nothing pending or
         # lower), by track_id * n_assets + asset, sorted; the others by key
         self._quiet_key = np.zeros(0, np.int64)
         self._quiet_level = np.zeros(0, np.int64)
         self._active = set()
         self._next_seq = 0
-        self._previous = None     # (ev, rows, ids sorted, their rows, level per row and asset)
         self._first_seen_row = np.zeros(0)
 
     # ----------------------------------------------------------- evaluation
@@ -169,7 +185,7 @@ class AlertManager:
         having every row evaluated again.
         """
         z = self.zones
-        k = rows.size
+        k = 0 if rows is None else rows.size
         x = np.column_stack([rows[n] for n in ("east_m", "north_m", "up_m", "v_east_mps",
                                                "v_north_mps", "v_up_mps")]) if k else np.zeros((0, 6))
         x = np.ascontiguousarray(x)
@@ -181,9 +197,18 @@ class AlertManager:
         p_entry = np.zeros((k, n_z))
         H = self.config.horizon_s
         if k and n_z:
-            evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
-                           z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
-                           inside, distance, tte, p_entry)
+            if self._bound_radius is None or not (np.isfinite(x).all() and np.isfinite(P).all()):
+                # (the validating entry point: a clear error for a bad table or state)
+                evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
+                               z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
+                               inside, distance, tte, p_entry)
+            else:
+                # the zone table was validated once; the per-call checks of evaluate_zones
+                # cost more than the evaluation of a frame's few tracks
+                loop = _evaluate_zones_parallel if k * n_z >= PARALLEL_MIN_PAIRS else _evaluate_zones_serial
+                loop(x, P, z.zone_kind, z.zone_center, z.zone_radius, self._bound_radius, z.zone_floor,
+                     z.zone_ceiling, z.poly_start, z.poly_xy, float(H), self.q_h, self.q_v, ZONE_DEPTH_SAMPLES,
+                     inside, distance, tte, p_entry)
         cpa = np.zeros((k, n_a))
         t_cpa = np.zeros((k, n_a))
         closing = np.zeros((k, n_a))
@@ -201,7 +226,7 @@ class AlertManager:
         if known.
         """
         z = self.zones
-        k = rows.size
+        k = class_p.shape[0]
         n_z = z.n_zones
         g = self.geometry(rows, P) if geometry is None else geometry
         inside, tte, p_entry = g["inside"], g["tte"], g["p_entry"]
@@ -233,14 +258,15 @@ class AlertManager:
 
     # ------------------------------------------------------------ lifecycle
     def update(self, t, rows, P, class_p, geometry=None):
-        """Advance the alerts to epoch ``t``; return the events (dicts) in order.
+        """Advance the alerts to epoch ``t`` on the whole picture; return the events (dicts) in order.
 
         Parameters
         ----------
         t : float
         rows : ndarray of TRACK_ROW_DTYPE
             The track rows of this epoch (any status; only confirmed and
-            coasting tracks are evaluated).
+            coasting tracks are evaluated).  A track evaluated before and
+            absent now is gone (its alerts wait for a successor).
         P : ndarray, shape (len(rows), 6, 6)
             Track covariances at ``t``.
         class_p : ndarray, shape (len(rows), 4)
@@ -250,69 +276,185 @@ class AlertManager:
             unchanged tracks need no new zone evaluation); None: evaluated here.
 
         The per-track state (first epoch seen, latest settled class, call
-        evidence) and the steady alerts are kept as arrays and matched to the
-        rows with ``np.searchsorted``; Python runs only for the alerts that
-        may change or say something (a level differs from the published one,
-        a pending or lower level, a new threat, a dropped track), so its cost
-        grows with the events, not with the tracks in the zones.
+        evidence, the latest class probabilities and zone figures) and the
+        steady alerts are kept as arrays and matched to the rows with
+        ``np.searchsorted``; Python runs only for the alerts that may change
+        or say something (a level differs from the published one, a pending
+        or lower level, a new threat, a dropped track), so its cost grows
+        with the events, not with the tracks in the zones.
         """
-        keep = (rows["status"] == 2) | (rows["status"] == 3)
-        rows = rows[keep]                   # a copy: kept for the orphans' last evaluation
-        if not keep.all():
-            P, class_p = P[keep], class_p[keep]
-            if geometry is not None:
-                geometry = {name: value[keep] for name, value in geometry.items()}
+        rows, P, class_p, geometry = _confirmed(rows, P, class_p, geometry)
         tids = rows["track_id"].astype(np.int64)
-        k = tids.size
         order = np.argsort(tids, kind="stable")
         ids_sorted = tids[order]
+        self._forget(t, self._tracks["ids"][~_match(ids_sorted, self._tracks["ids"])[1]], whole=True)
         prev = self._tracks
         p_idx, p_found = _match(prev["ids"], tids)
-        held_s, calls = self._accumulate_calls(t, prev, p_idx, p_found, self.called_class(class_p)[0])
+        state = {name: _pick(prev[name], p_idx, p_found, fill) for name, fill in _STATE_FILL.items()}
+        state["first_seen"] = _pick(prev["first_seen"], p_idx, p_found, float(t))
+        called = self.called_class(class_p)[0]
+        held_s, calls = self._accumulate_calls(t, state, called)
         ev = self.evaluate(rows, P, class_p, held_s, geometry)
-        z = self.zones
+        events = self._decide(t, ev, rows, tids, order, ids_sorted, state["first_seen"], state["last_settled"])
+        last_settled = np.where(ev["class"] != UNKNOWN_CLASS, ev["class"], state["last_settled"])
+        self._tracks = {"ids": ids_sorted, "first_seen": state["first_seen"][order],
+                        "last_settled": last_settled[order].astype(np.int64),
+                        **{n: v[order] for n, v in calls.items()}}
+        # the latest call, class probabilities and zone figures by track are gathered only
+        # when needed (a gone track's alert, a decision on changed tracks): a replay never does
+        self._kept = (order, called, class_p, ev)
+        return self._finish(t, events)
+
+    def _figures(self):
+        """The per-track state with the latest call, class probabilities and zone figures."""
+        if self._kept is not None:
+            order, called, class_p, ev = self._kept
+            self._kept = None
+            self._tracks.update({"called": called[order], "class_p": class_p[order],
+                                 **{n: ev[n][order] for n in GEOMETRY}})
+        return self._tracks
+
+    def update_tracks(self, t, rows, P, class_p, geometry=None, gone=()):
+        """Advance the alerts to ``t`` when only some tracks changed (live mode); the events.
+
+        The picture is the one of the previous call with ``rows`` (the
+        tracks updated or started since, at their own state time) put in and
+        the ``gone`` track ids taken out.  The events are exactly those of
+        :meth:`update` on that whole picture: only the tracks whose outcome
+        can differ from the previous decision are evaluated, that is the
+        updated ones and those a clock has come due for (their class call
+        settling after ``drone_hold_s``, the ``unknown_hold_s`` and
+        ``handover_s`` ages, a pending or lower level of their alert, young
+        tracks while orphaned alerts look for a successor); the call evidence
+        of the others, which grows or drains with time, is advanced on its
+        own, with the same arithmetic.
+
+        Parameters
+        ----------
+        t : float
+            Decision time, never before the previous one.
+        rows : ndarray of TRACK_ROW_DTYPE
+            The changed tracks (any status: only confirmed and coasting ones
+            enter the picture; the caller names those that leave it in ``gone``).
+        P, class_p, geometry : as in :meth:`update`, for ``rows``.
+        gone : sequence of int
+            Ids of tracks that left the picture (deleted); unknown ids are ignored.
+        """
+        rows, P, class_p, geometry = _confirmed(rows, P, class_p, geometry)
+        if geometry is None:
+            geometry = self.geometry(rows, P)
+        gone = np.asarray(gone, np.int64)
+        self._figures()
+        if gone.size:
+            self._forget(t, gone[_match(self._tracks["ids"], gone)[1]])
+        updated = self._put(t, rows["track_id"].astype(np.int64), class_p, geometry)
+        store = self._tracks
         cfg = self.config
-        n_a = z.n_assets
-        events = []
+        first_seen = store["first_seen"]
+        age, age_before = t - first_seen, self._t_prev - first_seen
+        # the tracks whose outcome can change now (see above)
+        due = updated
+        due |= (age_before < cfg.unknown_hold_s) & ~(age < cfg.unknown_hold_s)
+        young = age <= cfg.handover_s
+        due |= (age_before <= cfg.handover_s) & ~young
+        if self.orphans or self._orphans_before:
+            due |= young
+        # (a pending or lower level whose time has come; an alert decided on last time:
+        # opened, raised or cleared, it changes what the track's next evaluation says)
+        keys = self._visited | self._timed_out(t)
+        if keys:
+            at, found = _match(store["ids"], [key[0] for key in keys])
+            due[at[found]] = True
+        # call evidence that grows (not settled yet) or drains with time
+        called, has = store["called"], store["has_call"]
+        timer = has & (((store["call"] == called) & (store["count"] < cfg.drone_hold_s))
+                       | (called == UNKNOWN_CLASS))
+        cand = np.flatnonzero(due | timer)
+        state = {name: store[name][cand] for name in _STATE_FILL}
+        held_s, calls = self._accumulate_calls(t, state, called[cand])
+        for name, value in calls.items():
+            store[name][cand] = value
+        # a call that settles changes the track's class: it is decided on too
+        pick = due[cand] | (calls["settled"] & ~state["settled"])
+        r = cand[pick]
+        ids = store["ids"][r]
+        ev = self.evaluate(None, None, store["class_p"][r], held_s[pick],
+                           {name: store[name][r] for name in GEOMETRY})
+        settled_before = store["last_settled"][r]
+        k = r.size
+        events = self._decide(t, ev, _id_rows(ids), ids, np.arange(k), ids, first_seen[r], settled_before)
+        store["last_settled"][r] = np.where(ev["class"] != UNKNOWN_CLASS, ev["class"], settled_before)
+        return self._finish(t, events)
 
-        first_seen = _pick(prev["first_seen"], p_idx, p_found, float(t))
-        settled_before = _pick(prev["last_settled"], p_idx, p_found, NONE)
-        self._first_seen_row = first_seen
-        track_class = ev["class"]
-        # a track that was a bird and is now a drone or an aircraft, or was
-        # advised, is raised at once
-        promoted = ((track_class != UNKNOWN_CLASS) & (track_class != BIRD_CLASS)
-                    & (settled_before == BIRD_CLASS))
+    def _timed_out(self, t):
+        """The alerts with a pending or lower level that a visit now could change although their
+        track did not: a pending level that has held ``escalate_updates`` epochs of time, a
+        lower one whose ``hold_s`` has just passed (after that, its margin changes only with
+        the track).  All of them when updates are counted (no ``epoch_s``)."""
+        if self.epoch_s is None:
+            return set(self._active)
+        cfg = self.config
+        keys = set()
+        for key in self._active:
+            alert = self.alerts[key]
+            if alert.pending_count:
+                n = 1 + int(math.floor((t - alert.pending_since) / self.epoch_s + 1e-9))
+                if n >= cfg.escalate_updates:
+                    keys.add(key)
+            elif alert.lower_since is not None:
+                if not t - alert.lower_since < cfg.hold_s and self._t_prev - alert.lower_since < cfg.hold_s:
+                    keys.add(key)
+            else:
+                keys.add(key)
+        return keys
 
-        # advisories of tracks that are gone are forgotten; the others' levels by row and asset
-        adv_level = np.full((k, n_a), NONE, np.int64)
-        if self.advised:
-            n = len(self.advised)
-            adv = np.empty((n, 3), np.int64)
-            adv[:, :2] = list(self.advised)
-            adv[:, 2] = [v[0] for v in self.advised.values()]
-            at, found = _match(ids_sorted, adv[:, 0])
-            if not found.all():
-                for i in np.flatnonzero(~found).tolist():
-                    del self.advised[(int(adv[i, 0]), int(adv[i, 1]))]
-                adv, at = adv[found], at[found]
-            adv_level[order[at], adv[:, 1]] = adv[:, 2]
+    def _put(self, t, tids, class_p, geometry):
+        """Put the changed tracks' class probabilities and zone figures in the per-track state
+        (new tracks with a fresh state); a mask of their places in it."""
+        store = self._tracks
+        called = self.called_class(class_p)[0]
+        idx, found = _match(store["ids"], tids)
+        at = idx[found]
+        store["called"][at] = called[found]
+        store["class_p"][at] = class_p[found]
+        for name in GEOMETRY:
+            store[name][at] = geometry[name][found]
+        fresh = ~found
+        if fresh.any():
+            n = int(fresh.sum())
+            new = {"ids": tids[fresh], "first_seen": np.full(n, float(t)), "called": called[fresh],
+                   "class_p": class_p[fresh], **{name: geometry[name][fresh] for name in GEOMETRY},
+                   **{name: np.full(n, fill, store[name].dtype) for name, fill in _STATE_FILL.items()}}
+            merged = {name: np.concatenate([store[name], new[name]]) for name in store}
+            o = np.argsort(merged["ids"], kind="stable")
+            store = self._tracks = {name: value[o] for name, value in merged.items()}
+            idx = _match(store["ids"], tids)[0]
+        mask = np.zeros(store["ids"].size, bool)
+        mask[idx] = True
+        return mask
 
-        # alerts whose track is gone wait for a successor (in the order the
-        # alerts were opened, as the orphans' clears are written in it)
-        q_key, q_level = self._quiet_key, self._quiet_level
-        q_tid, q_asset = q_key // max(n_a, 1), q_key % max(n_a, 1)
-        q_idx, q_found = _match(ids_sorted, q_tid)
-        gone_keys = [(int(tid), int(a)) for tid, a in zip(q_tid[~q_found].tolist(), q_asset[~q_found].tolist())]
-        if self._active:
-            active = list(self._active)
-            present = _match(ids_sorted, [key[0] for key in active])[1].tolist()
-            gone_keys += [key for key, here in zip(active, present) if not here]
+    def _forget(self, t, gone, whole=False):
+        """Tracks gone from the picture: their advisories are forgotten, their alerts wait for a
+        successor (in the order the alerts were opened, as the orphans' clears are written in
+        it), their per-track state goes (``whole``: it is replaced next anyway)."""
+        if gone.size == 0:
+            return
+        n_a = max(self.zones.n_assets, 1)
+        gone_set = set(gone.tolist())
+        for key in [key for key in self.advised if key[0] in gone_set]:
+            del self.advised[key]
+            self._advised_array = None
+        q_key = self._quiet_key
+        lost = np.isin(q_key // n_a, gone)
+        gone_keys = [(int(code) // n_a, int(code) % n_a) for code in q_key[lost].tolist()]
+        gone_keys += [key for key in self._active if key[0] in gone_set]
         if gone_keys:
+            self._figures()
+            last = self._last_evaluation(np.array(sorted({key[0] for key in gone_keys}), np.int64))
             new = []
             for key in sorted(gone_keys, key=lambda key: self.alerts[key].seq):
                 alert = self.alerts.pop(key)
-                alert.last = self._previous_info(alert)
+                alert.last = last(alert)
                 alert.ref = None
                 alert.orphan_since = t
                 new.append(alert)
@@ -321,27 +463,81 @@ class AlertManager:
             self._orphan_since = np.concatenate([self._orphan_since, np.full(len(new), float(t))])
             self._orphan_xv = np.concatenate([self._orphan_xv, [o.last["x"][[0, 1, 3, 4]] for o in new]])
             self._active -= set(gone_keys)
+            self._quiet_key, self._quiet_level = q_key[~lost], self._quiet_level[~lost]
+        if not whole:
+            store = self._figures()
+            keep = ~np.isin(store["ids"], gone)
+            self._tracks = {name: value[keep] for name, value in store.items()}
+
+    def _last_evaluation(self, ids):
+        """The tracks' evaluation at the previous decision, from their kept state: a function
+        giving an alert's event fields (its track one of ``ids``, sorted)."""
+        store = self._tracks
+        r = _match(store["ids"], ids)[0]
+        called = store["called"][r]
+        alerting = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS)
+        held_s = np.where(alerting & store["has_call"][r] & ~store["settled"][r], store["count"][r], np.inf)
+        ev = self.evaluate(None, None, store["class_p"][r], held_s, {name: store[name][r] for name in GEOMETRY})
+        rows = _id_rows(ids)
+        z = self.zones
+
+        def last(alert):
+            i = int(np.searchsorted(ids, alert.track_id))
+            a = alert.asset
+            lo, hi = z.asset_start[a], z.asset_start[a + 1]
+            return self._describe(ev, rows, i, a, lo, hi, int(_row_max(ev["alert_level"][i:i + 1, lo:hi], NONE)[0]))
+        return last
+
+    def _decide(self, t, ev, rows, tids, order, ids_sorted, first_seen, settled_before):
+        """The advisories and the lifecycle of the evaluated rows (``ev``, any order: ``order``
+        sorts ``tids`` into ``ids_sorted``); the events, in asset and track-id order."""
+        z = self.zones
+        cfg = self.config
+        n_a = z.n_assets
+        k = tids.size
+        events = []
+        self._first_seen_row = first_seen
+        track_class = ev["class"]
+        # a track that was a bird and is now a drone or an aircraft, or was
+        # advised, is raised at once
+        promoted = ((track_class != UNKNOWN_CLASS) & (track_class != BIRD_CLASS)
+                    & (settled_before == BIRD_CLASS))
+
+        # the evaluated rows' advisory levels by row and asset
+        adv_level = np.full((k, n_a), NONE, np.int64)
+        if self.advised:
+            if self._advised_array is None:
+                adv = np.empty((len(self.advised), 3), np.int64)
+                adv[:, :2] = list(self.advised)
+                adv[:, 2] = [v[0] for v in self.advised.values()]
+                self._advised_array = adv
+            adv = self._advised_array
+            at, found = _match(ids_sorted, adv[:, 0])
+            adv_level[order[at[found]], adv[found, 1]] = adv[found, 2]
+
+        # the steady alerts of the evaluated rows (the others' stay as they are)
+        q_key, q_level = self._quiet_key, self._quiet_level
+        q_idx, q_found = _match(ids_sorted, q_key // max(n_a, 1))
+        m_level, m_asset = q_level[q_found], q_key[q_found] % max(n_a, 1)
+        m_row = order[q_idx[q_found]]
         # where each orphan's track would be now (successors are looked for there)
         dt = t - self._orphan_since + 1.0       # the track was last seen one epoch before
         self._orphan_at = self._orphan_xv[:, :2] + self._orphan_xv[:, 2:] * dt[:, None]
-        q_key, q_level, q_asset = q_key[q_found], q_level[q_found], q_asset[q_found]
-        q_row = order[q_idx[q_found]]
+        self._orphans_before = bool(self.orphans)
 
-        levels = np.full((k, n_a), NONE, np.int64)
         visited = set()
         for a in range(n_a):
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
             if hi == lo:
                 continue
             level = _row_max(ev["alert_level"][:, lo:hi], NONE)
-            levels[:, a] = level
             advisory = _row_max(ev["zone_level"][:, lo:hi], NONE)
             inside_critical = _row_max(ev["inside"][:, lo:hi] & (z.zone_level[lo:hi] >= CRITICAL_LEVEL), False)
             held = ((track_class == UNKNOWN_CLASS) & (t - first_seen < cfg.unknown_hold_s)
                     & ~inside_critical)
-            mine = q_asset == a
+            mine = m_asset == a
             has_alert = np.zeros(k, bool)
-            has_alert[q_row[mine]] = True
+            has_alert[m_row[mine]] = True
             # advisories: only where the level rises above the one advised and
             # no alert is published (a quiet alert is; the rest of _advise's
             # conditions are checked there)
@@ -355,10 +551,11 @@ class AlertManager:
                     events.append(event)
             # steady alerts (published level held, nothing pending) are skipped
             changing = np.zeros(k, bool)
-            changing[q_row[mine][level[q_row[mine]] != q_level[mine]]] = True
+            changing[m_row[mine][level[m_row[mine]] != m_level[mine]]] = True
             active_rows = [key[0] for key in self._active if key[1] == a]
             if active_rows:
-                rr = order[np.searchsorted(ids_sorted, np.array(active_rows, np.int64))]
+                at, found = _match(ids_sorted, active_rows)
+                rr = order[at[found]]          # (live: those of the tracks evaluated now)
                 has_alert[rr] = True
                 changing[rr] = True
             adoptable = bool((self._orphan_asset == a).any())
@@ -411,13 +608,16 @@ class AlertManager:
             q_level = np.concatenate([q_level[stay], add[:, 1]])
             o = np.argsort(q_key, kind="stable")
             q_key, q_level = q_key[o], q_level[o]
-            self._active = active
+            self._active = (self._active - visited) | active
         self._quiet_key, self._quiet_level = q_key, q_level
+        self._visited = visited
 
-        last_settled = np.where(track_class != UNKNOWN_CLASS, track_class, settled_before)
-        self._tracks = {"ids": ids_sorted, "first_seen": first_seen[order],
-                        "last_settled": last_settled[order].astype(np.int64), **{n: v[order] for n, v in calls.items()}}
-        self._previous = (ev, rows, ids_sorted, order, levels)
+        return events
+
+    def _finish(self, t, events):
+        """Clear the orphaned alerts that found no successor in time; count the events."""
+        cfg = self.config
+        self._t_prev = float(t)
         expired = t - self._orphan_since > cfg.handover_s
         if expired.any():
             for i in np.flatnonzero(expired).tolist():
@@ -438,21 +638,14 @@ class AlertManager:
         self._next_seq += 1
         self.alerts[(alert.track_id, alert.asset)] = alert
 
-    def _previous_info(self, alert):
-        """The event fields of an alert at the previous epoch (its track's last; ``last`` may
-        be older: a steady alert is not visited)."""
-        ev, rows, ids_sorted, order, levels = self._previous
-        r = int(order[np.searchsorted(ids_sorted, alert.track_id)])
-        z = self.zones
-        a = alert.asset
-        return self._describe(ev, rows, r, a, z.asset_start[a], z.asset_start[a + 1], int(levels[r, a]))
-
-    def _accumulate_calls(self, t, prev, p_idx, p_found, called):
+    def _accumulate_calls(self, t, state, called):
         """Seconds of evidence behind each row's drone or aircraft call (``inf`` once settled
         and for rows with another call), and the new per-row call state.
 
+        ``state``: the rows' call state after the previous decision
+        (``has_call``, ``call``, ``count``, ``settled``; a new track has none).
         Per track, an up-down count of the seconds its call has been made:
-        it grows by the time since the track's previous epoch while the
+        it grows by the time since the previous decision while the
         classifier makes the same call, shrinks by it while the classifier
         calls nothing (``unknown``), and restarts at 0 when it makes another
         call.  Once the count reaches ``drone_hold_s`` the call is settled
@@ -461,13 +654,12 @@ class AlertManager:
         settles, and a settled call survives a brief dip.
         """
         hold = self.config.drone_hold_s
-        k = called.size
-        has = _pick(prev["has_call"], p_idx, p_found, False)
+        has = state["has_call"]
         alerting_call = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS)
-        call = np.where(has, _pick(prev["call"], p_idx, p_found, NONE), called)
-        count = np.where(has, _pick(prev["count"], p_idx, p_found, 0.0), 0.0)
-        t_last = np.where(has, _pick(prev["t_last"], p_idx, p_found, 0.0), float(t))
-        settled = has & _pick(prev["settled"], p_idx, p_found, False)
+        call = np.where(has, state["call"], called)
+        count = np.where(has, state["count"], 0.0)
+        t_last = np.where(has, self._t_prev, float(t))
+        settled = has & state["settled"]
         dt = t - t_last
         same = called == call
         drain = ~same & (called == UNKNOWN_CLASS)
@@ -481,7 +673,7 @@ class AlertManager:
         settled = settled | (count >= hold)
         held_s = np.where(alerting_call & has_call & ~settled, count, np.inf)
         return held_s, {"has_call": has_call, "call": call.astype(np.int64), "count": count,
-                        "t_last": np.full(k, float(t)), "settled": settled}
+                        "settled": settled}
 
     def _info(self, alert):
         """The event fields of an alert's latest evaluation (built when needed)."""
@@ -505,6 +697,7 @@ class AlertManager:
             alert_id = self.next_alert_id
             self.next_alert_id += 1
         self.advised[key] = (level, alert_id)
+        self._advised_array = None
         note = _Alert(alert_id=alert_id, asset=a, track_id=track_id, level=level,
                       ref=(ev, rows, r, a, lo, hi, level))
         return self._event(t, note, "advisory", level, self._info(note))
@@ -583,6 +776,7 @@ class AlertManager:
                 alert.pending_level, alert.pending_count = NONE, 0
                 if old == NONE:
                     advised = self.advised.pop((alert.track_id, alert.asset), None)
+                    self._advised_array = None
                     if advised is not None:
                         alert.alert_id = advised[1]
                     else:
@@ -683,6 +877,30 @@ class AlertManager:
         if kind in ("escalate", "deescalate"):
             event["previous_level"] = ZONE_LEVELS[old_level]
         return event
+
+
+#: The per-track call state (see :meth:`AlertManager._accumulate_calls`) and the latest
+#: settled class, as a track without any starts.
+_STATE_FILL = {"last_settled": NONE, "has_call": False, "call": NONE, "count": 0.0, "settled": False}
+_STATE_DTYPE = {"last_settled": np.int64, "has_call": bool, "call": np.int64, "count": np.float64,
+                "settled": bool}
+
+
+def _confirmed(rows, P, class_p, geometry):
+    """The confirmed and coasting rows (and their covariances, probabilities and figures)."""
+    keep = (rows["status"] == 2) | (rows["status"] == 3)
+    if keep.all():
+        return rows, P, class_p, geometry
+    if geometry is not None:
+        geometry = {name: value[keep] for name, value in geometry.items()}
+    return rows[keep], (None if P is None else P[keep]), class_p[keep], geometry
+
+
+def _id_rows(ids):
+    """Rows holding only the track ids (what an event description reads of a row)."""
+    rows = np.empty(ids.size, [("track_id", np.int64)])
+    rows["track_id"] = ids
+    return rows
 
 
 def _match(ids_sorted, query):

@@ -328,7 +328,10 @@ class Engine:
         self._alert_units = []             # the unit that caused each queued alert event
         self._alert_t = -math.inf          # live mode: time of the last alert decision
         self._alert_due = -math.inf        # live mode: plot time of the next periodic decision
-        self._picture = None               # live mode: newest (rows, P, class_p, zone figures) of every track
+        self._shown = None                 # live mode: the id of the track shown in each slot (-1: none)
+        self._changed = []                 # live mode: (rows, P, class_p) updated since the last decision
+        self._gone = []                    # live mode: ids of tracks that left the picture since then
+        self._whole_picture = True         # live mode: the next decision is on a new picture
         # the clock (module docstring): now is None until a time line is agreed
         self._now = None
         self._arrival = 0                  # arrival number of validated plots
@@ -638,7 +641,8 @@ class Engine:
                 self._held[m] = None     # (plots beyond the cap were counted when they came)
                 self._holding[m] = False
         self.clock_switches += 1
-        self._picture = None            # (live mode: the new line's tracks make a new picture)
+        self._shown = None              # (live mode: the new line's tracks make a new picture)
+        self._whole_picture = True
         self._now = t0
         # a restored line carries on after the epochs it had written (its
         # finished frames stay open: real plots held while the wrong line ran
@@ -946,14 +950,16 @@ class Engine:
         are written as rows at their own state time (no extrapolation) with
         their covariance and class probabilities.  The picture (the newest
         row of every live confirmed or coasting track) takes them and drops
-        deleted tracks.  The alert manager decides on the whole picture, at
-        the unit's newest plot time (never going back), when the unit
-        updated a confirmed or coasting track (incrementally: only the
-        updated tracks' zone and CPA figures are computed, the others' are
-        kept with their rows, which did not change): every time with
+        deleted tracks.  The alert manager decides on the picture, at the
+        unit's newest plot time (never going back), when the unit updated a
+        confirmed or coasting track: every time with
         ``tracker.alert_interval_s`` = 0, else at most once per that much
-        plot time.  Every choice depends on the plots and units only, never
-        on the wall clock.
+        plot time.  It is told only what changed since its last decision
+        (:meth:`AlertManager.update_tracks`: the tracks updated, their newest
+        rows, and the tracks gone) and evaluates only the tracks whose
+        outcome can change, with the events of a decision on the whole
+        picture.  Every choice depends on the plots and units only, never on
+        the wall clock.
         """
         tab = self.tracks
         live = tab.status != K.FREE
@@ -969,23 +975,24 @@ class Engine:
         if self.alerts is None:
             return
         confirmed = (rows["status"] == K.CONFIRMED) | (rows["status"] == K.COASTING)
-        if not confirmed.any() and self._picture is None:
+        if not confirmed.any() and self._shown is None:
             return
-        # the picture, by slot: a slot's row is valid while its track lives
-        # (a slot freed and handed to a new track is touched, so rewritten)
-        if self._picture is None or self._picture[0].size != tab.capacity:
-            self._picture = _grow_picture(self._picture, tab.capacity, self.alerts)
-        valid, picture_rows, picture_P, picture_class, picture_geometry = self._picture
-        valid[slots] = confirmed
-        picture_rows[slots] = rows
-        picture_P[slots] = P
-        picture_class[slots] = class_p
-        valid &= live
-        # incremental: the zone and CPA figures of the updated tracks only; the
-        # others' rows did not change, so theirs are kept (the same numbers)
-        geometry = self.alerts.geometry(rows[confirmed], P[confirmed])
-        for name, kept in picture_geometry.items():
-            kept[slots[confirmed]] = geometry[name]
+        # the picture, by slot: the id of the track shown there (-1: none); a
+        # track leaves it when deleted or when its slot is handed to a new track
+        if self._shown is None:
+            self._shown = np.full(tab.capacity, -1, np.int64)
+            self._changed, self._gone = [], []
+        elif self._shown.size != tab.capacity:
+            self._shown = np.concatenate([self._shown, np.full(tab.capacity - self._shown.size, -1, np.int64)])
+        shown = self._shown
+        ids = rows["track_id"].astype(np.int64)
+        left = (shown >= 0) & ~live
+        left[slots] = (shown[slots] >= 0) & ((shown[slots] != ids) | ~confirmed)
+        if left.any():
+            self._gone.append(shown[left])
+            shown[left] = -1
+        shown[slots[confirmed]] = ids[confirmed]
+        self._changed.append((rows[confirmed], P[confirmed], class_p[confirmed]))
         if not confirmed.any():
             return
         interval = self.config.alert_interval_s
@@ -994,11 +1001,23 @@ class Engine:
                 return
             self._alert_due = (math.floor(t_unit / interval) + 1) * interval
         self._alert_t = max(self._alert_t, t_unit)
-        shown = np.flatnonzero(valid)
-        shown = shown[np.argsort(picture_rows["track_id"][shown], kind="stable")]
-        events = self.alerts.update(self._alert_t, picture_rows[shown], picture_P[shown],
-                                    picture_class[shown],
-                                    {name: kept[shown] for name, kept in picture_geometry.items()})
+        changed, gone = self._changed, self._gone
+        self._changed, self._gone = [], []
+        rows, P, class_p = (np.concatenate([c[j] for c in changed]) for j in range(3))
+        gone = np.concatenate(gone) if gone else np.zeros(0, np.int64)
+        if len(changed) > 1:
+            # (decisions once per interval: each track's newest row, none of a track gone since)
+            ids = rows["track_id"].astype(np.int64)
+            newest = ids.size - 1 - np.unique(ids[::-1], return_index=True)[1]
+            newest = newest[~np.isin(ids[newest], gone)]
+            rows, P, class_p = rows[newest], P[newest], class_p[newest]
+        if self._whole_picture:
+            # the first decision of a new picture (the start, or a time-line switch): the
+            # manager's tracks that are not in it are gone
+            self._whole_picture = False
+            events = self.alerts.update(self._alert_t, rows, P, class_p)
+        else:
+            events = self.alerts.update_tracks(self._alert_t, rows, P, class_p, gone=gone)
         self._alert_events.extend(events)
         self._alert_units.extend([unit] * len(events))
 
@@ -1116,22 +1135,6 @@ def _as_plots(plots):
     for name in PLOT_DTYPE.names:
         out[name] = plots[name]
     return out
-
-
-def _grow_picture(picture, capacity, alerts):
-    """The live picture's arrays (valid, rows, P, class_p, the alert manager's
-    ``geometry`` dict) by slot, for ``capacity`` slots."""
-    empty = alerts.geometry(np.zeros(0, TRACK_ROW_DTYPE), np.zeros((0, 6, 6)))
-    geometry = {name: np.zeros((capacity,) + value.shape[1:], value.dtype) for name, value in empty.items()}
-    grown = (np.zeros(capacity, bool), np.zeros(capacity, TRACK_ROW_DTYPE), np.zeros((capacity, 6, 6)),
-             np.zeros((capacity, 4)))
-    if picture is not None:
-        n = picture[0].size
-        for old, new in zip(picture, grown):
-            new[:n] = old
-        for name, value in picture[4].items():
-            geometry[name][:n] = value
-    return grown + (geometry,)
 
 
 def _concat_rows(parts):
