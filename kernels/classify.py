@@ -1042,15 +1042,28 @@ def update_flocking(features_i, neighbours, t_epoch):
     ``dt`` the time since the previous epoch counted; an epoch not after it
     is not counted again).
     """
-    m = features_i[F_FLOCK_COUNT]
-    if m > 0.0 and t_epoch <= features_i[F_FLOCK_T_S]:
-        return
-    dt = t_epoch - features_i[F_FLOCK_T_S] if m > 0.0 else 0.0
+    a = _epoch_weight(features_i, F_FLOCK_COUNT, F_FLOCK_T_S, t_epoch)
+    if a > 0.0:
+        _ew_update(features_i, F_FLOCK_FRACTION, -1, 1.0 if neighbours > 0 else 0.0, a)
+
+
+@njit(inline="always")
+def _epoch_weight(features_i, count_index, t_index, t_epoch):
+    """Count an output epoch in an EW statistic over epochs; its weight, 0 if not counted.
+
+    ``a = max(1/m, 1 - exp(-dt / TAU_FLOCK_S))`` with ``m`` the epochs
+    counted so far, this one included (``features_i[count_index]``, updated),
+    and ``dt`` the time since the previous one (``features_i[t_index]``,
+    updated); an epoch not after the previous one is not counted (0).
+    """
+    m = features_i[count_index]
+    if m > 0.0 and t_epoch <= features_i[t_index]:
+        return 0.0
+    dt = t_epoch - features_i[t_index] if m > 0.0 else 0.0
     m += 1.0
-    features_i[F_FLOCK_COUNT] = m
-    features_i[F_FLOCK_T_S] = t_epoch
-    a = max(1.0 / m, 1.0 - np.exp(-dt / TAU_FLOCK_S))
-    _ew_update(features_i, F_FLOCK_FRACTION, -1, 1.0 if neighbours > 0 else 0.0, a)
+    features_i[count_index] = m
+    features_i[t_index] = t_epoch
+    return max(1.0 / m, 1.0 - np.exp(-dt / TAU_FLOCK_S))
 
 
 @njit
@@ -1416,23 +1429,13 @@ COMPANION_DV_MPS = 5.0
 @njit(inline="always")
 def _fold_comotion(features_i, found, spacing_m, dv_mps, t_epoch):
     """Fold one output epoch's companion (``found``, its distance and velocity difference)."""
-    m = features_i[F_COMOTION_COUNT]
-    if m > 0.0 and t_epoch <= features_i[F_COMOTION_T_S]:
+    a = _epoch_weight(features_i, F_COMOTION_COUNT, F_COMOTION_T_S, t_epoch)
+    if a == 0.0:
         return
-    dt = t_epoch - features_i[F_COMOTION_T_S] if m > 0.0 else 0.0
-    m += 1.0
-    features_i[F_COMOTION_COUNT] = m
-    features_i[F_COMOTION_T_S] = t_epoch
-    a = max(1.0 / m, 1.0 - np.exp(-dt / TAU_FLOCK_S))
     _ew_update(features_i, F_COMPANION_FRACTION, -1, 1.0 if found else 0.0, a)
     if not found:
         return
-    m_c = features_i[F_COMPANION_COUNT]
-    dt_c = t_epoch - features_i[F_COMPANION_T_S] if m_c > 0.0 else 0.0
-    m_c += 1.0
-    features_i[F_COMPANION_COUNT] = m_c
-    features_i[F_COMPANION_T_S] = t_epoch
-    a_c = max(1.0 / m_c, 1.0 - np.exp(-dt_c / TAU_FLOCK_S))
+    a_c = _epoch_weight(features_i, F_COMPANION_COUNT, F_COMPANION_T_S, t_epoch)
     _ew_update(features_i, F_SPACING_MEAN_M, F_SPACING_VAR_M2, spacing_m, a_c)
     _ew_update(features_i, F_COMPANION_DV_MEAN_MPS, -1, dv_mps, a_c)
 
