@@ -399,6 +399,10 @@ def design_columns_without(names):
 #: Base design columns added with the long-window features; ``--ablate new`` fits without them.
 NEW_COLUMNS = ("raw_snr", "long_snr_std", "long_speed_std", "long_log_turn", "long_circling",
                "height_std", "accel")
+#: Base design columns of the co-motion cues; ``--ablate comotion`` fits without them.
+COMOTION_COLUMNS = ("companion_fraction", "spacing", "spacing_std", "companion_dv")
+#: Names ``--ablate`` takes for a group of columns.
+ABLATE_GROUPS = {"new": NEW_COLUMNS, "comotion": COMOTION_COLUMNS}
 
 
 def fit_model(train, calib, snr_1m2_1km_db, calibration=None, calib_runs=(), penalty_c=None,
@@ -641,7 +645,7 @@ TREE_SUBSAMPLE = 0.5
 
 
 def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGES, calibrate=True,
-              exclude=None, compare=(), compare_out=""):
+              exclude=None, compare=(), compare_out="", ablate=()):
     """Gradient-boosted trees over the base design columns, exported to a tree model vector.
 
     Same rows and class weights as the regression (even seeds); scikit-learn's
@@ -653,7 +657,8 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
     ``compare``: other numbers of stages, each the first stages of one fit
     of the largest, calibrated and printed with their calibration-seed
     figures, and written to ``compare_out`` with ``-{stages}`` before its
-    extension when that is given.
+    extension when that is given.  ``ablate``: base design columns held at 0
+    in the training rows, so that no tree splits on them.
     """
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -668,6 +673,7 @@ def fit_trees(fit_data, base_model, snr_ref, depth=TREE_DEPTH, stages=TREE_STAGE
 
     train = cap_classes(stack(fit, select, drop_snr=True, rng=rng), ROWS_PER_CLASS, rng)
     x = K.design_matrix(train["features"], train["neighbours"], snr_1m2_1km_db=snr_ref)
+    x[:, [K.DESIGN_NAMES.index(name) for name in ablate]] = 0.0
     y = train["label"]
     counts = np.bincount(y, minlength=K.N_CLASSES).astype(float)
     weight = (y.size / (np.count_nonzero(counts) * np.maximum(counts, 1.0)))[y]
@@ -733,7 +739,7 @@ def calibrate_scores(model, calib, calib_runs):
 
 
 def main(argv=None):
-    global ROWS_PER_CLASS, TREE_LEARNING_RATE
+    global ROWS_PER_CLASS, TREE_LEARNING_RATE, EVIDENCE_S
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit", nargs="+", default=list(FIT_RUNS))
     parser.add_argument("--report", nargs="+", default=list(REPORT_RUNS))
@@ -763,6 +769,9 @@ def main(argv=None):
                              "the logistic regression")
     parser.add_argument("--evaluate", default="", metavar="FILE",
                         help="fit nothing: report this model file on the --report runs")
+    parser.add_argument("--evidence-s", type=float, nargs="+", default=list(EVIDENCE_S),
+                        metavar="T0", help="candidate thin-evidence times t0 (s) of the "
+                        "calibration (one value: t0 is fixed, only T is fitted)")
     parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
     parser.add_argument("--tree-stages", type=int, default=TREE_STAGES)
     parser.add_argument("--tree-learning-rate", type=float, default=TREE_LEARNING_RATE)
@@ -771,10 +780,14 @@ def main(argv=None):
                              "the operating point")
     parser.add_argument("--ablate", default="",
                         help="base design columns to leave out, comma-separated ('new': "
-                             "the long-window columns), for comparisons")
+                             "the long-window columns, 'comotion': the co-motion columns), "
+                             "for comparisons")
     args = parser.parse_args(argv)
     ROWS_PER_CLASS = args.rows_per_class
     TREE_LEARNING_RATE = args.tree_learning_rate
+    if not all(t0 > 0.0 for t0 in args.evidence_s):
+        raise SystemExit("--evidence-s: every t0 must be positive")
+    EVIDENCE_S = tuple(args.evidence_s)
     if args.out is None:
         args.out = MODEL_PATH if args.kind == "trees" else LOGISTIC_MODEL_PATH
 
@@ -803,7 +816,7 @@ def main(argv=None):
     snr_ref = K.default_classify_params()[K.P_SNR_1M2_1KM_DB]
 
     ablate = tuple(a for part in args.ablate.split(",") if part
-                   for a in (NEW_COLUMNS if part == "new" else (part,)))
+                   for a in ABLATE_GROUPS.get(part, (part,)))
     model = shift_drone_bias(fit_on(fit_data, snr_ref, penalty_c=args.penalty_c, ablate=ablate),
                              args.drone_bias)
     regression = model
@@ -812,7 +825,7 @@ def main(argv=None):
                                            args.tree_stages,
                                            compare=(() if args.compare_trees is None
                                                     else args.compare_trees or TREE_SIZES),
-                                           compare_out=args.out or ""),
+                                           compare_out=args.out or "", ablate=ablate),
                                  args.drone_bias)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
@@ -845,7 +858,7 @@ def main(argv=None):
                        penalty_c=args.penalty_c, ablate=ablate), args.drone_bias)
             if args.kind == "trees":
                 held = fit_trees(fit_data, model, snr_ref, args.tree_depth, args.tree_stages,
-                                 calibrate=False, exclude=b)
+                                 calibrate=False, exclude=b, ablate=ablate)
             hp = [predict(held, r["features"], r["neighbours"]) for r in report_data]
             part, _ = report_behaviours(report_data, hp, b, only={b})
             lobo_lines += part[3:4]
@@ -859,6 +872,7 @@ def main(argv=None):
                 "ablate": list(ablate), "drone_bias": args.drone_bias, "kind": args.kind,
                 "tree_depth": args.tree_depth, "tree_stages": args.tree_stages,
                 "tree_learning_rate": TREE_LEARNING_RATE, "tree_subsample": TREE_SUBSAMPLE,
+                "evidence_s_candidates": list(EVIDENCE_S),
                 "train_ages_s": list(TRAIN_AGES_S), "snr_drop_share": SNR_DROP_SHARE}
         save_classify_model(model, args.out, info)
         print(f"wrote {args.out}")

@@ -250,7 +250,7 @@ import math
 
 import numpy as np
 
-from kernels._grid import sort_into_cells
+from kernels._grid import horizontal_cells, sort_into_cells
 from kernels._jit import njit
 
 __all__ = [
@@ -261,7 +261,7 @@ __all__ = [
     "reset_features", "update_features", "classify", "count_flock_neighbours",
     "classify_tracks", "flock_neighbours",
     "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
-    "update_flocking", "classify_model", "design_matrix", "classify_tracks_model",
+    "update_flocking", "update_comotion", "classify_model", "design_matrix", "classify_tracks_model",
     "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "MAX_TREE_DEPTH", "tree_offsets", "model_probabilities",
 ]
 
@@ -308,7 +308,16 @@ F_LONG_TURN_SIGNED_MEAN_DPS = 33
 F_LONG_HEIGHT_MEAN_M = 34      # EW mean and variance of the height (m, m^2)
 F_LONG_HEIGHT_VAR_M2 = 35
 F_ACCEL_MEAN_MPS2 = 36         # EW mean (TAU_FEATURES_S) of |change of smoothed speed| / baseline
-N_FEATURES = 37
+# co-motion with the nearest co-moving companion, per output epoch (update_comotion, TAU_FLOCK_S)
+F_COMOTION_T_S = 37            # time of the latest output epoch counted (s)
+F_COMOTION_COUNT = 38          # number of output epochs counted
+F_COMPANION_FRACTION = 39      # EW fraction of those epochs with a companion
+F_COMPANION_T_S = 40           # time of the latest epoch with a companion (s)
+F_COMPANION_COUNT = 41         # number of epochs with a companion
+F_SPACING_MEAN_M = 42          # EW mean and variance of the distance to the companion (m, m^2)
+F_SPACING_VAR_M2 = 43
+F_COMPANION_DV_MEAN_MPS = 44   # EW mean of the velocity difference to the companion (m/s)
+N_FEATURES = 45
 
 FEATURE_NAMES = (
     "n_updates", "t_first_s", "t_last_s", "age_s",
@@ -322,6 +331,8 @@ FEATURE_NAMES = (
     "long_snr_raw_mean_db", "long_snr_1km_mean_db", "long_snr_1km_var_db2",
     "long_speed_mean_mps", "long_speed_var_m2ps2", "long_turn_mean_dps",
     "long_turn_signed_mean_dps", "long_height_mean_m", "long_height_var_m2", "accel_mean_mps2",
+    "comotion_t_s", "comotion_count", "companion_fraction", "companion_t_s", "companion_count",
+    "spacing_mean_m", "spacing_var_m2", "companion_dv_mean_mps",
 )
 
 #: Model constant: time constant of the EW feature statistics (s).
@@ -825,7 +836,11 @@ D_LONG_LOG_TURN = 24       # ln(1 + long-window EW mean |turn rate|)
 D_LONG_CIRCLING = 25       # long-window circling persistence, as D_CIRCLING
 D_HEIGHT_STD = 26          # long-window EW height spread (m): thermals and glides
 D_ACCEL = 27               # EW mean |rate of change of the smoothed speed| (m/s^2)
-N_BASE = 28
+D_COMPANION_FRACTION = 28  # EW fraction of output epochs with a co-moving companion
+D_SPACING = 29             # EW mean distance to the companion (m); 0 with none yet
+D_SPACING_STD = 30         # EW spread of that distance (m): how rigidly the group holds its shape
+D_COMPANION_DV = 31        # EW mean velocity difference to the companion (m/s): co-motion
+N_BASE = 32
 #: Standardised base columns are clipped to [-DESIGN_CLIP, DESIGN_CLIP].
 DESIGN_CLIP = 4.0
 #: Products of standardised base columns appended to the design (a == b: a square).
@@ -846,7 +861,7 @@ _BASE_NAMES = (
     "has_turn", "turn", "turn_std", "circling", "height", "log_height", "has_snr", "rcs",
     "snr_std", "flock_now", "log_neighbours", "flock_fraction", "log_updates", "log_turn",
     "raw_snr", "long_snr_std", "long_speed_std", "long_log_turn", "long_circling", "height_std",
-    "accel",
+    "accel", "companion_fraction", "spacing", "spacing_std", "companion_dv",
 )
 #: Name of each design column.
 DESIGN_NAMES = _BASE_NAMES + tuple(f"{_BASE_NAMES[a]}*{_BASE_NAMES[b]}"
@@ -1000,6 +1015,11 @@ def _design(features_i, neighbours, snr_1m2_1km_db, z):
         z[D_LOG_NEIGHBOURS] = np.log1p(neighbours)
     z[D_FLOCK_FRACTION] = features_i[F_FLOCK_FRACTION]
     z[D_LOG_UPDATES] = np.log(max(features_i[F_N_UPDATES], 1.0))
+    z[D_COMPANION_FRACTION] = features_i[F_COMPANION_FRACTION]
+    if features_i[F_COMPANION_COUNT] > 0.0:
+        z[D_SPACING] = features_i[F_SPACING_MEAN_M]
+        z[D_SPACING_STD] = np.sqrt(max(features_i[F_SPACING_VAR_M2], 0.0))
+        z[D_COMPANION_DV] = features_i[F_COMPANION_DV_MEAN_MPS]
 
 
 @njit
@@ -1022,15 +1042,28 @@ def update_flocking(features_i, neighbours, t_epoch):
     ``dt`` the time since the previous epoch counted; an epoch not after it
     is not counted again).
     """
-    m = features_i[F_FLOCK_COUNT]
-    if m > 0.0 and t_epoch <= features_i[F_FLOCK_T_S]:
-        return
-    dt = t_epoch - features_i[F_FLOCK_T_S] if m > 0.0 else 0.0
+    a = _epoch_weight(features_i, F_FLOCK_COUNT, F_FLOCK_T_S, t_epoch)
+    if a > 0.0:
+        _ew_update(features_i, F_FLOCK_FRACTION, -1, 1.0 if neighbours > 0 else 0.0, a)
+
+
+@njit(inline="always")
+def _epoch_weight(features_i, count_index, t_index, t_epoch):
+    """Count an output epoch in an EW statistic over epochs; its weight, 0 if not counted.
+
+    ``a = max(1/m, 1 - exp(-dt / TAU_FLOCK_S))`` with ``m`` the epochs
+    counted so far, this one included (``features_i[count_index]``, updated),
+    and ``dt`` the time since the previous one (``features_i[t_index]``,
+    updated); an epoch not after the previous one is not counted (0).
+    """
+    m = features_i[count_index]
+    if m > 0.0 and t_epoch <= features_i[t_index]:
+        return 0.0
+    dt = t_epoch - features_i[t_index] if m > 0.0 else 0.0
     m += 1.0
-    features_i[F_FLOCK_COUNT] = m
-    features_i[F_FLOCK_T_S] = t_epoch
-    a = max(1.0 / m, 1.0 - np.exp(-dt / TAU_FLOCK_S))
-    _ew_update(features_i, F_FLOCK_FRACTION, -1, 1.0 if neighbours > 0 else 0.0, a)
+    features_i[count_index] = m
+    features_i[t_index] = t_epoch
+    return max(1.0 / m, 1.0 - np.exp(-dt / TAU_FLOCK_S))
 
 
 @njit
@@ -1376,28 +1409,7 @@ def count_flock_neighbours(x, radius_m, max_dv_mps, out):
         raise ValueError("count_flock_neighbours: radius_m must be positive")
     if k == 0:
         return
-    e_min = x[0, 0]
-    e_max = x[0, 0]
-    n_min = x[0, 1]
-    n_max = x[0, 1]
-    for i in range(1, k):
-        e_min = min(e_min, x[i, 0])
-        e_max = max(e_max, x[i, 0])
-        n_min = min(n_min, x[i, 1])
-        n_max = max(n_max, x[i, 1])
-    cell_m = radius_m
-    max_cells = 4 * k + 16
-    while (math.floor((e_max - e_min) / cell_m) + 1.0) * (math.floor((n_max - n_min) / cell_m)
-                                                          + 1.0) > max_cells:
-        cell_m *= 2.0
-    n_x = int(math.floor((e_max - e_min) / cell_m)) + 1
-    n_y = int(math.floor((n_max - n_min) / cell_m)) + 1
-    # Counting sort of the tracks by cell.
-    cell_of = np.empty(k, np.int64)
-    for i in range(k):
-        cx = min(int((x[i, 0] - e_min) / cell_m), n_x - 1)
-        cy = min(int((x[i, 1] - n_min) / cell_m), n_y - 1)
-        cell_of[i] = cx * n_y + cy
+    cell_of, n_x, n_y = horizontal_cells(x, radius_m)
     cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     radius2 = radius_m * radius_m
     max_dv2 = max_dv_mps * max_dv_mps
@@ -1405,6 +1417,103 @@ def count_flock_neighbours(x, radius_m, max_dv_mps, out):
         cx = cell_of[i] // n_y
         cy = cell_of[i] - cx * n_y
         out[i] = _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2)
+
+
+#: Model constant: a co-moving companion of a track is another track within this
+#: horizontal distance (m) ...
+COMPANION_RADIUS_M = 150.0
+#: ... whose 3-D velocity differs by less than this (m/s).
+COMPANION_DV_MPS = 5.0
+
+
+@njit(inline="always")
+def _fold_comotion(features_i, found, spacing_m, dv_mps, t_epoch):
+    """Fold one output epoch's companion (``found``, its distance and velocity difference)."""
+    a = _epoch_weight(features_i, F_COMOTION_COUNT, F_COMOTION_T_S, t_epoch)
+    if a == 0.0:
+        return
+    _ew_update(features_i, F_COMPANION_FRACTION, -1, 1.0 if found else 0.0, a)
+    if not found:
+        return
+    a_c = _epoch_weight(features_i, F_COMPANION_COUNT, F_COMPANION_T_S, t_epoch)
+    _ew_update(features_i, F_SPACING_MEAN_M, F_SPACING_VAR_M2, spacing_m, a_c)
+    _ew_update(features_i, F_COMPANION_DV_MEAN_MPS, -1, dv_mps, a_c)
+
+
+@njit
+def update_comotion(features, slots, x, t_epoch):
+    """Fold one output epoch's co-motion cue into the tracks' features.
+
+    The *companion* of track ``a`` is the nearest other track ``b`` of this
+    epoch (horizontal distance ``d``) with ``d <= COMPANION_RADIUS_M`` and
+    ``|v_b - v_a| < COMPANION_DV_MPS`` (3-D velocity); of companions at the
+    same distance, the one with the smallest velocity difference.  Per
+    track, over the output epochs strictly after the previous one counted
+    (``m`` of them, ``dt`` the gap), ``a = max(1/m, 1 - exp(-dt / TAU_FLOCK_S))``:
+
+    - ``companion_fraction``: EW mean of ``[a companion]``;
+    - over the epochs with a companion only (their own count ``m_c`` and
+      gaps ``dt_c`` in the same formula): the EW mean and variance of ``d``
+      (``spacing_mean_m``, ``spacing_var_m2``) and the EW mean of
+      ``|v_b - v_a|`` (``companion_dv_mean_mps``).
+
+    A swarm that holds its formation keeps its spacing and moves as one
+    (small spread, small velocity difference); a flock whose members change
+    places and jostle does not; a lone target that passes another has a
+    companion only for a moment.
+
+    Parameters
+    ----------
+    features : ndarray, shape (capacity, N_FEATURES)
+        Updated in place for the rows ``slots``.
+    slots : ndarray, shape (k,), int64
+        Slot of each track written at this epoch.
+    x : ndarray, shape (k, 6)
+        Their states ``[e, n, u, ve, vn, vu]`` at the epoch (m, m/s), finite.
+    t_epoch : float
+        Output epoch (s).
+    """
+    k = slots.shape[0]
+    if x.shape[0] != k or x.shape[1] != 6 or features.shape[1] != N_FEATURES:
+        raise ValueError("update_comotion: x must have shape (k, 6) and features N_FEATURES columns")
+    if k == 0:
+        return
+    cell_of, n_x, n_y = horizontal_cells(x, COMPANION_RADIUS_M)
+    cell_start, order = sort_into_cells(cell_of, n_x * n_y)
+    radius2 = COMPANION_RADIUS_M * COMPANION_RADIUS_M
+    max_dv2 = COMPANION_DV_MPS * COMPANION_DV_MPS
+    for a in range(k):
+        i = slots[a]
+        if i < 0 or i >= features.shape[0]:
+            raise ValueError("update_comotion: slot out of range")
+        cx = cell_of[a] // n_y
+        cy = cell_of[a] - cx * n_y
+        best_d2 = radius2
+        best_dv2 = max_dv2
+        found = False
+        for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
+            for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
+                cell = gx * n_y + gy
+                for p in range(cell_start[cell], cell_start[cell + 1]):
+                    b = order[p]
+                    if b == a:
+                        continue
+                    de = x[b, 0] - x[a, 0]
+                    dn = x[b, 1] - x[a, 1]
+                    d2 = de * de + dn * dn
+                    if d2 > best_d2:
+                        continue
+                    dve = x[b, 3] - x[a, 3]
+                    dvn = x[b, 4] - x[a, 4]
+                    dvu = x[b, 5] - x[a, 5]
+                    dv2 = dve * dve + dvn * dvn + dvu * dvu
+                    if dv2 >= max_dv2:
+                        continue
+                    if not found or d2 < best_d2 or dv2 < best_dv2:
+                        best_d2 = d2
+                        best_dv2 = dv2
+                        found = True
+        _fold_comotion(features[i], found, np.sqrt(best_d2), np.sqrt(best_dv2), t_epoch)
 
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,8 @@ import numpy as np
 from kernels._grid import horizontal_cells, sort_into_cells
 from kernels._jit import njit
 from kernels.assign import gnn_assign
-from kernels.classify import classify_model, count_flock_neighbours, reset_features, update_features
+from kernels.classify import (classify_model, count_flock_neighbours, reset_features,
+                              update_comotion, update_features)
 from kernels.filters import LOG_2PI, cv_predict
 from kernels.gating import (trace_horizontal_predicted, gate, horizontal_radius, track_grid_build,
                             track_grid_candidates, track_grid_insert, track_grid_move, track_grid_new)
@@ -547,8 +548,9 @@ def emit(t_epoch, x, P, t_state, status, track_id, features, params, classify_pa
     epoch (``out_P``, for threat evaluation) and the class probabilities
     (``out_class``: drone, bird, aircraft, unknown; the learned model of
     ``kernels.classify.classify_model``, whose vector is ``classify_params``),
-    with the flocking cue counted among the tracks written at this epoch.
-    The output arrays must have room for every live slot.
+    with the flocking and co-motion cues counted among the tracks written at
+    this epoch (``kernels.classify.update_comotion``).  The output arrays
+    must have room for every live slot.
     """
     include_tentative = params[P_OUTPUT_TENTATIVE] > 0.5
     q_h = params[P_GATE_Q_H]
@@ -575,6 +577,7 @@ def emit(t_epoch, x, P, t_state, status, track_id, features, params, classify_pa
     neighbours = np.empty(k, np.int64)
     count_flock_neighbours(out_x[n_first:n_out], params[P_FLOCK_RADIUS], params[P_FLOCK_DV],
                            neighbours)
+    update_comotion(features, slots[:k], out_x[n_first:n_out], t_epoch)
     classify_model(features, slots[:k], neighbours, t_epoch, classify_params,
                    out_class[n_first:n_out])
     return n_out

@@ -104,9 +104,83 @@ def reference_flock_fraction(epoch_times, neighbour_counts):
     return ew_mean_var(samples, a)[0], counted_t[-1], len(samples)
 
 
-def reference_model_row(base_row, xs, ts, snrs, ranges, epoch_times, neighbour_counts):
-    """A full feature row: ``base_row`` (the naive-Bayes columns) with the later columns filled."""
+def reference_companions(x):
+    """Per track of one epoch, ``(found, d, dv)`` of its nearest co-moving companion.
+
+    From :func:`kernels.classify.update_comotion`'s docstring, over all
+    pairs: the other tracks within ``COMPANION_RADIUS_M`` horizontally whose
+    3-D velocity differs by less than ``COMPANION_DV_MPS``; the nearest, and
+    of the nearest the one with the smallest velocity difference.
+    """
+    x = np.asarray(x, dtype=float)
+    out = []
+    for a in range(x.shape[0]):
+        candidates = []
+        for b in range(x.shape[0]):
+            if b == a:
+                continue
+            d2 = (x[b, 0] - x[a, 0]) ** 2 + (x[b, 1] - x[a, 1]) ** 2
+            dv2 = ((x[b, 3] - x[a, 3]) ** 2 + (x[b, 4] - x[a, 4]) ** 2
+                   + (x[b, 5] - x[a, 5]) ** 2)
+            if d2 <= K.COMPANION_RADIUS_M ** 2 and dv2 < K.COMPANION_DV_MPS ** 2:
+                candidates.append((d2, dv2))
+        if candidates:
+            d2, dv2 = min(candidates)
+            out.append((True, math.sqrt(d2), math.sqrt(dv2)))
+        else:
+            out.append((False, 0.0, 0.0))
+    return out
+
+
+def reference_comotion(epochs):
+    """The co-motion columns (``F_COMOTION_T_S`` ... ``F_COMPANION_DV_MEAN_MPS``) by index.
+
+    ``epochs``: ``(t, found, d, dv)`` of every output epoch that wrote the
+    track.  Epochs not after the previous counted one are not counted; the
+    fraction is an EW mean over the counted epochs, the spacing and velocity
+    statistics EW over the counted epochs with a companion, each with
+    ``a = max(1/m, 1 - exp(-gap / TAU_FLOCK_S))`` over its own epochs.
+    """
+    counted = []
+    for t, found, d, dv in epochs:
+        if counted and t <= counted[-1][0]:
+            continue
+        counted.append((float(t), bool(found), float(d), float(dv)))
+    out = {index: 0.0 for index in range(K.F_COMOTION_T_S, K.F_COMPANION_DV_MEAN_MPS + 1)}
+    if not counted:
+        return out
+
+    def weights(times):
+        gaps = np.diff(times, prepend=times[0])
+        return np.maximum(1.0 / np.arange(1, len(times) + 1), 1.0 - np.exp(-gaps / K.TAU_FLOCK_S))
+
+    out[K.F_COMOTION_T_S] = counted[-1][0]
+    out[K.F_COMOTION_COUNT] = len(counted)
+    out[K.F_COMPANION_FRACTION] = ew_mean_var([1.0 if c[1] else 0.0 for c in counted],
+                                              weights([c[0] for c in counted]))[0]
+    with_companion = [c for c in counted if c[1]]
+    if with_companion:
+        a = weights([c[0] for c in with_companion])
+        out[K.F_COMPANION_T_S] = with_companion[-1][0]
+        out[K.F_COMPANION_COUNT] = len(with_companion)
+        out[K.F_SPACING_MEAN_M], out[K.F_SPACING_VAR_M2] = ew_mean_var(
+            [c[2] for c in with_companion], a)
+        out[K.F_COMPANION_DV_MEAN_MPS] = ew_mean_var([c[3] for c in with_companion], a)[0]
+    return out
+
+
+def reference_model_row(base_row, xs, ts, snrs, ranges, epoch_times, neighbour_counts,
+                        companions=()):
+    """A full feature row: ``base_row`` (the naive-Bayes columns) with the later columns filled.
+
+    ``companions``: ``(found, d, dv)`` of each epoch of ``epoch_times``
+    (:func:`reference_companions`); none: no co-motion columns.
+    """
     f = np.array(base_row, dtype=float)
+    if len(companions):
+        for index, value in reference_comotion(
+                [(t, *c) for t, c in zip(epoch_times, companions)]).items():
+            f[index] = value
     f[K.F_TURN_SIGNED_MEAN_DPS], f[K.F_SNR_1KM_VAR_DB2] = reference_new_columns(xs, ts, snrs,
                                                                                   ranges)
     f[K.F_FLOCK_FRACTION], f[K.F_FLOCK_T_S], f[K.F_FLOCK_COUNT] = reference_flock_fraction(
@@ -155,6 +229,11 @@ def reference_design(f, neighbours, snr_ref):
                           if turn_ok else 0.0)
     z["height_std"] = math.sqrt(max(f[K.F_LONG_HEIGHT_VAR_M2], 0.0))
     z["accel"] = max(f[K.F_ACCEL_MEAN_MPS2], 0.0) if turn_ok else 0.0
+    companion_ok = f[K.F_COMPANION_COUNT] > 0
+    z["companion_fraction"] = f[K.F_COMPANION_FRACTION]
+    z["spacing"] = f[K.F_SPACING_MEAN_M] if companion_ok else 0.0
+    z["spacing_std"] = math.sqrt(max(f[K.F_SPACING_VAR_M2], 0.0)) if companion_ok else 0.0
+    z["companion_dv"] = f[K.F_COMPANION_DV_MEAN_MPS] if companion_ok else 0.0
     return np.array([z[name] for name in K.DESIGN_NAMES[:K.N_BASE]])
 
 

@@ -83,7 +83,7 @@ import naive_filters
 from kernels import tracker as K
 from naive_assign import augmented_matrix
 from naive_classify import reference_features, reference_neighbours
-from naive_classify_model import reference_model_row, reference_probabilities
+from naive_classify_model import reference_companions, reference_model_row, reference_probabilities
 
 TENTATIVE = 1
 CONFIRMED = 2
@@ -170,7 +170,8 @@ class Track:
     n_close: int = 0         # MAINTAIN steps in a row close to another track (merge)
     # (state after the update, plot time, SNR, slant range) of every update
     history: list = field(default_factory=list)
-    # (epoch time, flocking neighbours) of every output epoch that wrote the track
+    # (epoch time, flocking neighbours, (companion?, spacing, velocity difference)) of every
+    # output epoch that wrote the track
     epochs: list = field(default_factory=list)
     # out-of-sequence history: the IMM state (xm, Pm, mu, t) before the
     # remembered plots, and those plots [(plot, radar)] in time order
@@ -184,7 +185,8 @@ class Track:
         snrs = [h[2] for h in self.history]
         ranges = [h[3] for h in self.history]
         return reference_model_row(reference_features(xs, ts, snrs, ranges), xs, ts, snrs, ranges,
-                                   [e[0] for e in self.epochs], [e[1] for e in self.epochs])
+                                   [e[0] for e in self.epochs], [e[1] for e in self.epochs],
+                                   [e[2] for e in self.epochs])
 
 
 @dataclass(frozen=True)
@@ -582,9 +584,10 @@ class NaiveTracker:
         if rows:
             neighbours = reference_neighbours(np.array([row.x for row in rows]),
                                               s.flock_radius_m, s.flock_max_dv_mps)
-            # the flocking fraction counts this epoch before the track is classified
-            for track, k in zip(written, neighbours):
-                track.epochs.append((t, int(k)))
+            companions = reference_companions(np.array([row.x for row in rows]))
+            # the flocking and co-motion cues count this epoch before the track is classified
+            for track, k, companion in zip(written, neighbours, companions):
+                track.epochs.append((t, int(k), companion))
             features = np.array([track.features() for track in written])
             class_p = reference_probabilities(features, neighbours, self.classify_params)
             for row, p in zip(rows, class_p):

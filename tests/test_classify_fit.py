@@ -10,9 +10,9 @@ from hypothesis import given, settings, strategies as st
 from kernels import classify as K
 from kernels.classify import (
     C_UNKNOWN, N_CLASSES, N_FEATURES, classify_model, classify_tracks_model, design_matrix,
-    reset_features, update_features, update_flocking, validate_model_params)
+    reset_features, update_comotion, update_features, update_flocking, validate_model_params)
 from naive_classify_model import (
-    reference_design, reference_flock_fraction, reference_long_columns, reference_new_columns,
+    reference_comotion, reference_companions, reference_design, reference_flock_fraction, reference_long_columns, reference_new_columns,
     reference_probabilities)
 from radarcore.core.classify_model import (
     LOGISTIC_MODEL_PATH, load_classify_model, model_from_dict, model_to_dict, save_classify_model)
@@ -88,6 +88,84 @@ def test_flocking_fraction_matches_reference(seed, n):
     assert f[K.F_FLOCK_COUNT] == count and f[K.F_FLOCK_T_S] == t_last
 
 
+def epoch_states(rng, k):
+    """States of ``k`` tracks at one epoch: a few groups in formation, some loose, some alone."""
+    x = np.zeros((k, 6))
+    group = rng.integers(0, 3, k)
+    centre = rng.uniform(-2000.0, 2000.0, (3, 2))
+    velocity = rng.uniform(-15.0, 15.0, (3, 3))
+    spread = rng.choice([5.0, 40.0, 120.0, 3000.0])
+    x[:, :2] = centre[group] + rng.normal(0.0, spread, (k, 2))
+    x[:, 2] = rng.uniform(20.0, 400.0, k)
+    x[:, 3:] = velocity[group] + rng.normal(0.0, rng.choice([0.3, 3.0]), (k, 3))
+    # exact ties in distance, and a pair on the radius
+    if k >= 3:
+        x[1, :2] = x[0, :2] + [30.0, 0.0]
+        x[2, :2] = x[0, :2] + [0.0, -30.0]
+    if k >= 5:
+        x[4, :2] = x[3, :2] + [K.COMPANION_RADIUS_M, 0.0]
+        x[4, 3:] = x[3, 3:]
+    return x
+
+
+@FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), k=st.integers(0, 25), epochs=st.integers(1, 8))
+def test_comotion_matches_reference(seed, k, epochs):
+    rng = np.random.default_rng(seed)
+    capacity = k + 2
+    slots = rng.permutation(capacity)[:k].astype(np.int64)
+    features = rng.normal(0.0, 1.0, (capacity, N_FEATURES))
+    features[:, K.F_COMOTION_T_S:K.F_COMPANION_DV_MEAN_MPS + 1] = 0.0
+    untouched = np.setdiff1d(np.arange(capacity), slots)
+    before = features.copy()
+    times = 10.0 + np.cumsum(rng.choice([0.0, 1.0, 1.0, 2.0, 7.0], epochs))
+    history = [[] for _ in range(k)]
+    for t in times:
+        x = epoch_states(rng, k)
+        update_comotion(features, slots, x, t)
+        for row, companion in enumerate(reference_companions(x)):
+            history[row].append((t, *companion))
+    for row, i in enumerate(slots):
+        expected = reference_comotion(history[row])
+        for index, value in expected.items():
+            assert features[i, index] == pytest.approx(value, rel=1e-9, abs=1e-9), \
+                K.FEATURE_NAMES[index]
+    # only the co-motion columns of the epoch's tracks change
+    np.testing.assert_array_equal(features[:, :K.F_COMOTION_T_S], before[:, :K.F_COMOTION_T_S])
+    np.testing.assert_array_equal(features[untouched], before[untouched])
+
+
+def test_comotion_of_a_rigid_group_and_a_jostling_one():
+    """A rigid formation keeps its spacing (no spread); a jostling flock does not."""
+    rng = np.random.default_rng(3)
+    features = np.zeros((8, N_FEATURES))
+    slots = np.arange(8, dtype=np.int64)
+    for t in np.arange(0.0, 60.0, 1.0):
+        x = np.zeros((8, 6))
+        x[:4, 0] = 40.0 * np.arange(4) + 12.0 * t     # a line abreast, 40 m apart, 12 m/s
+        x[:4, 3] = 12.0
+        x[4:, 0] = 5000.0 + rng.normal(0.0, 6.0, 4) + 10.0 * t   # four birds jostling
+        x[4:, 1] = 12.0 * np.arange(4)
+        x[4:, 3] = 10.0 + rng.normal(0.0, 1.5, 4)
+        update_comotion(features, slots, x, t)
+    rigid = features[:4]
+    loose = features[4:]
+    assert np.all(rigid[:, K.F_COMPANION_FRACTION] == 1.0)
+    np.testing.assert_allclose(rigid[:, K.F_SPACING_MEAN_M], 40.0)
+    assert np.all(rigid[:, K.F_SPACING_VAR_M2] < 1e-9)
+    assert np.all(rigid[:, K.F_COMPANION_DV_MEAN_MPS] < 1e-9)
+    assert np.all(loose[:, K.F_SPACING_VAR_M2] > 1.0)
+    assert np.all(loose[:, K.F_COMPANION_DV_MEAN_MPS] > 0.5)
+
+
+def test_comotion_rejects_bad_shapes():
+    features = np.zeros((3, N_FEATURES))
+    with pytest.raises(ValueError, match="update_comotion"):
+        update_comotion(features, np.arange(2, dtype=np.int64), np.zeros((3, 6)), 1.0)
+    with pytest.raises(ValueError, match="slot out of range"):
+        update_comotion(features, np.array([0, 5], dtype=np.int64), np.zeros((2, 6)), 1.0)
+
+
 # ---------------------------------------------------------------------------
 # Design and model
 # ---------------------------------------------------------------------------
@@ -131,6 +209,11 @@ def random_features(rng, k):
     f[:, K.F_LONG_TURN_SIGNED_MEAN_DPS] = rng.normal(0, 10, k)
     f[:, K.F_LONG_HEIGHT_VAR_M2] = rng.exponential(400, k)
     f[:, K.F_ACCEL_MEAN_MPS2] = rng.exponential(0.5, k)
+    f[:, K.F_COMPANION_FRACTION] = rng.random(k)
+    f[:, K.F_COMPANION_COUNT] = rng.integers(0, 2, k) * rng.integers(1, 40, k)
+    f[:, K.F_SPACING_MEAN_M] = rng.uniform(0.0, 150.0, k)
+    f[:, K.F_SPACING_VAR_M2] = rng.exponential(100.0, k)
+    f[:, K.F_COMPANION_DV_MEAN_MPS] = rng.exponential(1.5, k)
     return f
 
 
