@@ -51,18 +51,27 @@ def ou_vertical_F_Q(dt, q_v, tau_v):
     velocity ``dv = -v / tau_v dt + sqrt(q_v) dW``: ``F = expm(A dt)`` and
     ``Q = q_v int_0^dt g(s) g(s)^T ds`` by adaptive quadrature, with
     ``g(s) = expm(A s) [0, 1]^T = [tau (1 - e^(-s/tau)), e^(-s/tau)]``;
-    nothing from the kernel's closed form of ``Q``."""
+    nothing from the kernel's closed form of ``Q``.
+
+    The quadrature runs over ``u = s / dt`` in ``[0, 1]`` with ``q_v dt`` taken
+    out, and ``1 - e^(-s/tau)`` is computed with ``expm1``: an integrand that
+    is exactly zero (``q_v = 0``) or an interval of 1e-279 s otherwise never
+    meets a relative tolerance, and the quadrature spent seconds per call
+    failing to."""
     from scipy.integrate import quad_vec
     from scipy.linalg import expm
 
     A = np.array([[0.0, 1.0], [0.0, -1.0 / tau_v]])
 
-    def integrand(s):
-        e = math.exp(-s / tau_v)
-        g = np.array([tau_v * (1.0 - e), e])
-        return q_v * np.outer(g, g)
+    def integrand(u):
+        s = dt * u
+        g = np.array([-tau_v * math.expm1(-s / tau_v), math.exp(-s / tau_v)])
+        return np.outer(g, g)
 
-    Q = quad_vec(integrand, 0.0, dt, epsabs=0.0, epsrel=1e-13)[0] if dt > 0.0 else np.zeros((2, 2))
+    if dt > 0.0 and q_v != 0.0:
+        Q = q_v * dt * quad_vec(integrand, 0.0, 1.0, epsabs=0.0, epsrel=1e-13)[0]
+    else:
+        Q = np.zeros((2, 2))
     return expm(A * dt), Q
 
 

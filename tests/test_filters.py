@@ -95,9 +95,12 @@ def test_ct_predict_matches_closed_form_matrix(seed, dt, omega, q_h, q_v):
     assert_close(P, P_expected)
 
 
+# Subnormal dt left out: the reference's quadrature cannot split an interval
+# of 5e-324 s (the kernel's series branch for small dt is still drawn down to
+# the smallest normal float).
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1),
-       dt=st.floats(0.0, 20.0),
+       dt=st.floats(0.0, 20.0, allow_subnormal=False),
        omega=st.one_of(st.just(0.0), st.floats(-1.0, 1.0).filter(lambda w: abs(w) > 1e-3)),
        q_h=st.floats(0.0, 50.0), q_v=st.floats(0.0, 10.0), tau_v=st.floats(0.05, 1000.0))
 def test_ornstein_uhlenbeck_vertical_matches_van_loan(seed, dt, omega, q_h, q_v, tau_v):
