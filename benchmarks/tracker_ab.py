@@ -38,7 +38,11 @@ def _value(text):
     try:
         return int(text)
     except ValueError:
+        pass
+    try:
         return float(text)
+    except ValueError:
+        return text
 
 
 def run(scene, seed, duration_s=None, exclude_behaviours=None, overrides=None, chunk_s=10.0,

@@ -28,6 +28,7 @@ from radarcore.core.config import Origin, RadarConfig, SiteConfig, TrackerConfig
 from radarcore.core.engine import Engine
 
 RTOL = 1e-9
+T_IMM = HIST_FIELDS.index("t_imm")
 # RADARCORE_TWIN_EXAMPLES=600 for a longer search than the suite's
 TWIN = settings(max_examples=int(os.environ.get("RADARCORE_TWIN_EXAMPLES", "30")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -70,10 +71,13 @@ def compare_tables(a, twin):
         assert a["t_create"][i] == track.t_create, what + " t_create"
         assert_state_close(a["x"][i], track.x, what + " x")
         assert_close(a["P"][i], track.P, what + " P")
-        assert_state_close(a["xm"][i], np.array(track.xm), what + " xm")
-        for m in range(len(track.Pm)):
-            assert_close(a["Pm"][i, m], track.Pm[m], what + f" Pm[{m}]")
-        assert_close(np.exp(a["log_mu"][i]), track.mu, what + " mu")
+        assert a["hist"][T_IMM][i] == track.t_imm, what + " t_imm"
+        if track.t_state > track.t_imm:
+            # on the IMM (on the CV filter, the per-model state holds nothing)
+            assert_state_close(a["xm"][i], np.array(track.xm), what + " xm")
+            for m in range(len(track.Pm)):
+                assert_close(a["Pm"][i, m], track.Pm[m], what + f" Pm[{m}]")
+            assert_close(np.exp(a["log_mu"][i]), track.mu, what + " mu")
         assert a["score"][i] == pytest.approx(track.score, rel=RTOL, abs=RTOL), what + " score"
         np.testing.assert_allclose(a["features"][i], track.features(), rtol=RTOL, atol=RTOL,
                                    err_msg=what + " features")
@@ -163,6 +167,7 @@ def scenarios(draw):
     output_period = draw(st.sampled_from([0.5, 1.0, 2.0]))
     tracker = TrackerConfig(
         motion_model=draw(st.sampled_from(["imm", "cv"])),
+        tentative_filter=draw(st.sampled_from(["cv", "imm"])),
         gate_probability=draw(st.sampled_from([0.99, 0.9995])),
         output_period_s=output_period,
         frame_s=min(output_period, draw(st.sampled_from([0.05, 0.1, 0.5]))),
@@ -429,5 +434,30 @@ def test_twin_notices_the_retrodicted_gate():
     scenario["site"] = dataclasses.replace(site, tracker=dataclasses.replace(site.tracker, history_s=1.0))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(NaiveTracker, "gating_states", lambda self, track: [])
+        with pytest.raises(AssertionError):
+            run_scenario(scenario)
+
+
+@pytest.mark.parametrize("history_s", [0.0, 1.0])
+def test_twin_notices_the_tentative_filter(history_s):
+    """Tentative tracks on the CV filter, confirmed ones on the IMM (the default): the
+    kernel agrees with the twin in reorder and in live mode (re-filtering across the
+    switch included), and a twin that keeps every track on the IMM disagrees, so the
+    comparison checks which filter each plot goes through."""
+    scenario = lifecycle_scenario(3)
+    site = scenario["site"]
+    scenario["site"] = dataclasses.replace(site, tracker=dataclasses.replace(
+        site.tracker, history_s=history_s))
+    assert scenario["site"].tracker.tentative_filter == "cv"
+    summary = run_scenario(scenario)[1].summary()
+    assert summary["tracks_confirmed"] > 0
+    assert (summary["plots_retrodicted"] > 0) == (history_s > 0)
+    original = naive_tracker.Settings.from_params
+
+    def all_imm(params):
+        return dataclasses.replace(original(params), tentative_cv=False)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(all_imm))
         with pytest.raises(AssertionError):
             run_scenario(scenario)

@@ -223,6 +223,12 @@ class TrackerConfig:
     ----------
     motion_model : str
         ``"imm"`` (constant velocity and two coordinated turns) or ``"cv"``.
+    tentative_filter : str
+        ``"cv"``: a tentative track is filtered by the motion model's
+        constant-velocity model alone, and by the whole model set once
+        confirmed (its models start from that state); ``"imm"``: by the whole
+        model set from its first plot.  The same tracks either way with
+        ``motion_model = "cv"``.
     sigma_accel_mps2 : float
         Horizontal process noise (white acceleration, one sigma) of the CV model.
     sigma_accel_vertical_mps2 : float
@@ -297,6 +303,7 @@ class TrackerConfig:
     """
 
     motion_model: str = "imm"
+    tentative_filter: str = "cv"
     sigma_accel_mps2: float = 2.0
     sigma_accel_vertical_mps2: float = 0.5
     vertical_speed_tau_s: float = 10.0
@@ -727,6 +734,7 @@ class _Table:
 
 _TRACKER_TABLE = _Table(TrackerConfig, {
     "motion_model": _choice(MOTION_MODELS),
+    "tentative_filter": _choice(MOTION_MODELS),
     "sigma_accel_mps2": _ACCELERATION,
     "sigma_accel_vertical_mps2": _ACCELERATION,
     "vertical_speed_tau_s": _between(0.0, 3600.0, "seconds"),
