@@ -374,15 +374,21 @@ def test_twin_notices_the_beside_rule(seed):
     comparison sees it: a twin without the rule disagrees with the kernel."""
     on, off = run_scenario(pair_scenario(seed))[1], run_scenario(pair_scenario(seed, False))[1]
     assert on.summary()["tracks_initiated"] > off.summary()["tracks_initiated"]
+    assert_a_twin_with_other_settings_disagrees(pair_scenario(seed), initiate_beside=False)
+
+
+def assert_a_twin_with_other_settings_disagrees(scenario, **changes):
+    """A twin whose settings (``naive_tracker.Settings``) differ by ``changes`` from the
+    kernel's disagrees with it on ``scenario``: the comparison checks those rules."""
     original = naive_tracker.Settings.from_params
 
-    def without_beside(params):
-        return dataclasses.replace(original(params), initiate_beside=False)
+    def changed(params):
+        return dataclasses.replace(original(params), **changes)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(without_beside))
+        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(changed))
         with pytest.raises(AssertionError):
-            run_scenario(pair_scenario(seed))
+            run_scenario(scenario)
 
 
 def merge_scenario(seed, merge_after_epochs=1):
@@ -452,12 +458,4 @@ def test_twin_notices_the_tentative_filter(history_s):
     summary = run_scenario(scenario)[1].summary()
     assert summary["tracks_confirmed"] > 0
     assert (summary["plots_retrodicted"] > 0) == (history_s > 0)
-    original = naive_tracker.Settings.from_params
-
-    def all_imm(params):
-        return dataclasses.replace(original(params), tentative_cv=False)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(all_imm))
-        with pytest.raises(AssertionError):
-            run_scenario(scenario)
+    assert_a_twin_with_other_settings_disagrees(scenario, tentative_cv=False)
