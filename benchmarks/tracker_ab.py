@@ -39,7 +39,11 @@ def _value(text):
     try:
         return int(text)
     except ValueError:
+        pass
+    try:
         return float(text)
+    except ValueError:
+        return text
 
 
 def switches_by_behaviour(truth, per_truth):

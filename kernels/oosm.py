@@ -1,9 +1,9 @@
-"""Out-of-sequence measurements (OOSM): exact fusion of a plot older than its track.
+"""Out-of-sequence measurements (OOSM): exact fusion of a plot older than its track; the track filter.
 
 Plots of one radar arrive in time order, but plots of different radars
 interleave out of order by up to the slowest link's delay.  A plot older
 than its track's state time ``t_state`` cannot simply be predicted to
-(``dt < 0``); instead each track keeps a short **history**: the IMM state
+(``dt < 0``); instead each track keeps a short **history**: the filter state
 before its oldest remembered plot (the *base*, at ``t_base``) and its last
 ``H`` plots (time, converted position and covariance, radial velocity, the
 radar's ``sigma_rv`` and position), in time order.
@@ -14,14 +14,14 @@ folding the oldest one move no stored plot or state; only a plot inserted
 before newer ones shifts those (out-of-sequence plots, the rare case).
 
 In-order plot (``t >= t_state``)
-    IMM predict to ``t`` and update (:func:`imm_step`), then the plot is
+    Predict to ``t`` and update (:func:`filter_step`), then the plot is
     appended to the history.  When the history is full, its oldest plot is first folded into
     the base (the base is predicted to that plot's time and updated with it).
 
 Out-of-sequence plot (``t_base <= t < t_state``)
     The plot is inserted into the history in time order (after plots of the
     same time) and the track is **re-filtered** from the base through every
-    plot of the history.  The result is exactly the state an IMM filter
+    plot of the history.  The result is exactly the state the track's filter
     would have reached had it received the same plots in time order
     (re-filtering, the exact form of the OOSM update; Bar-Shalom's one-step
     retrodiction is exact only for a linear filter with one lagged plot).
@@ -46,16 +46,35 @@ The history arrays are the tuple ``hist`` (see :func:`history_arrays`); a
 track's history starts at its initiation (:func:`history_start`).  The
 track table owns the arrays (``radarcore.core.tracks.TrackTable``).
 
-Every path goes through one out-of-line :func:`imm_step`: the IMM is the
-largest code of the tracker, and Numba gives every compiled caller its own
-copy to optimise (see ``benchmarks/compile_time.py``).
+Two filters (:func:`filter_step`)
+    A track is filtered by the IMM's constant-velocity model alone
+    (:func:`cv_step`: one predict and one update on the combined state ``x,
+    P``; the per-model state is not kept) until it is confirmed, and by the
+    IMM after: most tentative tracks in clutter never see a second plot, and
+    the few that do need no turn models to be confirmed or dropped.  Which
+    filter takes a plot is decided by its time alone, so the in-order path
+    and every re-filter of the history agree: ``t_imm`` (per track, in the
+    history arrays) is the time of the track's newest plot when it was
+    confirmed (``+inf`` while tentative, ``-inf`` for a track on the IMM from
+    its first plot); a plot not newer than ``t_imm`` goes through the CV
+    filter, a newer one through the IMM, whose per-model states start, at
+    the first such plot, as copies of the CV state with equal model
+    probabilities (:func:`imm_from_cv`).  A state (the track's, the base)
+    at a time not newer than ``t_imm`` is a CV state: only its combined
+    ``x, P`` hold anything.
+
+Every IMM path goes through one out-of-line :func:`imm_step` (and every CV
+path through one :func:`cv_step`): the IMM is the largest code of the
+tracker, and Numba gives every compiled caller its own copy to optimise
+(see ``benchmarks/compile_time.py``).
 """
 import math
 
 import numpy as np
 
 from kernels._jit import njit
-from kernels.filters import cv_predicted_covariance, imm_combine, imm_predict, imm_update
+from kernels.filters import (ct_predict, cv_predicted_covariance, imm_combine, imm_predict, imm_update,
+                             kf_update)
 
 # what update_track did
 IN_ORDER = 0
@@ -67,7 +86,7 @@ OWN_STATE = -2
 BASE_STATE = -1
 
 HIST_FIELDS = ("h_n", "h_head", "h_t", "h_z", "h_R", "h_rv", "h_srv", "h_pos", "h_x", "h_P", "b_xm", "b_Pm",
-               "b_log_mu", "b_t", "b_x", "b_P")
+               "b_log_mu", "b_t", "b_x", "b_P", "t_imm")
 
 
 def history_arrays(capacity, n_models, history_plots):
@@ -78,7 +97,9 @@ def history_arrays(capacity, n_models, history_plots):
     3, 3)``, ``h_rv (c, H)``, ``h_srv (c, H)``, ``h_pos (c, H, 3)`` the plots;
     ``h_x (c, H, 6)``, ``h_P (c, H, 6, 6)`` the combined state after each;
     ``b_xm (c, M, 6)``, ``b_Pm (c, M, 6, 6)``, ``b_log_mu (c, M)``, ``b_t
-    (c,)`` the base state, ``b_x (c, 6)``, ``b_P (c, 6, 6)`` combined.
+    (c,)`` the base state, ``b_x (c, 6)``, ``b_P (c, 6, 6)`` combined;
+    ``t_imm (c,)`` the time after which the track is on the IMM (see
+    :func:`filter_step`), ``-inf`` here: on the IMM from its first plot.
     """
     c, M, H = int(capacity), int(n_models), int(history_plots)
     if H < 1:
@@ -88,7 +109,7 @@ def history_arrays(capacity, n_models, history_plots):
             "h_pos": np.zeros((c, H, 3)), "h_x": np.zeros((c, H, 6)), "h_P": np.zeros((c, H, 6, 6)),
             "b_xm": np.zeros((c, M, 6)), "b_Pm": np.zeros((c, M, 6, 6)),
             "b_log_mu": np.zeros((c, M)), "b_t": np.zeros(c), "b_x": np.zeros((c, 6)),
-            "b_P": np.zeros((c, 6, 6))}
+            "b_P": np.zeros((c, 6, 6)), "t_imm": np.full(c, -np.inf)}
 
 
 @njit(inline="always")
@@ -126,14 +147,55 @@ def imm_step(xm, Pm, log_mu, dt, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v,
 
 
 @njit
+def cv_step(x, P, dt, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v):
+    """One track's CV state ``x (6,)``, ``P (6, 6)`` predicted by ``dt`` and updated with a plot.
+
+    The IMM's model 0 alone (its constant-velocity model, ``omega[0] = 0``:
+    :func:`kernels.filters.ct_predict` with ``q_h[0]`` and the IMM's vertical
+    channel ``q_v``), then :func:`kernels.filters.kf_update`, in place.
+    Out of line, like :func:`imm_step`.
+    """
+    ct_predict(x, P, dt, omega[0], q_h[0], q_v)
+    kf_update(x, P, z, R, rv, sigma_rv, radar_pos)
+
+
+@njit(inline="always")
+def imm_from_cv(x, P, xm, Pm, log_mu):
+    """IMM state ``(M, 6), (M, 6, 6), (M,)`` from one state ``x (6,)``, ``P (6, 6)``: every
+    model a copy, equal model probabilities ``log_mu = -log M``."""
+    M = xm.shape[0]
+    log_uniform = -np.log(M)
+    for m in range(M):
+        log_mu[m] = log_uniform
+        _copy_state(x, P, xm[m], Pm[m])
+
+
+@njit(inline="always")
+def filter_step(xm, Pm, log_mu, x, P, t_from, t, t_imm, z, R, rv, sigma_rv, radar_pos, omega, q_h,
+                q_v, log_Pi):
+    """One track's state at ``t_from`` predicted to ``t`` and updated with a plot, by the
+    filter its time picks (the module docstring): :func:`cv_step` on ``x, P`` when ``t <=
+    t_imm``; else :func:`imm_step` (combined into ``x, P``), the IMM state first made from
+    ``x, P`` when ``t_from <= t_imm`` (a CV state)."""
+    if t <= t_imm:
+        cv_step(x, P, t - t_from, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v)
+        return
+    if t_from <= t_imm:
+        imm_from_cv(x, P, xm, Pm, log_mu)
+    imm_step(xm, Pm, log_mu, t - t_from, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi,
+             x, P)
+
+
+@njit
 def history_start(i, t, xm, Pm, log_mu, x, P, hist):
-    """Track ``i``'s history restarts: base = its current IMM state (combined: ``x[i]``, ``P[i]``)
-    at ``t``, no plots."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    """Track ``i``'s history restarts: base = its current state at ``t`` (combined: ``x[i]``,
+    ``P[i]``; the IMM state too unless the track is on the CV filter at ``t``), no plots."""
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     h_n[i] = 0
     h_head[i] = 0
     b_t[i] = t
-    _copy_imm(xm[i], Pm[i], log_mu[i], b_xm[i], b_Pm[i], b_log_mu[i])
+    if t > t_imm[i]:
+        _copy_imm(xm[i], Pm[i], log_mu[i], b_xm[i], b_Pm[i], b_log_mu[i])
     _copy_state(x[i], P[i], b_x[i], b_P[i])
 
 
@@ -158,10 +220,10 @@ def _copy_state(x, P, x_out, P_out):
 def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
     """Advance track ``i``'s base through its oldest history plot and forget that plot
     (the ring's head moves on; nothing is shifted)."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     o = h_head[i]
-    imm_step(b_xm[i], b_Pm[i], b_log_mu[i], h_t[i, o] - b_t[i], h_z[i, o], h_R[i, o], h_rv[i, o],
-             h_srv[i, o], h_pos[i, o], omega, q_h, q_v, log_Pi, b_x[i], b_P[i])
+    filter_step(b_xm[i], b_Pm[i], b_log_mu[i], b_x[i], b_P[i], b_t[i], h_t[i, o], t_imm[i], h_z[i, o],
+                h_R[i, o], h_rv[i, o], h_srv[i, o], h_pos[i, o], omega, q_h, q_v, log_Pi)
     b_t[i] = h_t[i, o]
     h_head[i] = slot(i, 1, hist)
     h_n[i] -= 1
@@ -170,7 +232,7 @@ def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
 @njit(inline="always")
 def _copy_entry(hist, i, src, dst):
     """Track ``i``'s history slot ``src`` into slot ``dst``."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     h_t[i, dst] = h_t[i, src]
     h_rv[i, dst] = h_rv[i, src]
     h_srv[i, dst] = h_srv[i, src]
@@ -190,7 +252,7 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
     slot it went to, or -1 (nothing inserted) when ``t`` is older than the
     base.  The newer plots it goes before move up one place each.
     """
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     if h_n[i] == h_t.shape[1]:
         _fold_oldest(i, hist, omega, q_h, q_v, log_Pi)
     if t < b_t[i]:
@@ -218,26 +280,31 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
 
 
 @njit(inline="always")
-def _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi):
-    """Track ``i``'s IMM state from its base through every plot of its history (the combined
-    state after each plot into the history)."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
-    _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
+def _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi):
+    """Track ``i``'s state from its base through every plot of its history, each by the filter
+    its time picks (:func:`filter_step`; the combined state after each plot into the
+    history, the last one left in ``x[i]``, ``P[i]``)."""
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     t = b_t[i]
+    if t > t_imm[i]:
+        _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
+    _copy_state(b_x[i], b_P[i], x[i], P[i])
     for k in range(h_n[i]):
         s = slot(i, k, hist)
-        imm_step(xm[i], Pm[i], log_mu[i], h_t[i, s] - t, h_z[i, s], h_R[i, s], h_rv[i, s],
-                 h_srv[i, s], h_pos[i, s], omega, q_h, q_v, log_Pi, h_x[i, s], h_P[i, s])
+        filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t, h_t[i, s], t_imm[i], h_z[i, s],
+                    h_R[i, s], h_rv[i, s], h_srv[i, s], h_pos[i, s], omega, q_h, q_v, log_Pi)
+        _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
         t = h_t[i, s]
 
 
 @njit
 def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu, x, P, hist,
                  omega, q_h, q_v, log_Pi, keep_states=True):
-    """Update track ``i``'s IMM state with one plot at time ``t``.
+    """Update track ``i``'s state with one plot at time ``t``.
 
     ``t_state_i`` is the time of the track's state.  The per-model state
-    ``xm, Pm, log_mu`` and the combined one ``x, P`` are updated in place;
+    ``xm, Pm, log_mu`` (on the IMM) and the combined one ``x, P`` are updated
+    in place, by the filter the plot's time picks (:func:`filter_step`);
     the state time stays ``max(t_state_i, t)`` (the caller's).  Returns
     :data:`IN_ORDER`, :data:`RETRODICTED` (re-filtered exactly) or
     :data:`OUTSIDE_HISTORY` (fused with ``dt = 0``; the history restarts).
@@ -245,21 +312,20 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
     in-order plot's combined state into the history, which only the gating
     of older plots reads (:func:`gating_source`).
     """
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     if t >= t_state_i:
-        imm_step(xm[i], Pm[i], log_mu[i], t - t_state_i, z, R, rv, sigma_rv, radar_pos, omega, q_h,
-                 q_v, log_Pi, x[i], P[i])
+        filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t_state_i, t, t_imm[i], z, R, rv, sigma_rv,
+                    radar_pos, omega, q_h, q_v, log_Pi)
         s = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
         if keep_states:
             _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
         return IN_ORDER
     if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi) >= 0:
-        _refilter(i, xm, Pm, log_mu, hist, omega, q_h, q_v, log_Pi)
-        last = slot(i, h_n[i] - 1, hist)
-        _copy_state(h_x[i, last], h_P[i, last], x[i], P[i])
+        _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi)
         return RETRODICTED
-    imm_step(xm[i], Pm[i], log_mu[i], 0.0, z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi,
-             x[i], P[i])
+    # dt = 0 by the filter of the track's state (its time picks it, not the plot's)
+    filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t_state_i, t_state_i, t_imm[i], z, R, rv,
+                sigma_rv, radar_pos, omega, q_h, q_v, log_Pi)
     history_start(i, t_state_i, xm, Pm, log_mu, x, P, hist)
     return OUTSIDE_HISTORY
 
@@ -270,7 +336,7 @@ def gating_source(i, t, t_track_i, hist):
     plot is not older than the track, or older than its history), :data:`BASE_STATE`,
     or the slot (:func:`slot`) of the state after the last remembered plot not newer
     than ``t``.  See :func:`source_state`."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     if t >= t_track_i or t < b_t[i]:
         return OWN_STATE
     k = h_n[i] - 1
@@ -286,7 +352,7 @@ def gating_source(i, t, t_track_i, hist):
 def source_state(i, k, hist):
     """``(x (6,), P (6, 6), t)`` of track ``i``'s source ``k``: :data:`BASE_STATE` or a
     history slot (:func:`gating_source`)."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     if k == BASE_STATE:
         return b_x[i], b_P[i], b_t[i]
     return h_x[i, k], h_P[i, k], h_t[i, k]
@@ -310,7 +376,7 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
     ``t`` in ``{a_s, b_s}``, ``t_m`` in ``{t_from, t_to, t_track}``.  The
     radius is the largest sum over the sources used in the span.
     """
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P = hist
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
     t_hi = min(t_to, t_track[i])
     t_lo = max(t_from, b_t[i])
     radius = 0.0

@@ -8,7 +8,11 @@ steps over plots already converted to the local ENU frame and sorted:
 ``GROUP lo hi``
     the plots ``lo:hi`` of one radar inside one processing frame:
     gate -> GNN assignment (with a missed-detection option per track) ->
-    IMM predict and update of the assigned tracks -> initiation of new
+    predict and update of the assigned tracks (with ``P_TENTATIVE_CV``,
+    tentative tracks by the IMM's constant-velocity model alone and confirmed
+    ones by the IMM, its per-model states made from the CV state at the
+    first plot after confirmation: ``kernels.oosm.filter_step``; else all by
+    the IMM) -> initiation of new
     tentative tracks from the plots no track gated and (``P_INIT_BESIDE``)
     from the gated plots left over beside tracks that each took another
     plot of the group: a radar gives one plot per object per scan, so such a
@@ -56,9 +60,11 @@ from kernels.classify import (classify_model, count_flock_neighbours, reset_feat
 from kernels.filters import LOG_2PI, cv_predict
 from kernels.gating import (trace_horizontal_predicted, gate, horizontal_radius, track_grid_build,
                             track_grid_candidates, track_grid_insert, track_grid_move, track_grid_new)
-from kernels.oosm import HIST_FIELDS, OUTSIDE_HISTORY, RETRODICTED, history_start, retrodicted_radius, update_track
+from kernels.oosm import (HIST_FIELDS, OUTSIDE_HISTORY, RETRODICTED, history_start, imm_from_cv,
+                          retrodicted_radius, update_track)
 
 _B_T = HIST_FIELDS.index("b_t")
+_T_IMM = HIST_FIELDS.index("t_imm")
 
 #: Side of a cell of the live-track grid (kernels.gating.track_grid_*), in gate cells.
 TRACK_GRID_CELLS = 4.0
@@ -100,7 +106,8 @@ P_OWN_GATE = 20           # > 0.5: gate a plot older than its track against the 
 P_MERGE_EPOCHS = 21       # > 0: merge tracks close for this many MAINTAIN steps in a row (merge_close)
 P_MERGE_D2 = 22           # Mahalanobis bound of a close pair (6-D state difference)
 P_MERGE_RADIUS = 23       # horizontal bound of a close pair (m): the neighbour grid's cell
-N_PARAMS = 24
+P_TENTATIVE_CV = 24       # > 0.5: tentative tracks on the IMM's CV model alone (kernels.oosm.filter_step)
+N_PARAMS = 25
 
 # Layout of the ``counters`` vector.
 C_N_FREE = 0
@@ -127,7 +134,7 @@ def _free_slot(i, status, free_stack, counters):
 
 @njit
 def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
-             xm, Pm, log_mu, x, P):
+             xm, Pm, log_mu, x, P, with_imm=True):
     """Write a new track's state into slot ``i`` from one plot.
 
     Position ``z`` with covariance ``R``; velocity prior
@@ -136,8 +143,11 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
     ``u = (z - radar_pos) / |z - radar_pos|``::
 
         k = P_v0 u / (u' P_v0 u + sigma_rv^2),  v = k rv,  P_v = P_v0 - k u' P_v0
+
+    With ``with_imm`` every IMM model starts from that state with equal
+    probabilities; without, only ``x, P`` are written (a track on the CV
+    filter, ``kernels.oosm.filter_step``).
     """
-    M = xm.shape[1]
     for a in range(6):
         x[i, a] = 0.0
         for c in range(6):
@@ -178,13 +188,20 @@ def initiate(i, t, z, R, rv, sigma_rv, radar_pos, sigma_speed, sigma_vertical,
             P[i, 5, 3] = -k2 * pu0
             P[i, 5, 4] = -k2 * pu1
             P[i, 5, 5] -= k2 * pu2
-    log_uniform = -np.log(M)
-    for m in range(M):
-        log_mu[i, m] = log_uniform
-        for a in range(6):
-            xm[i, m, a] = x[i, a]
-            for c in range(6):
-                Pm[i, m, a, c] = P[i, a, c]
+    if with_imm:
+        imm_from_cv(x[i], P[i], xm[i], Pm[i], log_mu[i])
+
+
+@njit(inline="always")
+def _confirm(i, t, status, counters, hist):
+    """Tentative track ``i``, its newest plot at ``t``, is confirmed: on the CV filter until
+    now, it is on the IMM for plots after ``t`` (its IMM state is made from its CV state at
+    the first of them: ``kernels.oosm.filter_step``)."""
+    status[i] = CONFIRMED
+    counters[C_CONFIRMED] += 1
+    t_imm = hist[_T_IMM]
+    if t_imm[i] == np.inf:
+        t_imm[i] = t
 
 
 @njit(inline="always")
@@ -317,8 +334,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         score[i] -= assigned_cost[j]
         counters[C_ASSOCIATED] += 1
         if status[i] == TENTATIVE and hits[i] >= confirm_hits and score[i] >= confirm_score:
-            status[i] = CONFIRMED
-            counters[C_CONFIRMED] += 1
+            _confirm(i, t_state[i], status, counters, hist)
         elif status[i] == COASTING:
             status[i] = CONFIRMED
 
@@ -339,13 +355,18 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
             j = pair_plot[p]
             if track_of_plot[j] < 0 and plot_of_local[pair_local[p]] < 0:
                 may_start[j] = False
+    tentative_cv = params[P_TENTATIVE_CV] > 0.5
+    t_imm = hist[_T_IMM]
     for j in range(m):
         if not may_start[j]:
             continue
         counters[C_N_FREE] -= 1
         i = free_stack[counters[C_N_FREE]]
         initiate(i, t_g[j], z_g[j], R_g[j], rv_g[j], sigma_rv, radar_pos,
-                 params[P_INIT_SIGMA_SPEED], params[P_INIT_SIGMA_VERTICAL], xm, Pm, log_mu, x, P)
+                 params[P_INIT_SIGMA_SPEED], params[P_INIT_SIGMA_VERTICAL], xm, Pm, log_mu, x, P,
+                 not tentative_cv)
+        # on the CV filter until confirmed (kernels.oosm.filter_step), or on the IMM at once
+        t_imm[i] = np.inf if tentative_cv else -np.inf
         history_start(i, t_g[j], xm, Pm, log_mu, x, P, hist)
         t_state[i] = t_g[j]
         t_update[i] = t_g[j]
@@ -359,8 +380,7 @@ def process_group(lo, hi, t_p, z_p, R_p, rv_p, snr_p, range_p, radar_pos, sigma_
         counters[C_NEXT_ID] += 1
         counters[C_INITIATED] += 1
         if confirm_hits <= 1 and confirm_score <= 0.0:
-            status[i] = CONFIRMED
-            counters[C_CONFIRMED] += 1
+            _confirm(i, t_g[j], status, counters, hist)
         r_quick[i] = quick_radius(i, x, P, t_state, frame_t0, frame_t1, gate_q_h, gamma,
                                   max_trace_R_h, hist, retro)
         track_grid_insert(grid, i, n_live, x[i], t_state[i], r_quick[i])

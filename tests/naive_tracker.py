@@ -22,13 +22,20 @@ GROUP (the plots of one radar inside one processing frame)
        Ornstein-Uhlenbeck process when ``P_TAU_V > 0``,
        ``naive_filters.predict_F_Q``), each model's (E)KF update
        (``naive_filters.kf_update``), new model probabilities, the
-       moment-matched combination.  A plot older than the track
+       moment-matched combination.  With ``P_TENTATIVE_CV`` a track is
+       filtered instead by the IMM's model 0 (constant velocity) alone, one
+       predict and (E)KF update of its state, for every plot not newer than
+       its ``t_imm``: ``+inf`` while tentative, the time of its newest plot
+       when it was confirmed; at its first plot after ``t_imm`` every IMM
+       model starts as a copy of that state with equal probabilities.  A
+       plot older than the track
        (out of sequence) is fused exactly: the track keeps its last
-       ``history_plots`` plots and the IMM state before them (the oldest
+       ``history_plots`` plots and the filter state before them (the oldest
        is folded into that base state when a new one does not fit); the
        plot joins them in time order (after equal times) and the track is
-       re-filtered from the base; a plot older than the base is fused with
-       ``dt = 0`` and the history restarts from the new state.  Then ``hits + 1``, ``score - c_ij``; a tentative
+       re-filtered from the base, each plot by the filter its time picks; a
+       plot older than the base is fused with ``dt = 0`` (by the filter the
+       track's state time picks) and the history restarts from the new state.  Then ``hits + 1``, ``score - c_ij``; a tentative
        track with ``hits >= confirm_hits`` and ``score >= confirm_score`` is
        confirmed, a coasting one is confirmed again;
     With ``merge_epochs`` > 0, two tracks that each took a plot while one
@@ -114,6 +121,7 @@ class Settings:
     merge_epochs: float = 0.0
     merge_d2: float = 0.0
     merge_radius_m: float = 0.0
+    tentative_cv: bool = False
 
     @classmethod
     def from_params(cls, params):
@@ -134,7 +142,8 @@ class Settings:
             flock_max_dv_mps=float(params[K.P_FLOCK_DV]),
             initiate_beside=bool(params[K.P_INIT_BESIDE] > 0.5),
             merge_epochs=float(params[K.P_MERGE_EPOCHS]), merge_d2=float(params[K.P_MERGE_D2]),
-            merge_radius_m=float(params[K.P_MERGE_RADIUS]))
+            merge_radius_m=float(params[K.P_MERGE_RADIUS]),
+            tentative_cv=bool(params[K.P_TENTATIVE_CV] > 0.5))
 
 
 @dataclass(frozen=True)
@@ -173,10 +182,12 @@ class Track:
     # (epoch time, flocking neighbours, (companion?, spacing, velocity difference)) of every
     # output epoch that wrote the track
     epochs: list = field(default_factory=list)
-    # out-of-sequence history: the IMM state (xm, Pm, mu, t) before the
+    # out-of-sequence history: the filter state (a _Filtered) before the
     # remembered plots, and those plots [(plot, radar)] in time order
-    base: tuple = None
+    base: object = None
     recent: list = field(default_factory=list)
+    # plots not newer than this go through the CV filter (module docstring)
+    t_imm: float = -math.inf
 
     def features(self):
         """The full feature row of the compiled table, from the whole history."""
@@ -283,12 +294,44 @@ def initial_state(plot, radar, settings):
 
 @dataclass
 class _Filtered:
-    """An IMM state being filtered (the fields :func:`imm_predict` and :func:`imm_update` use)."""
+    """A filter state (the fields :func:`imm_predict`, :func:`imm_update` and
+    :func:`filter_step` use): per-model, and combined ``x, P``."""
 
     xm: list
     Pm: list
     mu: np.ndarray
     t_state: float
+    x: np.ndarray = None
+    P: np.ndarray = None
+
+    @classmethod
+    def copy_of(cls, state):
+        return cls([a.copy() for a in state.xm], [a.copy() for a in state.Pm], state.mu.copy(),
+                   state.t_state, state.x.copy(), state.P.copy())
+
+
+def filter_step(state, plot, radar, t_imm, models, t_to=None):
+    """``state`` (a :class:`_Filtered` or a :class:`Track`) predicted from its time to ``t_to``
+    (default the plot's time) and updated with ``plot``: by the IMM's CV model alone when
+    ``t_to <= t_imm``, else by the IMM, whose models start as copies of the state when the
+    state's own time is not after ``t_imm``."""
+    t_to = plot.t if t_to is None else t_to
+    dt = t_to - state.t_state
+    if t_to <= t_imm:
+        F, Q = naive_filters.predict_F_Q(dt, models.omega[0], models.q_h[0], models.q_v,
+                                         models.tau_v)
+        state.x, state.P, _ = naive_filters.kf_update(F @ state.x, F @ state.P @ F.T + Q, plot.z,
+                                                      plot.R, plot.rv, radar.sigma_rv,
+                                                      radar.position)
+        return
+    if state.t_state <= t_imm:
+        M = models.n
+        state.xm = [state.x.copy() for _ in range(M)]
+        state.Pm = [state.P.copy() for _ in range(M)]
+        state.mu = np.full(M, 1.0 / M)
+    imm_predict(state, dt, models)
+    imm_update(state, plot, radar)
+    imm_combine(state)
 
 
 # ---------------------------------------------------------------------------
@@ -401,7 +444,7 @@ class NaiveTracker:
             states = self.gating_states(track)
             by_state = {}
             for j, t in enumerate(t_plot.tolist()):
-                if t >= track.t_state or t < track.base[3]:
+                if t >= track.t_state or t < track.base.t_state:
                     k = len(states)              # the track's own state
                 else:
                     k = sum(1 for _, _, t_k in states[1:] if t_k <= t)
@@ -418,15 +461,11 @@ class NaiveTracker:
 
     def gating_states(self, track):
         """``[(x, P, t)]``: the combined base state, then the state after each remembered plot."""
-        models = self.models
-        replay = _Filtered(*track.base)
-        imm_combine(replay)
-        states = [(replay.x, replay.P, track.base[3])]
+        replay = _Filtered.copy_of(track.base)
+        states = [(replay.x, replay.P, replay.t_state)]
         for old, old_radar in track.recent:
-            imm_predict(replay, old.t - replay.t_state, models)
-            imm_update(replay, old, old_radar)
+            filter_step(replay, old, old_radar, track.t_imm, self.models)
             replay.t_state = old.t
-            imm_combine(replay)
             states.append((replay.x, replay.P, old.t))
         return states
 
@@ -448,7 +487,6 @@ class NaiveTracker:
     def update(self, track, plot, radar, cost):
         s = self.settings
         self.filter_plot(track, plot, radar)
-        imm_combine(track)
         track.history.append((track.x.copy(), plot.t, plot.snr_db, plot.range_m))
         track.t_state = max(track.t_state, plot.t)
         track.t_update = max(track.t_update, plot.t)
@@ -457,41 +495,43 @@ class NaiveTracker:
         self.counters["associated"] += 1
         if (track.status == TENTATIVE and track.hits >= s.confirm_hits
                 and track.score >= s.confirm_score):
-            track.status = CONFIRMED
-            self.counters["confirmed"] += 1
+            self.confirm(track)
         elif track.status == COASTING:
             track.status = CONFIRMED
 
+    def confirm(self, track):
+        """Confirmed: on the IMM after its newest plot (when it was on the CV filter)."""
+        track.status = CONFIRMED
+        self.counters["confirmed"] += 1
+        if track.t_imm == math.inf:
+            track.t_imm = track.t_state
+
     def filter_plot(self, track, plot, radar):
-        """The track's IMM state with one more plot, in order or re-filtered (module docstring)."""
+        """The track's state with one more plot, in order or re-filtered (module docstring)."""
         models = self.models
         if len(track.recent) == self.history_plots:
             # fold the oldest remembered plot into the base state
-            base = _Filtered(*track.base)
             oldest, oldest_radar = track.recent.pop(0)
-            imm_predict(base, oldest.t - base.t_state, models)
-            imm_update(base, oldest, oldest_radar)
-            track.base = (base.xm, base.Pm, base.mu, oldest.t)
+            filter_step(track.base, oldest, oldest_radar, track.t_imm, models)
+            track.base.t_state = oldest.t
         if plot.t >= track.t_state:
-            imm_predict(track, plot.t - track.t_state, models)
-            imm_update(track, plot, radar)
+            filter_step(track, plot, radar, track.t_imm, models)
             track.recent.append((plot, radar))
-        elif plot.t >= track.base[3]:
+        elif plot.t >= track.base.t_state:
             k = len(track.recent)
             while k > 0 and track.recent[k - 1][0].t > plot.t:
                 k -= 1
             track.recent.insert(k, (plot, radar))
-            replay = _Filtered(*track.base)
+            replay = _Filtered.copy_of(track.base)
             for old, old_radar in track.recent:
-                imm_predict(replay, old.t - replay.t_state, models)
-                imm_update(replay, old, old_radar)
+                filter_step(replay, old, old_radar, track.t_imm, models)
                 replay.t_state = old.t
             track.xm, track.Pm, track.mu = replay.xm, replay.Pm, replay.mu
+            track.x, track.P = replay.x, replay.P
             self.counters["retrodicted"] += 1
         else:
-            imm_predict(track, 0.0, models)
-            imm_update(track, plot, radar)
-            track.base = (list(track.xm), list(track.Pm), track.mu.copy(), track.t_state)
+            filter_step(track, plot, radar, track.t_imm, models, t_to=track.t_state)
+            track.base = _Filtered.copy_of(track)
             track.recent = []
             self.counters["outside_history"] += 1
 
@@ -501,15 +541,15 @@ class NaiveTracker:
         M = self.models.n
         track = Track(track_id=self.counters["next_id"], status=TENTATIVE, x=x, P=P,
                       xm=[x.copy() for _ in range(M)], Pm=[P.copy() for _ in range(M)],
-                      mu=np.full(M, 1.0 / M), t_state=plot.t, t_update=plot.t, t_create=plot.t)
+                      mu=np.full(M, 1.0 / M), t_state=plot.t, t_update=plot.t, t_create=plot.t,
+                      t_imm=math.inf if s.tentative_cv else -math.inf)
         track.history.append((x.copy(), plot.t, plot.snr_db, plot.range_m))
-        track.base = (list(track.xm), list(track.Pm), track.mu.copy(), plot.t)
+        track.base = _Filtered.copy_of(track)
         self.tracks[track.track_id] = track
         self.counters["next_id"] += 1
         self.counters["initiated"] += 1
         if s.confirm_hits <= 1 and s.confirm_score <= 0.0:
-            track.status = CONFIRMED
-            self.counters["confirmed"] += 1
+            self.confirm(track)
 
     # -------------------------------------------------------------- maintain
     def maintain(self, t):

@@ -16,7 +16,7 @@ import naive
 from kernels import oosm
 from kernels.filters import imm_combine, make_imm_params
 from kernels.gating import gate
-from naive_tracker import Models, Plot, Radar, _Filtered, imm_predict, imm_update
+from naive_tracker import Models, Plot, Radar, _Filtered, filter_step
 
 RTOL = 1e-9
 RADARS = (Radar(np.array([-1500.0, 300.0, 25.0]), 0.7, 0.0, 0.9),
@@ -60,7 +60,9 @@ def initial(M):
     return [x.copy() for _ in range(M)], [P.copy() for _ in range(M)], np.full(M, 1.0 / M)
 
 
-def run_compiled(plots, kind, history_plots):
+def run_compiled(plots, kind, history_plots, t_imm=-math.inf):
+    """The compiled track over the plots in arrival order; on the CV filter for plots not
+    newer than ``t_imm`` (``kernels.oosm.filter_step``)."""
     omega, q_h, q_v, log_Pi = model_set(kind)
     # the vertical channel as the plan passes it ([q_v, tau_v], tau_v = 0: the
     # white-noise channel bit for bit) and every argument given, so that this
@@ -72,6 +74,7 @@ def run_compiled(plots, kind, history_plots):
     Pm = np.array([Pm0])
     log_mu = np.log(np.array([mu0]))
     hist = tuple(oosm.history_arrays(1, M, history_plots)[name] for name in oosm.HIST_FIELDS)
+    hist[oosm.HIST_FIELDS.index("t_imm")][0] = t_imm
     x = np.empty((1, 6))
     P = np.empty((1, 6, 6))
     imm_combine(xm[0], Pm[0], log_mu[0], x[0], P[0])
@@ -85,26 +88,29 @@ def run_compiled(plots, kind, history_plots):
                                       radar.position, xm, Pm, log_mu, x, P, hist, omega, q_h,
                                       vertical, log_Pi, True))
         t_state = max(t_state, plot.t)
-    # the combined state kept beside the models' is theirs
-    x_models = np.empty(6)
-    P_models = np.empty((6, 6))
-    imm_combine(xm[0], Pm[0], log_mu[0], x_models, P_models)
-    np.testing.assert_array_equal(x[0], x_models)
-    np.testing.assert_array_equal(P[0], P_models)
+    if t_state > t_imm:
+        # on the IMM, the combined state kept beside the models' is theirs
+        x_models = np.empty(6)
+        P_models = np.empty((6, 6))
+        imm_combine(xm[0], Pm[0], log_mu[0], x_models, P_models)
+        np.testing.assert_array_equal(x[0], x_models)
+        np.testing.assert_array_equal(P[0], P_models)
     return x[0], P[0], np.exp(log_mu[0]), hows, dict(zip(oosm.HIST_FIELDS, hist)), t_state
 
 
-def run_reference(plots, kind, first=None):
-    """The plain IMM filter over the same plots in time order (ties in arrival order),
-    or over the ``first`` of them in that order."""
+def run_reference(plots, kind, first=None, t_imm=-math.inf):
+    """The plain filter (``naive_tracker.filter_step``: the IMM, or its CV model alone for
+    plots not newer than ``t_imm``) over the same plots in time order (ties in arrival
+    order), or over the ``first`` of them in that order."""
     omega, q_h, q_v, log_Pi = model_set(kind)
     models = Models(omega, q_h, q_v, np.exp(log_Pi))
     xm, Pm, mu = initial(omega.shape[0])
-    track = _Filtered(xm, Pm, mu, -0.5)
+    track = _Filtered(xm, Pm, mu, -0.5, xm[0].copy(), Pm[0].copy())
     for plot, r in sorted(plots, key=lambda item: item[0].t)[:first]:
-        imm_predict(track, plot.t - track.t_state, models)
-        imm_update(track, plot, RADARS[r])
+        filter_step(track, plot, RADARS[r], t_imm, models)
         track.t_state = plot.t
+    if track.t_state <= t_imm:
+        return track.x, track.P, track.mu
     x = sum(m * xj for m, xj in zip(track.mu, track.xm))
     P = sum(m * (Pj + np.outer(xj - x, xj - x)) for m, xj, Pj in zip(track.mu, track.xm, track.Pm))
     return x, P, track.mu
@@ -121,18 +127,33 @@ def assert_same_state(compiled, reference):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(100, 999), n=st.integers(1, 12), delay_s=st.sampled_from([0.0, 0.3, 0.5, 1.5]),
-       kind=st.sampled_from(["imm", "cv"]), history_plots=st.integers(1, 8))
-@example(seed=100, n=12, delay_s=1.5, kind="imm", history_plots=1)
-def test_out_of_order_plots_give_the_in_order_state(seed, n, delay_s, kind, history_plots):
+       kind=st.sampled_from(["imm", "cv"]), history_plots=st.integers(1, 8),
+       t_imm=st.sampled_from([-math.inf, 1.5, 3.0, math.inf]))
+@example(seed=100, n=12, delay_s=1.5, kind="imm", history_plots=1, t_imm=-math.inf)
+@example(seed=100, n=12, delay_s=1.5, kind="imm", history_plots=8, t_imm=2.0)
+def test_out_of_order_plots_give_the_in_order_state(seed, n, delay_s, kind, history_plots, t_imm):
     """Whenever no plot was older than the track's history, the compiled
-    filter that got the plots out of order equals the in-order filter."""
+    filter that got the plots out of order equals the in-order filter, also
+    for a track that went from the CV filter to the IMM at ``t_imm``."""
     plots = make_plots(seed, n, delay_s)
-    compiled = run_compiled(plots, kind, history_plots)
+    compiled = run_compiled(plots, kind, history_plots, t_imm)
     hows = compiled[3]
     if history_plots >= n:
         assert oosm.OUTSIDE_HISTORY not in hows     # the whole input fits the history
     if oosm.OUTSIDE_HISTORY not in hows:
-        assert_same_state(compiled, run_reference(plots, kind))
+        assert_same_state(compiled, run_reference(plots, kind, t_imm=t_imm))
+
+
+def test_a_plot_older_than_the_switch_to_the_imm_is_refiltered_by_the_cv_filter():
+    """Plots re-filtered across ``t_imm``: those not newer go through the CV filter,
+    the later ones through the IMM made from its state, as in order; a track on the
+    IMM throughout ends elsewhere (so the switch is seen)."""
+    plots = make_plots(7, 12, 0.5)
+    t_imm = sorted(plot.t for plot, _ in plots)[5]
+    compiled = run_compiled(plots, "imm", 8, t_imm)
+    assert compiled[3].count(oosm.RETRODICTED) >= 1
+    assert_same_state(compiled, run_reference(plots, "imm", t_imm=t_imm))
+    assert not np.allclose(compiled[0], run_compiled(plots, "imm", 8)[0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["imm", "cv"])

@@ -28,6 +28,7 @@ from radarcore.core.config import Origin, RadarConfig, SiteConfig, TrackerConfig
 from radarcore.core.engine import Engine
 
 RTOL = 1e-9
+T_IMM = HIST_FIELDS.index("t_imm")
 # RADARCORE_TWIN_EXAMPLES=600 for a longer search than the suite's
 TWIN = settings(max_examples=int(os.environ.get("RADARCORE_TWIN_EXAMPLES", "30")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -70,10 +71,13 @@ def compare_tables(a, twin):
         assert a["t_create"][i] == track.t_create, what + " t_create"
         assert_state_close(a["x"][i], track.x, what + " x")
         assert_close(a["P"][i], track.P, what + " P")
-        assert_state_close(a["xm"][i], np.array(track.xm), what + " xm")
-        for m in range(len(track.Pm)):
-            assert_close(a["Pm"][i, m], track.Pm[m], what + f" Pm[{m}]")
-        assert_close(np.exp(a["log_mu"][i]), track.mu, what + " mu")
+        assert a["hist"][T_IMM][i] == track.t_imm, what + " t_imm"
+        if track.t_state > track.t_imm:
+            # on the IMM (on the CV filter, the per-model state holds nothing)
+            assert_state_close(a["xm"][i], np.array(track.xm), what + " xm")
+            for m in range(len(track.Pm)):
+                assert_close(a["Pm"][i, m], track.Pm[m], what + f" Pm[{m}]")
+            assert_close(np.exp(a["log_mu"][i]), track.mu, what + " mu")
         assert a["score"][i] == pytest.approx(track.score, rel=RTOL, abs=RTOL), what + " score"
         np.testing.assert_allclose(a["features"][i], track.features(), rtol=RTOL, atol=RTOL,
                                    err_msg=what + " features")
@@ -163,6 +167,7 @@ def scenarios(draw):
     output_period = draw(st.sampled_from([0.5, 1.0, 2.0]))
     tracker = TrackerConfig(
         motion_model=draw(st.sampled_from(["imm", "cv"])),
+        tentative_filter=draw(st.sampled_from(["cv", "imm"])),
         gate_probability=draw(st.sampled_from([0.99, 0.9995])),
         output_period_s=output_period,
         frame_s=min(output_period, draw(st.sampled_from([0.05, 0.1, 0.5]))),
@@ -369,15 +374,21 @@ def test_twin_notices_the_beside_rule(seed):
     comparison sees it: a twin without the rule disagrees with the kernel."""
     on, off = run_scenario(pair_scenario(seed))[1], run_scenario(pair_scenario(seed, False))[1]
     assert on.summary()["tracks_initiated"] > off.summary()["tracks_initiated"]
+    assert_a_twin_with_other_settings_disagrees(pair_scenario(seed), initiate_beside=False)
+
+
+def assert_a_twin_with_other_settings_disagrees(scenario, **changes):
+    """A twin whose settings (``naive_tracker.Settings``) differ by ``changes`` from the
+    kernel's disagrees with it on ``scenario``: the comparison checks those rules."""
     original = naive_tracker.Settings.from_params
 
-    def without_beside(params):
-        return dataclasses.replace(original(params), initiate_beside=False)
+    def changed(params):
+        return dataclasses.replace(original(params), **changes)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(without_beside))
+        patch.setattr(naive_tracker.Settings, "from_params", staticmethod(changed))
         with pytest.raises(AssertionError):
-            run_scenario(pair_scenario(seed))
+            run_scenario(scenario)
 
 
 def merge_scenario(seed, merge_after_epochs=1):
@@ -431,3 +442,20 @@ def test_twin_notices_the_retrodicted_gate():
         patch.setattr(NaiveTracker, "gating_states", lambda self, track: [])
         with pytest.raises(AssertionError):
             run_scenario(scenario)
+
+
+@pytest.mark.parametrize("history_s", [0.0, 1.0])
+def test_twin_notices_the_tentative_filter(history_s):
+    """Tentative tracks on the CV filter, confirmed ones on the IMM (the default): the
+    kernel agrees with the twin in reorder and in live mode (re-filtering across the
+    switch included), and a twin that keeps every track on the IMM disagrees, so the
+    comparison checks which filter each plot goes through."""
+    scenario = lifecycle_scenario(3)
+    site = scenario["site"]
+    scenario["site"] = dataclasses.replace(site, tracker=dataclasses.replace(
+        site.tracker, history_s=history_s))
+    assert scenario["site"].tracker.tentative_filter == "cv"
+    summary = run_scenario(scenario)[1].summary()
+    assert summary["tracks_confirmed"] > 0
+    assert (summary["plots_retrodicted"] > 0) == (history_s > 0)
+    assert_a_twin_with_other_settings_disagrees(scenario, tentative_cv=False)

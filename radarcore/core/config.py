@@ -238,6 +238,12 @@ class TrackerConfig:
         Horizontal process noise of each IMM model.
     imm_p_stay : float
         Probability that the IMM stays in its model from one step to the next.
+    tentative_filter : str
+        ``"cv"``: a tentative track is filtered by the motion model's
+        constant-velocity model alone, and by the whole model set once
+        confirmed (its models start from that state); ``"imm"``: by the whole
+        model set from its first plot.  The same tracks either way with
+        ``motion_model = "cv"``.
     gate_probability : float
         Probability that a true plot falls inside the gate (chi-square gate).
     init_sigma_speed_mps : float
@@ -303,6 +309,7 @@ class TrackerConfig:
     imm_turn_rate_dps: float = 15.0
     imm_sigma_accel_mps2: float = 3.0
     imm_p_stay: float = 0.95
+    tentative_filter: str = "cv"
     gate_probability: float = 0.9995
     init_sigma_speed_mps: float = 30.0
     init_sigma_vertical_speed_mps: float = 10.0
@@ -733,6 +740,7 @@ _TRACKER_TABLE = _Table(TrackerConfig, {
     "imm_turn_rate_dps": _between(0.01, 360.0, "degrees per second"),
     "imm_sigma_accel_mps2": _ACCELERATION,
     "imm_p_stay": _PROBABILITY,
+    "tentative_filter": _choice(MOTION_MODELS),
     "gate_probability": _PROBABILITY,
     "init_sigma_speed_mps": _between(0.01, 1000.0, "metres per second"),
     "init_sigma_vertical_speed_mps": _between(0.01, 1000.0, "metres per second"),

@@ -300,6 +300,7 @@ class Engine:
         params[K.P_MERGE_EPOCHS] = cfg.merge_after_epochs
         params[K.P_MERGE_D2] = cfg.merge_gate_d2
         params[K.P_MERGE_RADIUS] = cfg.merge_radius_m
+        params[K.P_TENTATIVE_CV] = 1.0 if cfg.tentative_filter == "cv" else 0.0
         # a plot older than its track is gated against the retrodicted prediction in
         # both modes: in reorder mode too a radar's group holds plots older than
         # tracks another radar updated in the same frame (1.0 would gate them

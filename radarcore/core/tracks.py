@@ -45,11 +45,13 @@ class TrackTable:
         (duplicate merging, ``kernels.tracker.merge_close``).
     counters : ndarray, shape (N_COUNTERS,), int64
         Free-stack size, next track id and running statistics.
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P : ndarray
+    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm : ndarray
         Each track's history of its last ``history_plots`` plots (a ring
-        buffer from slot ``h_head``) and the IMM state before them, for exact
-        out-of-sequence updates (``kernels.oosm``; :attr:`hist` is the tuple
-        the kernels take).
+        buffer from slot ``h_head``) and the filter state before them, for exact
+        out-of-sequence updates, and the time after which the track is on the
+        IMM (``kernels.oosm``; :attr:`hist` is the tuple the kernels take).
+        The per-model state ``xm, Pm, log_mu`` of a track (and of its base)
+        holds nothing while its time is not after ``t_imm`` (on the CV filter).
     """
 
     _ARRAYS = ("x", "P", "xm", "Pm", "log_mu", "t_state", "t_update", "t_create", "status",
