@@ -144,6 +144,9 @@ ENGINE_GATHER_S = 0.001
 ENGINE_GATHER_PLOTS = 1000
 
 
+# live mode: frames remembered for the plot -> track update latency until their first update
+LIVE_FRAMES_KEPT = 4096
+
 class PlotQueue:
     """A hand-over of plot batches between two threads, bounded in plots.
 
@@ -530,6 +533,9 @@ class Service:
         self.latency = LatencyHistogram()
         self.update_latency = LatencyHistogram()    # live mode: receipt -> track update published
         self.alert_latency = LatencyHistogram()     # live mode: receipt -> alert event published
+        # live mode: unit -> (receipt time, plots) of frames not yet in a published update
+        # (frames held until the clock starts reach an update in a later step)
+        self._live_frames = {}
         self.plots_address = self.publish_address = None
         self.warm_restart = {"frames": 0, "plots": 0, "records_skipped": 0}
         self._log = RateLimitedLog(log)
@@ -949,19 +955,29 @@ class Service:
         frames = [u - first_unit for u in units if 0 <= u - first_unit < len(items)]
         if frames:
             self.alert_latency.add([t_alerts - items[k][1] for k in frames], np.ones(len(frames), np.int64))
-        # a frame's plots can make more than one update (the first frames,
-        # held until the clock starts, are split where it starts): a frame
-        # counts once, at its last update of this step
+        # a frame's plots can make more than one update, and the first frames,
+        # held until the clock starts, make theirs in a later step: a frame
+        # counts once, at its last update of the step of its first update
+        pending = self._live_frames
+        for k, item in enumerate(items):
+            pending[first_unit + k] = (item[1], sizes[k])
         published = {}
         for unit, rows in engine.pop_updates():
             publisher.track_update(rows)
-            k = unit - first_unit
-            if 0 <= k < len(items):
-                published[k] = time.perf_counter()
+            if unit in pending:
+                published[unit] = time.perf_counter()
         if published:
-            frames = list(published)
-            self.update_latency.add([published[k] - items[k][1] for k in frames],
-                                    [sizes[k] for k in frames])
+            units = list(published)
+            self.update_latency.add([published[u] - pending[u][0] for u in units],
+                                    [pending[u][1] for u in units])
+            for u in units:
+                del pending[u]
+        # frames that made no update (every plot rejected or late) are forgotten
+        # after LIVE_FRAMES_KEPT newer units
+        if len(pending) > LIVE_FRAMES_KEPT:
+            oldest = first_unit + len(items) - LIVE_FRAMES_KEPT
+            for u in [u for u in pending if u < oldest]:
+                del pending[u]
 
     def _engine_counters(self):
         stats = self.engine.stats
