@@ -313,7 +313,7 @@ def _sparse_augmenting_path(i, m, row_start, row_end, adj_col, adj_cost, u, v,
     be reached.
     """
     n_remaining = m
-    size = 0
+    size = np.int64(0)  # not a literal 0: _heap_push/_heap_pop would compile twice
     n_rows = 0
     n_cols = 0
     path_length = 0.0
@@ -773,9 +773,10 @@ def gnn_assign(n_tracks, n_plots, pair_track, pair_plot, pair_cost, miss_cost,
     pair_start[0] = 0
     track_start[0] = 0
     plot_start[0] = 0
-    max_rows = 0
-    max_columns = 0
-    max_entries = 0
+    # np.int64, not literal 0s: _sparse_scratch would compile twice
+    max_rows = np.int64(0)
+    max_columns = np.int64(0)
+    max_entries = np.int64(0)
     for cl in range(n_clusters):
         pair_start[cl + 1] = pair_start[cl] + n_pairs_of[cl]
         track_start[cl + 1] = track_start[cl] + n_tracks_of[cl]

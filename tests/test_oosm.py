@@ -210,10 +210,12 @@ def test_the_history_keeps_the_in_order_states_for_gating(seed, n, delay_s, kind
         assert_same_state((x, P, np.ones(1)), (x_ref, P_ref, np.ones(1)))
 
 
-def late_plot_gate(kind, with_history, retro=True):
+def late_plot_gate(kind, retro=True):
     """A track fed a 14 m/s target's plots, then one plot 0.9 s older than
-    the track exactly on the target's path: its gate distance and the naive
-    one against the in-order filter's prediction to the plot's time."""
+    the track exactly on the target's path: its gate distance, the naive
+    one against the in-order filter's prediction to the plot's time, and the
+    naive one against the track's own state (``dt`` clamped to 0, as a gate
+    without a history)."""
     plots = make_plots(11, 10, 0.0)
     x, P, _, _, hist, t_state = run_compiled(plots, kind, 6)
     t_late = t_state - 0.9
@@ -225,27 +227,26 @@ def late_plot_gate(kind, with_history, retro=True):
             np.array([math.nan]), np.array([radar.sigma_rv]), radar.position[None],
             np.array([t_late]), 4.0, 1.0, 1e9, 1e9, 100.0, np.array([np.inf]))
     fields = tuple(hist[name] for name in oosm.HIST_FIELDS)
-    pairs = gate(*args, fields, retro) if with_history else gate(*args)
+    pairs = gate(*args, fields, retro)   # as the plan calls it (no other compilation)
     # the reference: the in-order filter over the plots up to t_late, CV-predicted to it
     before = [p for p in plots if p[0].t <= t_late]
     x_ref, P_ref, _ = run_reference(before, kind)
     t_ref = max([p[0].t for p in before], default=-0.5)
     expected = naive.gate([0], x_ref[None], P_ref[None], [t_ref], z[None], R[None], [math.nan],
                           [radar.sigma_rv], radar.position[None], [t_late], 4.0, 1.0, 1e9, 1e9)
-    return pairs[2][0], expected[(0, 0)][0]
+    own = naive.gate(*args[:14])
+    return pairs[2][0], expected[(0, 0)][0], own[(0, 0)][0]
 
 
 @pytest.mark.parametrize("kind", ["imm", "cv"])
 def test_a_late_plot_is_gated_against_the_retrodicted_prediction(kind):
-    d2, d2_ref = late_plot_gate(kind, with_history=True)
+    d2, d2_ref, _ = late_plot_gate(kind)
     assert d2 == pytest.approx(d2_ref, rel=1e-9)
-    # without the history the gate predicts from the newer state (dt clamped to 0):
-    # 0.9 s at 14 m/s puts the plot 12 m off its prediction
-    d2_clamped, _ = late_plot_gate(kind, with_history=False)
-    assert d2_clamped > 4.0 * d2_ref
-    # and with the history but retro=False (P_OWN_GATE) exactly as without it
-    d2_own, _ = late_plot_gate(kind, with_history=True, retro=False)
-    assert d2_own == d2_clamped
+    # retro=False (P_OWN_GATE) gates as without a history: it predicts from the
+    # newer state (dt clamped to 0), and 0.9 s at 14 m/s puts the plot 12 m off
+    d2_own, _, d2_own_ref = late_plot_gate(kind, retro=False)
+    assert d2_own == pytest.approx(d2_own_ref, rel=1e-9)
+    assert d2_own > 4.0 * d2_ref
 
 
 @settings(max_examples=15, deadline=None)
