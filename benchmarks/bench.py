@@ -558,7 +558,9 @@ def measure_models(log, n_targets=MODEL_TARGETS, duration_s=MODEL_DURATION_S):
     scenario = simulate("large", seed=SEED, n_targets=n_targets, duration_s=duration_s)
     plots = scenario.plots
     log(f"  engine core, IMM and CV: {n_targets:,} targets, {plots.size:,} plots")
-    out = {"targets": n_targets, "plots": int(plots.size)}
+    # the tentative tracks' filter the figures were run with ([tracker] tentative_filter)
+    out = {"targets": n_targets, "plots": int(plots.size),
+           "tentative_filter": scenario.site.tracker.tentative_filter}
     for model in ("imm", "cv"):
         tracker = dataclasses.replace(scenario.site.tracker, motion_model=model)
         full = dataclasses.replace(scenario.site, tracker=tracker)
@@ -775,6 +777,8 @@ def table_rows(figures):
                 rows.append((f"engine core, {model.upper()}, {label}", f"{m['targets']:,} targets",
                              f"{f['plots_per_cpu_s']:,.0f}", "plots/CPU s",
                              f"{f['plots_per_s']:,.0f} per wall s; {what}; {f['live_tracks_max']:,} live"
+                             + (f"; tentative_filter {m['tentative_filter']}"
+                                if model == "imm" and "tentative_filter" in m else "")
                              + (f"; {f['check']['targets_tracked']}/{f['check']['truth_targets']} tracked"
                                 if "check" in f else "")))
     for a in figures.get("alerts", []):
