@@ -200,7 +200,7 @@ LOG_2PI = 1.8378770664093453
 # ---------------------------------------------------------------------------
 
 
-@njit
+@njit(inline="always")
 def _cv_Q(dt, q_h, q_v, a, b):
     """Element ``(a, b)`` of the continuous white-noise acceleration ``Q``:
     per axis ``k`` (e, n, u; ``q_k = q_h, q_h, q_v``) the block
@@ -259,8 +259,7 @@ def cv_predicted_covariance(P, dt, q_h, q_v, a, b):
         value += dt * P[a, b + 3]
     if a < 3 and b < 3:
         value += dt * dt * P[a + 3, b + 3]
-    # int64, not the callers' literal indices: _cv_Q compiles once
-    return value + _cv_Q(dt, q_h, q_v, np.int64(a), np.int64(b))
+    return value + _cv_Q(dt, q_h, q_v, a, b)
 
 
 @njit(inline="always")

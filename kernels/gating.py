@@ -340,17 +340,14 @@ def _gate_older(i, t, t_i, x_i, P_i, z, R, rv, sigma_rv, radar_pos, q_h, q_v, ga
     ``t_i``): against its retrodicted prediction where the history holds ``t``
     (``kernels.oosm.gating_source``), else its own with ``dt = 0``.  Out of line: the
     gate's plain loop stays as small as without a history."""
-    x_s = x_i
-    P_s = P_i
-    dt = max(t - t_i, 0.0)
     if hist is not None:
         source = gating_source(i, t, t_i, hist)
         if source != OWN_STATE:
             x_s, P_s, t_s = source_state(i, source, hist)
-            dt = t - t_s
-    # one inlined copy of the pair's gate (compile time)
-    return _gate_pair(x_s, P_s, dt, z, R, rv, sigma_rv, radar_pos, q_h, q_v, gamma_3, gamma_4,
-                      xp, Pp)
+            return _gate_pair(x_s, P_s, t - t_s, z, R, rv, sigma_rv, radar_pos, q_h, q_v,
+                              gamma_3, gamma_4, xp, Pp)
+    return _gate_pair(x_i, P_i, max(t - t_i, 0.0), z, R, rv, sigma_rv, radar_pos, q_h, q_v,
+                      gamma_3, gamma_4, xp, Pp)
 
 
 @njit
