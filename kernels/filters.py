@@ -319,7 +319,7 @@ def cv_predict(x, P, dt, q_h, q_v):
             _cv_set_symmetric(P, dt, q_h, q_v, a, b)
 
 
-@njit
+@njit(inline="always")
 def _ct_coefficients(dt, omega):
     """``(sin a / omega, (1 - cos a) / omega, cos a, sin a)`` with
     ``a = omega dt``, by Taylor series for ``|a| < 1e-3`` (error below
@@ -359,7 +359,7 @@ def _vertical_params_overload(q_v):
     return lambda q_v: (q_v[0], q_v[1])
 
 
-@njit
+@njit(inline="always")
 def _ou_coefficients(dt, tau):
     """Vertical transition and noise of an Ornstein-Uhlenbeck velocity.
 
@@ -478,13 +478,14 @@ def ct_predict(x, P, dt, omega, q_h, q_v):
         P[i, 4] = sin_a * p3 + cos_a * p4
         P[i, 2] += b_v * P[i, 5]
         P[i, 5] *= a_v
-    # one inlined copy of the white-noise Q (its vertical part 0 with the OU channel)
-    _add_white_noise_acceleration_Q(P, dt, q_h, 0.0 if ou else q_u)
     if ou:
+        _add_white_noise_acceleration_Q(P, dt, q_h, 0.0)
         P[2, 2] += q_u * q_uu
         P[2, 5] += q_u * q_uv
         P[5, 2] += q_u * q_uv
         P[5, 5] += q_u * q_vv
+    else:
+        _add_white_noise_acceleration_Q(P, dt, q_h, q_u)
     _symmetrise(P)
 
 
@@ -733,6 +734,52 @@ def kf_update(x, P, z, R, rv, sigma_rv, radar_pos):
 
 
 @njit(inline="always")
+def _imm_mix_and_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi,
+                         x0, P0, weight, mu_scaled, log_c):
+    """Body of :func:`imm_predict`; ``x0`` (>= M, 6), ``P0`` (>= M, 6, 6),
+    ``weight`` (>= M, >= M), ``mu_scaled`` and ``log_c`` (>= M,) are scratch."""
+    M = xm.shape[0]
+    # Work with mu_i / mu_max (the largest is 1, none overflows): c_j and the
+    # mixing weights are ratios, and log c_j adds log mu_max back.
+    log_mu_max = log_mu[0]
+    for i in range(1, M):
+        log_mu_max = max(log_mu_max, log_mu[i])
+    for i in range(M):
+        mu_scaled[i] = math.exp(log_mu[i] - log_mu_max)
+    for j in range(M):
+        c_scaled = 0.0
+        for i in range(M):
+            weight[i, j] = math.exp(log_Pi[i, j]) * mu_scaled[i]
+            c_scaled += weight[i, j]
+        # c_scaled >= Pi[i_max, j] > 0, so the division and the log are safe.
+        for i in range(M):
+            weight[i, j] /= c_scaled
+        log_c[j] = log_mu_max + math.log(c_scaled)
+    for j in range(M):
+        for r in range(6):
+            value = 0.0
+            for i in range(M):
+                value += weight[i, j] * xm[i, r]
+            x0[j, r] = value
+        for r in range(6):
+            for c in range(r, 6):
+                value = 0.0
+                for i in range(M):
+                    dr = xm[i, r] - x0[j, r]
+                    dc = xm[i, c] - x0[j, c]
+                    value += weight[i, j] * (Pm[i, r, c] + dr * dc)
+                P0[j, r, c] = value
+                P0[j, c, r] = value
+    for j in range(M):
+        for r in range(6):
+            xm[j, r] = x0[j, r]
+            for c in range(6):
+                Pm[j, r, c] = P0[j, r, c]
+        ct_predict(xm[j], Pm[j], dt, omega[j], q_h[j], q_v)
+        log_mu[j] = log_c[j]
+
+
+@njit(inline="always")
 def imm_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi):
     """IMM mixing followed by each model's prediction, in place.
 
@@ -785,44 +832,8 @@ def imm_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi):
         weight = np.empty((M, M))
         mu_scaled = np.empty(M)
         log_c = np.empty(M)
-    # Work with mu_i / mu_max (the largest is 1, none overflows): c_j and the
-    # mixing weights are ratios, and log c_j adds log mu_max back.
-    log_mu_max = log_mu[0]
-    for i in range(1, M):
-        log_mu_max = max(log_mu_max, log_mu[i])
-    for i in range(M):
-        mu_scaled[i] = math.exp(log_mu[i] - log_mu_max)
-    for j in range(M):
-        c_scaled = 0.0
-        for i in range(M):
-            weight[i, j] = math.exp(log_Pi[i, j]) * mu_scaled[i]
-            c_scaled += weight[i, j]
-        # c_scaled >= Pi[i_max, j] > 0, so the division and the log are safe.
-        for i in range(M):
-            weight[i, j] /= c_scaled
-        log_c[j] = log_mu_max + math.log(c_scaled)
-    for j in range(M):
-        for r in range(6):
-            value = 0.0
-            for i in range(M):
-                value += weight[i, j] * xm[i, r]
-            x0[j, r] = value
-        for r in range(6):
-            for c in range(r, 6):
-                value = 0.0
-                for i in range(M):
-                    dr = xm[i, r] - x0[j, r]
-                    dc = xm[i, c] - x0[j, c]
-                    value += weight[i, j] * (Pm[i, r, c] + dr * dc)
-                P0[j, r, c] = value
-                P0[j, c, r] = value
-    for j in range(M):
-        for r in range(6):
-            xm[j, r] = x0[j, r]
-            for c in range(6):
-                Pm[j, r, c] = P0[j, r, c]
-        ct_predict(xm[j], Pm[j], dt, omega[j], q_h[j], q_v)
-        log_mu[j] = log_c[j]
+    _imm_mix_and_predict(xm, Pm, log_mu, dt, omega, q_h, q_v, log_Pi,
+                         x0, P0, weight, mu_scaled, log_c)
 
 
 @njit(inline="always")

@@ -313,23 +313,19 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
     of older plots reads (:func:`gating_source`).
     """
     h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
-    # One inlined copy of each worker (compile time: each copy is typed and
-    # optimised again).  The insertion comes first on every path: it writes
-    # only the history and its base, which the in-order filter step does not
-    # read, so the order of the two does not change a bit.
-    s = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
-    in_order = t >= t_state_i
-    if not in_order and s >= 0:
-        _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi)
-        return RETRODICTED
-    # in order: predicted to the plot's time; outside the history: dt = 0 by
-    # the filter of the track's state (its time picks it, not the plot's)
-    filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t_state_i, t if in_order else t_state_i,
-                t_imm[i], z, R, rv, sigma_rv, radar_pos, omega, q_h, q_v, log_Pi)
-    if in_order:
+    if t >= t_state_i:
+        filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t_state_i, t, t_imm[i], z, R, rv, sigma_rv,
+                    radar_pos, omega, q_h, q_v, log_Pi)
+        s = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
         if keep_states:
             _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
         return IN_ORDER
+    if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi) >= 0:
+        _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi)
+        return RETRODICTED
+    # dt = 0 by the filter of the track's state (its time picks it, not the plot's)
+    filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t_state_i, t_state_i, t_imm[i], z, R, rv,
+                sigma_rv, radar_pos, omega, q_h, q_v, log_Pi)
     history_start(i, t_state_i, xm, Pm, log_mu, x, P, hist)
     return OUTSIDE_HISTORY
 
