@@ -222,3 +222,29 @@ def test_carried_gating_state_changes_nothing(intrusion, monkeypatch, history_s)
     assert rows.tobytes() == carried[0].tobytes()
     assert events == carried[2] and units == carried[3]
     assert [(u, r.tobytes()) for u, r in updates] == [(u, r.tobytes()) for u, r in carried[1]]
+
+
+def test_on_unit_hands_over_each_frames_update_as_it_is_made(intrusion, one_by_one):
+    """``Engine.on_unit`` is called after each frame's processing, inside ``process``:
+    what it pops is that frame's update and alert events, and all of it together is
+    what popping after each call gives."""
+    site, frames = intrusion
+    _, updates_1, events_1, units_1, _ = one_by_one
+    engine = Engine(live_site(site))
+    engine.keep_updates = True
+    calls = []
+    engine.on_unit = lambda: calls.append((engine.next_unit, engine.pop_updates(),
+                                           engine.pop_alerts(with_units=True)))
+    for start in range(0, len(frames), 20):
+        step = frames[start:start + 20]
+        engine.process(np.concatenate(step), frame_sizes=[f.size for f in step])
+        assert engine.pop_updates() == [] and engine.pop_alerts() == []
+    engine.flush()
+    assert len(calls) >= len(frames) - 2
+    for next_unit, updates, _ in calls:
+        # (one frame's update at a time, of a frame of the current call)
+        assert len(updates) <= 1 and all(next_unit - 20 <= u < next_unit for u, _ in updates)
+    updates = [update for _, call_updates, _ in calls for update in call_updates]
+    assert [(u, r.tobytes()) for u, r in updates] == [(u, r.tobytes()) for u, r in updates_1]
+    assert [e for _, _, (events, _) in calls for e in events] == events_1
+    assert [u for _, _, (_, units) in calls for u in units] == units_1

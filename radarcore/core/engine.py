@@ -25,6 +25,11 @@ Per batch, in Python (vectorised, no per-plot loop):
    stretch of more output epochs than a track can live without a plot
    (``max(delete_after_s, tentative_timeout_s)``), the empty epochs are
    skipped: a long gap costs a bounded number of steps and writes no rows.
+   The plan's gating state (the live list, every live track's quick gating
+   radius over the current output period, the track grid) is carried from
+   one ``run_plan`` call to the next (:meth:`Engine._plan_carry`): a live
+   frame's plan renews only the radii of the tracks it updates, not those
+   of the whole picture.
 
 Live mode
 ---------
@@ -329,6 +334,11 @@ class Engine:
         #: live mode: keep the track updates for :meth:`pop_updates` (a
         #: publisher sets it; a replay that does not pop them leaves it off)
         self.keep_updates = False
+        #: live mode: called with no argument after each unit's track updates and
+        #: alert decision, inside :meth:`process` (a publisher pops and sends them
+        #: at once instead of after the whole call); it must not call the engine
+        #: but for :meth:`pop_updates` and :meth:`pop_alerts`
+        self.on_unit = None
         self._alert_units = []             # the unit that caused each queued alert event
         self._alert_t = -math.inf          # live mode: time of the last alert decision
         self._alert_due = -math.inf        # live mode: plot time of the next periodic decision
@@ -887,6 +897,8 @@ class Engine:
             unit = int(released["unit"][los[last]])
             lo = int(los[first + int(np.argmax(kinds[span] == K.GROUP))])
             self._live_update(unit, hits_before, next_id, float(released["t"][lo:his[last]].max()))
+            if self.on_unit is not None:
+                self.on_unit()
             first = last + 1
         if first < kinds.size:
             parts.append(self._run_steps(tuple(a[first:] for a in plan), released))
