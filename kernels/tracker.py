@@ -651,7 +651,7 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
              radar_pos, sigma_rv, log_lambda, p_detection,
              x, P, xm, Pm, log_mu, t_state, t_update, t_create, status, track_id, hits,
              score, features, free_stack, counters, params, omega, q_h, log_Pi,
-             classify_params, hist, n_close):
+             classify_params, hist, n_close, carry):
     """Run a plan of GROUP / MAINTAIN / EMIT steps (see the module docstring).
 
     Parameters
@@ -676,6 +676,15 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     n_close : ndarray, shape (capacity,), int64
         Per slot, the MAINTAIN steps in a row at which the track was close to
         another (:func:`merge_close`).
+    carry : tuple
+        The gating state kept from one call to the next (:func:`plan_carry_new`
+        for this table: the live list, the quick radii of the current output
+        period and the track grid), so that a plan of one frame (live mode)
+        does not compute every live track's quick radius again.  The radii
+        only pre-filter the exact gate, so carrying them changes no pair: a
+        track's radius depends on its own state alone and is renewed when a
+        GROUP updates it.  Make a new one when anything but this function
+        changed the table (grown, tracks deleted, another table).
 
     Returns
     -------
@@ -696,28 +705,32 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
     # is still Literal[int](0) would be compiled a second time for it
     n_out = np.int64(0)
 
-    live = np.empty(capacity, np.int64)
-    n_live = _collect_live(status, live)
-    r_quick = np.empty(capacity)
-    local_of_slot = np.full(capacity, -1, np.int64)
-    grid = track_grid_new(capacity)
+    live, r_quick, local_of_slot, grid, carry_i, carry_f = carry
+    if carry_i[_K_STATE] == 0:
+        n_live = _collect_live(status, live)
+    else:
+        n_live = carry_i[_K_N_LIVE]
     grid_cell_m = TRACK_GRID_CELLS * params[P_CELL_M]
     gamma = max(params[P_GAMMA_3], params[P_GAMMA_4])
     period = params[P_OUTPUT_PERIOD]
-    max_trace_R_h = 0.0
-    for j in range(t_p.shape[0]):
-        max_trace_R_h = max(max_trace_R_h, R_p[j, 0, 0] + R_p[j, 1, 1])
+    # the radii cover the plan's plots' noise: never less than the carried radii's
+    max_trace_R_h = carry_f[_K_MAX_TRACE_R]
+    for s in range(first_step, n_steps):
+        if step_kind[s] == GROUP:
+            for j in range(step_lo[s], step_hi[s]):
+                max_trace_R_h = max(max_trace_R_h, R_p[j, 0, 0] + R_p[j, 1, 1])
     retro = params[P_OWN_GATE] < 0.5
-    cur_span = np.int64(-1)
-    have_span = False
-    span_t0 = 0.0
-    span_t1 = 0.0
+    have_span = carry_i[_K_STATE] == 2 and max_trace_R_h <= carry_f[_K_MAX_TRACE_R]
+    cur_span = carry_i[_K_SPAN]
+    span_t0 = carry_f[_K_T0]
+    span_t1 = carry_f[_K_T1]
     for s in range(first_step, n_steps):
         kind = step_kind[s]
         if kind == GROUP:
             lo = step_lo[s]
             hi = step_hi[s]
             if counters[C_N_FREE] < hi - lo:
+                _keep_carry(carry, n_live, have_span, cur_span, span_t0, span_t1, max_trace_R_h)
                 return s, _trim_rows(rows, n_out)
             if not have_span or step_span[s] != cur_span:
                 # a new output period: every live track's quick gating radius
@@ -754,7 +767,35 @@ def run_plan(step_kind, step_lo, step_hi, step_t, step_span, first_step,
             n_out = emit(step_t[s], x, P, t_state, status, track_id, features, params,
                          classify_params, out_t, out_id, out_status, out_x, out_sigma, out_P,
                          out_class, n_out)
+    _keep_carry(carry, n_live, have_span, cur_span, span_t0, span_t1, max_trace_R_h)
     return n_steps, _trim_rows(rows, n_out)
+
+
+# run_plan's carry: (live, r_quick, local_of_slot, grid, carry_i, carry_f)
+_K_STATE = 0          # carry_i: 0 nothing kept, 1 the live list, 2 also a period's radii and grid
+_K_N_LIVE = 1
+_K_SPAN = 2           # the period the radii are for
+_K_T0 = 0             # carry_f: the period's ends (with their margins)
+_K_T1 = 1
+_K_MAX_TRACE_R = 2    # the largest trace R_h the radii cover
+
+
+def plan_carry_new(capacity):
+    """An empty ``carry`` of :func:`run_plan` for a table of ``capacity`` slots."""
+    return (np.empty(capacity, np.int64), np.empty(capacity), np.full(capacity, -1, np.int64),
+            track_grid_new(capacity), np.zeros(3, np.int64), np.zeros(3))
+
+
+@njit
+def _keep_carry(carry, n_live, have_span, cur_span, span_t0, span_t1, max_trace_R_h):
+    carry_i = carry[4]
+    carry_f = carry[5]
+    carry_i[_K_STATE] = 2 if have_span else 1
+    carry_i[_K_N_LIVE] = n_live
+    carry_i[_K_SPAN] = cur_span
+    carry_f[_K_T0] = span_t0
+    carry_f[_K_T1] = span_t1
+    carry_f[_K_MAX_TRACE_R] = max_trace_R_h
 
 
 @njit

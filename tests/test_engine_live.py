@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernels import tracker as K
 from radarcore.core.engine import Engine
 from radarcore.service.emulate import plan_bursts
 from radarcore.sim.simulate import simulate
@@ -33,9 +34,9 @@ def intrusion():
     return delayed_frames("intrusion", 300, 40)
 
 
-def run_live(site, frames, cuts=None):
+def run_live(site, frames, cuts=None, **engine_options):
     """Feed the frames in steps (``cuts``: frame indices where a step ends); the outputs."""
-    engine = Engine(site)
+    engine = Engine(site, **engine_options)
     engine.keep_updates = True
     cuts = [len(frames)] if cuts is None else sorted(set(cuts) | {len(frames)})
     rows, updates, events, units = [], [], [], []
@@ -196,3 +197,54 @@ def test_deciding_on_the_changed_tracks_gives_the_events_of_the_whole_picture(in
         _, _, events, units, _ = run_live(site, frames, cuts=range(1, len(frames)))
     assert any(e["event"] == "raise" for e in events)
     assert events == incremental[2] and units == incremental[3]
+
+
+@pytest.mark.parametrize("history_s", [1.0, 0.0])
+def test_carried_gating_state_changes_nothing(intrusion, monkeypatch, history_s):
+    """run_plan keeps the live list, quick radii and track grid from one call to the next
+    (one call per frame in live mode): the outputs equal those of a fresh state for every
+    call, in live and in reorder mode, across the table's growth (a 16-slot table)."""
+    site, frames = intrusion
+    site = live_site(site, history_s)
+    cuts = range(0, len(frames), 5)
+    carried = run_live(site, frames, cuts, initial_capacity=16)
+    assert carried[4].tracks.capacity > 16
+    made = []
+
+    def fresh(engine):
+        made.append(1)
+        return K.plan_carry_new(engine.tracks.capacity)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Engine, "_plan_carry", fresh)
+        rows, updates, events, units, _ = run_live(site, frames, cuts, initial_capacity=16)
+    assert len(made) > 100          # (one per call: per frame live, per step in reorder mode)
+    assert rows.tobytes() == carried[0].tobytes()
+    assert events == carried[2] and units == carried[3]
+    assert [(u, r.tobytes()) for u, r in updates] == [(u, r.tobytes()) for u, r in carried[1]]
+
+
+def test_on_unit_hands_over_each_frames_update_as_it_is_made(intrusion, one_by_one):
+    """``Engine.on_unit`` is called after each frame's processing, inside ``process``:
+    what it pops is that frame's update and alert events, and all of it together is
+    what popping after each call gives."""
+    site, frames = intrusion
+    _, updates_1, events_1, units_1, _ = one_by_one
+    engine = Engine(live_site(site))
+    engine.keep_updates = True
+    calls = []
+    engine.on_unit = lambda: calls.append((engine.next_unit, engine.pop_updates(),
+                                           engine.pop_alerts(with_units=True)))
+    for start in range(0, len(frames), 20):
+        step = frames[start:start + 20]
+        engine.process(np.concatenate(step), frame_sizes=[f.size for f in step])
+        assert engine.pop_updates() == [] and engine.pop_alerts() == []
+    engine.flush()
+    assert len(calls) >= len(frames) - 2
+    for next_unit, updates, _ in calls:
+        # (one frame's update at a time, of a frame of the current call)
+        assert len(updates) <= 1 and all(next_unit - 20 <= u < next_unit for u, _ in updates)
+    updates = [update for _, call_updates, _ in calls for update in call_updates]
+    assert [(u, r.tobytes()) for u, r in updates] == [(u, r.tobytes()) for u, r in updates_1]
+    assert [e for _, _, (events, _) in calls for e in events] == events_1
+    assert [u for _, _, (_, units) in calls for u in units] == units_1

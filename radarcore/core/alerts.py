@@ -526,6 +526,7 @@ class AlertManager:
         self._orphans_before = bool(self.orphans)
 
         visited = set()
+        waited = []     # pending or lower alerts this visit left as they were
         for a in range(n_a):
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
             if hi == lo:
@@ -584,11 +585,14 @@ class AlertManager:
                 alert.last = None
                 if threat == alert.level and alert.pending_count == 0 and alert.lower_since is None:
                     continue            # steady: nothing to decide, nothing to say
+                before = _waiting(alert)
                 event = self._step(t, alert, threat)
                 if alert.level == NONE and alert.pending_level == NONE:
                     del self.alerts[(track_id, a)]
                 if event:
                     events.append(event)
+                elif before is not None and _waiting(alert) == before:
+                    waited.append((track_id, a))
 
         # the visited alerts that are steady now join the quiet arrays
         if visited:
@@ -610,7 +614,10 @@ class AlertManager:
             q_key, q_level = q_key[o], q_level[o]
             self._active = (self._active - visited) | active
         self._quiet_key, self._quiet_level = q_key, q_level
-        self._visited = visited
+        # the next decision visits these again although their track did not change; not
+        # a pending or lower alert this visit left as it was: with its track unchanged the
+        # next visit could only do the same, until its time comes (_timed_out)
+        self._visited = visited.difference(waited) if waited else visited
 
         return events
 
@@ -884,6 +891,13 @@ class AlertManager:
 _STATE_FILL = {"last_settled": NONE, "has_call": False, "call": NONE, "count": 0.0, "settled": False}
 _STATE_DTYPE = {"last_settled": np.int64, "has_call": bool, "call": np.int64, "count": np.float64,
                 "settled": bool}
+
+
+def _waiting(alert):
+    """What a visit to a pending or lower alert can change (None for any other alert)."""
+    if alert.pending_count == 0 and alert.lower_since is None:
+        return None
+    return (alert.level, alert.pending_level, alert.pending_since, alert.lower_since)
 
 
 def _confirmed(rows, P, class_p, geometry):

@@ -25,6 +25,11 @@ Per batch, in Python (vectorised, no per-plot loop):
    stretch of more output epochs than a track can live without a plot
    (``max(delete_after_s, tentative_timeout_s)``), the empty epochs are
    skipped: a long gap costs a bounded number of steps and writes no rows.
+   The plan's gating state (the live list, every live track's quick gating
+   radius over the current output period, the track grid) is carried from
+   one ``run_plan`` call to the next (:meth:`Engine._plan_carry`): a live
+   frame's plan renews only the radii of the tracks it updates, not those
+   of the whole picture.
 
 Live mode
 ---------
@@ -310,6 +315,9 @@ class Engine:
         self.params = params
 
         self.tracks = TrackTable(n_models=self.omega.shape[0], capacity=initial_capacity)
+        # run_plan's gating state kept between calls, for this table as it left run_plan
+        # (see _plan_carry); None: make a new one
+        self._carry = None
         self.zones = build_zone_table(site)
         # (live mode decides on track updates, many per output epoch)
         self.alerts = (AlertManager(self.zones, site.alerts, epoch_s=cfg.output_period_s if self.live else None)
@@ -326,6 +334,11 @@ class Engine:
         #: live mode: keep the track updates for :meth:`pop_updates` (a
         #: publisher sets it; a replay that does not pop them leaves it off)
         self.keep_updates = False
+        #: live mode: called with no argument after each unit's track updates and
+        #: alert decision, inside :meth:`process` (a publisher pops and sends them
+        #: at once instead of after the whole call); it must not call the engine
+        #: but for :meth:`pop_updates` and :meth:`pop_alerts`
+        self.on_unit = None
         self._alert_units = []             # the unit that caused each queued alert event
         self._alert_t = -math.inf          # live mode: time of the last alert decision
         self._alert_due = -math.inf        # live mode: plot time of the next periodic decision
@@ -712,6 +725,7 @@ class Engine:
     def _delete_tracks_after(self, t_limit):
         tab = self.tracks
         slots = np.flatnonzero((tab.status != K.FREE) & (tab.t_state > t_limit))
+        self._carry = None              # (the table changed outside run_plan)
         for i in slots.tolist():
             tab.status[i] = K.FREE
             tab.free_stack[tab.counters[K.C_N_FREE]] = i
@@ -883,6 +897,8 @@ class Engine:
             unit = int(released["unit"][los[last]])
             lo = int(los[first + int(np.argmax(kinds[span] == K.GROUP))])
             self._live_update(unit, hits_before, next_id, float(released["t"][lo:his[last]].max()))
+            if self.on_unit is not None:
+                self.on_unit()
             first = last + 1
         if first < kinds.size:
             parts.append(self._run_steps(tuple(a[first:] for a in plan), released))
@@ -895,6 +911,7 @@ class Engine:
         parts = []
         step = 0
         while step < kinds.size:
+            carry = self._plan_carry()
             step, out = K.run_plan(
                 kinds, los, his, ts, frames, step,
                 released["t"], released["radar"], released["z"], released["R"], released["rv"],
@@ -903,12 +920,21 @@ class Engine:
                 tab.x, tab.P, tab.xm, tab.Pm, tab.log_mu, tab.t_state, tab.t_update, tab.t_create,
                 tab.status, tab.track_id, tab.hits, tab.score, tab.features, tab.free_stack,
                 tab.counters, self.params, self.omega, self.q_h, self.log_Pi,
-                self.classify_params, tab.hist, tab.n_close)
+                self.classify_params, tab.hist, tab.n_close, carry)
             parts.append(out)
             if step < kinds.size:
                 # the next group could start more tracks than there are free slots
                 tab.ensure_free(max(2 * int(his[step] - los[step]), tab.capacity // 4))
         return [np.concatenate([p[a] for p in parts]) for a in range(7)]
+
+    def _plan_carry(self):
+        """run_plan's ``carry`` for the current table: kept from the last call while the
+        table is the same one at the same capacity and nothing else changed it, so a
+        live frame's plan does not renew every track's quick gating radius."""
+        tab = self.tracks
+        if self._carry is None or self._carry[0] is not tab or self._carry[1] != tab.capacity:
+            self._carry = (tab, tab.capacity, K.plan_carry_new(tab.capacity))
+        return self._carry[2]
 
     def _rows(self, out_t, out_id, out_status, out_x, out_sigma, out_P, out_class):
         """Track rows sorted by (time, id); alert events of their epochs are queued."""

@@ -536,6 +536,7 @@ class Service:
         # live mode: unit -> (receipt time, plots) of frames not yet in a published update
         # (frames held until the clock starts reach an update in a later step)
         self._live_frames = {}
+        self._step_receipt = {}     # live mode: unit -> receipt time of the current step's frames
         self.plots_address = self.publish_address = None
         self.warm_restart = {"frames": 0, "plots": 0, "records_skipped": 0}
         self._log = RateLimitedLog(log)
@@ -598,6 +599,8 @@ class Service:
         if cancelled():
             raise StartCancelled("before binding")
         self.engine.keep_updates = True     # (live mode: published per frame)
+        if self.engine.live:
+            self.engine.on_unit = self._publish_live    # (as soon as each frame is processed)
         self._stopped = False
         self._engine_base = self._engine_counters()
         self._engine_snapshot = self._engine_state()
@@ -888,7 +891,8 @@ class Service:
                     plots = (items[0][0] if len(items) == 1
                              else np.concatenate([plots for plots, _ in items]))
                     sizes = [p.size for p, _ in items]
-                    first_unit = engine.next_unit
+                    if engine.live:
+                        self._expect_units(items, sizes)
                     try:
                         rows = engine.process(plots, frame_sizes=sizes)
                     except Exception:
@@ -896,7 +900,7 @@ class Service:
                         raise
                     self._last_step_wall = time.time()
                     if engine.live:
-                        self._publish_live(items, sizes, first_unit)
+                        self._publish_live()        # (what the frames' own calls left)
                         publisher.tracks(rows)
                     else:
                         publisher.tracks(rows)
@@ -942,27 +946,46 @@ class Service:
                 publisher.close()
                 publisher.socket.close()      # with PUBLISH_LINGER_MS, so the last messages leave
 
-    def _publish_live(self, items, sizes, first_unit):
-        """Publish the step's alert events, then its track updates (live mode), timing both.
-
-        ``items`` are the step's ``(plots, receipt time)`` frames, unit
-        numbers from ``first_unit`` on (see ``Engine.pop_updates``).
-        """
-        engine, publisher = self.engine, self._publisher
-        events, units = engine.pop_alerts(with_units=True)
-        publisher.alerts(events)
-        t_alerts = time.perf_counter()
-        frames = [u - first_unit for u in units if 0 <= u - first_unit < len(items)]
-        if frames:
-            self.alert_latency.add([t_alerts - items[k][1] for k in frames], np.ones(len(frames), np.int64))
-        # a frame's plots can make more than one update, and the first frames,
-        # held until the clock starts, make theirs in a later step: a frame
-        # counts once, at its last update of the step of its first update
+    def _expect_units(self, items, sizes):
+        """Before an engine step (live mode): the receipt time and plots of each of its frames,
+        by the unit number the engine gives it (see ``Engine.pop_updates``)."""
+        first_unit = self.engine.next_unit
         pending = self._live_frames
         for k, item in enumerate(items):
             pending[first_unit + k] = (item[1], sizes[k])
+        self._step_receipt = {first_unit + k: item[1] for k, item in enumerate(items)}
+        # frames that made no update (every plot rejected or late) are forgotten
+        # after LIVE_FRAMES_KEPT newer units
+        if len(pending) > LIVE_FRAMES_KEPT:
+            oldest = first_unit + len(items) - LIVE_FRAMES_KEPT
+            for u in [u for u in pending if u < oldest]:
+                del pending[u]
+
+    def _publish_live(self):
+        """Publish the alert events, then the track updates the engine has made since the last
+        call (live mode), timing both: called after each frame's processing
+        (``Engine.on_unit``) and at the end of a step.
+
+        A frame's plots can make more than one update, and the first frames,
+        held until the clock starts, make theirs in a later step: a frame
+        counts once, at its first published update; an alert event counts
+        from the receipt of the frame that caused it, when that frame is one
+        of the current step's.
+        """
+        engine, publisher = self.engine, self._publisher
+        events, units = engine.pop_alerts(with_units=True)
+        updates = engine.pop_updates()
+        if not events and not updates:
+            return
+        pending = self._live_frames
+        if events:
+            publisher.alerts(events)
+            t_alerts = time.perf_counter()
+            caused = [self._step_receipt[u] for u in units if u in self._step_receipt]
+            if caused:
+                self.alert_latency.add([t_alerts - t for t in caused], np.ones(len(caused), np.int64))
         published = {}
-        for unit, rows in engine.pop_updates():
+        for unit, rows in updates:
             publisher.track_update(rows)
             if unit in pending:
                 published[unit] = time.perf_counter()
@@ -971,12 +994,6 @@ class Service:
             self.update_latency.add([published[u] - pending[u][0] for u in units],
                                     [pending[u][1] for u in units])
             for u in units:
-                del pending[u]
-        # frames that made no update (every plot rejected or late) are forgotten
-        # after LIVE_FRAMES_KEPT newer units
-        if len(pending) > LIVE_FRAMES_KEPT:
-            oldest = first_unit + len(items) - LIVE_FRAMES_KEPT
-            for u in [u for u in pending if u < oldest]:
                 del pending[u]
 
     def _engine_counters(self):
