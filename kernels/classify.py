@@ -244,7 +244,7 @@ are Python wrappers that validate their arguments and allocate outputs;
 :func:`update_features`, :func:`classify` and :func:`count_flock_neighbours`
 are compiled drivers the engine calls from its own compiled code (they check
 shapes and raise ``ValueError``); ``_update_kinematics``,
-``_log_likelihoods`` and ``_count_one`` do one track.
+``_log_likelihoods`` and ``_cell_candidates`` do one track.
 """
 import math
 
@@ -1366,18 +1366,27 @@ def _close(x, i, j, radius2, max_dv2):
     return dve * dve + dvn * dvn + dvu * dvu < max_dv2
 
 
-@njit
-def _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2):
-    """Neighbours of track i: the tracks of the 3 x 3 cells around its cell."""
-    count = 0
+@njit(inline="always")
+def _cell_candidates(a, cell_of, n_x, n_y, cell_start, order, buf):
+    """The points of the 3 x 3 grid cells around point ``a``'s own, ``a`` left out.
+
+    Written to ``buf[:m]`` cell by cell (east index, then north), each cell's
+    points in increasing order (:func:`kernels._grid.sort_into_cells`);
+    returns ``m``.  The neighbour walk shared by the flocking count and the
+    co-motion scan.
+    """
+    cx = cell_of[a] // n_y
+    cy = cell_of[a] - cx * n_y
+    m = 0
     for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
         for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
             cell = gx * n_y + gy
             for p in range(cell_start[cell], cell_start[cell + 1]):
-                j = order[p]
-                if j != i and _close(x, i, j, radius2, max_dv2):
-                    count += 1
-    return count
+                b = order[p]
+                if b != a:
+                    buf[m] = b
+                    m += 1
+    return m
 
 
 @njit
@@ -1413,10 +1422,14 @@ def count_flock_neighbours(x, radius_m, max_dv_mps, out):
     cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     radius2 = radius_m * radius_m
     max_dv2 = max_dv_mps * max_dv_mps
+    buf = np.empty(k, np.int64)
     for i in range(k):
-        cx = cell_of[i] // n_y
-        cy = cell_of[i] - cx * n_y
-        out[i] = _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2)
+        m = _cell_candidates(i, cell_of, n_x, n_y, cell_start, order, buf)
+        count = 0
+        for q in range(m):
+            if _close(x, i, buf[q], radius2, max_dv2):
+                count += 1
+        out[i] = count
 
 
 #: Model constant: a co-moving companion of a track is another track within this
@@ -1482,37 +1495,32 @@ def update_comotion(features, slots, x, t_epoch):
     cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     radius2 = COMPANION_RADIUS_M * COMPANION_RADIUS_M
     max_dv2 = COMPANION_DV_MPS * COMPANION_DV_MPS
+    buf = np.empty(k, np.int64)
     for a in range(k):
         i = slots[a]
         if i < 0 or i >= features.shape[0]:
             raise ValueError("update_comotion: slot out of range")
-        cx = cell_of[a] // n_y
-        cy = cell_of[a] - cx * n_y
         best_d2 = radius2
         best_dv2 = max_dv2
         found = False
-        for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
-            for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
-                cell = gx * n_y + gy
-                for p in range(cell_start[cell], cell_start[cell + 1]):
-                    b = order[p]
-                    if b == a:
-                        continue
-                    de = x[b, 0] - x[a, 0]
-                    dn = x[b, 1] - x[a, 1]
-                    d2 = de * de + dn * dn
-                    if d2 > best_d2:
-                        continue
-                    dve = x[b, 3] - x[a, 3]
-                    dvn = x[b, 4] - x[a, 4]
-                    dvu = x[b, 5] - x[a, 5]
-                    dv2 = dve * dve + dvn * dvn + dvu * dvu
-                    if dv2 >= max_dv2:
-                        continue
-                    if not found or d2 < best_d2 or dv2 < best_dv2:
-                        best_d2 = d2
-                        best_dv2 = dv2
-                        found = True
+        m = _cell_candidates(a, cell_of, n_x, n_y, cell_start, order, buf)
+        for q in range(m):
+            b = buf[q]
+            de = x[b, 0] - x[a, 0]
+            dn = x[b, 1] - x[a, 1]
+            d2 = de * de + dn * dn
+            if d2 > best_d2:
+                continue
+            dve = x[b, 3] - x[a, 3]
+            dvn = x[b, 4] - x[a, 4]
+            dvu = x[b, 5] - x[a, 5]
+            dv2 = dve * dve + dvn * dvn + dvu * dvu
+            if dv2 >= max_dv2:
+                continue
+            if not found or d2 < best_d2 or dv2 < best_dv2:
+                best_d2 = d2
+                best_dv2 = dv2
+                found = True
         _fold_comotion(features[i], found, np.sqrt(best_d2), np.sqrt(best_dv2), t_epoch)
 
 
