@@ -88,8 +88,14 @@ def with_model(epochs, model):
     """The epochs with the class probabilities of ``model`` (None: as the engine gave them)."""
     if model is None:
         return epochs
-    return [(t, rows, P, fit_classifier.predict(model, features, neighbours), features, neighbours)
-            for t, rows, P, _, features, neighbours in epochs]
+    if not epochs:
+        return []
+    rows, features, neighbours = (np.concatenate([e[k] for e in epochs]) for k in (1, 4, 5))
+    time_s = np.repeat([e[0] for e in epochs], [e[1].size for e in epochs])
+    p = fit_classifier.predict_run(model, time_s, rows["track_id"], features, neighbours)
+    bounds = np.cumsum([0] + [e[1].size for e in epochs])
+    return [(t, rows_e, P, p[lo:hi], f, n)
+            for (t, rows_e, P, _, f, n), lo, hi in zip(epochs, bounds[:-1], bounds[1:])]
 
 
 def replay(manager_class, site, config, epochs):

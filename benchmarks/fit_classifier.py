@@ -366,8 +366,45 @@ def empty_model(snr_1m2_1km_db):
 
 
 def predict(model, features, neighbours):
-    """Class probabilities of feature rows (:func:`kernels.classify.classify_model`'s, compiled)."""
+    """Class probabilities of feature rows (:func:`kernels.classify.classify_model`'s, compiled).
+
+    Each row alone: without the evidence a track accumulated over its earlier
+    epochs (see :func:`predict_run`).
+    """
     return K.model_probabilities(features, neighbours, model)
+
+
+def predict_run(model, time_s, track_id, features, neighbours):
+    """Class probabilities of a run's rows as the emit step gives them, accumulated evidence included.
+
+    ``time_s`` (the epoch of each row, non-decreasing: a run's rows epoch
+    after epoch), ``track_id``, ``features`` and ``neighbours`` of the rows.
+    With a model that accumulates no evidence (``accumulate_s`` 0), the
+    rows are independent (:func:`predict`); otherwise the epochs are fed in
+    order to :func:`kernels.classify.accumulated_probabilities` over a table
+    with one row per track, whose evidence columns carry each track's
+    accumulated log-odds from epoch to epoch.
+    """
+    model = K.validate_model_params(model)
+    if model[K.M_ACCUMULATE_S] <= 0.0:
+        return predict(model, features, neighbours)
+    time_s = np.asarray(time_s, dtype=float)
+    if time_s.size and np.any(np.diff(time_s) < 0.0):
+        raise ValueError("predict_run: rows must come epoch after epoch (time_s non-decreasing)")
+    ids, slot = np.unique(np.asarray(track_id), return_inverse=True)
+    table = np.zeros((ids.size, K.N_FEATURES))
+    out = np.empty((time_s.size, K.N_CLASSES))
+    bounds = np.flatnonzero(np.diff(time_s)) + 1
+    for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [time_s.size]))):
+        slots = slot[lo:hi]
+        table[slots, :K.F_EVIDENCE_T_S] = features[lo:hi, :K.F_EVIDENCE_T_S]
+        out[lo:hi] = K.accumulated_probabilities(table, slots, neighbours[lo:hi], time_s[lo], model)
+    return out
+
+
+def predict_rows(model, run):
+    """:func:`predict_run` over a captured run (:func:`capture_run`)."""
+    return predict_run(model, run["time_s"], run["track_id"], run["features"], run["neighbours"])
 
 
 def probabilities_from_scores(scores, age_s, temperature, t0):
@@ -798,7 +835,7 @@ def main(argv=None):
 
         model = load_classify_model(args.evaluate)
         report_data = capture_all(report_runs, args.cache, args.jobs)
-        probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
+        probs = [predict_rows(model, r) for r in report_data]
         part, _ = report_behaviours(report_data, probs, f"{args.evaluate} on {', '.join(args.report)}")
         text = "\n".join(part + reliability(report_data, probs)) + "\n"
         print(text)
@@ -838,7 +875,7 @@ def main(argv=None):
                 if args.kind == "trees" else f"L2 penalty C {args.penalty_c:g}, ")
              + f"drone logit shift {args.drone_bias:g}"
              + (f", without the design columns {', '.join(ablate)}" if ablate else "") + "."]
-    probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
+    probs = [predict_rows(model, r) for r in report_data]
     part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
     lines += part
     lines += reliability(report_data, probs)
