@@ -97,6 +97,11 @@ EVIDENCE_S = (1.0, 2.0, 3.0, 4.0, 6.0)
 PENALTY_C = 0.05
 #: Added to the drone logit after calibration (the operating point, chosen on the calibration seeds).
 DRONE_BIAS = 0.0
+#: Evidence accumulated over a track's life (model file ``accumulate_s``, ``accumulate_cap``;
+#: kernels.classify.accumulate_evidence), not fitted: chosen by replaying the alert policy on
+#: fitting seeds (birdrich 3, 7, birdmix 5, 8, intrusion 1, swarm 1; docs/classifier.md).
+ACCUMULATE_S = 4.0
+ACCUMULATE_CAP = 8.0
 LABELS = ("drone", "bird", "aircraft", "unknown")
 KIND_LABEL = {"drone": 0, "balloon": 0, "bird": 1, "aircraft": 2}
 
@@ -632,6 +637,14 @@ def split_fit(runs):
 ROWS_PER_CLASS = 60000
 
 
+def with_accumulation(model, accumulate_s, accumulate_cap):
+    """A copy of ``model`` that accumulates evidence with these constants (0: none)."""
+    model = np.array(model, dtype=float)
+    model[K.M_ACCUMULATE_S] = accumulate_s
+    model[K.M_ACCUMULATE_CAP] = accumulate_cap
+    return K.validate_model_params(model)
+
+
 def shift_drone_bias(model, shift):
     """The model with the drone logit raised by ``shift`` (after the temperature): its operating point."""
     model = model.copy()
@@ -809,6 +822,10 @@ def main(argv=None):
     parser.add_argument("--evidence-s", type=float, nargs="+", default=list(EVIDENCE_S),
                         metavar="T0", help="candidate thin-evidence times t0 (s) of the "
                         "calibration (one value: t0 is fixed, only T is fitted)")
+    parser.add_argument("--accumulate", type=float, nargs=2, default=[ACCUMULATE_S, ACCUMULATE_CAP],
+                        metavar=("S", "CAP"),
+                        help="accumulated evidence of the written trees: accumulate_s and "
+                             "accumulate_cap (0 0: none)")
     parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
     parser.add_argument("--tree-stages", type=int, default=TREE_STAGES)
     parser.add_argument("--tree-learning-rate", type=float, default=TREE_LEARNING_RATE)
@@ -864,6 +881,7 @@ def main(argv=None):
                                                     else args.compare_trees or TREE_SIZES),
                                            compare_out=args.out or "", ablate=ablate),
                                  args.drone_bias)
+    model = with_accumulation(model, *args.accumulate)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
              f"Rows: confirmed and coasting track rows labelled by the nearest truth within "
@@ -873,7 +891,8 @@ def main(argv=None):
              + (f"gradient-boosted trees (depth {args.tree_depth}, {args.tree_stages} stages, "
                 f"learning rate {TREE_LEARNING_RATE:g}, row subsample {TREE_SUBSAMPLE:g}), "
                 if args.kind == "trees" else f"L2 penalty C {args.penalty_c:g}, ")
-             + f"drone logit shift {args.drone_bias:g}"
+             + f"drone logit shift {args.drone_bias:g}, accumulated evidence "
+             f"{args.accumulate[0]:g} s, cap {args.accumulate[1]:g}"
              + (f", without the design columns {', '.join(ablate)}" if ablate else "") + "."]
     probs = [predict_rows(model, r) for r in report_data]
     part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
@@ -896,7 +915,8 @@ def main(argv=None):
             if args.kind == "trees":
                 held = fit_trees(fit_data, model, snr_ref, args.tree_depth, args.tree_stages,
                                  calibrate=False, exclude=b, ablate=ablate)
-            hp = [predict(held, r["features"], r["neighbours"]) for r in report_data]
+            held = with_accumulation(held, *args.accumulate)
+            hp = [predict_rows(held, r) for r in report_data]
             part, _ = report_behaviours(report_data, hp, b, only={b})
             lobo_lines += part[3:4]
             print(f"  lobo {b}: {part[3] if len(part) > 4 else '(no rows)'}", flush=True)

@@ -1227,10 +1227,15 @@ def accumulate_evidence(features_i, t_epoch, u, model, logit):
     first), up to the track's latest update and at most
     :data:`EVIDENCE_MAX_DT_S`: a coasting track's unchanged scores are not
     counted again.  So ``L`` lies in ``[-cap, 0]``, 0 for the class with the
-    most evidence.  Then ``logit_c += L_c``.  The cap makes the order of the
-    epochs matter: evidence against a class beyond ``cap`` is forgotten, so
-    a long-lived track changes its mind after at most ``cap`` units of
-    contrary evidence.  ``tau`` 0: nothing is done.
+    most evidence.  Then ``logit_drone += L_drone``: evidence accumulated
+    against ``drone`` lowers the call of a track that has mostly looked like
+    something else (a bird's brief drone-like spells), and nothing is ever
+    raised above the epoch's own calibrated call (adding ``L`` to every
+    class, which also confirms a drone sooner, made more birds' drone spells
+    last long enough to alert: docs/classifier.md).  The cap makes the
+    order of the epochs matter: evidence against a class beyond ``cap`` is
+    forgotten, so a long-lived track changes its mind after at most ``cap``
+    units of contrary evidence.  ``tau`` 0: nothing is done.
     """
     tau = model[M_ACCUMULATE_S]
     if tau <= 0.0:
@@ -1250,21 +1255,12 @@ def accumulate_evidence(features_i, t_epoch, u, model, logit):
         cap = model[M_ACCUMULATE_CAP]
         for c in range(N_CLASSES):
             features_i[F_EVIDENCE_0 + c] = max(features_i[F_EVIDENCE_0 + c] - top, -cap)
-    for c in range(N_CLASSES):
-        logit[c] += features_i[F_EVIDENCE_0 + c]
+    logit[C_DRONE] += features_i[F_EVIDENCE_0 + C_DRONE]
 
 
-@njit
-def _finish(features_i, model, accumulate, t_epoch, logit, out_row):
-    """Softmax of the scores ``logit`` over the temperature (plus the accumulated
-    evidence when ``accumulate``: :func:`accumulate_evidence` at ``t_epoch``), then
-    the thin-evidence mass."""
-    inv_t = 1.0 / model[M_TEMPERATURE]
-    for c in range(N_CLASSES):
-        logit[c] *= inv_t
-    u = np.exp(-features_i[F_AGE_S] / model[M_EVIDENCE_S])
-    if accumulate:
-        accumulate_evidence(features_i, t_epoch, u, model, logit)
+@njit(inline="always")
+def _finish(u, logit, out_row):
+    """Softmax of the logits ``logit`` (over the temperature already), then the thin-evidence mass ``u``."""
     top = -1e300
     for c in range(N_CLASSES):
         top = max(top, logit[c])
@@ -1312,12 +1308,22 @@ def _classify_rows(features, slots, neighbours, model, scores_only, accumulate, 
                 for d in range(N_DESIGN):
                     acc += model[w0 + d] * s[d]
                 out[r, c] = acc
-    if not scores_only:
-        logit = np.empty(N_CLASSES)
-        for r in range(k):
-            for c in range(N_CLASSES):
-                logit[c] = out[r, c]
-            _finish(features[slots[r]], model, accumulate, t_epoch, logit, out[r])
+    if scores_only:
+        return
+    # probabilities: scores over the temperature, the accumulated evidence where asked,
+    # softmax, thin-evidence mass u = exp(-age_s / t0)
+    logit = np.empty(N_CLASSES)
+    inv_t = 1.0 / model[M_TEMPERATURE]
+    t0 = model[M_EVIDENCE_S]
+    accumulate = accumulate and model[M_ACCUMULATE_S] > 0.0
+    for r in range(k):
+        i = slots[r]
+        for c in range(N_CLASSES):
+            logit[c] = out[r, c] * inv_t
+        u = np.exp(-features[i, F_AGE_S] / t0)
+        if accumulate:
+            accumulate_evidence(features[i], t_epoch, u, model, logit)
+        _finish(u, logit, out[r])
 
 
 def _feature_rows(features, neighbours):

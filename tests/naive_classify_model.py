@@ -311,7 +311,7 @@ def reference_accumulated(times, features, neighbours, model):
     it (since the first update for the first epoch), up to the latest
     update, within [0, EVIDENCE_MAX_DT_S]; ``L <- L + (1 - u) dt / tau z``,
     then ``L <- max(L - max(L), -cap)``; the probabilities are those of
-    ``z + L``.
+    ``z`` with ``L_drone`` added to the drone logit.
     Returns the probabilities (n, 4) and ``L`` after each epoch (n, 4).
     """
     model = np.asarray(model)
@@ -329,7 +329,8 @@ def reference_accumulated(times, features, neighbours, model):
                 L = L + (1.0 - u) * dt / tau * z
                 L = np.maximum(L - L.max(), -cap)
                 last = t
-            z = z + L
+            z = z.copy()
+            z[K.C_DRONE] += L[K.C_DRONE]
         probabilities.append(_probabilities(z, f[K.F_AGE_S], model))
         evidence.append(L.copy())
     return np.array(probabilities), np.array(evidence)

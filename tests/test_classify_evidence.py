@@ -96,6 +96,23 @@ def test_evidence_stays_within_its_cap_and_probabilities_sum_to_one(seed, n_epoc
 
 
 @FAST
+@given(seed=st.integers(0, 2 ** 32 - 1), n_epochs=st.integers(1, 12))
+def test_evidence_only_lowers_the_drone_call(seed, n_epochs):
+    """Never above the epoch's own p(drone); bird and aircraft keep their odds against each other."""
+    rng = np.random.default_rng(seed)
+    model = accumulating_model(rng)
+    table = np.zeros((4, N_FEATURES))
+    for t, present, f, neighbours in track_epochs(rng, 4, n_epochs):
+        table[present, :K.F_EVIDENCE_T_S] = f[:, :K.F_EVIDENCE_T_S]
+        p = accumulated_probabilities(table, present, neighbours, t, model)
+        alone = model_probabilities(f, neighbours, model)
+        assert np.all(p[:, K.C_DRONE] <= alone[:, K.C_DRONE] * (1.0 + 1e-12) + 1e-300)
+        keep = alone[:, K.C_BIRD] > 1e-200
+        np.testing.assert_allclose(p[keep, K.C_AIRCRAFT] * alone[keep, K.C_BIRD],
+                                   alone[keep, K.C_AIRCRAFT] * p[keep, K.C_BIRD], rtol=1e-9, atol=1e-300)
+
+
+@FAST
 @given(seed=st.integers(0, 2 ** 32 - 1), n_epochs=st.integers(1, 10))
 def test_no_accumulation_is_the_per_epoch_model(seed, n_epochs):
     """accumulate_s 0 (every file without the key): the probabilities of each row alone, bit for bit."""
