@@ -19,8 +19,10 @@ So both policies see exactly the same tracks and classes; only the policy
 differs.  The engine run also keeps each row's classifier feature row
 (:class:`fit_classifier.CaptureEngine`), so ``--model`` and
 ``--before-model`` (model files of ``benchmarks/fit_classifier.py``)
-recompute the class probabilities each policy sees from the same tracks:
-one engine run compares classifiers and policies.  Captures are cached per
+recompute the class probabilities each policy sees from the same tracks
+(epoch after epoch, so that a model's accumulated evidence builds up as in
+the engine: :func:`fit_classifier.predict_run`): one engine run compares
+classifiers and policies.  Captures are cached per
 run in ``--cache`` (default ``out/fit_classifier_cache``, shared with
 ``benchmarks/fit_classifier.py``).  Per scenario and over all, for each policy:
 

@@ -1094,9 +1094,10 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
     (a tree model: the trees' per-class sums in place of ``W s + b``, see
-    :func:`_tree_scores`).  With ``accumulate_s`` > 0 the epoch's logits are
-    first folded into the track's accumulated evidence and the softmax takes
-    their sum (:func:`accumulate_evidence`).
+    :func:`_tree_scores`).  With ``accumulate_s`` > 0 the epoch's logits
+    ``(W s + b) / T`` are first folded into the track's accumulated evidence,
+    and the drone logit takes the evidence against drone
+    (:func:`accumulate_evidence`).
 
     Parameters
     ----------
