@@ -304,33 +304,49 @@ def reference_probabilities(features, neighbours, model):
     return out
 
 
-def reference_accumulated(times, features, neighbours, model):
-    """One track's probabilities over its output epochs, fed in order, with accumulated evidence.
+def reference_evidence_epoch(t, f, neighbours_r, model):
+    """One output epoch of one track with accumulated evidence: its probabilities and new evidence.
 
-    Per epoch later than the last one counted: ``dt`` = tracked time since
-    it (since the first update for the first epoch), up to the latest
-    update, within [0, EVIDENCE_MAX_DT_S]; ``L <- L + (1 - u) dt / tau z``,
-    then ``L <- max(L - max(L), -cap)``; the probabilities are those of
-    ``z`` with ``L_drone`` added to the drone logit.
-    Returns the probabilities (n, 4) and ``L`` after each epoch (n, 4).
+    ``f``: the track's feature row at the epoch, its evidence columns
+    (``F_EVIDENCE_T_S``, ``F_EVIDENCE_COUNT``, ``L``) as the earlier epochs
+    left them.  If the epoch is later than the last one counted (or none
+    was): ``dt`` = tracked time since it (since the first update for the
+    first epoch), up to the latest update, within [0, EVIDENCE_MAX_DT_S];
+    ``L <- L + (1 - u) dt / tau z``, then ``L <- max(L - max(L), -cap)``.
+    The probabilities are those of ``z`` with ``L_drone`` added to the
+    drone logit.  Returns ``(p (4,), evidence columns (6,))``.
     """
     model = np.asarray(model)
     tau, cap = model[K.M_ACCUMULATE_S], model[K.M_ACCUMULATE_CAP]
-    L = np.zeros(N_CLASSES)
-    last = None
-    probabilities, evidence = [], []
+    evidence = np.array(f[K.F_EVIDENCE_T_S:K.F_EVIDENCE_0 + N_CLASSES], dtype=float)
+    z = reference_logits(f, neighbours_r, model)
+    u = math.exp(-f[K.F_AGE_S] / model[K.M_EVIDENCE_S])
+    if tau > 0.0:
+        last, count, L = evidence[0], evidence[1], evidence[2:]
+        if count == 0 or t > last:
+            start = f[K.F_T_FIRST_S] if count == 0 else last
+            dt = min(max(min(f[K.F_T_LAST_S], t) - start, 0.0), K.EVIDENCE_MAX_DT_S)
+            L = L + (1.0 - u) * dt / tau * z
+            L = np.maximum(L - L.max(), -cap)
+            evidence = np.concatenate([[t, count + 1], L])
+        z = z.copy()
+        z[K.C_DRONE] += L[K.C_DRONE]
+    return _probabilities(z, f[K.F_AGE_S], model), evidence
+
+
+def reference_accumulated(times, features, neighbours, model):
+    """One track's probabilities over its output epochs, fed in order (:func:`reference_evidence_epoch`).
+
+    ``features``: its rows at those epochs (their evidence columns are
+    ignored: carried from epoch to epoch here).  Returns the probabilities
+    (n, 4) and ``L`` after each epoch (n, 4).
+    """
+    evidence = np.zeros(2 + N_CLASSES)
+    probabilities, accumulated = [], []
     for t, f, n in zip(times, features, neighbours):
-        z = reference_logits(f, n, model)
-        u = math.exp(-f[K.F_AGE_S] / model[K.M_EVIDENCE_S])
-        if tau > 0.0:
-            if last is None or t > last:
-                start = f[K.F_T_FIRST_S] if last is None else last
-                dt = min(max(min(f[K.F_T_LAST_S], t) - start, 0.0), K.EVIDENCE_MAX_DT_S)
-                L = L + (1.0 - u) * dt / tau * z
-                L = np.maximum(L - L.max(), -cap)
-                last = t
-            z = z.copy()
-            z[K.C_DRONE] += L[K.C_DRONE]
-        probabilities.append(_probabilities(z, f[K.F_AGE_S], model))
-        evidence.append(L.copy())
-    return np.array(probabilities), np.array(evidence)
+        f = np.array(f, dtype=float)
+        f[K.F_EVIDENCE_T_S:K.F_EVIDENCE_0 + N_CLASSES] = evidence
+        p, evidence = reference_evidence_epoch(t, f, n, model)
+        probabilities.append(p)
+        accumulated.append(evidence[2:].copy())
+    return np.array(probabilities), np.array(accumulated)
