@@ -19,8 +19,10 @@ So both policies see exactly the same tracks and classes; only the policy
 differs.  The engine run also keeps each row's classifier feature row
 (:class:`fit_classifier.CaptureEngine`), so ``--model`` and
 ``--before-model`` (model files of ``benchmarks/fit_classifier.py``)
-recompute the class probabilities each policy sees from the same tracks:
-one engine run compares classifiers and policies.  Captures are cached per
+recompute the class probabilities each policy sees from the same tracks
+(epoch after epoch, so that a model's accumulated evidence builds up as in
+the engine: :func:`fit_classifier.predict_run`): one engine run compares
+classifiers and policies.  Captures are cached per
 run in ``--cache`` (default ``out/fit_classifier_cache``, shared with
 ``benchmarks/fit_classifier.py``).  Per scenario and over all, for each policy:
 
@@ -88,8 +90,14 @@ def with_model(epochs, model):
     """The epochs with the class probabilities of ``model`` (None: as the engine gave them)."""
     if model is None:
         return epochs
-    return [(t, rows, P, fit_classifier.predict(model, features, neighbours), features, neighbours)
-            for t, rows, P, _, features, neighbours in epochs]
+    if not epochs:
+        return []
+    rows, features, neighbours = (np.concatenate([e[k] for e in epochs]) for k in (1, 4, 5))
+    time_s = np.repeat([e[0] for e in epochs], [e[1].size for e in epochs])
+    p = fit_classifier.predict_run(model, time_s, rows["track_id"], features, neighbours)
+    bounds = np.cumsum([0] + [e[1].size for e in epochs])
+    return [(t, rows_e, P, p[lo:hi], f, n)
+            for (t, rows_e, P, _, f, n), lo, hi in zip(epochs, bounds[:-1], bounds[1:])]
 
 
 def replay(manager_class, site, config, epochs):

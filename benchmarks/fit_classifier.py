@@ -97,6 +97,11 @@ EVIDENCE_S = (1.0, 2.0, 3.0, 4.0, 6.0)
 PENALTY_C = 0.05
 #: Added to the drone logit after calibration (the operating point, chosen on the calibration seeds).
 DRONE_BIAS = 0.0
+#: Evidence accumulated over a track's life (model file ``accumulate_s``, ``accumulate_cap``;
+#: kernels.classify.accumulate_evidence), not fitted: chosen by replaying the alert policy on
+#: fitting seeds (birdrich 3, 7, birdmix 5, 8, intrusion 1, swarm 1; docs/classifier.md).
+ACCUMULATE_S = 4.0
+ACCUMULATE_CAP = 8.0
 LABELS = ("drone", "bird", "aircraft", "unknown")
 KIND_LABEL = {"drone": 0, "balloon": 0, "bird": 1, "aircraft": 2}
 
@@ -366,8 +371,45 @@ def empty_model(snr_1m2_1km_db):
 
 
 def predict(model, features, neighbours):
-    """Class probabilities of feature rows (:func:`kernels.classify.classify_model`'s, compiled)."""
+    """Class probabilities of feature rows (:func:`kernels.classify.classify_model`'s, compiled).
+
+    Each row alone: without the evidence a track accumulated over its earlier
+    epochs (see :func:`predict_run`).
+    """
     return K.model_probabilities(features, neighbours, model)
+
+
+def predict_run(model, time_s, track_id, features, neighbours):
+    """Class probabilities of a run's rows as the emit step gives them, accumulated evidence included.
+
+    ``time_s`` (the epoch of each row, non-decreasing: a run's rows epoch
+    after epoch), ``track_id``, ``features`` and ``neighbours`` of the rows.
+    With a model that accumulates no evidence (``accumulate_s`` 0), the
+    rows are independent (:func:`predict`); otherwise the epochs are fed in
+    order to :func:`kernels.classify.accumulated_probabilities` over a table
+    with one row per track, whose evidence columns carry each track's
+    accumulated log-odds from epoch to epoch.
+    """
+    model = K.validate_model_params(model)
+    if model[K.M_ACCUMULATE_S] <= 0.0:
+        return predict(model, features, neighbours)
+    time_s = np.asarray(time_s, dtype=float)
+    if time_s.size and np.any(np.diff(time_s) < 0.0):
+        raise ValueError("predict_run: rows must come epoch after epoch (time_s non-decreasing)")
+    ids, slot = np.unique(np.asarray(track_id), return_inverse=True)
+    table = np.zeros((ids.size, K.N_FEATURES))
+    out = np.empty((time_s.size, K.N_CLASSES))
+    bounds = np.flatnonzero(np.diff(time_s)) + 1
+    for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [time_s.size]))):
+        slots = slot[lo:hi]
+        table[slots, :K.F_EVIDENCE_T_S] = features[lo:hi, :K.F_EVIDENCE_T_S]
+        out[lo:hi] = K.accumulated_probabilities(table, slots, neighbours[lo:hi], time_s[lo], model)
+    return out
+
+
+def predict_rows(model, run):
+    """:func:`predict_run` over a captured run (:func:`capture_run`)."""
+    return predict_run(model, run["time_s"], run["track_id"], run["features"], run["neighbours"])
 
 
 def probabilities_from_scores(scores, age_s, temperature, t0):
@@ -595,6 +637,14 @@ def split_fit(runs):
 ROWS_PER_CLASS = 60000
 
 
+def with_accumulation(model, accumulate_s, accumulate_cap):
+    """A copy of ``model`` that accumulates evidence with these constants (0: none)."""
+    model = np.array(model, dtype=float)
+    model[K.M_ACCUMULATE_S] = accumulate_s
+    model[K.M_ACCUMULATE_CAP] = accumulate_cap
+    return K.validate_model_params(model)
+
+
 def shift_drone_bias(model, shift):
     """The model with the drone logit raised by ``shift`` (after the temperature): its operating point."""
     model = model.copy()
@@ -772,6 +822,10 @@ def main(argv=None):
     parser.add_argument("--evidence-s", type=float, nargs="+", default=list(EVIDENCE_S),
                         metavar="T0", help="candidate thin-evidence times t0 (s) of the "
                         "calibration (one value: t0 is fixed, only T is fitted)")
+    parser.add_argument("--accumulate", type=float, nargs=2, default=[ACCUMULATE_S, ACCUMULATE_CAP],
+                        metavar=("S", "CAP"),
+                        help="accumulated evidence of the written trees: accumulate_s and "
+                             "accumulate_cap (0 0: none)")
     parser.add_argument("--tree-depth", type=int, default=TREE_DEPTH)
     parser.add_argument("--tree-stages", type=int, default=TREE_STAGES)
     parser.add_argument("--tree-learning-rate", type=float, default=TREE_LEARNING_RATE)
@@ -798,7 +852,7 @@ def main(argv=None):
 
         model = load_classify_model(args.evaluate)
         report_data = capture_all(report_runs, args.cache, args.jobs)
-        probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
+        probs = [predict_rows(model, r) for r in report_data]
         part, _ = report_behaviours(report_data, probs, f"{args.evaluate} on {', '.join(args.report)}")
         text = "\n".join(part + reliability(report_data, probs)) + "\n"
         print(text)
@@ -827,6 +881,7 @@ def main(argv=None):
                                                     else args.compare_trees or TREE_SIZES),
                                            compare_out=args.out or "", ablate=ablate),
                                  args.drone_bias)
+    model = with_accumulation(model, *args.accumulate)
     lines = ["## Track classifier: fit and validation",
              "", f"Fitted on {', '.join(args.fit)}; reported on {', '.join(args.report)}. "
              f"Rows: confirmed and coasting track rows labelled by the nearest truth within "
@@ -836,9 +891,10 @@ def main(argv=None):
              + (f"gradient-boosted trees (depth {args.tree_depth}, {args.tree_stages} stages, "
                 f"learning rate {TREE_LEARNING_RATE:g}, row subsample {TREE_SUBSAMPLE:g}), "
                 if args.kind == "trees" else f"L2 penalty C {args.penalty_c:g}, ")
-             + f"drone logit shift {args.drone_bias:g}"
+             + f"drone logit shift {args.drone_bias:g}, accumulated evidence "
+             f"{args.accumulate[0]:g} s, cap {args.accumulate[1]:g}"
              + (f", without the design columns {', '.join(ablate)}" if ablate else "") + "."]
-    probs = [predict(model, r["features"], r["neighbours"]) for r in report_data]
+    probs = [predict_rows(model, r) for r in report_data]
     part, totals = report_behaviours(report_data, probs, "All behaviours in the fit")
     lines += part
     lines += reliability(report_data, probs)
@@ -859,7 +915,8 @@ def main(argv=None):
             if args.kind == "trees":
                 held = fit_trees(fit_data, model, snr_ref, args.tree_depth, args.tree_stages,
                                  calibrate=False, exclude=b, ablate=ablate)
-            hp = [predict(held, r["features"], r["neighbours"]) for r in report_data]
+            held = with_accumulation(held, *args.accumulate)
+            hp = [predict_rows(held, r) for r in report_data]
             part, _ = report_behaviours(report_data, hp, b, only={b})
             lobo_lines += part[3:4]
             print(f"  lobo {b}: {part[3] if len(part) > 4 else '(no rows)'}", flush=True)

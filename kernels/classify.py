@@ -244,7 +244,7 @@ are Python wrappers that validate their arguments and allocate outputs;
 :func:`update_features`, :func:`classify` and :func:`count_flock_neighbours`
 are compiled drivers the engine calls from its own compiled code (they check
 shapes and raise ``ValueError``); ``_update_kinematics``,
-``_log_likelihoods`` and ``_count_one`` do one track.
+``_log_likelihoods`` and ``_cell_candidates`` do one track.
 """
 import math
 
@@ -263,6 +263,7 @@ __all__ = [
     "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
     "update_flocking", "update_comotion", "classify_model", "design_matrix", "classify_tracks_model",
     "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "MAX_TREE_DEPTH", "tree_offsets", "model_probabilities",
+    "accumulate_evidence", "accumulated_probabilities",
 ]
 
 # ---------------------------------------------------------------------------
@@ -317,7 +318,11 @@ F_COMPANION_COUNT = 41         # number of epochs with a companion
 F_SPACING_MEAN_M = 42          # EW mean and variance of the distance to the companion (m, m^2)
 F_SPACING_VAR_M2 = 43
 F_COMPANION_DV_MEAN_MPS = 44   # EW mean of the velocity difference to the companion (m/s)
-N_FEATURES = 45
+# evidence accumulated over the track's life, per output epoch (accumulate_evidence)
+F_EVIDENCE_T_S = 45            # time of the latest output epoch counted (s)
+F_EVIDENCE_COUNT = 46          # number of output epochs counted
+F_EVIDENCE_0 = 47              # N_CLASSES accumulated log-odds against the leading class, in [-cap, 0]
+N_FEATURES = 51
 
 FEATURE_NAMES = (
     "n_updates", "t_first_s", "t_last_s", "age_s",
@@ -333,6 +338,8 @@ FEATURE_NAMES = (
     "long_turn_signed_mean_dps", "long_height_mean_m", "long_height_var_m2", "accel_mean_mps2",
     "comotion_t_s", "comotion_count", "companion_fraction", "companion_t_s", "companion_count",
     "spacing_mean_m", "spacing_var_m2", "companion_dv_mean_mps",
+    "evidence_t_s", "evidence_count", "evidence_drone", "evidence_bird", "evidence_aircraft",
+    "evidence_unknown",
 )
 
 #: Model constant: time constant of the EW feature statistics (s).
@@ -880,8 +887,14 @@ M_KIND = M_BIAS + N_CLASSES  # MODEL_LOGISTIC or MODEL_TREES
 M_N_TREES = M_KIND + 1       # trees: number of trees
 M_TREE_DEPTH = M_KIND + 2    # trees: depth D of every (complete binary) tree
 M_INIT = M_KIND + 3          # trees: N_CLASSES initial scores
+M_ACCUMULATE_S = M_INIT + N_CLASSES  # tau of the accumulated evidence (s of tracking per unit); 0: off
+M_ACCUMULATE_CAP = M_ACCUMULATE_S + 1  # cap of each class's accumulated log-odds
 #: Length of the model vector's header; a tree model's arrays follow it (:func:`tree_offsets`).
-N_MODEL_PARAMS = M_INIT + N_CLASSES
+N_MODEL_PARAMS = M_ACCUMULATE_CAP + 1
+
+#: Model constant: at most this much tracked time (s) counts per output epoch in the
+#: accumulated evidence (a coasting track adds none: only time up to its latest update counts).
+EVIDENCE_MAX_DT_S = 5.0
 
 #: Model kinds (``model[M_KIND]``).
 MODEL_LOGISTIC = 0
@@ -916,6 +929,9 @@ def validate_model_params(model):
     for index, name in ((M_EVIDENCE_S, "evidence_s"), (M_TEMPERATURE, "temperature")):
         if not model[index] > 0.0:
             raise ValueError(f"model {name} must be positive, got {model[index]}")
+    for index, name in ((M_ACCUMULATE_S, "accumulate_s"), (M_ACCUMULATE_CAP, "accumulate_cap")):
+        if not model[index] >= 0.0:
+            raise ValueError(f"model {name} must be zero or positive, got {model[index]}")
     scale = model[M_SCALE:M_SCALE + N_BASE]
     if not (scale > 0.0).all():
         bad = int(np.flatnonzero(~(scale > 0.0))[0])
@@ -1078,7 +1094,10 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         q = softmax((W s + b) / T),   p_c = (1 - u) q_c + u [c = unknown]
 
     (a tree model: the trees' per-class sums in place of ``W s + b``, see
-    :func:`_tree_scores`).
+    :func:`_tree_scores`).  With ``accumulate_s`` > 0 the epoch's logits
+    ``(W s + b) / T`` are first folded into the track's accumulated evidence,
+    and the drone logit takes the evidence against drone
+    (:func:`accumulate_evidence`).
 
     Parameters
     ----------
@@ -1104,7 +1123,7 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
         if i < 0 or i >= features.shape[0]:
             raise ValueError("classify_model: slot out of range")
         update_flocking(features[i], neighbours[row], t_epoch)
-    _classify_rows(features, slots, neighbours, model, False, out)
+    _classify_rows(features, slots, neighbours, model, False, True, t_epoch, out)
 
 
 @njit
@@ -1190,27 +1209,78 @@ def _tree_input(features_i, neighbours, model, z, x_row):
         x_row[k] = np.float64(np.float32(v))
 
 
-@njit
-def _finish(features_i, model, logit, out_row):
-    """Softmax of the scores ``logit`` over the temperature, then the thin-evidence mass."""
-    inv_t = 1.0 / model[M_TEMPERATURE]
+@njit(inline="always")
+def accumulate_evidence(features_i, t_epoch, u, model, logit):
+    """Fold one output epoch's calibrated logits into the track's evidence; add it to ``logit``.
+
+    Per track, accumulated log-odds ``L_c`` (``features_i[F_EVIDENCE_0 + c]``)
+    of each class against the class with the most evidence, updated once
+    per output epoch strictly after the previous one counted::
+
+        w   = (1 - u) * dt / tau
+        L_c <- L_c + w * z_c
+        L_c <- max(L_c - max_k L_k, -cap)
+
+    ``z = scores / T`` (``logit`` on entry; a constant added to every class
+    changes nothing), ``u`` the thin-evidence mass, ``tau`` and ``cap`` the
+    model's ``accumulate_s`` and ``accumulate_cap``; ``dt`` the tracked time
+    since the previous epoch counted (since the first update, for the
+    first), up to the track's latest update and at most
+    :data:`EVIDENCE_MAX_DT_S`: a coasting track's unchanged scores are not
+    counted again.  So ``L`` lies in ``[-cap, 0]``, 0 for the class with the
+    most evidence.  Then ``logit_drone += L_drone``: evidence accumulated
+    against ``drone`` lowers the call of a track that has mostly looked like
+    something else (a bird's brief drone-like spells), and nothing is ever
+    raised above the epoch's own calibrated call (adding ``L`` to every
+    class, which also confirms a drone sooner, made more birds' drone spells
+    last long enough to alert: docs/classifier.md).  The cap makes the
+    order of the epochs matter: evidence against a class beyond ``cap`` is
+    forgotten, so a long-lived track changes its mind after at most ``cap``
+    units of contrary evidence.  ``tau`` 0: nothing is done.
+    """
+    tau = model[M_ACCUMULATE_S]
+    if tau <= 0.0:
+        return
+    m = features_i[F_EVIDENCE_COUNT]
+    if m == 0.0 or t_epoch > features_i[F_EVIDENCE_T_S]:
+        start = features_i[F_EVIDENCE_T_S] if m > 0.0 else features_i[F_T_FIRST_S]
+        dt = min(max(min(features_i[F_T_LAST_S], t_epoch) - start, 0.0), EVIDENCE_MAX_DT_S)
+        features_i[F_EVIDENCE_COUNT] = m + 1.0
+        features_i[F_EVIDENCE_T_S] = t_epoch
+        w = (1.0 - u) * dt / tau
+        top = -1e300
+        for c in range(N_CLASSES):
+            value = features_i[F_EVIDENCE_0 + c] + w * logit[c]
+            features_i[F_EVIDENCE_0 + c] = value
+            top = max(top, value)
+        cap = model[M_ACCUMULATE_CAP]
+        for c in range(N_CLASSES):
+            features_i[F_EVIDENCE_0 + c] = max(features_i[F_EVIDENCE_0 + c] - top, -cap)
+    logit[C_DRONE] += features_i[F_EVIDENCE_0 + C_DRONE]
+
+
+@njit(inline="always")
+def _finish(u, logit, out_row):
+    """Softmax of the logits ``logit`` (over the temperature already), then the thin-evidence mass ``u``."""
     top = -1e300
     for c in range(N_CLASSES):
-        logit[c] *= inv_t
         top = max(top, logit[c])
     total = 0.0
     for c in range(N_CLASSES):
         logit[c] = np.exp(logit[c] - top)
         total += logit[c]
-    u = np.exp(-features_i[F_AGE_S] / model[M_EVIDENCE_S])
     for c in range(N_CLASSES):
         out_row[c] = (1.0 - u) * logit[c] / total
     out_row[C_UNKNOWN] += u
 
 
 @njit
-def _classify_rows(features, slots, neighbours, model, scores_only, out):
-    """Scores (``scores_only``) or probabilities of the rows ``features[slots]`` into ``out``."""
+def _classify_rows(features, slots, neighbours, model, scores_only, accumulate, t_epoch, out):
+    """Scores (``scores_only``) or probabilities of the rows ``features[slots]`` into ``out``.
+
+    ``accumulate``: fold the epoch ``t_epoch`` into each track's accumulated
+    evidence (:func:`accumulate_evidence`, which updates ``features``).
+    """
     _check_model_length(model)
     k = slots.shape[0]
     z = np.empty(N_BASE)
@@ -1239,12 +1309,22 @@ def _classify_rows(features, slots, neighbours, model, scores_only, out):
                 for d in range(N_DESIGN):
                     acc += model[w0 + d] * s[d]
                 out[r, c] = acc
-    if not scores_only:
-        logit = np.empty(N_CLASSES)
-        for r in range(k):
-            for c in range(N_CLASSES):
-                logit[c] = out[r, c]
-            _finish(features[slots[r]], model, logit, out[r])
+    if scores_only:
+        return
+    # probabilities: scores over the temperature, the accumulated evidence where asked,
+    # softmax, thin-evidence mass u = exp(-age_s / t0)
+    logit = np.empty(N_CLASSES)
+    inv_t = 1.0 / model[M_TEMPERATURE]
+    t0 = model[M_EVIDENCE_S]
+    accumulate = accumulate and model[M_ACCUMULATE_S] > 0.0
+    for r in range(k):
+        i = slots[r]
+        for c in range(N_CLASSES):
+            logit[c] = out[r, c] * inv_t
+        u = np.exp(-features[i, F_AGE_S] / t0)
+        if accumulate:
+            accumulate_evidence(features[i], t_epoch, u, model, logit)
+        _finish(u, logit, out[r])
 
 
 def _feature_rows(features, neighbours):
@@ -1280,7 +1360,37 @@ def model_probabilities(features, neighbours, model, scores=False):
     features, neighbours = _feature_rows(features, neighbours)
     model = validate_model_params(model)
     out = np.empty((features.shape[0], N_CLASSES))
-    _classify_rows(features, np.arange(features.shape[0]), neighbours, model, bool(scores), out)
+    _classify_rows(features, np.arange(features.shape[0]), neighbours, model, bool(scores), False,
+                   0.0, out)
+    return out
+
+
+def accumulated_probabilities(features, slots, neighbours, t_epoch, model):
+    """Class probabilities of one epoch's rows with the accumulated evidence, as the emit step gives them.
+
+    As :func:`classify_model` without folding in the flocking cue (the rows
+    of a captured run have it already): ``features`` is a table whose rows
+    ``slots`` hold the tracks' feature rows of this epoch and, in the
+    evidence columns, what the previous epochs accumulated; those columns
+    are updated in place (:func:`accumulate_evidence`).  Feeding a run's
+    epochs in order replays the engine's probabilities for another model.
+
+    Parameters
+    ----------
+    features : ndarray, shape (capacity, N_FEATURES), C-contiguous float64
+    slots : array_like of int, shape (k,)
+    neighbours : array_like of int, shape (k,)
+    t_epoch : float
+    model : array_like
+
+    Returns
+    -------
+    ndarray, shape (k, N_CLASSES)
+    """
+    features, slots, neighbours, t_epoch, model = _checked_epoch(features, slots, neighbours,
+                                                                 t_epoch, model)
+    out = np.empty((slots.shape[0], N_CLASSES))
+    _classify_rows(features, slots, neighbours, model, False, True, t_epoch, out)
     return out
 
 
@@ -1329,6 +1439,15 @@ def classify_tracks_model(features, slots, neighbours, t_epoch, model):
     -------
     ndarray, shape (k, 4)
     """
+    features, slots, neighbours, t_epoch, model = _checked_epoch(features, slots, neighbours,
+                                                                 t_epoch, model)
+    out = np.empty((slots.shape[0], N_CLASSES))
+    classify_model(features, slots, neighbours, t_epoch, model, out)
+    return out
+
+
+def _checked_epoch(features, slots, neighbours, t_epoch, model):
+    """Arguments of one epoch's classification, checked and converted."""
     if not (isinstance(features, np.ndarray) and features.dtype == np.float64
             and features.flags.c_contiguous and features.ndim == 2
             and features.shape[1] == N_FEATURES):
@@ -1343,10 +1462,7 @@ def classify_tracks_model(features, slots, neighbours, t_epoch, model):
     t_epoch = float(t_epoch)
     if not math.isfinite(t_epoch):
         raise ValueError(f"t_epoch must be finite, got {t_epoch}")
-    model = validate_model_params(model)
-    out = np.empty((slots.shape[0], N_CLASSES))
-    classify_model(features, slots, neighbours, t_epoch, model, out)
-    return out
+    return features, slots, neighbours, t_epoch, validate_model_params(model)
 
 
 # ---------------------------------------------------------------------------
@@ -1366,18 +1482,27 @@ def _close(x, i, j, radius2, max_dv2):
     return dve * dve + dvn * dvn + dvu * dvu < max_dv2
 
 
-@njit
-def _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2):
-    """Neighbours of track i: the tracks of the 3 x 3 cells around its cell."""
-    count = 0
+@njit(inline="always")
+def _cell_candidates(a, cell_of, n_x, n_y, cell_start, order, buf):
+    """The points of the 3 x 3 grid cells around point ``a``'s own, ``a`` left out.
+
+    Written to ``buf[:m]`` cell by cell (east index, then north), each cell's
+    points in increasing order (:func:`kernels._grid.sort_into_cells`);
+    returns ``m``.  The neighbour walk shared by the flocking count and the
+    co-motion scan.
+    """
+    cx = cell_of[a] // n_y
+    cy = cell_of[a] - cx * n_y
+    m = 0
     for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
         for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
             cell = gx * n_y + gy
             for p in range(cell_start[cell], cell_start[cell + 1]):
-                j = order[p]
-                if j != i and _close(x, i, j, radius2, max_dv2):
-                    count += 1
-    return count
+                b = order[p]
+                if b != a:
+                    buf[m] = b
+                    m += 1
+    return m
 
 
 @njit
@@ -1413,10 +1538,14 @@ def count_flock_neighbours(x, radius_m, max_dv_mps, out):
     cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     radius2 = radius_m * radius_m
     max_dv2 = max_dv_mps * max_dv_mps
+    buf = np.empty(k, np.int64)
     for i in range(k):
-        cx = cell_of[i] // n_y
-        cy = cell_of[i] - cx * n_y
-        out[i] = _count_one(x, i, cx, cy, n_x, n_y, cell_start, order, radius2, max_dv2)
+        m = _cell_candidates(i, cell_of, n_x, n_y, cell_start, order, buf)
+        count = 0
+        for q in range(m):
+            if _close(x, i, buf[q], radius2, max_dv2):
+                count += 1
+        out[i] = count
 
 
 #: Model constant: a co-moving companion of a track is another track within this
@@ -1482,37 +1611,32 @@ def update_comotion(features, slots, x, t_epoch):
     cell_start, order = sort_into_cells(cell_of, n_x * n_y)
     radius2 = COMPANION_RADIUS_M * COMPANION_RADIUS_M
     max_dv2 = COMPANION_DV_MPS * COMPANION_DV_MPS
+    buf = np.empty(k, np.int64)
     for a in range(k):
         i = slots[a]
         if i < 0 or i >= features.shape[0]:
             raise ValueError("update_comotion: slot out of range")
-        cx = cell_of[a] // n_y
-        cy = cell_of[a] - cx * n_y
         best_d2 = radius2
         best_dv2 = max_dv2
         found = False
-        for gx in range(max(cx - 1, 0), min(cx + 2, n_x)):
-            for gy in range(max(cy - 1, 0), min(cy + 2, n_y)):
-                cell = gx * n_y + gy
-                for p in range(cell_start[cell], cell_start[cell + 1]):
-                    b = order[p]
-                    if b == a:
-                        continue
-                    de = x[b, 0] - x[a, 0]
-                    dn = x[b, 1] - x[a, 1]
-                    d2 = de * de + dn * dn
-                    if d2 > best_d2:
-                        continue
-                    dve = x[b, 3] - x[a, 3]
-                    dvn = x[b, 4] - x[a, 4]
-                    dvu = x[b, 5] - x[a, 5]
-                    dv2 = dve * dve + dvn * dvn + dvu * dvu
-                    if dv2 >= max_dv2:
-                        continue
-                    if not found or d2 < best_d2 or dv2 < best_dv2:
-                        best_d2 = d2
-                        best_dv2 = dv2
-                        found = True
+        m = _cell_candidates(a, cell_of, n_x, n_y, cell_start, order, buf)
+        for q in range(m):
+            b = buf[q]
+            de = x[b, 0] - x[a, 0]
+            dn = x[b, 1] - x[a, 1]
+            d2 = de * de + dn * dn
+            if d2 > best_d2:
+                continue
+            dve = x[b, 3] - x[a, 3]
+            dvn = x[b, 4] - x[a, 4]
+            dvu = x[b, 5] - x[a, 5]
+            dv2 = dve * dve + dvn * dvn + dvu * dvu
+            if dv2 >= max_dv2:
+                continue
+            if not found or d2 < best_d2 or dv2 < best_dv2:
+                best_d2 = d2
+                best_dv2 = dv2
+                found = True
         _fold_comotion(features[i], found, np.sqrt(best_d2), np.sqrt(best_dv2), t_epoch)
 
 

@@ -271,24 +271,82 @@ def reference_tree_scores(z, model):
     return score
 
 
-def reference_probabilities(features, neighbours, model):
+def reference_logits(features_r, neighbours_r, model):
+    """Calibrated logits (scores / T) of one feature row."""
     model = np.asarray(model)
+    z = reference_design(features_r, neighbours_r, model[K.M_SNR_1M2_1KM_DB])
+    if model[K.M_KIND] == K.MODEL_TREES:
+        return reference_tree_scores(z, model) / model[K.M_TEMPERATURE]
     mean = model[K.M_MEAN:K.M_MEAN + K.N_BASE]
     scale = model[K.M_SCALE:K.M_SCALE + K.N_BASE]
     w = model[K.M_WEIGHTS:K.M_BIAS].reshape(N_CLASSES, K.N_DESIGN)
     b = model[K.M_BIAS:K.M_BIAS + N_CLASSES]
+    s = np.clip((z - mean) / scale, -K.DESIGN_CLIP, K.DESIGN_CLIP)
+    s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
+    return (w @ s + b) / model[K.M_TEMPERATURE]
+
+
+def _probabilities(logit, age_s, model):
+    q = np.exp(logit - logit.max())
+    q /= q.sum()
+    u = math.exp(-age_s / model[K.M_EVIDENCE_S])
+    p = (1.0 - u) * q
+    p[C_UNKNOWN] += u
+    return p
+
+
+def reference_probabilities(features, neighbours, model):
+    model = np.asarray(model)
     out = np.empty((features.shape[0], N_CLASSES))
     for r in range(features.shape[0]):
-        z = reference_design(features[r], neighbours[r], model[K.M_SNR_1M2_1KM_DB])
-        if model[K.M_KIND] == K.MODEL_TREES:
-            logit = reference_tree_scores(z, model) / model[K.M_TEMPERATURE]
-        else:
-            s = np.clip((z - mean) / scale, -K.DESIGN_CLIP, K.DESIGN_CLIP)
-            s = np.concatenate([s, [s[a] * s[c] for a, c in K.DESIGN_PRODUCTS]])
-            logit = (w @ s + b) / model[K.M_TEMPERATURE]
-        q = np.exp(logit - logit.max())
-        q /= q.sum()
-        u = math.exp(-features[r, K.F_AGE_S] / model[K.M_EVIDENCE_S])
-        out[r] = (1.0 - u) * q
-        out[r, C_UNKNOWN] += u
+        out[r] = _probabilities(reference_logits(features[r], neighbours[r], model),
+                                features[r, K.F_AGE_S], model)
     return out
+
+
+def reference_evidence_epoch(t, f, neighbours_r, model):
+    """One output epoch of one track with accumulated evidence: its probabilities and new evidence.
+
+    ``f``: the track's feature row at the epoch, its evidence columns
+    (``F_EVIDENCE_T_S``, ``F_EVIDENCE_COUNT``, ``L``) as the earlier epochs
+    left them.  If the epoch is later than the last one counted (or none
+    was): ``dt`` = tracked time since it (since the first update for the
+    first epoch), up to the latest update, within [0, EVIDENCE_MAX_DT_S];
+    ``L <- L + (1 - u) dt / tau z``, then ``L <- max(L - max(L), -cap)``.
+    The probabilities are those of ``z`` with ``L_drone`` added to the
+    drone logit.  Returns ``(p (4,), evidence columns (6,))``.
+    """
+    model = np.asarray(model)
+    tau, cap = model[K.M_ACCUMULATE_S], model[K.M_ACCUMULATE_CAP]
+    evidence = np.array(f[K.F_EVIDENCE_T_S:K.F_EVIDENCE_0 + N_CLASSES], dtype=float)
+    z = reference_logits(f, neighbours_r, model)
+    u = math.exp(-f[K.F_AGE_S] / model[K.M_EVIDENCE_S])
+    if tau > 0.0:
+        last, count, L = evidence[0], evidence[1], evidence[2:]
+        if count == 0 or t > last:
+            start = f[K.F_T_FIRST_S] if count == 0 else last
+            dt = min(max(min(f[K.F_T_LAST_S], t) - start, 0.0), K.EVIDENCE_MAX_DT_S)
+            L = L + (1.0 - u) * dt / tau * z
+            L = np.maximum(L - L.max(), -cap)
+            evidence = np.concatenate([[t, count + 1], L])
+        z = z.copy()
+        z[K.C_DRONE] += L[K.C_DRONE]
+    return _probabilities(z, f[K.F_AGE_S], model), evidence
+
+
+def reference_accumulated(times, features, neighbours, model):
+    """One track's probabilities over its output epochs, fed in order (:func:`reference_evidence_epoch`).
+
+    ``features``: its rows at those epochs (their evidence columns are
+    ignored: carried from epoch to epoch here).  Returns the probabilities
+    (n, 4) and ``L`` after each epoch (n, 4).
+    """
+    evidence = np.zeros(2 + N_CLASSES)
+    probabilities, accumulated = [], []
+    for t, f, n in zip(times, features, neighbours):
+        f = np.array(f, dtype=float)
+        f[K.F_EVIDENCE_T_S:K.F_EVIDENCE_0 + N_CLASSES] = evidence
+        p, evidence = reference_evidence_epoch(t, f, n, model)
+        probabilities.append(p)
+        accumulated.append(evidence[2:].copy())
+    return np.array(probabilities), np.array(accumulated)

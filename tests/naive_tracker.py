@@ -88,9 +88,10 @@ from scipy.special import logsumexp
 import naive
 import naive_filters
 from kernels import tracker as K
+from kernels.classify import F_EVIDENCE_T_S, N_FEATURES
 from naive_assign import augmented_matrix
 from naive_classify import reference_features, reference_neighbours
-from naive_classify_model import reference_companions, reference_model_row, reference_probabilities
+from naive_classify_model import reference_companions, reference_evidence_epoch, reference_model_row
 
 TENTATIVE = 1
 CONFIRMED = 2
@@ -188,6 +189,8 @@ class Track:
     recent: list = field(default_factory=list)
     # plots not newer than this go through the CV filter (module docstring)
     t_imm: float = -math.inf
+    # the accumulated-evidence feature columns (F_EVIDENCE_T_S on) after the last epoch
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros(N_FEATURES - F_EVIDENCE_T_S))
 
     def features(self):
         """The full feature row of the compiled table, from the whole history."""
@@ -195,9 +198,11 @@ class Track:
         ts = [h[1] for h in self.history]
         snrs = [h[2] for h in self.history]
         ranges = [h[3] for h in self.history]
-        return reference_model_row(reference_features(xs, ts, snrs, ranges), xs, ts, snrs, ranges,
-                                   [e[0] for e in self.epochs], [e[1] for e in self.epochs],
-                                   [e[2] for e in self.epochs])
+        f = reference_model_row(reference_features(xs, ts, snrs, ranges), xs, ts, snrs, ranges,
+                                [e[0] for e in self.epochs], [e[1] for e in self.epochs],
+                                [e[2] for e in self.epochs])
+        f[F_EVIDENCE_T_S:] = self.evidence
+        return f
 
 
 @dataclass(frozen=True)
@@ -628,8 +633,7 @@ class NaiveTracker:
             # the flocking and co-motion cues count this epoch before the track is classified
             for track, k, companion in zip(written, neighbours, companions):
                 track.epochs.append((t, int(k), companion))
-            features = np.array([track.features() for track in written])
-            class_p = reference_probabilities(features, neighbours, self.classify_params)
-            for row, p in zip(rows, class_p):
-                row.class_p = p
+            for row, track, k in zip(rows, written, neighbours):
+                row.class_p, track.evidence = reference_evidence_epoch(
+                    t, track.features(), k, self.classify_params)
         return rows

@@ -166,6 +166,9 @@ def model_to_dict(model, info=None):
         "temperature": float(model[K.M_TEMPERATURE]),
         "snr_1m2_1km_db": float(model[K.M_SNR_1M2_1KM_DB]),
     }
+    if model[K.M_ACCUMULATE_S] > 0.0:
+        data["accumulate_s"] = float(model[K.M_ACCUMULATE_S])
+        data["accumulate_cap"] = float(model[K.M_ACCUMULATE_CAP])
     if trees:
         integer = ("class", "feature")
         data["init"] = model[K.M_INIT:K.M_INIT + K.N_CLASSES].tolist()
@@ -239,6 +242,10 @@ def model_from_dict(data, source="model", kernel=K):
         model[kernel.M_EVIDENCE_S] = data["evidence_s"]
         model[kernel.M_TEMPERATURE] = data["temperature"]
         model[kernel.M_SNR_1M2_1KM_DB] = data["snr_1m2_1km_db"]
+        if hasattr(kernel, "M_ACCUMULATE_S"):
+            # optional: a file without them accumulates no evidence
+            model[kernel.M_ACCUMULATE_S] = data.get("accumulate_s", 0.0)
+            model[kernel.M_ACCUMULATE_CAP] = data.get("accumulate_cap", 0.0)
     except KeyError as error:
         raise ValueError(f"{source}: missing key {error.args[0]!r}") from None
     except (TypeError, ValueError) as error:
