@@ -1,5 +1,8 @@
 import os
+import subprocess
 import sys
+import tempfile
+import warnings
 
 import numpy as np
 import pytest
@@ -65,3 +68,70 @@ def straight_line_plots(seed=0, n_targets=5, duration_s=120, p_detection=0.9):
 @pytest.fixture(scope="session")
 def straight_scenario():
     return straight_line_plots()
+
+
+# The engine's compiled plan takes minutes to compile on a clean checkout (about
+# 200 s of CPU, once: later runs load it from Numba's cache).  A session that runs
+# both kernel tests and engine tests compiles it in a second process on the other
+# core while the tests that never run the plan (KERNEL_MODULES) run first, and the first engine test waits for that
+# process, then loads the plan from the cache instead of compiling it again.  The
+# order changes nothing else: kernel tests share no state with engine tests.
+# RADARCORE_TEST_WARM=0 turns this off (the plan then compiles in the first engine test).
+KERNEL_MODULES = frozenset({
+    "test_assign", "test_asterix", "test_cat062_twin", "test_chi2", "test_classify",
+    "test_classify_evidence", "test_classify_fit", "test_classify_trees", "test_codec",
+    "test_config", "test_config_fuzz", "test_csvio", "test_cv_covariance", "test_docs",
+    "test_filters", "test_fuzz_inputs", "test_gating", "test_geodesy", "test_grid", "test_jit",
+    "test_merge", "test_metrics", "test_oosm", "test_recording", "test_simulate", "test_zones",
+})
+_WARM = {"process": None, "log": None}
+
+
+def _is_kernel_test(item):
+    module = getattr(item, "module", None)
+    return module is not None and module.__name__.rpartition(".")[2] in KERNEL_MODULES
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: not _is_kernel_test(item))  # stable: order kept within each part
+
+
+def pytest_collection_finish(session):
+    if os.environ.get("RADARCORE_TEST_WARM", "1") == "0":
+        return
+    kinds = {_is_kernel_test(item) for item in session.items}
+    if kinds != {True, False}:
+        return  # nothing to overlap with
+    log = tempfile.TemporaryFile()
+    _WARM["log"] = log
+    _WARM["process"] = subprocess.Popen(
+        [sys.executable, "-c", "from radarcore.core.engine import Engine; Engine.warmup()"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+
+def pytest_runtest_setup(item):
+    process = _WARM["process"]
+    if process is None or _is_kernel_test(item):
+        return
+    _WARM["process"] = None
+    tracker = sys.modules.get("kernels.tracker")
+    if tracker is not None and tracker.run_plan.signatures:
+        warnings.warn("a test of KERNEL_MODULES ran the engine's plan (compiled twice): "
+                      "take its module out of KERNEL_MODULES in tests/conftest.py")
+    try:
+        rc = process.wait(timeout=1800)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rc = "timeout"
+    if rc != 0:
+        _WARM["log"].seek(0)
+        tail = _WARM["log"].read()[-2000:].decode(errors="replace")
+        warnings.warn(f"the engine's warm-up process failed ({rc}); the plan compiles in-process:\n{tail}")
+    _WARM["log"].close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    process = _WARM["process"]
+    if process is not None:  # the session ended before any engine test ran
+        process.kill()
+        process.wait()
