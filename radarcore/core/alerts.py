@@ -63,6 +63,8 @@ import math
 
 import numpy as np
 
+from kernels import alerts as _kernel
+from kernels.alerts import accumulate_calls, due_rows, threat_policy
 from kernels.zones import (PARALLEL_MIN_PAIRS, _bounding_radius, _evaluate_zones_parallel,
                           _evaluate_zones_serial, asset_cpa, check_zone_table, evaluate_zones)
 from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
@@ -73,6 +75,9 @@ BIRD_CLASS = TRACK_CLASSES.index("bird")
 DRONE_CLASS = TRACK_CLASSES.index("drone")
 AIRCRAFT_CLASS = TRACK_CLASSES.index("aircraft")
 CRITICAL_LEVEL = ZONE_LEVELS.index("critical")
+if (_kernel.UNKNOWN, _kernel.BIRD, _kernel.DRONE, _kernel.AIRCRAFT, _kernel.CRITICAL, _kernel.NONE) != (
+        UNKNOWN_CLASS, BIRD_CLASS, DRONE_CLASS, AIRCRAFT_CLASS, CRITICAL_LEVEL, NONE):
+    raise ImportError("kernels.alerts names other class or level indices than radarcore.core.config")
 #: What :meth:`AlertManager.geometry` gives per row: the state, per zone (inside, signed
 #: distance, time to entry, probability of entry) and per asset (CPA, its time, closing
 #: speed, range).
@@ -218,43 +223,42 @@ class AlertManager:
         return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
                 "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng}
 
-    def evaluate(self, rows, P, class_p, held_s=None, geometry=None):
+    def evaluate(self, rows, P, class_p, held_s=None, geometry=None, first_seen=None, t=0.0):
         """Threat figures of the rows of one epoch (arrays, no lifecycle).
 
         ``held_s`` (per row) is how long the row's called class has held
         (default: long enough); ``geometry``: the rows' :meth:`geometry`,
-        if known.
+        if known; ``first_seen`` (per row, default ``t``) and ``t``: the
+        rows' first decision and this one, for ``held`` below.
+
+        Besides the geometry: per row ``class`` (the class the policy uses),
+        ``called`` and ``confidence``; per row and zone ``zone_level`` (the
+        level the class and geometry threaten, -1 none) and ``alert_level``
+        (the level alerted on); per row and asset ``level`` and
+        ``advisory`` (their maxima over the asset's zones) and ``held`` (an
+        unknown track younger than ``unknown_hold_s`` inside no critical zone
+        of the asset).  One compiled call (:func:`kernels.alerts.threat_policy`).
         """
         z = self.zones
+        cfg = self.config
         k = class_p.shape[0]
-        n_z = z.n_zones
+        n_z, n_a = z.n_zones, z.n_assets
         g = self.geometry(rows, P) if geometry is None else geometry
-        inside, tte, p_entry = g["inside"], g["tte"], g["p_entry"]
-        H = self.config.horizon_s
-        called, confidence = self.called_class(class_p)
         held_s = np.full(k, np.inf) if held_s is None else np.asarray(held_s, float)
-        # a drone or aircraft call counts once it has held for drone_hold_s:
-        # until then the track is unsettled (a one-epoch call is not evidence)
-        pending = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS) & (held_s < self.config.drone_hold_s)
-        track_class = np.where(pending, UNKNOWN_CLASS, called)
-        allowed = z.alert_on[track_class] if k else np.zeros((0, n_z), bool)
-        # a bird's straight-line path says little about where it goes next:
-        # birds count only where they are, never where they are predicted
-        entering = (tte <= H) & (p_entry >= self.config.p_entry_min)
-        predicted = entering & (track_class != BIRD_CLASS)[:, None]
-        threatened = allowed & (inside | predicted)
-        zone_level = np.where(threatened, z.zone_level[None, :], NONE)
-        # an unsettled track is alerted only inside or just before a critical
-        # zone; just before, only if it may be a drone or an aircraft at all
-        unsettled = (track_class == UNKNOWN_CLASS)[:, None]
-        threat_p = (class_p[:, DRONE_CLASS] + class_p[:, AIRCRAFT_CLASS]) if k else np.zeros(0)
-        may_threaten = (threat_p >= self.config.unsettled_threat_min_p)[:, None]
-        urgent = (z.zone_level[None, :] >= CRITICAL_LEVEL) & (
-            inside | (entering & (tte <= self.config.unsettled_lead_s) & may_threaten))
-        alert_level = np.where(unsettled & ~urgent, NONE, zone_level)
-        return {**g, "class": track_class, "called": called, "confidence": confidence,
-                "zone_level": zone_level,
-                "alert_level": alert_level}
+        first_seen = np.full(k, float(t)) if first_seen is None else np.asarray(first_seen, float)
+        out = {"called": np.empty(k, np.int64), "confidence": np.empty(k),
+               "class": np.empty(k, np.int64), "zone_level": np.empty((k, n_z), np.int64),
+               "alert_level": np.empty((k, n_z), np.int64), "level": np.empty((k, n_a), np.int64),
+               "advisory": np.empty((k, n_a), np.int64), "held": np.empty((k, n_a), bool)}
+        if k:
+            threat_policy(np.ascontiguousarray(class_p, np.float64), np.ascontiguousarray(held_s),
+                          g["inside"], g["tte"], g["p_entry"], z.zone_level, z.alert_on, z.asset_start,
+                          np.ascontiguousarray(first_seen), float(t), float(cfg.class_min_p),
+                          float(cfg.drone_hold_s), float(cfg.horizon_s), float(cfg.p_entry_min),
+                          float(cfg.unsettled_threat_min_p), float(cfg.unsettled_lead_s),
+                          float(cfg.unknown_hold_s), out["called"], out["confidence"], out["class"],
+                          out["zone_level"], out["alert_level"], out["level"], out["advisory"], out["held"])
+        return {**g, **out}
 
     # ------------------------------------------------------------ lifecycle
     def update(self, t, rows, P, class_p, geometry=None):
@@ -294,7 +298,7 @@ class AlertManager:
         state["first_seen"] = _pick(prev["first_seen"], p_idx, p_found, float(t))
         called = self.called_class(class_p)[0]
         held_s, calls = self._accumulate_calls(t, state, called)
-        ev = self.evaluate(rows, P, class_p, held_s, geometry)
+        ev = self.evaluate(rows, P, class_p, held_s, geometry, state["first_seen"], t)
         events = self._decide(t, ev, rows, tids, order, ids_sorted, state["first_seen"], state["last_settled"])
         last_settled = np.where(ev["class"] != UNKNOWN_CLASS, ev["class"], state["last_settled"])
         self._tracks = {"ids": ids_sorted, "first_seen": state["first_seen"][order],
@@ -351,25 +355,19 @@ class AlertManager:
         store = self._tracks
         cfg = self.config
         first_seen = store["first_seen"]
-        age, age_before = t - first_seen, self._t_prev - first_seen
-        # the tracks whose outcome can change now (see above)
-        due = updated
-        due |= (age_before < cfg.unknown_hold_s) & ~(age < cfg.unknown_hold_s)
-        young = age <= cfg.handover_s
-        due |= (age_before <= cfg.handover_s) & ~young
-        if self.orphans or self._orphans_before:
-            due |= young
+        # the tracks whose outcome can change now (see above): the updated ones, and
         # (a pending or lower level whose time has come; an alert decided on last time:
         # opened, raised or cleared, it changes what the track's next evaluation says)
+        due = updated
         keys = self._visited | self._timed_out(t)
         if keys:
             at, found = _match(store["ids"], [key[0] for key in keys])
             due[at[found]] = True
-        # call evidence that grows (not settled yet) or drains with time
-        called, has = store["called"], store["has_call"]
-        timer = has & (((store["call"] == called) & (store["count"] < cfg.drone_hold_s))
-                       | (called == UNKNOWN_CLASS))
-        cand = np.flatnonzero(due | timer)
+        # with the ages and the call evidence that grows (not settled yet) or drains with time
+        called = store["called"]
+        cand = due_rows(due, first_seen, float(t), float(self._t_prev), float(cfg.unknown_hold_s),
+                        float(cfg.handover_s), bool(self.orphans or self._orphans_before), called,
+                        store["has_call"], store["call"], store["count"], float(cfg.drone_hold_s))
         state = {name: store[name][cand] for name in _STATE_FILL}
         held_s, calls = self._accumulate_calls(t, state, called[cand])
         for name, value in calls.items():
@@ -379,7 +377,7 @@ class AlertManager:
         r = cand[pick]
         ids = store["ids"][r]
         ev = self.evaluate(None, None, store["class_p"][r], held_s[pick],
-                           {name: store[name][r] for name in GEOMETRY})
+                           {name: store[name][r] for name in GEOMETRY}, first_seen[r], t)
         settled_before = store["last_settled"][r]
         k = r.size
         events = self._decide(t, ev, _id_rows(ids), ids, np.arange(k), ids, first_seen[r], settled_before)
@@ -485,7 +483,7 @@ class AlertManager:
             i = int(np.searchsorted(ids, alert.track_id))
             a = alert.asset
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
-            return self._describe(ev, rows, i, a, lo, hi, int(_row_max(ev["alert_level"][i:i + 1, lo:hi], NONE)[0]))
+            return self._describe(ev, rows, i, a, lo, hi, int(ev["level"][i, a]))
         return last
 
     def _decide(self, t, ev, rows, tids, order, ids_sorted, first_seen, settled_before):
@@ -531,11 +529,7 @@ class AlertManager:
             lo, hi = z.asset_start[a], z.asset_start[a + 1]
             if hi == lo:
                 continue
-            level = _row_max(ev["alert_level"][:, lo:hi], NONE)
-            advisory = _row_max(ev["zone_level"][:, lo:hi], NONE)
-            inside_critical = _row_max(ev["inside"][:, lo:hi] & (z.zone_level[lo:hi] >= CRITICAL_LEVEL), False)
-            held = ((track_class == UNKNOWN_CLASS) & (t - first_seen < cfg.unknown_hold_s)
-                    & ~inside_critical)
+            level, advisory, held = ev["level"][:, a], ev["advisory"][:, a], ev["held"][:, a]
             mine = m_asset == a
             has_alert = np.zeros(k, bool)
             has_alert[m_row[mine]] = True
@@ -658,29 +652,22 @@ class AlertManager:
         call.  Once the count reaches ``drone_hold_s`` the call is settled
         and stays so until the count has drained back to 0 or the call
         changes: a call that comes and goes for an epoch at a time never
-        settles, and a settled call survives a brief dip.
+        settles, and a settled call survives a brief dip.  One compiled call
+        (:func:`kernels.alerts.accumulate_calls`).
         """
-        hold = self.config.drone_hold_s
-        has = state["has_call"]
-        alerting_call = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS)
-        call = np.where(has, state["call"], called)
-        count = np.where(has, state["count"], 0.0)
-        t_last = np.where(has, self._t_prev, float(t))
-        settled = has & state["settled"]
-        dt = t - t_last
-        same = called == call
-        drain = ~same & (called == UNKNOWN_CLASS)
-        other = ~same & ~drain
-        count = np.where(same, np.minimum(count + dt, hold), np.where(drain, count - dt, 0.0))
-        call = np.where(other, called, call)
-        settled = np.where(other, False, settled)
-        # a bird call, or the evidence has drained: the track's state goes
-        dropped = ~alerting_call & ((called != UNKNOWN_CLASS) | (count <= 0.0))
-        has_call = (alerting_call | has) & ~dropped
-        settled = settled | (count >= hold)
-        held_s = np.where(alerting_call & has_call & ~settled, count, np.inf)
-        return held_s, {"has_call": has_call, "call": call.astype(np.int64), "count": count,
-                        "settled": settled}
+        k = called.size
+        held_s = np.empty(k)
+        new = {"has_call": np.empty(k, bool), "call": np.empty(k, np.int64), "count": np.empty(k),
+               "settled": np.empty(k, bool)}
+        if k:
+            accumulate_calls(np.ascontiguousarray(called, np.int64),
+                             np.ascontiguousarray(state["has_call"], bool),
+                             np.ascontiguousarray(state["call"], np.int64),
+                             np.ascontiguousarray(state["count"], np.float64),
+                             np.ascontiguousarray(state["settled"], bool), float(t), float(self._t_prev),
+                             float(self.config.drone_hold_s), held_s, new["has_call"], new["call"],
+                             new["count"], new["settled"])
+        return held_s, new
 
     def _info(self, alert):
         """The event fields of an alert's latest evaluation (built when needed)."""
@@ -924,17 +911,6 @@ def _match(ids_sorted, query):
         return np.zeros(query.size, np.intp), np.zeros(query.size, bool)
     idx = np.minimum(np.searchsorted(ids_sorted, query), ids_sorted.size - 1)
     return idx, ids_sorted[idx] == query
-
-
-def _row_max(m, empty):
-    """The maximum of each row of ``m`` (``empty`` for no columns): column by column, which
-    is faster than ``max(axis=1)`` for the few zones of an asset."""
-    if m.shape[1] == 0:
-        return np.full(m.shape[0], empty, m.dtype)
-    out = m[:, 0].copy()
-    for j in range(1, m.shape[1]):
-        np.maximum(out, m[:, j], out=out)
-    return out
 
 
 def _pick(values, idx, found, fill):
