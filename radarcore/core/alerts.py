@@ -65,7 +65,7 @@ import numpy as np
 
 from kernels import alerts as _kernel
 from kernels.alerts import accumulate_calls, due_rows, threat_policy
-from kernels.zones import (PARALLEL_MIN_PAIRS, _bounding_radius, _evaluate_zones_parallel,
+from kernels.zones import (PARALLEL_MIN_PAIRS, _asset_cpa_loop, _bounding_radius, _evaluate_zones_parallel,
                           _evaluate_zones_serial, asset_cpa, check_zone_table, evaluate_zones)
 from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
@@ -141,6 +141,10 @@ class AlertManager:
             self._bound_radius = np.empty(zones.n_zones)
             _bounding_radius(zones.zone_kind, zones.zone_center, zones.zone_radius, zones.poly_start,
                              zones.poly_xy, self._bound_radius)
+        # the asset positions, checked once for the unchecked CPA loop (None: check every call)
+        asset_en = np.ascontiguousarray(zones.asset_en, np.float64)
+        self._asset_en = asset_en if (asset_en.ndim == 2 and asset_en.shape[1:] == (2,)
+                                      and np.isfinite(asset_en).all()) else None
         self.alerts = {}          # (track_id, asset index) -> _Alert
         self.orphans = []         # alerts of dropped tracks waiting for a successor
         # beside ``orphans``, in its order: asset, time dropped, last (east, north, v_east, v_north)
@@ -201,15 +205,16 @@ class AlertManager:
         tte = np.zeros((k, n_z))
         p_entry = np.zeros((k, n_z))
         H = self.config.horizon_s
+        # the zone table was validated once; the per-call checks of evaluate_zones and
+        # asset_cpa cost more than the evaluation of a frame's few tracks
+        checked = self._bound_radius is not None and k and np.isfinite(x).all() and np.isfinite(P).all()
         if k and n_z:
-            if self._bound_radius is None or not (np.isfinite(x).all() and np.isfinite(P).all()):
+            if not checked:
                 # (the validating entry point: a clear error for a bad table or state)
                 evaluate_zones(x, P, z.zone_kind, z.zone_center, z.zone_radius, z.zone_floor,
                                z.zone_ceiling, z.poly_start, z.poly_xy, H, self.q_h, self.q_v,
                                inside, distance, tte, p_entry)
             else:
-                # the zone table was validated once; the per-call checks of evaluate_zones
-                # cost more than the evaluation of a frame's few tracks
                 loop = _evaluate_zones_parallel if k * n_z >= PARALLEL_MIN_PAIRS else _evaluate_zones_serial
                 loop(x, P, z.zone_kind, z.zone_center, z.zone_radius, self._bound_radius, z.zone_floor,
                      z.zone_ceiling, z.poly_start, z.poly_xy, float(H), self.q_h, self.q_v, ZONE_DEPTH_SAMPLES,
@@ -219,7 +224,10 @@ class AlertManager:
         closing = np.zeros((k, n_a))
         rng = np.zeros((k, n_a))
         if k and n_a:
-            asset_cpa(x, np.ascontiguousarray(z.asset_en), H, cpa, t_cpa, closing, rng)
+            if checked and self._asset_en is not None:
+                _asset_cpa_loop(x, self._asset_en, float(H), cpa, t_cpa, closing, rng)
+            else:
+                asset_cpa(x, np.ascontiguousarray(z.asset_en), H, cpa, t_cpa, closing, rng)
         return {"x": x, "inside": inside, "distance": distance, "tte": tte, "p_entry": p_entry,
                 "cpa": cpa, "t_cpa": t_cpa, "closing": closing, "range": rng}
 
@@ -424,8 +432,11 @@ class AlertManager:
                    "class_p": class_p[fresh], **{name: geometry[name][fresh] for name in GEOMETRY},
                    **{name: np.full(n, fill, store[name].dtype) for name, fill in _STATE_FILL.items()}}
             merged = {name: np.concatenate([store[name], new[name]]) for name in store}
-            o = np.argsort(merged["ids"], kind="stable")
-            store = self._tracks = {name: value[o] for name, value in merged.items()}
+            if (np.diff(merged["ids"]) > 0).all():
+                store = self._tracks = merged        # (new tracks of higher ids: in order already)
+            else:
+                o = np.argsort(merged["ids"], kind="stable")
+                store = self._tracks = {name: value[o] for name, value in merged.items()}
             idx = _match(store["ids"], tids)[0]
         mask = np.zeros(store["ids"].size, bool)
         mask[idx] = True
@@ -503,7 +514,15 @@ class AlertManager:
 
         # the evaluated rows' advisory levels by row and asset
         adv_level = np.full((k, n_a), NONE, np.int64)
-        if self.advised:
+        if self.advised and len(self.advised) > k * n_a:
+            # (a few rows of a live decision: looked up, not the whole table built)
+            advised = self.advised
+            for r, tid in enumerate(tids.tolist()):
+                for a in range(n_a):
+                    entry = advised.get((tid, a))
+                    if entry is not None:
+                        adv_level[r, a] = entry[0]
+        elif self.advised:
             if self._advised_array is None:
                 adv = np.empty((len(self.advised), 3), np.int64)
                 adv[:, :2] = list(self.advised)
@@ -600,7 +619,10 @@ class AlertManager:
                 else:
                     active.add(key)
             visited_code = np.array([tid * n_a + a for tid, a in visited], np.int64)
-            stay = ~np.isin(q_key, visited_code)
+            stay = np.ones(q_key.size, bool)       # (q_key is sorted and unique)
+            if q_key.size:
+                at = np.minimum(np.searchsorted(q_key, visited_code), q_key.size - 1)
+                stay[at[q_key[at] == visited_code]] = False
             add = np.array(quiet, np.int64).reshape(-1, 2)
             q_key = np.concatenate([q_key[stay], add[:, 0]])
             q_level = np.concatenate([q_level[stay], add[:, 1]])
