@@ -56,6 +56,13 @@ that fit no class, or a call still being held).
 Events are dicts with the fields of docs/formats.md alerts.jsonl plus the
 track's class and confidence, closing speed, probability of entry and CPA
 time.
+
+**Cost.** The arithmetic of a decision on all its rows (the class policy and
+call evidence above, the zone and asset levels, which tracks of the live
+picture must be looked at) is one compiled call each (``kernels.alerts``, the
+NumPy statement of the same rules kept as the slow reference in
+tests/naive_alert_policy.py); Python runs per alert only for the alerts that
+may change or say something (the lifecycle above).
 """
 from dataclasses import dataclass
 import json
