@@ -65,20 +65,8 @@ def evaluate(self, rows, P, class_p, held_s=None, geometry=None, first_seen=None
 
 
 def accumulate_calls(self, t, state, called):
-    """Seconds of evidence behind each row's drone or aircraft call (``inf`` once settled
-    and for rows with another call), and the new per-row call state.
-
-    ``state``: the rows' call state after the previous decision
-    (``has_call``, ``call``, ``count``, ``settled``; a new track has none).
-    Per track, an up-down count of the seconds its call has been made:
-    it grows by the time since the previous decision while the
-    classifier makes the same call, shrinks by it while the classifier
-    calls nothing (``unknown``), and restarts at 0 when it makes another
-    call.  Once the count reaches ``drone_hold_s`` the call is settled
-    and stays so until the count has drained back to 0 or the call
-    changes: a call that comes and goes for an epoch at a time never
-    settles, and a settled call survives a brief dip.
-    """
+    """``AlertManager._accumulate_calls`` (the rules are in its docstring), one NumPy
+    operation per rule."""
     hold = self.config.drone_hold_s
     has = state["has_call"]
     alerting_call = (called != UNKNOWN_CLASS) & (called != BIRD_CLASS)
