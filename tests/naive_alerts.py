@@ -8,11 +8,16 @@ from radarcore.core.alerts import (BIRD_CLASS, CRITICAL_LEVEL, EVENTS, NONE, UNK
                                    _Alert)
 from radarcore.core.config import TRACK_CLASSES, ZONE_LEVELS
 
+import naive_alert_policy
+
 
 class NaiveAlertManager(AlertManager):
     """The lifecycle per alert and epoch (dictionaries per track, a Python visit of every open
     alert every epoch); the threat evaluation, :meth:`_step` and the event fields are the
-    manager's own."""
+    manager's own, but for the policy's arithmetic, which is the NumPy statement of it (the
+    manager's is compiled)."""
+
+    evaluate = naive_alert_policy.evaluate
 
     def __init__(self, zones, config, q_h=0.0, q_v=0.0, epoch_s=None):
         self.zones = zones
