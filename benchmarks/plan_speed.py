@@ -42,19 +42,13 @@ FRAME = 65536
 
 def _core(site, plots, repeats):
     import kernels.tracker as K
+    from benchmarks.bench import cpu_timed
     from radarcore.core.engine import Engine
 
     def run(p):
         totals = {"plan": 0.0}
         plan = K.run_plan
-
-        def timed(*args):
-            c0 = time.process_time()
-            try:
-                return plan(*args)
-            finally:
-                totals["plan"] += time.process_time() - c0
-        K.run_plan = timed
+        K.run_plan = cpu_timed(plan, totals, "plan")
         try:
             engine = Engine(site)
             c0 = time.process_time()
