@@ -37,32 +37,13 @@ import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-FRAME = 65536
-
-
 def _core(site, plots, repeats):
-    import kernels.tracker as K
-    from benchmarks.bench import cpu_timed
-    from radarcore.core.engine import Engine
+    from benchmarks.cliff import whole_run
 
-    def run(p):
-        totals = {"plan": 0.0}
-        plan = K.run_plan
-        K.run_plan = cpu_timed(plan, totals, "plan")
-        try:
-            engine = Engine(site)
-            c0 = time.process_time()
-            for i in range(0, p.size, FRAME):
-                engine.process(p[i:i + FRAME])
-            engine.flush()
-            return time.process_time() - c0, totals["plan"]
-        finally:
-            K.run_plan = plan
-
-    run(plots[:3000])
-    best = min(run(plots) for _ in range(repeats))
-    return {"us_per_plot": 1e6 * best[0] / plots.size, "plan_us_per_plot": 1e6 * best[1] / plots.size,
-            "plots": int(plots.size)}
+    whole_run(site, plots[:3000])
+    best = min((whole_run(site, plots) for _ in range(repeats)), key=lambda r: r["us_per_plot"])
+    return {"us_per_plot": best["us_per_plot"],
+            "plan_us_per_plot": best["us_per_plot"] * best["run_plan_share"], "plots": int(plots.size)}
 
 
 def time_checkout(n_targets, duration_s, birdlarge_s, repeats, seed=1000):
