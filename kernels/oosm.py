@@ -15,8 +15,10 @@ before newer ones shifts those (out-of-sequence plots, the rare case).
 
 In-order plot (``t >= t_state``)
     Predict to ``t`` and update (:func:`filter_step`), then the plot is
-    appended to the history.  When the history is full, its oldest plot is first folded into
-    the base (the base is predicted to that plot's time and updated with it).
+    appended to the history with the states after it.  When the history is full, its oldest
+    plot is first folded into the base: the base becomes the states kept after that plot,
+    which are what predicting the base to that plot's time and updating it with the plot
+    gives, bit for bit (:func:`_fold_oldest`).
 
 Out-of-sequence plot (``t_base <= t < t_state``)
     The plot is inserted into the history in time order (after plots of the
@@ -86,7 +88,7 @@ OWN_STATE = -2
 BASE_STATE = -1
 
 HIST_FIELDS = ("h_n", "h_head", "h_t", "h_z", "h_R", "h_rv", "h_srv", "h_pos", "h_x", "h_P", "b_xm", "b_Pm",
-               "b_log_mu", "b_t", "b_x", "b_P", "t_imm")
+               "b_log_mu", "b_t", "b_x", "b_P", "t_imm", "h_xm", "h_Pm", "h_log_mu", "h_kept")
 
 
 def history_arrays(capacity, n_models, history_plots):
@@ -99,7 +101,10 @@ def history_arrays(capacity, n_models, history_plots):
     ``b_xm (c, M, 6)``, ``b_Pm (c, M, 6, 6)``, ``b_log_mu (c, M)``, ``b_t
     (c,)`` the base state, ``b_x (c, 6)``, ``b_P (c, 6, 6)`` combined;
     ``t_imm (c,)`` the time after which the track is on the IMM (see
-    :func:`filter_step`), ``-inf`` here: on the IMM from its first plot.
+    :func:`filter_step`), ``-inf`` here: on the IMM from its first plot;
+    ``h_xm (c, H, M, 6)``, ``h_Pm (c, H, M, 6, 6)``, ``h_log_mu (c, H, M)`` the
+    per-model state after each plot on the IMM and ``h_kept (c, H)`` whether the
+    states after a plot were kept (:func:`_fold_oldest` then copies them).
     """
     c, M, H = int(capacity), int(n_models), int(history_plots)
     if H < 1:
@@ -109,7 +114,9 @@ def history_arrays(capacity, n_models, history_plots):
             "h_pos": np.zeros((c, H, 3)), "h_x": np.zeros((c, H, 6)), "h_P": np.zeros((c, H, 6, 6)),
             "b_xm": np.zeros((c, M, 6)), "b_Pm": np.zeros((c, M, 6, 6)),
             "b_log_mu": np.zeros((c, M)), "b_t": np.zeros(c), "b_x": np.zeros((c, 6)),
-            "b_P": np.zeros((c, 6, 6)), "t_imm": np.full(c, -np.inf)}
+            "b_P": np.zeros((c, 6, 6)), "t_imm": np.full(c, -np.inf),
+            "h_xm": np.zeros((c, H, M, 6)), "h_Pm": np.zeros((c, H, M, 6, 6)),
+            "h_log_mu": np.zeros((c, H, M)), "h_kept": np.zeros((c, H), np.bool_)}
 
 
 @njit(inline="always")
@@ -190,7 +197,8 @@ def filter_step(xm, Pm, log_mu, x, P, t_from, t, t_imm, z, R, rv, sigma_rv, rada
 def history_start(i, t, xm, Pm, log_mu, x, P, hist):
     """Track ``i``'s history restarts: base = its current state at ``t`` (combined: ``x[i]``,
     ``P[i]``; the IMM state too unless the track is on the CV filter at ``t``), no plots."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     h_n[i] = 0
     h_head[i] = 0
     b_t[i] = t
@@ -219,11 +227,25 @@ def _copy_state(x, P, x_out, P_out):
 @njit(inline="always")
 def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
     """Advance track ``i``'s base through its oldest history plot and forget that plot
-    (the ring's head moves on; nothing is shifted)."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (the ring's head moves on; nothing is shifted).
+
+    Where the states after that plot were kept (``h_kept``: the in-order update and
+    every re-filter keep them), the base becomes a copy of them: they are the
+    :func:`filter_step` of the same state (the base is the state after the plot before)
+    with the same plot and ``t_imm``, so the copy is that step's result bit for bit,
+    without its predict and update (an IMM step per in-order plot of a track with a
+    full history).  Else the step is run."""
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     o = h_head[i]
-    filter_step(b_xm[i], b_Pm[i], b_log_mu[i], b_x[i], b_P[i], b_t[i], h_t[i, o], t_imm[i], h_z[i, o],
-                h_R[i, o], h_rv[i, o], h_srv[i, o], h_pos[i, o], omega, q_h, q_v, log_Pi)
+    if h_kept[i, o]:
+        if h_t[i, o] > t_imm[i]:
+            _copy_imm(h_xm[i, o], h_Pm[i, o], h_log_mu[i, o], b_xm[i], b_Pm[i], b_log_mu[i])
+        _copy_state(h_x[i, o], h_P[i, o], b_x[i], b_P[i])
+    else:
+        filter_step(b_xm[i], b_Pm[i], b_log_mu[i], b_x[i], b_P[i], b_t[i], h_t[i, o], t_imm[i],
+                    h_z[i, o], h_R[i, o], h_rv[i, o], h_srv[i, o], h_pos[i, o], omega, q_h, q_v,
+                    log_Pi)
     b_t[i] = h_t[i, o]
     h_head[i] = slot(i, 1, hist)
     h_n[i] -= 1
@@ -232,7 +254,8 @@ def _fold_oldest(i, hist, omega, q_h, q_v, log_Pi):
 @njit(inline="always")
 def _copy_entry(hist, i, src, dst):
     """Track ``i``'s history slot ``src`` into slot ``dst``."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     h_t[i, dst] = h_t[i, src]
     h_rv[i, dst] = h_rv[i, src]
     h_srv[i, dst] = h_srv[i, src]
@@ -242,6 +265,10 @@ def _copy_entry(hist, i, src, dst):
         for c in range(3):
             h_R[i, dst, a, c] = h_R[i, src, a, c]
     _copy_state(h_x[i, src], h_P[i, src], h_x[i, dst], h_P[i, dst])
+    h_kept[i, dst] = h_kept[i, src]
+    if h_kept[i, src] and h_t[i, src] > t_imm[i]:
+        _copy_imm(h_xm[i, src], h_Pm[i, src], h_log_mu[i, src], h_xm[i, dst], h_Pm[i, dst],
+                  h_log_mu[i, dst])
 
 
 @njit(inline="always")
@@ -252,7 +279,8 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
     slot it went to, or -1 (nothing inserted) when ``t`` is older than the
     base.  The newer plots it goes before move up one place each.
     """
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     if h_n[i] == h_t.shape[1]:
         _fold_oldest(i, hist, omega, q_h, q_v, log_Pi)
     if t < b_t[i]:
@@ -280,11 +308,25 @@ def _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi):
 
 
 @njit(inline="always")
+def _keep_states(i, s, xm, Pm, log_mu, x, P, hist):
+    """Track ``i``'s states after the plot in history slot ``s`` into that slot: the
+    combined one (read by the gating of older plots) and, for a plot on the IMM, the
+    per-model one (:func:`_fold_oldest` copies both into the base)."""
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
+    _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
+    if h_t[i, s] > t_imm[i]:
+        _copy_imm(xm[i], Pm[i], log_mu[i], h_xm[i, s], h_Pm[i, s], h_log_mu[i, s])
+    h_kept[i, s] = True
+
+
+@njit(inline="always")
 def _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi):
     """Track ``i``'s state from its base through every plot of its history, each by the filter
     its time picks (:func:`filter_step`; the combined state after each plot into the
     history, the last one left in ``x[i]``, ``P[i]``)."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     t = b_t[i]
     if t > t_imm[i]:
         _copy_imm(b_xm[i], b_Pm[i], b_log_mu[i], xm[i], Pm[i], log_mu[i])
@@ -293,7 +335,7 @@ def _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi):
         s = slot(i, k, hist)
         filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t, h_t[i, s], t_imm[i], h_z[i, s],
                     h_R[i, s], h_rv[i, s], h_srv[i, s], h_pos[i, s], omega, q_h, q_v, log_Pi)
-        _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
+        _keep_states(i, s, xm, Pm, log_mu, x, P, hist)
         t = h_t[i, s]
 
 
@@ -309,16 +351,20 @@ def update_track(i, t, t_state_i, z, R, rv, sigma_rv, radar_pos, xm, Pm, log_mu,
     :data:`IN_ORDER`, :data:`RETRODICTED` (re-filtered exactly) or
     :data:`OUTSIDE_HISTORY` (fused with ``dt = 0``; the history restarts).
     See the module docstring.  ``keep_states=False`` leaves out the copy of an
-    in-order plot's combined state into the history, which only the gating
-    of older plots reads (:func:`gating_source`).
+    in-order plot's states into the history, which the gating of older plots
+    reads (:func:`gating_source`) and the fold copies (:func:`_fold_oldest`
+    then runs the filter step again).
     """
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     if t >= t_state_i:
         filter_step(xm[i], Pm[i], log_mu[i], x[i], P[i], t_state_i, t, t_imm[i], z, R, rv, sigma_rv,
                     radar_pos, omega, q_h, q_v, log_Pi)
         s = _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi)
         if keep_states:
-            _copy_state(x[i], P[i], h_x[i, s], h_P[i, s])
+            _keep_states(i, s, xm, Pm, log_mu, x, P, hist)
+        else:
+            h_kept[i, s] = False
         return IN_ORDER
     if _insert(i, t, z, R, rv, sigma_rv, radar_pos, hist, omega, q_h, q_v, log_Pi) >= 0:
         _refilter(i, xm, Pm, log_mu, x, P, hist, omega, q_h, q_v, log_Pi)
@@ -336,7 +382,8 @@ def gating_source(i, t, t_track_i, hist):
     plot is not older than the track, or older than its history), :data:`BASE_STATE`,
     or the slot (:func:`slot`) of the state after the last remembered plot not newer
     than ``t``.  See :func:`source_state`."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     if t >= t_track_i or t < b_t[i]:
         return OWN_STATE
     k = h_n[i] - 1
@@ -352,7 +399,8 @@ def gating_source(i, t, t_track_i, hist):
 def source_state(i, k, hist):
     """``(x (6,), P (6, 6), t)`` of track ``i``'s source ``k``: :data:`BASE_STATE` or a
     history slot (:func:`gating_source`)."""
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     if k == BASE_STATE:
         return b_x[i], b_P[i], b_t[i]
     return h_x[i, k], h_P[i, k], h_t[i, k]
@@ -376,7 +424,8 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
     ``t`` in ``{a_s, b_s}``, ``t_m`` in ``{t_from, t_to, t_track}``.  The
     radius is the largest sum over the sources used in the span.
     """
-    h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm = hist
+    (h_n, h_head, h_t, h_z, h_R, h_rv, h_srv, h_pos, h_x, h_P, b_xm, b_Pm, b_log_mu, b_t, b_x, b_P, t_imm,
+     h_xm, h_Pm, h_log_mu, h_kept) = hist
     t_hi = min(t_to, t_track[i])
     t_lo = max(t_from, b_t[i])
     radius = 0.0
@@ -396,7 +445,7 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
             continue
         x_s, P_s, t_s = source_state(i, s, hist)
         trace = 0.0
-        offset = 0.0
+        offset2 = 0.0
         for t in (a, b):
             dt = t - t_s
             trace = max(trace, cv_predicted_covariance(P_s, dt, q_h, 0.0, 0, 0)
@@ -405,6 +454,8 @@ def retrodicted_radius(i, x, t_track, t_from, t_to, q_h, gamma, max_trace_R_h, h
                 dtm = max(t_m - t_track[i], 0.0)
                 de = x_s[0] + x_s[3] * dt - (x[i, 0] + x[i, 3] * dtm)
                 dn = x_s[1] + x_s[4] * dt - (x[i, 1] + x[i, 4] * dtm)
-                offset = max(offset, math.sqrt(de * de + dn * dn))
-        radius = max(radius, math.sqrt(gamma * (trace + max_trace_R_h)) + offset)
+                offset2 = max(offset2, de * de + dn * dn)
+        # one square root of the largest square: sqrt is correctly rounded, so monotone,
+        # and this is the largest of the six roots bit for bit
+        radius = max(radius, math.sqrt(gamma * (trace + max_trace_R_h)) + math.sqrt(offset2))
     return radius

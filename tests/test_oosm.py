@@ -60,9 +60,10 @@ def initial(M):
     return [x.copy() for _ in range(M)], [P.copy() for _ in range(M)], np.full(M, 1.0 / M)
 
 
-def run_compiled(plots, kind, history_plots, t_imm=-math.inf):
+def run_compiled(plots, kind, history_plots, t_imm=-math.inf, keep_states=True):
     """The compiled track over the plots in arrival order; on the CV filter for plots not
-    newer than ``t_imm`` (``kernels.oosm.filter_step``)."""
+    newer than ``t_imm`` (``kernels.oosm.filter_step``); ``keep_states`` as
+    ``kernels.oosm.update_track``'s."""
     omega, q_h, q_v, log_Pi = model_set(kind)
     # the vertical channel as the plan passes it ([q_v, tau_v], tau_v = 0: the
     # white-noise channel bit for bit) and every argument given, so that this
@@ -86,7 +87,7 @@ def run_compiled(plots, kind, history_plots, t_imm=-math.inf):
         radar = RADARS[r]
         hows.append(oosm.update_track(0, plot.t, t_state, plot.z, plot.R, plot.rv, radar.sigma_rv,
                                       radar.position, xm, Pm, log_mu, x, P, hist, omega, q_h,
-                                      vertical, log_Pi, True))
+                                      vertical, log_Pi, keep_states))
         t_state = max(t_state, plot.t)
     if t_state > t_imm:
         # on the IMM, the combined state kept beside the models' is theirs
@@ -142,6 +143,31 @@ def test_out_of_order_plots_give_the_in_order_state(seed, n, delay_s, kind, hist
         assert oosm.OUTSIDE_HISTORY not in hows     # the whole input fits the history
     if oosm.OUTSIDE_HISTORY not in hows:
         assert_same_state(compiled, run_reference(plots, kind, t_imm=t_imm))
+
+
+BASE_FIELDS = ("b_xm", "b_Pm", "b_log_mu", "b_t", "b_x", "b_P")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(100, 999), n=st.integers(1, 14), delay_s=st.sampled_from([0.0, 0.3, 0.5, 1.5]),
+       kind=st.sampled_from(["imm", "cv"]), history_plots=st.integers(1, 4),
+       t_imm=st.sampled_from([-math.inf, 1.5, 3.0, math.inf]))
+@example(seed=100, n=14, delay_s=0.5, kind="imm", history_plots=2, t_imm=1.5)
+def test_a_fold_by_the_kept_states_is_the_fold_by_the_filter(seed, n, delay_s, kind, history_plots,
+                                                              t_imm):
+    """The base moved on by copying the states kept after the oldest plot (``h_kept``) is
+    bit for bit the base the filter step gives (no state kept: every fold runs it), and so
+    is the track, over in-order, re-filtered and out-of-history plots across ``t_imm``."""
+    plots = make_plots(seed, n, delay_s)
+    copied = run_compiled(plots, kind, history_plots, t_imm, keep_states=True)
+    stepped = run_compiled(plots, kind, history_plots, t_imm, keep_states=False)
+    assert copied[3] == stepped[3]
+    for a in range(3):
+        np.testing.assert_array_equal(copied[a], stepped[a])
+    for name in BASE_FIELDS:
+        np.testing.assert_array_equal(copied[4][name], stepped[4][name], err_msg=name)
+    held = oosm.history_slots(copied[4]["h_n"], copied[4]["h_head"], 0, history_plots)
+    assert copied[4]["h_kept"][0, held].all()
 
 
 def test_a_plot_older_than_the_switch_to_the_imm_is_refiltered_by_the_cv_filter():
