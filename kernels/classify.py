@@ -1278,11 +1278,14 @@ def accumulate_evidence(features_i, t_epoch, u, model, logit):
 
 
 @njit(inline="always")
-def kin_drone_call(features_i, t_epoch, model, out_row):
+def kin_drone_call(features_i, model, out_row):
     """A track that flies rigidly with a drone is called drone as surely as that drone.
 
-    With ``kin_min_p`` > 0, if the track has a co-moving companion at this
-    epoch (``F_COMPANION_T_S == t_epoch``, :func:`update_comotion`), has had
+    With ``kin_min_p`` > 0, if the track had a co-moving companion at its
+    latest output epoch counted (``F_COMPANION_T_S == F_COMOTION_T_S``,
+    :func:`update_comotion`; not ``t_epoch``, so that the engine's
+    classification of a copy of the features at a track's own state time,
+    for the live per-update alert decisions, takes the rule too), has had
     one in at least ``kin_min_epochs`` epochs and a share of at least
     ``kin_min_fraction`` of its epochs, keeps its spacing to it within a
     spread of ``kin_max_spacing_std_m`` and its velocity within a mean
@@ -1303,7 +1306,7 @@ def kin_drone_call(features_i, t_epoch, model, out_row):
     q = features_i[F_KIN_P_DRONE_MEAN]
     min_p = model[M_KIN_MIN_P]
     if (min_p > 0.0 and q >= min_p and q > out_row[C_DRONE]
-            and features_i[F_COMPANION_T_S] == t_epoch
+            and features_i[F_COMPANION_T_S] == features_i[F_COMOTION_T_S]
             and features_i[F_COMPANION_COUNT] >= model[M_KIN_MIN_EPOCHS]
             and features_i[F_COMPANION_FRACTION] >= model[M_KIN_MIN_FRACTION]
             and features_i[F_COMPANION_DV_MEAN_MPS] <= model[M_KIN_MAX_DV_MPS]
@@ -1386,7 +1389,7 @@ def _classify_rows(features, slots, neighbours, model, scores_only, accumulate, 
             accumulate_evidence(features[i], t_epoch, u, model, logit)
         _finish(u, logit, out[r])
         if stateful:
-            kin_drone_call(features[i], t_epoch, model, out[r])
+            kin_drone_call(features[i], model, out[r])
 
 
 def _feature_rows(features, neighbours):

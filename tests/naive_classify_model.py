@@ -339,12 +339,12 @@ def reference_evidence_epoch(t, f, neighbours_r, model):
     return _probabilities(z, f[K.F_AGE_S], model), evidence
 
 
-def reference_kin_call(t, f, p, model):
+def reference_kin_call(f, p, model):
     """:func:`kernels.classify.kin_drone_call` from its docstring: ``p`` after the companion's class."""
     model = np.asarray(model)
     p = np.array(p, dtype=float)
     q = f[K.F_KIN_P_DRONE_MEAN]
-    rigid = (f[K.F_COMPANION_T_S] == t
+    rigid = (f[K.F_COMPANION_T_S] == f[K.F_COMOTION_T_S]
              and f[K.F_COMPANION_COUNT] >= model[K.M_KIN_MIN_EPOCHS]
              and f[K.F_COMPANION_FRACTION] >= model[K.M_KIN_MIN_FRACTION]
              and f[K.F_COMPANION_DV_MEAN_MPS] <= model[K.M_KIN_MAX_DV_MPS]

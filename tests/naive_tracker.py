@@ -643,6 +643,6 @@ class NaiveTracker:
             for row, track, k in zip(rows, written, neighbours):
                 f = track.features()
                 p, track.evidence = reference_evidence_epoch(t, f, k, self.classify_params)
-                row.class_p = reference_kin_call(t, f, p, self.classify_params)
+                row.class_p = reference_kin_call(f, p, self.classify_params)
                 track.p_drone_last = float(row.class_p[C_DRONE])
         return rows

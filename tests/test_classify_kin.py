@@ -32,6 +32,7 @@ def with_companions(rng, epochs):
     """The epochs of :func:`track_epochs` with random co-motion columns, often passing the gates."""
     for t, present, f, _ in epochs:
         k = present.size
+        f[:, K.F_COMOTION_T_S] = t
         f[:, K.F_COMPANION_T_S] = np.where(rng.random(k) < 0.7, t, t - 1.0)
         f[:, K.F_COMPANION_COUNT] = rng.integers(0, 20, k)
         f[:, K.F_COMPANION_FRACTION] = rng.random(k)
@@ -68,7 +69,7 @@ def test_kin_call_matches_reference(seed, n_tracks, n_epochs):
             g = f[row].copy()
             g[K.F_EVIDENCE_T_S:K.F_EVIDENCE_0 + N_CLASSES] = evidence[i]
             q, evidence[i] = reference_evidence_epoch(t, g, neighbours[row], model)
-            expected = reference_kin_call(t, g, q, model)
+            expected = reference_kin_call(g, q, model)
             np.testing.assert_allclose(p[row], expected, rtol=1e-9, atol=1e-12)
             assert p_last[row] == p[row, K.C_DRONE]
 
@@ -91,7 +92,7 @@ def test_kin_call_only_raises_drone_to_the_companions_call(seed, n_epochs):
         assert np.all(p_on >= 0.0)
         raised = p_on[:, K.C_DRONE] > p_off[:, K.C_DRONE]
         assert np.all(kin[raised] >= on[K.M_KIN_MIN_P])
-        assert np.all(f[raised, K.F_COMPANION_T_S] == t)
+        assert np.all(f[raised, K.F_COMPANION_T_S] == f[raised, K.F_COMOTION_T_S])
         keep = raised & (p_off[:, K.C_BIRD] > 1e-200)
         np.testing.assert_allclose(p_on[keep, K.C_AIRCRAFT] * p_off[keep, K.C_BIRD],
                                    p_off[keep, K.C_AIRCRAFT] * p_on[keep, K.C_BIRD],
