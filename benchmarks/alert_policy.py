@@ -37,7 +37,10 @@ run in ``--cache`` (default ``out/fit_classifier_cache``, shared with
   followed a drone before (an identity switch, a tracking matter), the
   track's class was ``bird`` (inside a critical zone, as ``alert_on``
   allows), ``unknown`` (unsettled, inside or just before a critical zone),
-  or ``drone`` / ``aircraft`` (the classifier's call);
+  or ``drone`` / ``aircraft`` (the classifier's call); and why each
+  ``alert``/``critical`` zone entry not alerted before entry was missed
+  (:func:`missed_entry_cause`: an alert on the drone's track counted for a
+  neighbour, or the class of the track on it);
 - the alert manager's time per epoch, both policies alternating over
   ``--repeat`` rounds (the ratio's median and range; best times).
 """
@@ -110,8 +113,55 @@ def replay(manager_class, site, config, epochs):
     return events, time.perf_counter() - start
 
 
-def score(scenario, events, zone_events, followed=None):
-    """Bird and drone alert figures of one run (counts, for summing over runs)."""
+def missed_entry_cause(entry, events, epochs, truth, class_min_p):
+    """Why an ``alert``/``critical`` zone entry counts as not alerted before entry.
+
+    At the last epoch at or before the entry, the tracks on the entering
+    drone (their row nearest to it, within 150 m, as the score attributes):
+
+    - ``alert on its track, raised nearer another target``: one of them
+      carried an alert raised before the entry and not cleared (the score
+      gives an alert to the truth nearest its ``raise``: in a swarm, a track
+      raised while it was nearer a neighbour, or that moved onto this drone
+      since, alerts the operator at this drone but counts for the neighbour);
+    - ``track on it called C``: none carried one; C its class at the epoch
+      (the highest with p >= ``class_min_p``, else ``unknown``);
+    - ``no track on it``.
+    """
+    t_entry = entry["entry_time_s"]
+    at = [e for e in epochs if e[0] <= t_entry]
+    if not at:
+        return "no track on it"
+    t, rows, _, class_p = at[-1][:4]
+    owner = attribute_nearest(np.full(rows.size, t), rows["east_m"], rows["north_m"], truth,
+                              ATTRIBUTION_RADIUS_M)
+    on = np.flatnonzero(owner == entry["target_id"])
+    if on.size == 0:
+        return "no track on it"
+    track_of, open_alerts = {}, set()
+    for e in events:
+        if e["time_s"] > t_entry:
+            break
+        if e["event"] in ("raise", "escalate", "deescalate"):
+            track_of[e["alert_id"]] = e["track_id"]
+            if e["event"] == "raise":
+                open_alerts.add(e["alert_id"])
+        elif e["event"] == "clear":
+            open_alerts.discard(e["alert_id"])
+    alerted_tracks = {track_of[a] for a in open_alerts}
+    if any(int(rows["track_id"][r]) in alerted_tracks for r in on):
+        return "alert on its track, raised nearer another target"
+    p = class_p[on].max(axis=0)
+    best = int(np.argmax(p))
+    return f"track on it called {K.CLASS_NAMES[best] if p[best] >= class_min_p else 'unknown'}"
+
+
+def score(scenario, events, zone_events, followed=None, epochs=None):
+    """Bird and drone alert figures of one run (counts, for summing over runs).
+
+    With ``epochs`` (the replayed epochs), also why each ``alert``/``critical``
+    zone entry not alerted before entry was missed (:func:`missed_entry_cause`).
+    """
     truth = scenario.truth
     kind, behaviour = {}, {}
     for target_id, k, b in zip(truth["target_id"].tolist(), truth["kind"].tolist(),
@@ -154,6 +204,11 @@ def score(scenario, events, zone_events, followed=None):
                (cause, "alert or critical" if bird_level[t] >= _RANK["alert"] else "warning")
                for t, cause in bird_cause.items()),
            "bird_behaviours": collections.Counter(behaviour[t] for t in bird_level)}
+    if epochs is not None:
+        events = sorted(events, key=lambda e: e["time_s"])
+        out["missed"] = collections.Counter(
+            missed_entry_cause(i, events, epochs, truth, scenario.site.alerts.class_min_p)
+            for i in serious if not i["alerted"])
     return out
 
 
@@ -237,7 +292,8 @@ def main(argv=None):
                    "after": dataclasses.replace(scenario.site.alerts, **overrides)}
         for name, manager_class in (("before", before), ("after", after)):
             events, _ = replay(manager_class, scenario.site, configs[name], runs[name])
-            s = score(scenario, events, zone_events, followed)
+            s = score(scenario, events, zone_events, followed,
+                      runs[name] if args.causes else None)
             print(_line(f"  {name} {scene}:{seed}", s))
             for key, value in s.items():
                 if isinstance(value, list):
@@ -265,6 +321,10 @@ def main(argv=None):
             behaviours = sorted((k[1], n) for k, n in totals[name].items()
                                 if isinstance(k, tuple) and k[0] == "bird_behaviours")
             print("   birds alerted by behaviour:", ", ".join(f"{b} {n}" for b, n in behaviours))
+            missed = sorted((k[1], n) for k, n in totals[name].items()
+                            if isinstance(k, tuple) and k[0] == "missed")
+            print("   alert/critical entries missed, by cause:",
+                  "; ".join(f"{c}: {n}" for c, n in missed) or "none")
     if ratios:
         print(f"alert manager time per epoch, after/before per round: median {statistics.median(ratios):.3f} "
               f"(range {min(ratios):.3f}-{max(ratios):.3f}); median over rounds: before "

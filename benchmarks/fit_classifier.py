@@ -388,10 +388,13 @@ def predict_run(model, time_s, track_id, features, neighbours):
     rows are independent (:func:`predict`); otherwise the epochs are fed in
     order to :func:`kernels.classify.accumulated_probabilities` over a table
     with one row per track, whose evidence columns carry each track's
-    accumulated log-odds from epoch to epoch.
+    accumulated log-odds from epoch to epoch.  The companion's class
+    (``kin_p_drone_mean``, :func:`kernels.classify.kin_drone_call`) is the
+    captured one: the calls of the model the engine ran, so a model with
+    ``kin_min_p`` > 0 replays exactly only a run made with it.
     """
     model = K.validate_model_params(model)
-    if model[K.M_ACCUMULATE_S] <= 0.0:
+    if model[K.M_ACCUMULATE_S] <= 0.0 and model[K.M_KIN_MIN_P] <= 0.0:
         return predict(model, features, neighbours)
     time_s = np.asarray(time_s, dtype=float)
     if time_s.size and np.any(np.diff(time_s) < 0.0):
@@ -403,6 +406,8 @@ def predict_run(model, time_s, track_id, features, neighbours):
     for lo, hi in zip(np.concatenate(([0], bounds)), np.concatenate((bounds, [time_s.size]))):
         slots = slot[lo:hi]
         table[slots, :K.F_EVIDENCE_T_S] = features[lo:hi, :K.F_EVIDENCE_T_S]
+        # the companion's class as the engine's run saw it (its model's calls)
+        table[slots, K.F_KIN_P_DRONE_MEAN] = features[lo:hi, K.F_KIN_P_DRONE_MEAN]
         out[lo:hi] = K.accumulated_probabilities(table, slots, neighbours[lo:hi], time_s[lo], model)
     return out
 

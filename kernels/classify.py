@@ -263,7 +263,7 @@ __all__ = [
     "N_BASE", "N_DESIGN", "DESIGN_NAMES", "N_MODEL_PARAMS", "validate_model_params",
     "update_flocking", "update_comotion", "classify_model", "design_matrix", "classify_tracks_model",
     "MODEL_LOGISTIC", "MODEL_TREES", "MODEL_KINDS", "MAX_TREE_DEPTH", "tree_offsets", "model_probabilities",
-    "accumulate_evidence", "accumulated_probabilities",
+    "accumulate_evidence", "accumulated_probabilities", "kin_drone_call",
 ]
 
 # ---------------------------------------------------------------------------
@@ -322,7 +322,10 @@ F_COMPANION_DV_MEAN_MPS = 44   # EW mean of the velocity difference to the compa
 F_EVIDENCE_T_S = 45            # time of the latest output epoch counted (s)
 F_EVIDENCE_COUNT = 46          # number of output epochs counted
 F_EVIDENCE_0 = 47              # N_CLASSES accumulated log-odds against the leading class, in [-cap, 0]
-N_FEATURES = 51
+# the class of the co-moving companion (update_comotion, classify_model; kin_drone_call)
+F_P_DRONE_LAST = 51            # the track's own p(drone) at its latest output epoch
+F_KIN_P_DRONE_MEAN = 52        # EW mean, over the epochs with a companion, of the companion's F_P_DRONE_LAST
+N_FEATURES = 53
 
 FEATURE_NAMES = (
     "n_updates", "t_first_s", "t_last_s", "age_s",
@@ -339,7 +342,7 @@ FEATURE_NAMES = (
     "comotion_t_s", "comotion_count", "companion_fraction", "companion_t_s", "companion_count",
     "spacing_mean_m", "spacing_var_m2", "companion_dv_mean_mps",
     "evidence_t_s", "evidence_count", "evidence_drone", "evidence_bird", "evidence_aircraft",
-    "evidence_unknown",
+    "evidence_unknown", "p_drone_last", "kin_p_drone_mean",
 )
 
 #: Model constant: time constant of the EW feature statistics (s).
@@ -889,8 +892,14 @@ M_TREE_DEPTH = M_KIND + 2    # trees: depth D of every (complete binary) tree
 M_INIT = M_KIND + 3          # trees: N_CLASSES initial scores
 M_ACCUMULATE_S = M_INIT + N_CLASSES  # tau of the accumulated evidence (s of tracking per unit); 0: off
 M_ACCUMULATE_CAP = M_ACCUMULATE_S + 1  # cap of each class's accumulated log-odds
+# the companion's class (kin_drone_call); kin_min_p 0: off
+M_KIN_MIN_P = M_ACCUMULATE_CAP + 1     # companion's mean p(drone) at least this
+M_KIN_MIN_EPOCHS = M_KIN_MIN_P + 1     # ... over at least this many epochs with a companion
+M_KIN_MIN_FRACTION = M_KIN_MIN_P + 2   # ... and a companion in at least this share of epochs
+M_KIN_MAX_SPACING_STD_M = M_KIN_MIN_P + 3  # ... at a spacing that spreads by at most this (m)
+M_KIN_MAX_DV_MPS = M_KIN_MIN_P + 4     # ... and a mean velocity difference of at most this (m/s)
 #: Length of the model vector's header; a tree model's arrays follow it (:func:`tree_offsets`).
-N_MODEL_PARAMS = M_ACCUMULATE_CAP + 1
+N_MODEL_PARAMS = M_KIN_MAX_DV_MPS + 1
 
 #: Model constant: at most this much tracked time (s) counts per output epoch in the
 #: accumulated evidence (a coasting track adds none: only time up to its latest update counts).
@@ -929,9 +938,14 @@ def validate_model_params(model):
     for index, name in ((M_EVIDENCE_S, "evidence_s"), (M_TEMPERATURE, "temperature")):
         if not model[index] > 0.0:
             raise ValueError(f"model {name} must be positive, got {model[index]}")
-    for index, name in ((M_ACCUMULATE_S, "accumulate_s"), (M_ACCUMULATE_CAP, "accumulate_cap")):
+    for index, name in ((M_ACCUMULATE_S, "accumulate_s"), (M_ACCUMULATE_CAP, "accumulate_cap"),
+                        (M_KIN_MIN_EPOCHS, "kin_min_epochs"), (M_KIN_MIN_FRACTION, "kin_min_fraction"),
+                        (M_KIN_MAX_SPACING_STD_M, "kin_max_spacing_std_m"),
+                        (M_KIN_MAX_DV_MPS, "kin_max_dv_mps")):
         if not model[index] >= 0.0:
             raise ValueError(f"model {name} must be zero or positive, got {model[index]}")
+    if not 0.0 <= model[M_KIN_MIN_P] <= 1.0:
+        raise ValueError(f"model kin_min_p must be in [0, 1] (0: off), got {model[M_KIN_MIN_P]}")
     scale = model[M_SCALE:M_SCALE + N_BASE]
     if not (scale > 0.0).all():
         bad = int(np.flatnonzero(~(scale > 0.0))[0])
@@ -1097,7 +1111,11 @@ def classify_model(features, slots, neighbours, t_epoch, model, out):
     :func:`_tree_scores`).  With ``accumulate_s`` > 0 the epoch's logits
     ``(W s + b) / T`` are first folded into the track's accumulated evidence,
     and the drone logit takes the evidence against drone
-    (:func:`accumulate_evidence`).
+    (:func:`accumulate_evidence`).  Last, a track flying rigidly with a
+    companion called drone takes the companion's call
+    (:func:`kin_drone_call`, ``kin_min_p`` > 0; the companion's
+    class is read by :func:`update_comotion`, which the emit step calls
+    first).
 
     Parameters
     ----------
@@ -1260,6 +1278,48 @@ def accumulate_evidence(features_i, t_epoch, u, model, logit):
 
 
 @njit(inline="always")
+def kin_drone_call(features_i, model, out_row):
+    """A track that flies rigidly with a drone is called drone as surely as that drone.
+
+    With ``kin_min_p`` > 0, if the track had a co-moving companion at its
+    latest output epoch counted (``F_COMPANION_T_S == F_COMOTION_T_S``,
+    :func:`update_comotion`; not ``t_epoch``, so that the engine's
+    classification of a copy of the features at a track's own state time,
+    for the live per-update alert decisions, takes the rule too), has had
+    one in at least ``kin_min_epochs`` epochs and a share of at least
+    ``kin_min_fraction`` of its epochs, keeps its spacing to it within a
+    spread of ``kin_max_spacing_std_m`` and its velocity within a mean
+    difference of ``kin_max_dv_mps``, and the companion's own ``p(drone)``
+    over those epochs averages ``q >= kin_min_p``
+    (``F_KIN_P_DRONE_MEAN``), then ``p(drone)`` is raised to ``q`` where it
+    is lower, the other classes scaled down to make room
+    (``p_c <- p_c (1 - q) / (1 - p_drone)``).  Birds also fly in groups,
+    so co-motion alone says nothing; a group's class does: a target that
+    holds station with a drone for many epochs is a member of its swarm.
+
+    Always then ``F_P_DRONE_LAST = p(drone)`` (what the companions read at
+    the next epoch).  The call is never raised above what a companion was
+    called at earlier epochs, so a group is never called drone more surely
+    than its surest member's own evidence: a bird flock with no member
+    called drone stays as it is.
+    """
+    q = features_i[F_KIN_P_DRONE_MEAN]
+    min_p = model[M_KIN_MIN_P]
+    if (min_p > 0.0 and q >= min_p and q > out_row[C_DRONE]
+            and features_i[F_COMPANION_T_S] == features_i[F_COMOTION_T_S]
+            and features_i[F_COMPANION_COUNT] >= model[M_KIN_MIN_EPOCHS]
+            and features_i[F_COMPANION_FRACTION] >= model[M_KIN_MIN_FRACTION]
+            and features_i[F_COMPANION_DV_MEAN_MPS] <= model[M_KIN_MAX_DV_MPS]
+            and features_i[F_SPACING_VAR_M2] <= model[M_KIN_MAX_SPACING_STD_M] ** 2):
+        rest = 1.0 - out_row[C_DRONE]
+        scale = (1.0 - q) / rest if rest > 0.0 else 0.0
+        for c in range(N_CLASSES):
+            out_row[c] *= scale
+        out_row[C_DRONE] = q
+    features_i[F_P_DRONE_LAST] = out_row[C_DRONE]
+
+
+@njit(inline="always")
 def _finish(u, logit, out_row):
     """Softmax of the logits ``logit`` (over the temperature already), then the thin-evidence mass ``u``."""
     top = -1e300
@@ -1278,8 +1338,10 @@ def _finish(u, logit, out_row):
 def _classify_rows(features, slots, neighbours, model, scores_only, accumulate, t_epoch, out):
     """Scores (``scores_only``) or probabilities of the rows ``features[slots]`` into ``out``.
 
-    ``accumulate``: fold the epoch ``t_epoch`` into each track's accumulated
-    evidence (:func:`accumulate_evidence`, which updates ``features``).
+    ``accumulate``: the emit step's call, which keeps state in ``features``:
+    fold the epoch ``t_epoch`` into each track's accumulated evidence
+    (:func:`accumulate_evidence`), then the companion's class
+    (:func:`kin_drone_call`, which records the track's ``p(drone)``).
     """
     _check_model_length(model)
     k = slots.shape[0]
@@ -1316,6 +1378,7 @@ def _classify_rows(features, slots, neighbours, model, scores_only, accumulate, 
     logit = np.empty(N_CLASSES)
     inv_t = 1.0 / model[M_TEMPERATURE]
     t0 = model[M_EVIDENCE_S]
+    stateful = accumulate
     accumulate = accumulate and model[M_ACCUMULATE_S] > 0.0
     for r in range(k):
         i = slots[r]
@@ -1325,6 +1388,8 @@ def _classify_rows(features, slots, neighbours, model, scores_only, accumulate, 
         if accumulate:
             accumulate_evidence(features[i], t_epoch, u, model, logit)
         _finish(u, logit, out[r])
+        if stateful:
+            kin_drone_call(features[i], model, out[r])
 
 
 def _feature_rows(features, neighbours):
@@ -1556,8 +1621,8 @@ COMPANION_DV_MPS = 5.0
 
 
 @njit(inline="always")
-def _fold_comotion(features_i, found, spacing_m, dv_mps, t_epoch):
-    """Fold one output epoch's companion (``found``, its distance and velocity difference)."""
+def _fold_comotion(features_i, found, spacing_m, dv_mps, kin_p_drone, t_epoch):
+    """Fold one output epoch's companion (``found``, its distance, velocity difference and p(drone))."""
     a = _epoch_weight(features_i, F_COMOTION_COUNT, F_COMOTION_T_S, t_epoch)
     if a == 0.0:
         return
@@ -1567,6 +1632,7 @@ def _fold_comotion(features_i, found, spacing_m, dv_mps, t_epoch):
     a_c = _epoch_weight(features_i, F_COMPANION_COUNT, F_COMPANION_T_S, t_epoch)
     _ew_update(features_i, F_SPACING_MEAN_M, F_SPACING_VAR_M2, spacing_m, a_c)
     _ew_update(features_i, F_COMPANION_DV_MEAN_MPS, -1, dv_mps, a_c)
+    _ew_update(features_i, F_KIN_P_DRONE_MEAN, -1, kin_p_drone, a_c)
 
 
 @njit
@@ -1584,7 +1650,11 @@ def update_comotion(features, slots, x, t_epoch):
     - over the epochs with a companion only (their own count ``m_c`` and
       gaps ``dt_c`` in the same formula): the EW mean and variance of ``d``
       (``spacing_mean_m``, ``spacing_var_m2``) and the EW mean of
-      ``|v_b - v_a|`` (``companion_dv_mean_mps``).
+      ``|v_b - v_a|`` (``companion_dv_mean_mps``), and the EW mean of the
+      companion's own ``p(drone)`` at its previous output epoch
+      (``F_P_DRONE_LAST`` of ``b``, written by :func:`classify_model`; 0 for
+      a track not classified yet): ``kin_p_drone_mean``, read by
+      :func:`kin_drone_call`.
 
     A swarm that holds its formation keeps its spacing and moves as one
     (small spread, small velocity difference); a flock whose members change
@@ -1618,6 +1688,7 @@ def update_comotion(features, slots, x, t_epoch):
             raise ValueError("update_comotion: slot out of range")
         best_d2 = radius2
         best_dv2 = max_dv2
+        best = -1
         found = False
         m = _cell_candidates(a, cell_of, n_x, n_y, cell_start, order, buf)
         for q in range(m):
@@ -1636,8 +1707,15 @@ def update_comotion(features, slots, x, t_epoch):
             if not found or d2 < best_d2 or dv2 < best_dv2:
                 best_d2 = d2
                 best_dv2 = dv2
+                best = b
                 found = True
-        _fold_comotion(features[i], found, np.sqrt(best_d2), np.sqrt(best_dv2), t_epoch)
+        kin = 0.0
+        if found:
+            j = slots[best]
+            if j < 0 or j >= features.shape[0]:
+                raise ValueError("update_comotion: slot out of range")
+            kin = features[j, F_P_DRONE_LAST]
+        _fold_comotion(features[i], found, np.sqrt(best_d2), np.sqrt(best_dv2), kin, t_epoch)
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from kernels import classify as K
-from kernels.classify import C_UNKNOWN, N_CLASSES
+from kernels.classify import C_DRONE, C_UNKNOWN, N_CLASSES
 from naive_classify import ew_mean_var, ew_weights, snr_samples, turn_rate_samples
 
 
@@ -104,15 +104,18 @@ def reference_flock_fraction(epoch_times, neighbour_counts):
     return ew_mean_var(samples, a)[0], counted_t[-1], len(samples)
 
 
-def reference_companions(x):
-    """Per track of one epoch, ``(found, d, dv)`` of its nearest co-moving companion.
+def reference_companions(x, p_drone_last=None):
+    """Per track of one epoch, ``(found, d, dv, kin)`` of its nearest co-moving companion.
 
     From :func:`kernels.classify.update_comotion`'s docstring, over all
     pairs: the other tracks within ``COMPANION_RADIUS_M`` horizontally whose
     3-D velocity differs by less than ``COMPANION_DV_MPS``; the nearest, and
-    of the nearest the one with the smallest velocity difference.
+    of the nearest the one with the smallest velocity difference.  ``kin``:
+    the companion's entry of ``p_drone_last`` (each track's p(drone) at its
+    previous epoch; none: 0).
     """
     x = np.asarray(x, dtype=float)
+    p_drone_last = np.zeros(x.shape[0]) if p_drone_last is None else np.asarray(p_drone_last)
     out = []
     for a in range(x.shape[0]):
         candidates = []
@@ -123,30 +126,31 @@ def reference_companions(x):
             dv2 = ((x[b, 3] - x[a, 3]) ** 2 + (x[b, 4] - x[a, 4]) ** 2
                    + (x[b, 5] - x[a, 5]) ** 2)
             if d2 <= K.COMPANION_RADIUS_M ** 2 and dv2 < K.COMPANION_DV_MPS ** 2:
-                candidates.append((d2, dv2))
+                candidates.append((d2, dv2, b))
         if candidates:
-            d2, dv2 = min(candidates)
-            out.append((True, math.sqrt(d2), math.sqrt(dv2)))
+            d2, dv2, b = min(candidates)
+            out.append((True, math.sqrt(d2), math.sqrt(dv2), float(p_drone_last[b])))
         else:
-            out.append((False, 0.0, 0.0))
+            out.append((False, 0.0, 0.0, 0.0))
     return out
 
 
 def reference_comotion(epochs):
-    """The co-motion columns (``F_COMOTION_T_S`` ... ``F_COMPANION_DV_MEAN_MPS``) by index.
+    """The co-motion columns (``F_COMOTION_T_S`` ... ``F_COMPANION_DV_MEAN_MPS``, ``F_KIN_P_DRONE_MEAN``) by index.
 
-    ``epochs``: ``(t, found, d, dv)`` of every output epoch that wrote the
-    track.  Epochs not after the previous counted one are not counted; the
+    ``epochs``: ``(t, found, d, dv, kin)`` of every output epoch that wrote the
+    track (``kin``, the companion's p(drone), may be left out: 0).  Epochs not after the previous counted one are not counted; the
     fraction is an EW mean over the counted epochs, the spacing and velocity
     statistics EW over the counted epochs with a companion, each with
     ``a = max(1/m, 1 - exp(-gap / TAU_FLOCK_S))`` over its own epochs.
     """
     counted = []
-    for t, found, d, dv in epochs:
+    for t, found, d, dv, *kin in epochs:
         if counted and t <= counted[-1][0]:
             continue
-        counted.append((float(t), bool(found), float(d), float(dv)))
+        counted.append((float(t), bool(found), float(d), float(dv), float(kin[0]) if kin else 0.0))
     out = {index: 0.0 for index in range(K.F_COMOTION_T_S, K.F_COMPANION_DV_MEAN_MPS + 1)}
+    out[K.F_KIN_P_DRONE_MEAN] = 0.0
     if not counted:
         return out
 
@@ -166,6 +170,7 @@ def reference_comotion(epochs):
         out[K.F_SPACING_MEAN_M], out[K.F_SPACING_VAR_M2] = ew_mean_var(
             [c[2] for c in with_companion], a)
         out[K.F_COMPANION_DV_MEAN_MPS] = ew_mean_var([c[3] for c in with_companion], a)[0]
+        out[K.F_KIN_P_DRONE_MEAN] = ew_mean_var([c[4] for c in with_companion], a)[0]
     return out
 
 
@@ -332,6 +337,24 @@ def reference_evidence_epoch(t, f, neighbours_r, model):
         z = z.copy()
         z[K.C_DRONE] += L[K.C_DRONE]
     return _probabilities(z, f[K.F_AGE_S], model), evidence
+
+
+def reference_kin_call(f, p, model):
+    """:func:`kernels.classify.kin_drone_call` from its docstring: ``p`` after the companion's class."""
+    model = np.asarray(model)
+    p = np.array(p, dtype=float)
+    q = f[K.F_KIN_P_DRONE_MEAN]
+    rigid = (f[K.F_COMPANION_T_S] == f[K.F_COMOTION_T_S]
+             and f[K.F_COMPANION_COUNT] >= model[K.M_KIN_MIN_EPOCHS]
+             and f[K.F_COMPANION_FRACTION] >= model[K.M_KIN_MIN_FRACTION]
+             and f[K.F_COMPANION_DV_MEAN_MPS] <= model[K.M_KIN_MAX_DV_MPS]
+             and f[K.F_SPACING_VAR_M2] <= model[K.M_KIN_MAX_SPACING_STD_M] ** 2)
+    if model[K.M_KIN_MIN_P] > 0.0 and rigid and q >= model[K.M_KIN_MIN_P] and q > p[C_DRONE]:
+        others = [c for c in range(N_CLASSES) if c != C_DRONE]
+        rest = p[others].sum()
+        p[others] = p[others] * (1.0 - q) / rest if rest > 0.0 else 0.0
+        p[C_DRONE] = q
+    return p
 
 
 def reference_accumulated(times, features, neighbours, model):

@@ -88,10 +88,11 @@ from scipy.special import logsumexp
 import naive
 import naive_filters
 from kernels import tracker as K
-from kernels.classify import F_EVIDENCE_T_S, N_FEATURES
+from kernels.classify import C_DRONE, F_EVIDENCE_0, F_EVIDENCE_T_S, F_P_DRONE_LAST, N_CLASSES
 from naive_assign import augmented_matrix
 from naive_classify import reference_features, reference_neighbours
-from naive_classify_model import reference_companions, reference_evidence_epoch, reference_model_row
+from naive_classify_model import (reference_companions, reference_evidence_epoch, reference_kin_call,
+                                  reference_model_row)
 
 TENTATIVE = 1
 CONFIRMED = 2
@@ -180,7 +181,7 @@ class Track:
     n_close: int = 0         # MAINTAIN steps in a row close to another track (merge)
     # (state after the update, plot time, SNR, slant range) of every update
     history: list = field(default_factory=list)
-    # (epoch time, flocking neighbours, (companion?, spacing, velocity difference)) of every
+    # (epoch time, flocking neighbours, (companion?, spacing, velocity difference, its p(drone))) of every
     # output epoch that wrote the track
     epochs: list = field(default_factory=list)
     # out-of-sequence history: the filter state (a _Filtered) before the
@@ -190,7 +191,10 @@ class Track:
     # plots not newer than this go through the CV filter (module docstring)
     t_imm: float = -math.inf
     # the accumulated-evidence feature columns (F_EVIDENCE_T_S on) after the last epoch
-    evidence: np.ndarray = field(default_factory=lambda: np.zeros(N_FEATURES - F_EVIDENCE_T_S))
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros(F_EVIDENCE_0 + N_CLASSES
+                                                                  - F_EVIDENCE_T_S))
+    # p(drone) at the last epoch (what the companions read at the next)
+    p_drone_last: float = 0.0
 
     def features(self):
         """The full feature row of the compiled table, from the whole history."""
@@ -201,7 +205,8 @@ class Track:
         f = reference_model_row(reference_features(xs, ts, snrs, ranges), xs, ts, snrs, ranges,
                                 [e[0] for e in self.epochs], [e[1] for e in self.epochs],
                                 [e[2] for e in self.epochs])
-        f[F_EVIDENCE_T_S:] = self.evidence
+        f[F_EVIDENCE_T_S:F_EVIDENCE_0 + N_CLASSES] = self.evidence
+        f[F_P_DRONE_LAST] = self.p_drone_last
         return f
 
 
@@ -629,11 +634,15 @@ class NaiveTracker:
         if rows:
             neighbours = reference_neighbours(np.array([row.x for row in rows]),
                                               s.flock_radius_m, s.flock_max_dv_mps)
-            companions = reference_companions(np.array([row.x for row in rows]))
+            # each companion's class as its previous epoch left it
+            companions = reference_companions(np.array([row.x for row in rows]),
+                                              [track.p_drone_last for track in written])
             # the flocking and co-motion cues count this epoch before the track is classified
             for track, k, companion in zip(written, neighbours, companions):
                 track.epochs.append((t, int(k), companion))
             for row, track, k in zip(rows, written, neighbours):
-                row.class_p, track.evidence = reference_evidence_epoch(
-                    t, track.features(), k, self.classify_params)
+                f = track.features()
+                p, track.evidence = reference_evidence_epoch(t, f, k, self.classify_params)
+                row.class_p = reference_kin_call(f, p, self.classify_params)
+                track.p_drone_last = float(row.class_p[C_DRONE])
         return rows

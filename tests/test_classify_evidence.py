@@ -124,7 +124,7 @@ def test_no_accumulation_is_the_per_epoch_model(seed, n_epochs):
         table[present, :K.F_EVIDENCE_T_S] = f[:, :K.F_EVIDENCE_T_S]
         p = accumulated_probabilities(table, present, neighbours, t, model)
         np.testing.assert_array_equal(p, model_probabilities(f, neighbours, model))
-        assert not table[:, K.F_EVIDENCE_T_S:].any()
+        assert not table[:, K.F_EVIDENCE_T_S:K.F_EVIDENCE_0 + N_CLASSES].any()
 
 
 def height_model(weight, tau_s, cap):
@@ -150,7 +150,7 @@ def feed(model, heights, times):
         table[0, K.F_AGE_S] = 100.0
         table[0, K.F_HEIGHT_MEAN_M] = height
         accumulated_probabilities(table, [0], [0], t, model)
-        out.append(table[0, K.F_EVIDENCE_0:].copy())
+        out.append(table[0, K.F_EVIDENCE_0:K.F_EVIDENCE_0 + N_CLASSES].copy())
     return np.array(out)
 
 

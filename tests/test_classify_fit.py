@@ -116,6 +116,8 @@ def test_comotion_matches_reference(seed, k, epochs):
     slots = rng.permutation(capacity)[:k].astype(np.int64)
     features = rng.normal(0.0, 1.0, (capacity, N_FEATURES))
     features[:, K.F_COMOTION_T_S:K.F_COMPANION_DV_MEAN_MPS + 1] = 0.0
+    features[:, K.F_KIN_P_DRONE_MEAN] = 0.0
+    features[:, K.F_P_DRONE_LAST] = rng.random(capacity)
     untouched = np.setdiff1d(np.arange(capacity), slots)
     before = features.copy()
     times = 10.0 + np.cumsum(rng.choice([0.0, 1.0, 1.0, 2.0, 7.0], epochs))
@@ -123,7 +125,7 @@ def test_comotion_matches_reference(seed, k, epochs):
     for t in times:
         x = epoch_states(rng, k)
         update_comotion(features, slots, x, t)
-        for row, companion in enumerate(reference_companions(x)):
+        for row, companion in enumerate(reference_companions(x, features[slots, K.F_P_DRONE_LAST])):
             history[row].append((t, *companion))
     for row, i in enumerate(slots):
         expected = reference_comotion(history[row])
@@ -132,6 +134,8 @@ def test_comotion_matches_reference(seed, k, epochs):
                 K.FEATURE_NAMES[index]
     # only the co-motion columns of the epoch's tracks change
     np.testing.assert_array_equal(features[:, :K.F_COMOTION_T_S], before[:, :K.F_COMOTION_T_S])
+    np.testing.assert_array_equal(features[:, K.F_EVIDENCE_T_S:K.F_KIN_P_DRONE_MEAN],
+                                  before[:, K.F_EVIDENCE_T_S:K.F_KIN_P_DRONE_MEAN])
     np.testing.assert_array_equal(features[untouched], before[untouched])
 
 
@@ -234,6 +238,8 @@ def test_classify_model_matches_reference(seed, k):
     expected_features = before.copy()
     for row, i in enumerate(slots):
         update_flocking(expected_features[i], neighbours[row], t_epoch)
+    # ... and each track's p(drone) is recorded for its companions
+    expected_features[slots, K.F_P_DRONE_LAST] = out[:, K.C_DRONE]
     np.testing.assert_array_equal(features, expected_features)
     np.testing.assert_allclose(out, reference_probabilities(features[slots], neighbours, model),
                                rtol=1e-9, atol=1e-12)

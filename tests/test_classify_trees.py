@@ -138,6 +138,8 @@ def test_emit_step_classifies_with_trees(seed, k):
         update_flocking(expected[i], neighbours[row], 300.0)
     out = np.full((k, 4), np.nan)
     classify_model(features, slots, neighbours, 300.0, model, out)
+    # ... and records each track's p(drone) for its companions (kernels.classify.kin_drone_call)
+    expected[slots, K.F_P_DRONE_LAST] = out[:, K.C_DRONE]
     np.testing.assert_array_equal(features, expected)
     np.testing.assert_allclose(out, reference(ensemble, model, expected[slots], neighbours),
                                rtol=1e-9, atol=1e-12)

@@ -149,6 +149,16 @@ def _tree_arrays(model):
     return [model[o[k]:o[k + 1]] for k in range(4)]
 
 
+def kin_keys(kernel=K):
+    """``(file key, model index)`` of the companion-class rule (``kernels.classify.kin_drone_call``)."""
+    return (("kin_min_p", kernel.M_KIN_MIN_P), ("kin_min_epochs", kernel.M_KIN_MIN_EPOCHS),
+            ("kin_min_fraction", kernel.M_KIN_MIN_FRACTION),
+            ("kin_max_spacing_std_m", kernel.M_KIN_MAX_SPACING_STD_M),
+            ("kin_max_dv_mps", kernel.M_KIN_MAX_DV_MPS))
+
+
+KIN_KEYS = kin_keys()
+
 #: The tree arrays of a tree model's file, in :func:`kernels.classify.tree_offsets` order.
 TREE_KEYS = ("class", "feature", "threshold", "value")
 
@@ -169,6 +179,8 @@ def model_to_dict(model, info=None):
     if model[K.M_ACCUMULATE_S] > 0.0:
         data["accumulate_s"] = float(model[K.M_ACCUMULATE_S])
         data["accumulate_cap"] = float(model[K.M_ACCUMULATE_CAP])
+    if model[K.M_KIN_MIN_P] > 0.0:
+        data.update({name: float(model[index]) for name, index in KIN_KEYS})
     if trees:
         integer = ("class", "feature")
         data["init"] = model[K.M_INIT:K.M_INIT + K.N_CLASSES].tolist()
@@ -246,6 +258,10 @@ def model_from_dict(data, source="model", kernel=K):
             # optional: a file without them accumulates no evidence
             model[kernel.M_ACCUMULATE_S] = data.get("accumulate_s", 0.0)
             model[kernel.M_ACCUMULATE_CAP] = data.get("accumulate_cap", 0.0)
+        if hasattr(kernel, "M_KIN_MIN_P"):
+            # optional: a file without them does not take a companion's class
+            for name, index in kin_keys(kernel):
+                model[index] = data.get(name, 0.0)
     except KeyError as error:
         raise ValueError(f"{source}: missing key {error.args[0]!r}") from None
     except (TypeError, ValueError) as error:
