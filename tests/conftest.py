@@ -78,11 +78,12 @@ def straight_scenario():
 # order changes nothing else: kernel tests share no state with engine tests.
 # RADARCORE_TEST_WARM=0 turns this off (the plan then compiles in the first engine test).
 KERNEL_MODULES = frozenset({
-    "test_assign", "test_asterix", "test_cat062_twin", "test_chi2", "test_classify",
-    "test_classify_evidence", "test_classify_fit", "test_classify_trees", "test_codec",
-    "test_config", "test_config_fuzz", "test_csvio", "test_cv_covariance", "test_docs",
-    "test_filters", "test_fuzz_inputs", "test_gating", "test_geodesy", "test_grid", "test_jit",
-    "test_merge", "test_metrics", "test_oosm", "test_recording", "test_simulate", "test_zones",
+    "test_alert_kernels", "test_assign", "test_asterix", "test_cat062_twin", "test_chi2",
+    "test_classify", "test_classify_evidence", "test_classify_fit", "test_classify_kin",
+    "test_classify_trees", "test_codec", "test_config", "test_config_fuzz", "test_csvio",
+    "test_cv_covariance", "test_docs", "test_filters", "test_fuzz_inputs", "test_gating",
+    "test_geodesy", "test_grid", "test_jit", "test_merge", "test_metrics", "test_oosm",
+    "test_recording", "test_simulate", "test_zones",
 })
 _WARM = {"process": None, "log": None}
 
