@@ -2,7 +2,7 @@
 import json
 
 import numpy as np
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.schema import TRACK_ROW_DTYPE
@@ -540,3 +540,35 @@ def test_the_live_scene_exercises_every_event_kind():
         assert changed.update_tracks(t, rows, P, class_p, gone=gone) == events
     assert all(whole.counts[kind] > 0 for kind in ("raise", "escalate", "deescalate", "clear", "advisory"))
     assert changed.counts == whole.counts
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.integers(0, 60), max_size=20),
+       st.lists(st.integers(0, 60), min_size=1, max_size=12, unique=True), st.floats(0.0, 100.0))
+def test_new_tracks_go_where_a_concatenation_and_stable_sort_puts_them(old, new, t):
+    """``_insert_tracks`` (each array written once into its place) gives the store that
+    concatenating the new tracks' fresh state and re-sorting by id gave."""
+    from radarcore.core.alerts import _STATE_FILL, GEOMETRY, _insert_tracks
+    new = [i for i in new if i not in old]
+    assume(new)                          # (called only when a track is new)
+    old_ids = np.array(sorted(old), np.int64)
+    new_ids = np.array(new, np.int64)
+    m, n = old_ids.size, new_ids.size
+    rng = np.random.default_rng(m * 100 + n)
+    geo = lambda k: {name: rng.normal(size=(k, 2)) for name in GEOMETRY}
+    store = {"ids": old_ids, "first_seen": rng.normal(size=m), "called": rng.integers(0, 4, m),
+             "class_p": rng.normal(size=(m, 4)), **geo(m),
+             **{name: np.full(m, fill, np.asarray(fill).dtype if name != "count" else float)
+                for name, fill in _STATE_FILL.items()}}
+    store["count"] = rng.normal(size=m)
+    called, class_p, geometry = rng.integers(0, 4, n), rng.normal(size=(n, 4)), geo(n)
+    got = _insert_tracks(store, new_ids, t, called, class_p, geometry)
+    fresh = {"ids": new_ids, "first_seen": np.full(n, t), "called": called, "class_p": class_p,
+             **geometry,
+             **{name: np.full(n, fill, store[name].dtype) for name, fill in _STATE_FILL.items()}}
+    merged = {name: np.concatenate([store[name], fresh[name]]) for name in store}
+    o = np.argsort(merged["ids"], kind="stable")
+    assert list(got) == list(store)
+    for name in store:
+        assert got[name].dtype == store[name].dtype, name
+        np.testing.assert_array_equal(got[name], merged[name][o], err_msg=name)

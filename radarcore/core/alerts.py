@@ -88,6 +88,8 @@ if (_kernel.UNKNOWN, _kernel.BIRD, _kernel.DRONE, _kernel.AIRCRAFT, _kernel.CRIT
 #: What :meth:`AlertManager.geometry` gives per row: the state, per zone (inside, signed
 #: distance, time to entry, probability of entry) and per asset (CPA, its time, closing
 #: speed, range).
+#: The state columns of a row, in the order of the tracker's state vector.
+_STATE_COLUMNS = ("east_m", "north_m", "up_m", "v_east_mps", "v_north_mps", "v_up_mps")
 GEOMETRY = ("x", "inside", "distance", "tte", "p_entry", "cpa", "t_cpa", "closing", "range")
 #: Depth samples of a path entering a polygon (``kernels.zones.evaluate_zones``' default).
 ZONE_DEPTH_SAMPLES = 16
@@ -202,9 +204,9 @@ class AlertManager:
         """
         z = self.zones
         k = 0 if rows is None else rows.size
-        x = np.column_stack([rows[n] for n in ("east_m", "north_m", "up_m", "v_east_mps",
-                                               "v_north_mps", "v_up_mps")]) if k else np.zeros((0, 6))
-        x = np.ascontiguousarray(x)
+        x = np.empty((k, 6))
+        for j, name in enumerate(_STATE_COLUMNS if k else ()):
+            x[:, j] = rows[name]
         P = np.ascontiguousarray(P)
         n_z, n_a = z.n_zones, z.n_assets
         inside = np.zeros((k, n_z), bool)
@@ -406,16 +408,17 @@ class AlertManager:
         the track).  All of them when updates are counted (no ``epoch_s``)."""
         if self.epoch_s is None:
             return set(self._active)
-        cfg = self.config
+        alerts, epoch_s, t_prev = self.alerts, self.epoch_s, self._t_prev
+        escalate, hold_s = self.config.escalate_updates, self.config.hold_s
         keys = set()
         for key in self._active:
-            alert = self.alerts[key]
+            alert = alerts[key]
             if alert.pending_count:
-                n = 1 + int(math.floor((t - alert.pending_since) / self.epoch_s + 1e-9))
-                if n >= cfg.escalate_updates:
+                n = 1 + int(math.floor((t - alert.pending_since) / epoch_s + 1e-9))
+                if n >= escalate:
                     keys.add(key)
             elif alert.lower_since is not None:
-                if not t - alert.lower_since < cfg.hold_s and self._t_prev - alert.lower_since < cfg.hold_s:
+                if not t - alert.lower_since < hold_s and t_prev - alert.lower_since < hold_s:
                     keys.add(key)
             else:
                 keys.add(key)
@@ -427,23 +430,17 @@ class AlertManager:
         store = self._tracks
         called = self.called_class(class_p)[0]
         idx, found = _match(store["ids"], tids)
-        at = idx[found]
-        store["called"][at] = called[found]
-        store["class_p"][at] = class_p[found]
+        every = found.all()
+        at, sel = (idx, slice(None)) if every else (idx[found], found)
+        store["called"][at] = called[sel]
+        store["class_p"][at] = class_p[sel]
         for name in GEOMETRY:
-            store[name][at] = geometry[name][found]
-        fresh = ~found
-        if fresh.any():
-            n = int(fresh.sum())
-            new = {"ids": tids[fresh], "first_seen": np.full(n, float(t)), "called": called[fresh],
-                   "class_p": class_p[fresh], **{name: geometry[name][fresh] for name in GEOMETRY},
-                   **{name: np.full(n, fill, store[name].dtype) for name, fill in _STATE_FILL.items()}}
-            merged = {name: np.concatenate([store[name], new[name]]) for name in store}
-            if (np.diff(merged["ids"]) > 0).all():
-                store = self._tracks = merged        # (new tracks of higher ids: in order already)
-            else:
-                o = np.argsort(merged["ids"], kind="stable")
-                store = self._tracks = {name: value[o] for name, value in merged.items()}
+            store[name][at] = geometry[name][sel]
+        if not every:
+            fresh = ~found
+            store = self._tracks = _insert_tracks(store, tids[fresh], float(t), called[fresh],
+                                                  class_p[fresh], {name: geometry[name][fresh]
+                                                                   for name in GEOMETRY})
             idx = _match(store["ids"], tids)[0]
         mask = np.zeros(store["ids"].size, bool)
         mask[idx] = True
@@ -523,12 +520,10 @@ class AlertManager:
         adv_level = np.full((k, n_a), NONE, np.int64)
         if self.advised and len(self.advised) > k * n_a:
             # (a few rows of a live decision: looked up, not the whole table built)
-            advised = self.advised
-            for r, tid in enumerate(tids.tolist()):
-                for a in range(n_a):
-                    entry = advised.get((tid, a))
-                    if entry is not None:
-                        adv_level[r, a] = entry[0]
+            get = self.advised.get
+            tid_list = tids.tolist()
+            for a in range(n_a):
+                adv_level[:, a] = [get((tid, a), _NOT_ADVISED)[0] for tid in tid_list]
         elif self.advised:
             if self._advised_array is None:
                 adv = np.empty((len(self.advised), 3), np.int64)
@@ -904,6 +899,8 @@ class AlertManager:
 
 #: The per-track call state (see :meth:`AlertManager._accumulate_calls`) and the latest
 #: settled class, as a track without any starts.
+#: What ``advised.get`` gives for a track and asset not advised (its level first).
+_NOT_ADVISED = (NONE,)
 _STATE_FILL = {"last_settled": NONE, "has_call": False, "call": NONE, "count": 0.0, "settled": False}
 _STATE_DTYPE = {"last_settled": np.int64, "has_call": bool, "call": np.int64, "count": np.float64,
                 "settled": bool}
@@ -931,6 +928,31 @@ def _id_rows(ids):
     rows = np.empty(ids.size, [("track_id", np.int64)])
     rows["track_id"] = ids
     return rows
+
+
+def _insert_tracks(store, ids, t, called, class_p, geometry):
+    """The per-track state ``store`` (sorted by id) with new tracks ``ids`` (none of them in it,
+    any order) put in their places: first seen at ``t``, the state of a fresh track.  Each
+    array is written once into its new place (not concatenated and re-sorted)."""
+    old_ids = store["ids"]
+    m, n = old_ids.size, ids.size
+    o = np.argsort(ids, kind="stable")
+    new_ids = ids[o]
+    new = {"ids": new_ids, "first_seen": t, "called": called[o], "class_p": class_p[o],
+           **{name: value[o] for name, value in geometry.items()}, **_STATE_FILL}
+    if m == 0 or new_ids[0] > old_ids[-1]:
+        # (new tracks of higher ids: appended)
+        dest_old, dest_new = slice(0, m), slice(m, m + n)
+    else:
+        dest_new = np.searchsorted(old_ids, new_ids) + np.arange(n)
+        dest_old = np.searchsorted(new_ids, old_ids) + np.arange(m)
+    merged = {}
+    for name, value in store.items():
+        out = np.empty((m + n,) + value.shape[1:], value.dtype)
+        out[dest_old] = value
+        out[dest_new] = new[name]
+        merged[name] = out
+    return merged
 
 
 def _match(ids_sorted, query):

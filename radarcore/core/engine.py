@@ -1030,7 +1030,10 @@ class Engine:
         self._alert_t = max(self._alert_t, t_unit)
         changed, gone = self._changed, self._gone
         self._changed, self._gone = [], []
-        rows, P, class_p = (np.concatenate([c[j] for c in changed]) for j in range(3))
+        if len(changed) == 1:
+            rows, P, class_p = changed[0]
+        else:
+            rows, P, class_p = (np.concatenate([c[j] for c in changed]) for j in range(3))
         gone = np.concatenate(gone) if gone else np.zeros(0, np.int64)
         if len(changed) > 1:
             # (decisions once per interval: each track's newest row, none of a track gone since)
